@@ -1,0 +1,145 @@
+"""API rows → typed DuckDB tables, a page at a time.
+
+Each page is appended with one INSERT over parallel lists (one per column) that DuckDB unnests,
+so the per-row Python work is building those lists and nothing else. Values arrive as text and
+are cast in SQL (TRY_CAST: one malformed value in an API response becomes NULL, not a failed
+query); timestamps are normalised to UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+
+from oktaql.provider import Column
+
+_DUCK = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "object": "JSON",
+    "array": "JSON",
+}
+
+
+def duck_type(col: Column) -> str:
+    if col.type == "string" and col.format == "date-time":
+        return "TIMESTAMP"
+    if col.type == "string" and col.format == "date":
+        return "DATE"
+    return _DUCK.get(col.type, "VARCHAR")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _cast(expr: str, dtype: str) -> str:
+    if dtype == "VARCHAR":
+        return expr
+    if dtype == "JSON":
+        return f"TRY_CAST({expr} AS JSON)"
+    if dtype == "TIMESTAMP":
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"TRY_CAST({expr} AS {dtype})"
+
+
+def _text(value: Any, dtype: str) -> str | None:
+    if value is None:
+        return None
+    if dtype == "JSON":
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def infer_columns(rows: Sequence[Any]) -> list[Column]:
+    """Columns for a response whose schema the provider does not describe."""
+    seen: dict[str, Column] = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            seen.setdefault("value", Column("value", "string"))
+            continue
+        for key, value in row.items():
+            if key in seen:
+                continue
+            if isinstance(value, bool):
+                t = "boolean"
+            elif isinstance(value, int):
+                t = "integer"
+            elif isinstance(value, float):
+                t = "number"
+            elif isinstance(value, dict):
+                t = "object"
+            elif isinstance(value, list):
+                t = "array"
+            else:
+                t = "string"
+            seen[key] = Column(str(key), t)
+    return list(seen.values())
+
+
+class TableSink:
+    """A DuckDB table that API rows are appended to."""
+
+    def __init__(
+        self,
+        duck: duckdb.DuckDBPyConnection,
+        name: str,
+        columns: Sequence[Column],
+        extra: Sequence[str] = (),
+    ):
+        self.duck = duck
+        self.name = name
+        # DuckDB names are case-insensitive: keep the first of names that differ only in case
+        cols: list[Column] = []
+        lowered: set[str] = set()
+        for c in columns:
+            if c.name.lower() not in lowered:
+                lowered.add(c.name.lower())
+                cols.append(c)
+        self.columns = cols
+        self.types = [duck_type(c) for c in cols]
+        # parameters recorded per row (the appId a token was listed under), unless a column has the name
+        self.extra = [n for n in extra if n.lower() not in lowered]
+        defs = [f"{quote_ident(c.name)} {t}" for c, t in zip(self.columns, self.types)]
+        defs += [f"{quote_ident(n)} VARCHAR" for n in self.extra]
+        if not defs:
+            defs = ['"value" VARCHAR']
+            self.columns = [Column("value")]
+            self.types = ["VARCHAR"]
+        duck.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(defs)})")
+        n = len(self.columns)
+        selects = [_cast(f"c{i}", t) for i, t in enumerate(self.types)]
+        selects += [f"${n + j + 1}::VARCHAR" for j in range(len(self.extra))]
+        unnests = ", ".join(f"UNNEST(${i + 1}) AS c{i}" for i in range(n))
+        self._insert = f"INSERT INTO {name} SELECT {', '.join(selects)} FROM (SELECT {unnests})"
+        self.count = 0
+
+    def append(self, rows: Iterable[Any], extra: dict[str, Any] | None = None) -> int:
+        batch = list(rows)
+        if not batch:
+            return 0
+        lists: list[list[str | None]] = []
+        for col, dtype in zip(self.columns, self.types):
+            key = col.name
+            if key == "value" and len(self.columns) == 1:
+                lists.append(
+                    [_text(r.get(key) if isinstance(r, dict) else r, dtype) for r in batch]
+                )
+            else:
+                lists.append(
+                    [_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]
+                )
+        params: list[Any] = [lst for lst in lists]
+        values = extra or {}
+        params += [None if values.get(n) is None else str(values[n]) for n in self.extra]
+        self.duck.execute(self._insert, params)
+        self.count += len(batch)
+        return len(batch)

@@ -1,0 +1,194 @@
+"""Parameter values: from SQL literals, coerced by their schema type, into a request.
+
+This is where a statement's bound parameters become one concrete HTTP request: the base URL from
+the server template (or the configured org URL), path parameters percent-encoded as one segment
+each, query parameters, header parameters, and the JSON body from ``data__`` fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from oktaql._http import Request
+from oktaql.catalog import suggest
+from oktaql.errors import ConfigError, PlanError
+from oktaql.provider import Method, Param
+
+BODY_PREFIX = "data__"
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def coerce(name: str, ptype: str, value: Any, where: str) -> Any:
+    """A parameter value of the schema's type, or an error naming the parameter."""
+    if value is None:
+        return None
+    if ptype == "integer":
+        if isinstance(value, bool):
+            raise PlanError(f"{where}: {name} must be an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        text = str(value).strip()
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        raise PlanError(f"{where}: {name} must be an integer, got {value!r}")
+    if ptype == "number":
+        if isinstance(value, bool):
+            raise PlanError(f"{where}: {name} must be a number, got {value!r}")
+        try:
+            return float(value) if not isinstance(value, int) else value
+        except (TypeError, ValueError):
+            raise PlanError(f"{where}: {name} must be a number, got {value!r}") from None
+    if ptype == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise PlanError(f"{where}: {name} must be true or false, got {value!r}")
+    if ptype in ("object", "array"):
+        # JSON text becomes JSON; text that merely *looks* like JSON but is broken is an error;
+        # other text passes as a string, as StackQL sends it (the API then names the field)
+        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise PlanError(
+                    f"{where}: {name} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                    f"column {exc.colno}): {value!r}"
+                ) from None
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_query_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def _segment(value: Any) -> str:
+    text = _query_text(value)
+    if text in (".", ".."):  # a dot segment would be resolved away by the server
+        return text.replace(".", "%2E")
+    return quote(text, safe="")
+
+
+def check_org_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"org URL {url!r} is not an http(s) URL: use e.g. https://acme.okta.com")
+    if parts.username or parts.password:
+        raise ConfigError("org URL must not contain credentials; pass the token separately")
+    host = parts.hostname
+    if parts.scheme == "http" and not (host.startswith(_LOOPBACK) or host == "localhost"):
+        raise ConfigError(
+            f"org URL {url!r} uses plain http to a non-loopback host: the API token would "
+            "travel unencrypted; use https (http is allowed only for 127.0.0.1/localhost)"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _server_value(name: str, value: Any, where: str) -> str:
+    text = str(value).strip()
+    labels = text.split(".")
+    if not text or not all(_HOST_LABEL.match(lbl) for lbl in labels):
+        raise PlanError(
+            f"{where}: {name} {text!r} is not a valid host name (letters, digits and '-' "
+            "only, e.g. subdomain = 'acme')"
+        )
+    return text
+
+
+def base_url(method: Method, values: dict[str, Any], org_url: str | None, where: str) -> str:
+    if org_url:
+        return org_url
+    url = method.server_url
+    for pname in method.server_params:
+        if pname not in values or values[pname] is None:
+            raise PlanError(
+                f"{where} needs {pname}: add {pname} = '<your org>' to the statement, "
+                "or set the org URL (--org-url / OKTA_CLIENT_ORGURL)"
+            )
+        value = _server_value(pname, values[pname], where)
+        if pname == "subdomain" and "." in value:
+            # a full host name: a custom domain such as login.example.com
+            url = re.sub(r"\{subdomain\}\.[^/]+", value, url)
+        url = url.replace("{" + pname + "}", value)
+    return url.rstrip("/")
+
+
+def body_from_fields(method: Method, fields: dict[str, Any], where: str) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        bf = method.body_fields.get(name)
+        if bf is None and method.body_fields:
+            raise PlanError(
+                f"{where}: the request body has no field {name!r}"
+                f"{suggest(name, method.body_fields)}; fields: {', '.join(method.body_fields)}"
+            )
+        if bf is not None:
+            body[name] = coerce(f"{BODY_PREFIX}{name}", bf.type, value, where)
+        elif isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:
+                body[name] = json.loads(value)
+            except json.JSONDecodeError:
+                body[name] = value
+        else:
+            body[name] = value
+    return body
+
+
+def build_request(
+    method: Method,
+    values: dict[str, Any],
+    *,
+    org_url: str | None,
+    body: Any = None,
+    has_body: bool = False,
+    verb_label: str,
+) -> Request:
+    """One HTTP request for ``method`` with parameters ``values`` (already bound by name)."""
+    where = f"{method.resource_id}: {verb_label}"
+    params: dict[str, Param] = method.params
+    missing = [p for p in method.required_params if values.get(p) is None]
+    if missing:
+        raise PlanError(f"{where} needs {' and '.join(missing)}")
+    base = base_url(method, values, org_url, where)
+    path = method.path
+    query: list[tuple[str, str]] = []
+    headers: dict[str, str] = {}
+    for pname, param in params.items():
+        if pname not in values or values[pname] is None or param.location == "server":
+            continue
+        value = coerce(pname, param.type, values[pname], where)
+        if param.location == "path":
+            path = path.replace("{" + pname + "}", _segment(value))
+        elif param.location == "query":
+            query.append((pname, _query_text(value)))
+        elif param.location == "header":
+            text = _query_text(value)
+            if "\r" in text or "\n" in text:
+                raise PlanError(f"{where}: header {pname} must not contain line breaks")
+            headers[pname] = text
+        elif param.location == "cookie":
+            headers["Cookie"] = f"{pname}={quote(_query_text(value))}"
+    url = base + path
+    if query:
+        url += "?" + urlencode(query, quote_via=quote, safe="")
+    return Request(method.http_method, url, headers, body, has_body)

@@ -1,0 +1,197 @@
+"""DB-API 2.0 (PEP 249) over a session.
+
+``parameters`` given to :meth:`Cursor.execute` fill the statement's ``{{ name }}`` placeholders,
+escaped for where they stand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from oktaql.engine import Result, Session
+from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
+
+apilevel = "2.0"
+threadsafety = 1  # threads may share the module, not connections
+paramstyle = "named"  # written {{ name }}
+
+
+def connect(
+    registry: str | os.PathLike[str] | None = None,
+    org_url: str | None = None,
+    token: str | None = None,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+) -> Connection:
+    """Open a connection.
+
+    registry: a StackQL registry folder (``<root>/src/okta/<version>/provider.yaml``); the
+        built-in provider when None.
+    org_url: the whole org URL (``https://acme.okta.com``, or the emulator's URL); defaults to
+        ``$OKTA_CLIENT_ORGURL``, else statements name their org with ``subdomain``.
+    token: the API token; defaults to ``$OKTA_API_TOKEN`` or ``$OKTA_CLIENT_TOKEN``.
+    """
+    return Connection(
+        Session(
+            registry=registry,
+            org_url=org_url,
+            token=token,
+            variables=variables,
+            transport=transport,
+            timeout=timeout,
+        )
+    )
+
+
+class Connection:
+    def __init__(self, session: Session):
+        self.session = session
+        self._closed = False
+        self._cursors: list[Cursor] = []
+
+    def cursor(self) -> Cursor:
+        self._check()
+        cur = Cursor(self)
+        self._cursors.append(cur)
+        return cur
+
+    def execute(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Cursor:
+        cur = self.cursor()
+        cur.execute(sql, parameters)
+        return cur
+
+    def commit(self) -> None:
+        self._check()  # every API call takes effect at once: nothing to commit
+
+    def rollback(self) -> None:
+        raise NotSupportedError("Okta API calls cannot be rolled back")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        for cur in self._cursors:
+            cur.close()
+        self.session.close()
+        self._closed = True
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+
+
+class Cursor:
+    arraysize = 100
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self._result: Result | None = None
+        self._pending: list[tuple[Any, ...]] = []
+        self._json_cols: list[int] = []
+        self._closed = False
+        self.rowcount = -1
+        self.message: str | None = None
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        if self._result is None or not self._result.columns:
+            return None
+        return [(name, type_, None, None, None, None, None) for name, type_ in self._result.columns]
+
+    def execute(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Cursor:
+        self._check()
+        self._release()
+        try:
+            result = self.connection.session.execute(sql, parameters)
+        except Error:
+            raise
+        except Exception as exc:  # a bug of ours must still surface as an oktaql error
+            raise InternalError(f"unexpected {type(exc).__name__}: {exc}") from exc
+        self._result = result
+        self.rowcount = result.rowcount
+        self.message = result.message
+        self._json_cols = [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
+        return self
+
+    def executemany(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> None:
+        for params in seq:
+            self.execute(sql, params)
+
+    def _convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self._json_cols:
+            return rows
+        out = []
+        for row in rows:
+            values = list(row)
+            for i in self._json_cols:
+                if isinstance(values[i], str):
+                    values[i] = json.loads(values[i])
+            out.append(tuple(values))
+        return out
+
+    def _fetch(self, n: int | None) -> list[tuple[Any, ...]]:
+        self._check()
+        if self._result is None:
+            raise InterfaceError("fetch before execute: run a statement first")
+        res = self._result
+        if not res.columns:
+            return []
+        if res.rows is not None:
+            rows = res.rows if n is None else res.rows[:n]
+            res.rows = [] if n is None else res.rows[n:]
+            return self._convert(list(rows))
+        assert res.relation is not None
+        raw = res.relation.fetchall() if n is None else res.relation.fetchmany(n)
+        return self._convert(raw)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._fetch(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        return self._fetch(size or self.arraysize)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._fetch(None)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while True:
+            rows = self.fetchmany()
+            if not rows:
+                return
+            yield from rows
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+    def _release(self) -> None:
+        if self._result is not None:
+            if self._result.relation is not None:
+                self._result.relation.close()
+            self.connection.session.drop_scratch(self._result.scratch)
+        self._result = None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._release()
+            self._closed = True
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check()

@@ -1,0 +1,366 @@
+"""A session: settings, the DuckDB engine, and running statements end to end.
+
+parse → plan → HTTP → DuckDB → result. EXPLAIN stops after planning and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import httpx
+from sqlglot import exp
+
+from oktaql import meta, parser, templates
+from oktaql._http import HTTPClient, Request, decode_json
+from oktaql._loading import TableSink, infer_columns
+from oktaql.binding import check_org_url
+from oktaql.catalog import Catalog
+from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
+from oktaql.planner import (
+    Call,
+    PlanContext,
+    QueryPlan,
+    Scan,
+    WritePlan,
+    insert_target,
+    plan_delete,
+    plan_exec,
+    plan_insert_rows,
+    plan_query,
+    plan_update,
+)
+from oktaql.provider import Column, Method, open_registry
+from oktaql.provider._model import object_key_parts
+
+EXPLAIN_COLUMNS = ["step", "resource", "operation", "method", "url", "headers", "body", "note"]
+TOKEN_ENV_VARS = ("OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN")
+ORG_URL_ENV = "OKTA_CLIENT_ORGURL"
+
+
+@dataclass
+class Result:
+    """What a statement produced: a row source (DuckDB) or literal rows, plus a status."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
+    rows: list[tuple[Any, ...]] | None = None
+    relation: duckdb.DuckDBPyConnection | None = None  # rows still to fetch from DuckDB
+    rowcount: int = -1
+    message: str | None = None
+    scratch: list[str] = field(default_factory=list)
+
+    @property
+    def has_rows(self) -> bool:
+        return bool(self.columns)
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        registry: str | os.PathLike[str] | None = None,
+        org_url: str | None = None,
+        token: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ):
+        self.catalog = Catalog(open_registry(registry))
+        url = org_url or os.environ.get(ORG_URL_ENV) or None
+        self.org_url = check_org_url(url) if url else None
+        self._token = token
+        self.variables: dict[str, Any] = dict(variables or {})
+        self._transport = transport
+        self._timeout = timeout
+        self._http: HTTPClient | None = None
+        self.duck = duckdb.connect(":memory:")
+        self.duck.execute("SET TimeZone='UTC'")
+        self.duck.execute("CREATE SCHEMA IF NOT EXISTS oktaql_scratch")
+
+    # --- settings -------------------------------------------------------------------------
+
+    def token(self, provider_auth: Mapping[str, Any]) -> str | None:
+        if self._token:
+            return self._token
+        names = [provider_auth.get("credentialsenvvar"), *TOKEN_ENV_VARS]
+        for name in names:
+            if name and os.environ.get(str(name)):
+                return os.environ[str(name)]
+        return None
+
+    def http(self, provider_name: str) -> HTTPClient:
+        if self._http is None:
+            auth = self.catalog.provider(provider_name).auth
+            token = self.token(auth)
+            if not token:
+                raise ConfigError(
+                    "no Okta API token: set OKTA_API_TOKEN (or OKTA_CLIENT_TOKEN), or pass "
+                    "token= to oktaql.connect(); EXPLAIN works without one"
+                )
+            prefix = str(auth.get("valuePrefix", "SSWS "))
+            self._http = HTTPClient(
+                prefix + token, timeout=self._timeout, transport=self._transport
+            )
+        return self._http
+
+    def auth_display(self, provider_name: str) -> str:
+        auth = self.catalog.provider(provider_name).auth
+        return str(auth.get("valuePrefix", "SSWS ")) + "***"
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self.duck.close()
+
+    # --- statements -----------------------------------------------------------------------
+
+    def execute(self, sql: str, variables: Mapping[str, Any] | None = None) -> Result:
+        values = {**self.variables, **(variables or {})}
+        text = templates.render(sql, values)
+        stmt = parser.parse(text)
+        try:
+            if isinstance(stmt, parser.Explain):
+                return self._explain(stmt.inner)
+            return self._run(stmt)
+        except duckdb.Error as exc:
+            raise _duck_error(exc) from None
+
+    def _ctx(self) -> PlanContext:
+        return PlanContext(self.catalog, self.org_url, self._evaluate)
+
+    def _evaluate(self, node: exp.Expression) -> Any:
+        try:
+            row = self.duck.execute("SELECT " + node.sql(dialect="duckdb")).fetchone()
+        except duckdb.Error as exc:
+            raise _duck_error(exc) from None
+        return row[0] if row else None
+
+    def _run(self, stmt: parser.Statement) -> Result:
+        if isinstance(stmt, parser.Query):
+            return self._run_query(plan_query(stmt.ast, self._ctx()))
+        if isinstance(stmt, parser.Show):
+            cols, rows = meta.show(stmt, self.catalog)
+            return _literal_result(cols, rows)
+        if isinstance(stmt, parser.Describe):
+            cols, rows = meta.describe(stmt, self.catalog)
+            return _literal_result(cols, rows)
+        return self._run_write(self._plan_write(stmt))
+
+    def _plan_write(self, stmt: parser.Statement) -> WritePlan:
+        ctx = self._ctx()
+        if isinstance(stmt, parser.Delete):
+            return plan_delete(stmt.ast, ctx)
+        if isinstance(stmt, parser.Update):
+            return plan_update(stmt.ast, stmt.replace, ctx)
+        if isinstance(stmt, parser.Exec):
+            return plan_exec(
+                stmt.target, stmt.args, stmt.json_body, ctx, "SHOWRESULTS" in stmt.hints
+            )
+        if isinstance(stmt, parser.Insert):
+            res, columns = insert_target(stmt.ast, ctx)
+            rows = self._source_rows(stmt.ast.expression)
+            for row in rows:
+                if len(row) != len(columns):
+                    raise ProgrammingError(
+                        f"{res.id}: INSERT names {len(columns)} columns but its SELECT gives "
+                        f"{len(row)} values"
+                    )
+            ret = stmt.ast.args.get("returning")
+            return plan_insert_rows(res, columns, rows, ctx, list(ret.expressions) if ret else None)
+        raise ProgrammingError(f"cannot run {type(stmt).__name__} statements")
+
+    def _source_rows(self, source: exp.Expression) -> list[tuple[Any, ...]]:
+        if any(t.args.get("catalog") for t in source.find_all(exp.Table)):
+            result = self._run_query(plan_query(source, self._ctx()))
+            rows = result.relation.fetchall() if result.relation is not None else []
+            self.drop_scratch(result.scratch)
+            return rows
+        return self.duck.execute(source.sql(dialect="duckdb")).fetchall()
+
+    # --- queries --------------------------------------------------------------------------
+
+    def _run_query(self, plan: QueryPlan) -> Result:
+        scratch: list[str] = []
+        try:
+            for scan in plan.scans:
+                scratch.append(scan.table_name)
+                self._fetch_scan(scan)
+            cur = self.duck.cursor()
+            cur.execute(plan.local_sql)
+        except BaseException:
+            self.drop_scratch(scratch)
+            raise
+        cols = [(d[0], str(d[1])) for d in cur.description or []]
+        return Result(columns=cols, relation=cur, scratch=scratch)
+
+    def _fetch_scan(self, scan: Scan) -> None:
+        provider = scan.resource.id.split(".")[0]
+        sink: TableSink | None = None
+        columns = scan.columns
+        if columns:
+            sink = TableSink(self.duck, scan.table_name, columns, scan.extra)
+        http = self.http(provider)
+        for call in scan.calls:
+            for body, _resp in (
+                http.pages(call.request)
+                if scan.method.http_method == "GET"
+                else [(decode_json(call.request, http.send(call.request)), None)]
+            ):
+                rows = extract_rows(scan.method, body)
+                if sink is None:
+                    sink = TableSink(self.duck, scan.table_name, infer_columns(rows), scan.extra)
+                sink.append(rows, call.bound)
+                if scan.row_cap is not None and sink.count >= scan.row_cap:
+                    break
+            if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
+                break
+        if sink is None:
+            TableSink(self.duck, scan.table_name, [], scan.extra)
+
+    def drop_scratch(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.duck.execute(f"DROP TABLE IF EXISTS {name}")
+            except duckdb.Error:
+                pass
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def _run_write(self, plan: WritePlan) -> Result:
+        provider = plan.resource.id.split(".")[0]
+        http = self.http(provider)
+        bodies: list[Any] = []
+        done: list[Call] = []
+        for call in plan.calls:
+            try:
+                resp = http.send(call.request)
+            except Error as exc:
+                if done:
+                    raise type(exc)(
+                        f"{exc}\n{len(done)} of {len(plan.calls)} requests had succeeded before "
+                        f"this one: " + "; ".join(c.request.describe() for c in done)
+                    ) from None
+                raise
+            done.append(call)
+            bodies.append(decode_json(call.request, resp))
+        verb = plan.verb.upper()
+        message = f"{verb} {plan.resource.id}: {len(done)} request(s) sent ({plan.method.name})"
+        want_rows = plan.returning is not None or (
+            plan.verb == "exec" and (plan.show_results or plan.method.http_method == "GET")
+        )
+        if not want_rows:
+            return Result(rowcount=len(done), message=message)
+        rows: list[Any] = []
+        for body in bodies:
+            rows.extend(extract_rows(plan.method, body))
+        table = "oktaql_scratch.returning"
+        columns = plan.method.columns or infer_columns(rows)
+        sink = TableSink(self.duck, table, columns)
+        sink.append(rows)
+        if plan.returning:
+            proj = ", ".join(e.sql(dialect="duckdb") for e in plan.returning)
+        else:
+            proj = "*"
+        cur = self.duck.cursor()
+        cur.execute(f"SELECT {proj} FROM {table}")
+        cols = [(d[0], str(d[1])) for d in cur.description or []]
+        return Result(
+            columns=cols, relation=cur, rowcount=len(done), message=message, scratch=[table]
+        )
+
+    # --- EXPLAIN --------------------------------------------------------------------------
+
+    def _explain(self, stmt: parser.Statement) -> Result:
+        rows: list[tuple[Any, ...]] = []
+        if isinstance(stmt, parser.Query):
+            plan = plan_query(stmt.ast, self._ctx())
+            step = 0
+            for scan in plan.scans:
+                for call in scan.calls:
+                    step += 1
+                    note = "pages followed via Link rel=next" if scan.method.is_paged else ""
+                    if scan.row_cap is not None:
+                        note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
+                    rows.append(
+                        self._explain_row(step, scan.resource.id, scan.method, call.request, note)
+                    )
+            rows.append(
+                (step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB")
+            )
+        elif isinstance(stmt, (parser.Show, parser.Describe)):
+            rows.append(
+                (
+                    1,
+                    None,
+                    "metadata",
+                    None,
+                    None,
+                    None,
+                    None,
+                    "answered from the provider, no request",
+                )
+            )
+        else:
+            plan = self._plan_write(stmt)
+            for i, call in enumerate(plan.calls, 1):
+                rows.append(self._explain_row(i, plan.resource.id, plan.method, call.request, ""))
+        return _literal_result(EXPLAIN_COLUMNS, rows)
+
+    def _explain_row(
+        self, step: int, rid: str, method: Method, req: Request, note: str
+    ) -> tuple[Any, ...]:
+        headers = {"Authorization": self.auth_display(rid.split(".")[0]), **req.headers}
+        body = json.dumps(req.body) if req.has_body else None
+        return (step, rid, method.name, req.method, req.url, json.dumps(headers), body, note)
+
+
+def extract_rows(method: Method, body: Any) -> list[Any]:
+    if body is None:
+        return []
+    if method.object_key and isinstance(body, dict):
+        node: Any = body
+        for part in object_key_parts(method.object_key):
+            if isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = None
+                break
+        body = node if node is not None else []
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [body]
+    return [{"value": body}]
+
+
+def _literal_result(cols: list[str], rows: list[tuple[Any, ...]]) -> Result:
+    types = []
+    for i, _ in enumerate(cols):
+        sample = next((r[i] for r in rows if r[i] is not None), None)
+        if isinstance(sample, bool):
+            types.append("BOOLEAN")
+        elif isinstance(sample, int):
+            types.append("BIGINT")
+        else:
+            types.append("VARCHAR")
+    return Result(columns=list(zip(cols, types)), rows=rows, rowcount=len(rows))
+
+
+def _duck_error(exc: duckdb.Error) -> Error:
+    text = str(exc).strip()
+    if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)):
+        return ProgrammingError(text)
+    if isinstance(exc, duckdb.ConversionException):
+        from oktaql.errors import DataError
+
+        return DataError(text)
+    if isinstance(exc, duckdb.InterruptException):
+        return OperationalError("interrupted")
+    return DatabaseError(text)
+
+
+__all__ = ["Column", "Result", "Session"]

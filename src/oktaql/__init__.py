@@ -1,18 +1,14 @@
-"""oktaql: query, deploy and manage Okta with SQL."""
+"""oktaql: query, deploy and manage Okta with SQL.
+
+The DB-API entry points load lazily so that ``oktaql --help`` and friends start fast without
+importing DuckDB, sqlglot and httpx.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
-from oktaql.dbapi import (  # noqa: E402
-    Connection,
-    Cursor,
-    apilevel,
-    connect,
-    paramstyle,
-    threadsafety,
-)
-from oktaql.errors import (  # noqa: E402
+from oktaql.errors import (
     APIError,
     ConfigError,
     DatabaseError,
@@ -30,6 +26,26 @@ from oktaql.errors import (  # noqa: E402
     TemplateError,
     Warning,
 )
+
+__version__ = "0.1.0"
+
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "named"
+
+if TYPE_CHECKING:
+    from oktaql.dbapi import Connection, Cursor, connect
+
+_LAZY = {"connect", "Connection", "Cursor"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from oktaql import dbapi
+
+        return getattr(dbapi, name)
+    raise AttributeError(f"module 'oktaql' has no attribute {name!r}")
+
 
 __all__ = [
     "APIError",

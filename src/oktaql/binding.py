@@ -137,7 +137,7 @@ def body_from_fields(method: Method, fields: dict[str, Any], where: str) -> dict
     body: dict[str, Any] = {}
     for name, value in fields.items():
         bf = method.body_fields.get(name)
-        if bf is None and method.body_fields:
+        if bf is None and method.body_fields and not method.body_open:
             raise PlanError(
                 f"{where}: the request body has no field {name!r}"
                 f"{suggest(name, method.body_fields)}; fields: {', '.join(method.body_fields)}"

@@ -16,11 +16,6 @@ import httpx
 from oktaql.engine import Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
 
-apilevel = "2.0"
-threadsafety = 1  # threads may share the module, not connections
-paramstyle = "named"  # written {{ name }}
-
-
 def connect(
     registry: str | os.PathLike[str] | None = None,
     org_url: str | None = None,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ProviderError
-from oktaql.provider._schema import deref, describe_type, flatten
+from oktaql.provider._schema import deref, describe_type, flatten, flatten_with_variants
 from oktaql.provider._yamlcache import load_yaml
 
 SQL_VERBS = ("select", "insert", "update", "delete", "replace")
@@ -71,6 +71,7 @@ class Method:
     body_media_type: str | None
     body_is_array: bool
     columns: list[Column]
+    body_open: bool  # polymorphic or free-form body: fields beyond body_fields are accepted
     response_media_type: str
     object_key: str | None
     summary: str
@@ -276,6 +277,7 @@ def _build_method(
     body_fields: dict[str, BodyField] = {}
     body_media: str | None = None
     body_is_array = False
+    body_open = False
     rb = deref(doc, op.get("requestBody"), where) if op.get("requestBody") else None
     if isinstance(rb, dict):
         content = rb.get("content") or {}
@@ -286,8 +288,15 @@ def _build_method(
             schema = deref(doc, (content.get(body_media) or {}).get("schema") or {}, where)
             if isinstance(schema, dict) and schema.get("type") == "array":
                 body_is_array = True
-            flat = flatten(doc, schema, where)
-            req = set(flat.get("required") or [])
+            if isinstance(schema, dict):
+                body_open = bool(
+                    schema.get("discriminator")
+                    or schema.get("oneOf")
+                    or schema.get("anyOf")
+                    or schema.get("additionalProperties")
+                )
+            flat = flatten_with_variants(doc, schema, where)
+            req = set(flatten(doc, schema, where).get("required") or [])
             for pname, prop in (flat.get("properties") or {}).items():
                 ptype, pfmt = describe_type(doc, prop, where)
                 desc = deref(doc, prop, where)
@@ -319,6 +328,7 @@ def _build_method(
         body_media_type=body_media,
         body_is_array=body_is_array,
         columns=columns,
+        body_open=body_open,
         response_media_type=media,
         object_key=str(object_key) if object_key else None,
         summary=str(op.get("summary") or "").strip(),

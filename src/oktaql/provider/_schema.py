@@ -91,3 +91,25 @@ def describe_type(doc: dict[str, Any], schema: Any, where: str = "") -> tuple[st
         else:
             t = "string"
     return str(t), schema.get("format")
+
+
+def flatten_with_variants(doc: dict[str, Any], schema: Any, where: str = "") -> dict[str, Any]:
+    """Like :func:`flatten`, plus the properties of every ``discriminator`` variant.
+
+    Okta's polymorphic bodies (an app's ``settings`` exist only on its signOnMode's subtype)
+    would otherwise reject fields the API accepts.
+    """
+    merged = dict(flatten(doc, schema, where))
+    props = dict(merged.get("properties") or {})
+    base = deref(doc, schema, where)
+    mapping = ((base or {}).get("discriminator") or {}).get("mapping") or {}
+    for ref in mapping.values():
+        try:
+            variant = flatten(doc, {"$ref": ref}, where)
+        except Exception:  # a broken variant must not hide the base fields
+            continue
+        for name, prop in (variant.get("properties") or {}).items():
+            props.setdefault(name, prop)
+    if props:
+        merged["properties"] = props
+    return merged

@@ -1,0 +1,170 @@
+"""The ``oktaql`` command line.
+
+Heavy modules (DuckDB, sqlglot, httpx, the emulator) are imported inside the commands that need
+them, so ``--help`` answers at once. Every error leaves through :func:`_fail`: one line on
+stderr naming what is wrong, exit status 1, no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+
+from oktaql import __version__
+from oktaql.errors import Error
+
+OUTPUT_FORMATS = ("table", "json", "jsonl", "csv", "markdown")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--var {pair!r} is not NAME=VALUE (e.g. --var appId=0oa1b2c3)")
+        out[name.strip()] = value
+    return out
+
+
+@contextmanager
+def _errors_reported() -> Iterator[None]:
+    try:
+        yield
+    except Error as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="oktaql")
+def main() -> None:
+    """Query, deploy and manage Okta with SQL."""
+
+
+@main.command("exec")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
+@click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True, help="Output format.")
+@click.option("--registry", type=click.Path(file_okay=False), help="Load providers from a StackQL registry folder instead of the built-in one.")
+@click.option("--org-url", envvar="OKTA_CLIENT_ORGURL", help="The whole org URL, e.g. https://acme.okta.com (default: $OKTA_CLIENT_ORGURL; else statements name the org with subdomain).")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Fill {{ NAME }} in the SQL; repeatable.")
+@click.option("--emulator", is_flag=True, help="Run against an in-process emulated Okta org (seeded demo data).")
+@click.option("--dry-run", is_flag=True, help="Show the planned requests without sending them (same as EXPLAIN).")
+def exec_command(
+    sql: str | None,
+    sql_file: Any,
+    output: str,
+    registry: str | None,
+    org_url: str | None,
+    variables: tuple[str, ...],
+    emulator: bool,
+    dry_run: bool,
+) -> None:
+    """Run SQL statements (as an argument, with -f FILE, or on stdin)."""
+    if sql is not None and sql_file is not None:
+        _fail("give the SQL either as an argument or with -f, not both")
+    if sql is None:
+        if sql_file is None:
+            if sys.stdin.isatty():
+                _fail("no SQL given: pass it as an argument, with -f FILE, or on stdin")
+            sql_file = sys.stdin
+        sql = sql_file.read()
+    assert sql is not None
+    values = _parse_vars(variables)
+    with _errors_reported():
+        from oktaql import dbapi, parser
+
+        token = None
+        running = None
+        if emulator:
+            from oktaql.emulator import EmulatorConfig, start_in_thread
+
+            running = start_in_thread(EmulatorConfig())
+            org_url, token = running.url, running.config.token
+        try:
+            conn = dbapi.connect(registry=registry, org_url=org_url, token=token, variables=values)
+            try:
+                statements = parser.split_statements(sql)
+                if not statements:
+                    _fail("no statement to run: the SQL is empty")
+                for text in statements:
+                    if dry_run:
+                        text = "EXPLAIN " + text
+                    _run_one(conn, text, output)
+            finally:
+                conn.close()
+        finally:
+            if running is not None:
+                running.stop()
+
+
+def _run_one(conn: Any, sql: str, fmt: str) -> None:
+    from oktaql import output
+
+    cur = conn.cursor()
+    cur.execute(sql)
+    if cur.description is None:
+        if cur.message:
+            click.echo(cur.message, err=True)
+        if fmt == "json":
+            click.echo("[]")
+        return
+    columns = [d[0] for d in cur.description]
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
+    output.write(fmt, columns, iter(cur), sys.stdout, width=width)
+    cur.close()
+
+
+@main.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on (0 picks a free one).")
+@click.option("--token", default="emulator-token", show_default=True, help="The API token the org accepts (send it as SSWS <token>).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generated org data.")
+@click.option("--apps", type=click.IntRange(min=0), help="Exactly N OIDC apps instead of the default org.")
+@click.option("--tokens-per-app", type=click.IntRange(min=0), help="Exactly M refresh tokens per OIDC app.")
+@click.option("--users", type=click.IntRange(min=0), help="Number of users.")
+@click.option("--groups", type=click.IntRange(min=0), help="Number of groups.")
+@click.option("--latency", "latency_ms", default=0.0, type=click.FloatRange(min=0), help="Milliseconds added to every response.")
+def emulator_command(
+    host: str,
+    port: int,
+    token: str,
+    seed: int,
+    apps: int | None,
+    tokens_per_app: int | None,
+    users: int | None,
+    groups: int | None,
+    latency_ms: float,
+) -> None:
+    """Serve a local emulated Okta org over HTTP (Okta's wire format, seeded data)."""
+    if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("OKTAQL_EMULATOR_ANY_HOST"):
+        _fail("the emulator listens on loopback only (127.0.0.1, localhost or ::1)")
+    from oktaql.emulator import EmulatorConfig, serve
+
+    config = EmulatorConfig(
+        token=token,
+        seed=seed,
+        apps=apps,
+        tokens_per_app=tokens_per_app,
+        users=users,
+        groups=groups,
+        latency_ms=latency_ms,
+    )
+    serve(config, host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

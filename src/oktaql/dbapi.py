@@ -16,6 +16,7 @@ import httpx
 from oktaql.engine import Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
 
+
 def connect(
     registry: str | os.PathLike[str] | None = None,
     org_url: str | None = None,
@@ -24,6 +25,7 @@ def connect(
     variables: Mapping[str, Any] | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
+    concurrency: int = 8,
 ) -> Connection:
     """Open a connection.
 
@@ -41,6 +43,7 @@ def connect(
             variables=variables,
             transport=transport,
             timeout=timeout,
+            concurrency=concurrency,
         )
     )
 

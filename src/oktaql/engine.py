@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +21,21 @@ from oktaql._http import HTTPClient, Request, decode_json
 from oktaql._loading import TableSink, infer_columns
 from oktaql.binding import check_org_url
 from oktaql.catalog import Catalog
-from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
-from oktaql.planner import (
+from oktaql.errors import (
+    APIError,
+    ConfigError,
+    DatabaseError,
+    Error,
+    OperationalError,
+    ProgrammingError,
+)
+from oktaql.planning import (
     Call,
     PlanContext,
     QueryPlan,
     Scan,
     WritePlan,
+    dependent_calls,
     insert_target,
     plan_delete,
     plan_exec,
@@ -68,7 +77,9 @@ class Session:
         variables: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        concurrency: int = 8,
     ):
+        self.concurrency = max(1, int(concurrency))
         self.catalog = Catalog(open_registry(registry))
         url = org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
@@ -199,25 +210,47 @@ class Session:
 
     def _fetch_scan(self, scan: Scan) -> None:
         provider = scan.resource.id.split(".")[0]
-        sink: TableSink | None = None
-        columns = scan.columns
-        if columns:
-            sink = TableSink(self.duck, scan.table_name, columns, scan.extra)
         http = self.http(provider)
-        for call in scan.calls:
-            for body, _resp in (
-                http.pages(call.request)
-                if scan.method.http_method == "GET"
-                else [(decode_json(call.request, http.send(call.request)), None)]
-            ):
-                rows = extract_rows(scan.method, body)
-                if sink is None:
-                    sink = TableSink(self.duck, scan.table_name, infer_columns(rows), scan.extra)
-                sink.append(rows, call.bound)
-                if scan.row_cap is not None and sink.count >= scan.row_cap:
+        calls = scan.calls
+        if scan.deps:
+            values: dict[str, list[Any]] = {}
+            for dep in scan.deps:
+                rows = self.duck.execute(f"SELECT DISTINCT * FROM ({dep.values_sql})").fetchall()
+                # sorted so the calls, and so the row order, never depend on timing
+                values[dep.param] = sorted((r[0] for r in rows if r[0] is not None), key=str)
+            calls = dependent_calls(scan, values, self._ctx())
+        sink = TableSink(self.duck, scan.table_name, scan.columns, scan.extra) if scan.columns else None
+
+        def fetch_all(call: Call) -> list[Any]:
+            out: list[Any] = []
+            try:
+                for body, _ in http.pages(call.request):
+                    out.extend(extract_rows(scan.method, body))
+            except APIError as exc:
+                if scan.deps and exc.status == 404:
+                    return []  # the object named by the other side is gone: no rows for it
+                raise
+            return out
+
+        def append(rows: list[Any], call: Call) -> None:
+            nonlocal sink
+            if sink is None:
+                sink = TableSink(self.duck, scan.table_name, infer_columns(rows), scan.extra)
+            sink.append(rows, call.bound)
+
+        if len(calls) > 1 and self.concurrency > 1:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls))) as pool:
+                # map() yields in call order: results never depend on timing
+                for call, rows in zip(calls, pool.map(fetch_all, calls), strict=True):
+                    append(rows, call)
+        else:
+            for call in calls:
+                for body, _ in http.pages(call.request):
+                    append(extract_rows(scan.method, body), call)
+                    if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
+                        break
+                if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
                     break
-            if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
-                break
         if sink is None:
             TableSink(self.duck, scan.table_name, [], scan.extra)
 
@@ -280,17 +313,30 @@ class Session:
             plan = plan_query(stmt.ast, self._ctx())
             step = 0
             for scan in plan.scans:
+                note = "pages followed via Link rel=next" if scan.method.is_paged else ""
+                if scan.row_cap is not None:
+                    note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
                 for call in scan.calls:
                     step += 1
-                    note = "pages followed via Link rel=next" if scan.method.is_paged else ""
-                    if scan.row_cap is not None:
-                        note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
+                    rows.append(self._explain_row(step, scan.resource.id, scan.method, call.request, note))
+                if scan.deps:
+                    step += 1
+                    per = " x ".join(f"{d.param} from {d.source}" for d in scan.deps)
+                    url = (self.org_url or scan.method.server_url.rstrip("/")) + scan.method.path
                     rows.append(
-                        self._explain_row(step, scan.resource.id, scan.method, call.request, note)
+                        (
+                            step,
+                            scan.resource.id,
+                            scan.method.name,
+                            scan.method.http_method,
+                            url,
+                            json.dumps({"Authorization": self.auth_display(scan.resource.id.split(".")[0])}),
+                            None,
+                            f"once per distinct value of {per}, after the steps above"
+                            + (f"; {note}" if note else ""),
+                        )
                     )
-            rows.append(
-                (step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB")
-            )
+            rows.append((step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB"))
         elif isinstance(stmt, (parser.Show, parser.Describe)):
             rows.append(
                 (

@@ -1,0 +1,49 @@
+"""Statements → plans: which resource, which method, which HTTP calls, what runs locally.
+
+Parameters are bound from ``WHERE``/``ON`` equalities with literals (``appId = 'x'``), ``IN``
+lists (one call per value), and — for a dependent join or ``IN (SELECT ...)`` — from the values
+another part of the query produces, fetched first. Everything else runs in DuckDB over the
+fetched rows. Among a resource's methods for the statement's SQL verb, those whose required
+parameters are all bound qualify and the one binding the most wins; when none qualifies the
+error names what is missing.
+"""
+
+from __future__ import annotations
+
+from oktaql.planning._common import (
+    MISSING,
+    Call,
+    PlanContext,
+    choose_method,
+    conjuncts,
+    literal,
+)
+from oktaql.planning._query import Dependency, QueryPlan, Scan, dependent_calls, plan_query
+from oktaql.planning._writes import (
+    WritePlan,
+    insert_target,
+    plan_delete,
+    plan_exec,
+    plan_insert_rows,
+    plan_update,
+)
+
+__all__ = [
+    "MISSING",
+    "Call",
+    "Dependency",
+    "PlanContext",
+    "QueryPlan",
+    "Scan",
+    "WritePlan",
+    "choose_method",
+    "conjuncts",
+    "dependent_calls",
+    "insert_target",
+    "literal",
+    "plan_delete",
+    "plan_exec",
+    "plan_insert_rows",
+    "plan_query",
+    "plan_update",
+]

@@ -1,0 +1,285 @@
+"""Queries → scans (one per provider table) plus the SQL DuckDB runs over their rows.
+
+A scan's parameters are bound by literals (``appId = 'x'``, ``appId IN ('a', 'b')``) or by the
+values another part of the query yields: ``JOIN okta.apps.tokens t ON t.appId = a.id`` makes
+the tokens scan depend on the applications scan, and ``appId IN (SELECT ...)`` on the subquery.
+Dependent scans run once their sources are loaded, one call per distinct value. The bound path
+parameters are recorded as columns of the scan's rows, so the join condition itself then runs
+in DuckDB unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from oktaql.catalog import suggest
+from oktaql.errors import PlanError, ProgrammingError
+from oktaql.planning._common import (
+    MISSING,
+    Call,
+    PlanContext,
+    binding,
+    calls_for,
+    choose_method,
+    conjuncts,
+    dotted,
+    is_provider_table,
+    literal,
+)
+from oktaql.provider import Column, Method, Resource
+
+
+@dataclass
+class Dependency:
+    """A parameter whose values come from the query itself."""
+
+    param: str
+    source: str  # what the values are, for EXPLAIN: "a.id", "IN (SELECT ...)"
+    needs: set[str]  # scratch tables that must be loaded first
+    values_sql: str = ""  # one column of values, rendered once the AST is rewritten
+    node: exp.Expression | None = field(default=None, repr=False)
+
+
+@dataclass
+class Scan:
+    resource: Resource
+    method: Method
+    alias: str
+    table_name: str  # the DuckDB table the rows go into
+    literal_bound: dict[str, list[Any]]
+    deps: list[Dependency]
+    calls: list[Call]  # known at plan time when there are no dependencies
+    columns: list[Column]
+    extra: list[str]  # bound parameters recorded as columns
+    row_cap: int | None = None
+
+
+@dataclass
+class QueryPlan:
+    scans: list[Scan]  # in an order where every scan comes after the ones it depends on
+    local_sql: str
+
+
+@dataclass
+class _Entry:
+    table: exp.Table
+    resource: Resource
+    alias: str
+    temp: str
+    select: exp.Select | None
+
+
+def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
+    ast = ast.copy()
+    entries = []
+    for t in list(ast.find_all(exp.Table)):
+        if is_provider_table(t):
+            res = ctx.catalog.resource(dotted(t))
+            temp = f"oktaql_scratch.t{next(ctx.counter)}"
+            entries.append(_Entry(t, res, t.alias_or_name, temp, t.find_ancestor(exp.Select)))
+    scans = []
+    consumed: list[exp.Expression] = []
+    for e in entries:
+        siblings = [o for o in entries if o.select is e.select and o is not e]
+        scan, used = _plan_scan(e, siblings, entries, ctx)
+        scans.append(scan)
+        consumed.extend(used)
+    for node in consumed:
+        if node.parent is not None:
+            node.replace(exp.true())
+    for e in entries:
+        new = exp.to_table(e.temp)
+        new.set("alias", exp.TableAlias(this=exp.to_identifier(e.alias)))
+        e.table.replace(new)
+    for scan in scans:
+        for dep in scan.deps:
+            if dep.node is not None and not dep.values_sql:
+                dep.values_sql = dep.node.sql(dialect="duckdb")
+    ordered = _order(scans)
+    _apply_row_cap(ast, ordered)
+    return QueryPlan(scans=ordered, local_sql=ast.sql(dialect="duckdb"))
+
+
+def _where_and_on(select: exp.Select | None) -> list[exp.Expression]:
+    if select is None:
+        return []
+    nodes = conjuncts(select.args.get("where"))
+    for join in select.args.get("joins") or []:
+        nodes.extend(conjuncts(join.args.get("on")))
+    return nodes
+
+
+def _plan_scan(
+    e: _Entry, siblings: list[_Entry], entries: list[_Entry], ctx: PlanContext
+) -> tuple[Scan, list[exp.Expression]]:
+    res = e.resource
+    lookup = {p.lower(): p for p in res.param_names}
+    column_names = {c.name.lower() for c in res.columns}
+    bound: dict[str, list[Any]] = {}
+    deps: list[Dependency] = []
+    consumed: list[exp.Expression] = []
+    nodes = _where_and_on(e.select)
+    for node in nodes:
+        b = binding(node)
+        if b is not None:
+            col, values = b
+            if col.table and col.table != e.alias:
+                continue
+            pname = lookup.get(col.name.lower())
+            if pname is None:
+                continue
+            # an unqualified name binds every table of this SELECT that has such a parameter
+            # (subdomain binds them all)
+            current = bound.setdefault(pname, [])
+            current.extend(v for v in values if v not in current)
+            if col.name.lower() not in column_names:
+                consumed.append(node)
+            continue
+        dep = _dependency(node, e, siblings, entries, lookup)
+        if dep is not None and dep.param not in bound:
+            deps.append(dep)
+    names = set(bound) | {d.param for d in deps}
+    method = choose_method(res, "select", names)
+    deps = [d for d in deps if d.param in method.params and d.param not in bound]
+    if not siblings:
+        _check_unknown_columns(e, res)
+    path_params = [p for p in method.required_params if method.params[p].location == "path"]
+    extra = list(dict.fromkeys(path_params + [d.param for d in deps]))
+    calls = calls_for(method, bound, ctx, "SELECT") if not deps else []
+    columns = method.columns or res.columns
+    scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, list(columns), extra)
+    return scan, consumed
+
+
+def _dependency(
+    node: exp.Expression,
+    e: _Entry,
+    siblings: list[_Entry],
+    entries: list[_Entry],
+    lookup: dict[str, str],
+) -> Dependency | None:
+    """``t.param = other.col`` or ``t.param IN (SELECT ...)`` for this scan's table."""
+    if isinstance(node, exp.EQ) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Column):
+        for mine, theirs in ((node.this, node.expression), (node.expression, node.this)):
+            if mine.table != e.alias or not theirs.table:
+                continue
+            pname = lookup.get(mine.name.lower())
+            other = next((s for s in siblings if s.alias == theirs.table), None)
+            if pname is None or other is None:
+                continue
+            filters = [
+                c
+                for c in conjuncts(e.select.args.get("where") if e.select else None)
+                if _only_alias(c, other.alias)
+            ]
+            where = (" WHERE " + " AND ".join(f.sql(dialect="duckdb") for f in filters)) if filters else ""
+            col = exp.column(theirs.name, table=other.alias).sql(dialect="duckdb")
+            sql = (
+                f"SELECT DISTINCT {col} FROM {other.temp} AS "
+                f"{exp.to_identifier(other.alias).sql(dialect='duckdb')}{where}"
+            )
+            return Dependency(pname, f"{other.alias}.{theirs.name}", {other.temp}, sql)
+    if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
+        col = node.this
+        if col.table and col.table != e.alias:
+            return None
+        pname = lookup.get(col.name.lower())
+        if pname is None:
+            return None
+        query = node.args["query"]
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        needs = {x.temp for x in entries if x.table.find_ancestor(type(inner)) is inner or _within(x.table, inner)}
+        return Dependency(pname, "IN (" + inner.sql() + ")", needs, node=inner)
+    return None
+
+
+def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    p = node.parent
+    while p is not None:
+        if p is ancestor:
+            return True
+        p = p.parent
+    return False
+
+
+def _only_alias(node: exp.Expression, alias: str) -> bool:
+    cols = list(node.find_all(exp.Column))
+    return bool(cols) and all(c.table == alias for c in cols) and not node.find(exp.Select)
+
+
+def _check_unknown_columns(e: _Entry, res: Resource) -> None:
+    """A name that is neither a column nor a parameter gets a suggestion, not DuckDB's error."""
+    select = e.select
+    if select is None:
+        return
+    known = {c.name.lower() for c in res.columns} | {p.lower() for p in res.param_names}
+    projected = {x.alias_or_name.lower() for x in select.expressions if x.alias}
+    for col in select.find_all(exp.Column):
+        if col.table and col.table != e.alias:
+            continue
+        if col.find_ancestor(exp.Select) is not select:
+            continue
+        name = col.name
+        if not name or name.lower() in known or name.lower() in projected:
+            continue
+        pool = [c.name for c in res.columns] + sorted(res.param_names)
+        raise ProgrammingError(
+            f"{res.id} has no column or parameter {name!r}{suggest(name, pool)}; "
+            f"DESCRIBE {res.id} lists its columns"
+        )
+
+
+def _order(scans: list[Scan]) -> list[Scan]:
+    done: set[str] = set()
+    ordered: list[Scan] = []
+    pending = list(scans)
+    while pending:
+        ready = [s for s in pending if all(d.needs <= done for d in s.deps)]
+        if not ready:
+            names = ", ".join(f"{s.resource.id} AS {s.alias}" for s in pending)
+            raise PlanError(f"these tables depend on each other in a cycle: {names}")
+        for s in ready:
+            ordered.append(s)
+            done.add(s.table_name)
+            pending.remove(s)
+    return ordered
+
+
+def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
+    """Stop paging early when the SQL LIMIT is all that's asked of a single, unfiltered scan."""
+    if len(scans) != 1 or not isinstance(ast, exp.Select) or scans[0].deps:
+        return
+    limit = ast.args.get("limit")
+    if limit is None:
+        return
+    for key in ("group", "having", "order", "distinct", "joins", "qualify"):
+        if ast.args.get(key):
+            return
+    where = ast.args.get("where")
+    if where is not None and any(
+        not (isinstance(c, exp.Boolean) and c.this) for c in conjuncts(where)
+    ):
+        return
+    if any(ast.find_all(exp.AggFunc)) or any(ast.find_all(exp.Window)):
+        return
+    n = literal(limit.expression) if isinstance(limit, exp.Limit) else MISSING
+    offset = ast.args.get("offset")
+    off = literal(offset.expression) if offset is not None else 0
+    if isinstance(n, int) and isinstance(off, int):
+        scans[0].row_cap = n + off
+
+
+def dependent_calls(scan: Scan, values: dict[str, list[Any]], ctx: PlanContext) -> list[Call]:
+    """The calls of a dependent scan once its parameters' values are known."""
+    bound = dict(scan.literal_bound)
+    for name, vals in values.items():
+        bound[name] = [v for v in vals if v is not None]
+    if any(not v for v in bound.values()):
+        return []
+    return calls_for(scan.method, bound, ctx, "SELECT")
+
+
+__all__ = ["Dependency", "QueryPlan", "Scan", "dependent_calls"]

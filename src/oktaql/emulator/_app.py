@@ -1,0 +1,229 @@
+"""The Starlette application: routing, auth, common headers, request log.
+
+Routing is a small regex table instead of Starlette routes so that unknown
+paths and wrong methods produce Okta-shaped error bodies (404 ``E0000007`` /
+405 ``E0000022``) rather than Starlette's plain-text defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import _routes_apps as apps
+from . import _routes_directory as directory
+from ._http import (
+    JSON,
+    Ctx,
+    OktaError,
+    Reply,
+    dumps,
+    internal_error,
+    invalid_token,
+    method_not_allowed,
+    not_found,
+    rate_limited,
+)
+from ._org import Org
+from ._util import random_looking
+
+if TYPE_CHECKING:
+    from . import EmulatorConfig
+
+log = logging.getLogger("oktaql.emulator")
+
+Handler = Callable[..., Reply]
+
+_ID = r"(?P<{}>[^/]+)"
+
+
+def _p(pattern: str) -> re.Pattern[str]:
+    names = re.findall(r"\{(\w+)\}", pattern)
+    regex = pattern
+    for name in names:
+        regex = regex.replace("{" + name + "}", _ID.format(name))
+    return re.compile(f"^{regex}/?$")
+
+
+_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (_p("/api/v1/apps"), {"GET": apps.list_apps, "POST": apps.create_app}),
+    (
+        _p("/api/v1/apps/{app_id}"),
+        {"GET": apps.get_app, "PUT": apps.replace_app, "DELETE": apps.delete_app},
+    ),
+    (_p("/api/v1/apps/{app_id}/lifecycle/activate"), {"POST": apps.activate_app}),
+    (_p("/api/v1/apps/{app_id}/lifecycle/deactivate"), {"POST": apps.deactivate_app}),
+    (
+        _p("/api/v1/apps/{app_id}/tokens"),
+        {"GET": apps.list_tokens, "DELETE": apps.revoke_all_tokens},
+    ),
+    (
+        _p("/api/v1/apps/{app_id}/tokens/{token_id}"),
+        {"GET": apps.get_token, "DELETE": apps.revoke_token},
+    ),
+    (_p("/api/v1/apps/{app_id}/users"), {"GET": apps.list_app_users}),
+    (_p("/api/v1/apps/{app_id}/users/{user_id}"), {"GET": apps.get_app_user}),
+    (_p("/api/v1/apps/{app_id}/groups"), {"GET": apps.list_app_groups}),
+    (_p("/api/v1/apps/{app_id}/groups/{group_id}"), {"GET": apps.get_app_group}),
+    (_p("/oauth2/v1/clients/{client_id}"), {"GET": apps.get_client}),
+    (_p("/api/v1/users"), {"GET": directory.list_users}),
+    (_p("/api/v1/users/{user_id}"), {"GET": directory.get_user}),
+    (_p("/api/v1/users/{user_id}/groups"), {"GET": directory.list_user_groups}),
+    (_p("/api/v1/groups"), {"GET": directory.list_groups}),
+    (_p("/api/v1/groups/{group_id}"), {"GET": directory.get_group}),
+    (_p("/api/v1/groups/{group_id}/users"), {"GET": directory.list_group_users}),
+    (_p("/api/v1/groups/{group_id}/apps"), {"GET": directory.list_group_apps}),
+    (_p("/api/v1/authorizationServers"), {"GET": directory.list_auth_servers}),
+    (_p("/api/v1/authorizationServers/{server_id}"), {"GET": directory.get_auth_server}),
+    (_p("/api/v1/authorizationServers/{server_id}/scopes"), {"GET": directory.list_scopes}),
+    (
+        _p("/api/v1/authorizationServers/{server_id}/scopes/{scope_id}"),
+        {"GET": directory.get_scope},
+    ),
+]
+
+# Reported when rate limiting is off: Okta's common per-minute endpoint budget.
+_NOMINAL_LIMIT = 600
+
+
+@dataclass
+class _State:
+    """Per-app mutable server state (kept off ``Org``: it is not org data)."""
+
+    config: EmulatorConfig
+    org: Org
+    request_log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    counter: itertools.count = field(default_factory=itertools.count)
+    window: int = 0
+    used: int = 0
+
+    def rate(self) -> tuple[int, int, int, bool]:
+        """(limit, remaining, reset epoch, allowed) for the current one-minute window."""
+        now = int(time.time())
+        window = now - now % 60
+        if window != self.window:
+            self.window, self.used = window, 0
+        self.used += 1
+        reset = window + 60
+        limit = self.config.rate_limit
+        if limit is None:
+            return _NOMINAL_LIMIT, _NOMINAL_LIMIT - 1, reset, True
+        return limit, max(0, limit - self.used), reset, self.used <= limit
+
+
+def _match(path: str) -> tuple[dict[str, Handler], dict[str, str]] | None:
+    for regex, methods in _ROUTES:
+        m = regex.match(path)
+        if m:
+            return methods, m.groupdict()
+    return None
+
+
+def _authorized(request: Request, token: str) -> bool:
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.upper() == "SSWS" and value.strip() == token
+
+
+async def _dispatch(request: Request) -> Response:
+    state: _State = request.app.state.emulator
+    scope = request.scope
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    state.request_log.append(
+        (
+            request.method,
+            raw_path + ("?" + query_string if query_string else ""),
+            dict(request.headers),
+        )
+    )
+    n = next(state.counter)
+    request_id = random_looking(n ^ (state.config.seed << 32), 24)
+    if state.config.latency_ms > 0:
+        await asyncio.sleep(state.config.latency_ms / 1000.0)
+
+    limit, remaining, reset, allowed = state.rate()
+    links: list[str] = []
+    try:
+        if not allowed:
+            raise rate_limited()
+        if not _authorized(request, state.config.token):
+            raise invalid_token()
+        found = _match(scope["path"])
+        if found is None:
+            raise not_found(scope["path"], "URI")
+        methods, params = found
+        handler = methods.get(request.method)
+        if handler is None:
+            raise method_not_allowed(sorted(methods))
+        ctx = Ctx(
+            org=state.org,
+            base=str(request.base_url).rstrip("/"),
+            path=raw_path.rstrip("/") or "/",
+            query=parse_qsl(query_string, keep_blank_values=True),
+            raw_query=query_string,
+            body=await request.body() if request.method in ("POST", "PUT", "PATCH") else b"",
+        )
+        reply = handler(ctx, **params)
+        status, body, links = reply.status, reply.body, reply.links
+        extra: dict[str, str] = {}
+    except OktaError as err:
+        status, body, extra = err.status, err.body(_error_id(n)), err.headers
+    except Exception:  # a bug: answer like Okta's 500 rather than dropping the connection
+        log.exception("emulator handler failed for %s %s", request.method, raw_path)
+        bug = internal_error()
+        status, body, extra = bug.status, bug.body(_error_id(n)), {}
+
+    headers = {
+        "Content-Type": JSON,
+        "Date": formatdate(usegmt=True),
+        "X-Okta-Request-Id": request_id,
+        "X-Rate-Limit-Limit": str(limit),
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(reset),
+        **extra,
+    }
+    if body is None:
+        content = b""
+    elif isinstance(body, bytes):  # already-encoded JSON (the token fast path)
+        content = body
+    else:
+        content = dumps(body)
+    response = Response(content=content, status_code=status, headers=headers)
+    for link in links:  # one header line per relation, as Okta sends them
+        response.raw_headers.append((b"link", link.encode("latin-1")))
+    return response
+
+
+def _error_id(n: int) -> str:
+    return "oae" + random_looking(n * 7919 + 17, 22)
+
+
+_ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+
+def build_app(config: EmulatorConfig) -> Starlette:
+    org = Org(config)
+    app = Starlette(routes=[Route("/{path:path}", endpoint=_dispatch, methods=_ALL_METHODS)])
+    state = _State(config=config, org=org)
+    app.state.emulator = state
+    app.state.org = org
+    app.state.config = config
+    app.state.request_log = state.request_log
+    return app
+
+
+def app_state(app: Any) -> _State:
+    return app.state.emulator

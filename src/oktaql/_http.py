@@ -48,6 +48,7 @@ class HTTPClient:
         self,
         auth_header: str | None,
         *,
+        auth: httpx.Auth | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
@@ -59,6 +60,7 @@ class HTTPClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,  # a redirect must never carry the token to another host
+            auth=auth,  # schemes that sign or refresh per request (OAuth 2.0, DPoP)
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
 

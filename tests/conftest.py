@@ -9,6 +9,9 @@ import pytest
 
 # parsed-provider cache in a scratch folder, never the developer's home
 os.environ.setdefault("OKTAQL_CACHE_DIR", tempfile.mkdtemp(prefix="oktaql-test-cache-"))
+# data dir (database file, pulled registries) likewise
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="oktaql-test-data-")
+os.environ.pop("OKTAQL_REGISTRY_URL", None)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 STACKQL_REGISTRY = SHARED / "okta" / "stackql-registry"

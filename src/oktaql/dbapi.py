@@ -26,6 +26,7 @@ def connect(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
     concurrency: int = 8,
+    db: str | os.PathLike[str] | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -34,6 +35,8 @@ def connect(
     org_url: the whole org URL (``https://acme.okta.com``, or the emulator's URL); defaults to
         ``$OKTA_CLIENT_ORGURL``, else statements name their org with ``subdomain``.
     token: the API token; defaults to ``$OKTA_API_TOKEN`` or ``$OKTA_CLIENT_TOKEN``.
+    db: a DuckDB file keeping views, materialized views and tables between runs; in memory
+        when None.
     """
     return Connection(
         Session(
@@ -44,6 +47,7 @@ def connect(
             transport=transport,
             timeout=timeout,
             concurrency=concurrency,
+            db=db,
         )
     )
 

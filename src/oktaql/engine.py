@@ -16,7 +16,7 @@ import duckdb
 import httpx
 from sqlglot import exp
 
-from oktaql import meta, parser, templates
+from oktaql import local, meta, parser, templates
 from oktaql._http import HTTPClient, Request, decode_json
 from oktaql._loading import TableSink, infer_columns
 from oktaql.binding import check_org_url
@@ -36,6 +36,7 @@ from oktaql.planning import (
     Scan,
     WritePlan,
     dependent_calls,
+    dotted,
     insert_target,
     plan_delete,
     plan_exec,
@@ -45,6 +46,7 @@ from oktaql.planning import (
 )
 from oktaql.provider import Column, Method, open_registry
 from oktaql.provider._model import object_key_parts
+from oktaql.registry_pull import pulled_registry
 
 EXPLAIN_COLUMNS = ["step", "resource", "operation", "method", "url", "headers", "body", "note"]
 TOKEN_ENV_VARS = ("OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN")
@@ -78,9 +80,12 @@ class Session:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         concurrency: int = 8,
+        db: str | os.PathLike[str] | None = None,
     ):
         self.concurrency = max(1, int(concurrency))
-        self.catalog = Catalog(open_registry(registry))
+        self.catalog = Catalog(
+            open_registry(registry if registry is not None else pulled_registry())
+        )
         url = org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
         self._token = token
@@ -88,9 +93,8 @@ class Session:
         self._transport = transport
         self._timeout = timeout
         self._http: HTTPClient | None = None
-        self.duck = duckdb.connect(":memory:")
-        self.duck.execute("SET TimeZone='UTC'")
-        self.duck.execute("CREATE SCHEMA IF NOT EXISTS oktaql_scratch")
+        self.duck = local.open_database(db)
+        self.views = local.ViewStore(self.duck)
 
     # --- settings -------------------------------------------------------------------------
 
@@ -150,9 +154,44 @@ class Session:
             raise _duck_error(exc) from None
         return row[0] if row else None
 
+    def plan_query(self, ast: exp.Expression) -> QueryPlan:
+        views = self.views.views()
+        if views:
+            ast = local.inline_views(ast.copy(), views, self._param_names)
+        return plan_query(ast, self._ctx())
+
+    def _param_names(self, table: exp.Table) -> set[str]:
+        return self.catalog.resource(dotted(table)).param_names
+
     def _run(self, stmt: parser.Statement) -> Result:
         if isinstance(stmt, parser.Query):
-            return self._run_query(plan_query(stmt.ast, self._ctx()))
+            return self._run_query(self.plan_query(stmt.ast))
+        if isinstance(stmt, parser.Local):
+            return self._run_local(stmt)
+        if isinstance(stmt, parser.CreateView):
+            return self._create_view(stmt)
+        if isinstance(stmt, parser.DropView):
+            dropped = self.views.drop(stmt.name, stmt.materialized, stmt.if_exists)
+            if dropped and stmt.materialized:
+                self.duck.execute(f"DROP TABLE IF EXISTS {_ident(stmt.name)}")
+            kind = "materialized view" if stmt.materialized else "view"
+            return Result(
+                rowcount=0,
+                message=f"{kind} {stmt.name} dropped" if dropped else f"no {kind} {stmt.name}",
+            )
+        if isinstance(stmt, parser.RefreshView):
+            found = self.views.get(stmt.name)
+            if found is None or not found[1]:
+                raise ProgrammingError(f"no materialized view named {stmt.name}")
+            return self._materialize(stmt.name, parser.parse(found[0]))
+        if isinstance(stmt, parser.Registry):
+            from oktaql import registry_pull
+
+            cols, rows = registry_pull.run(stmt)
+            return _literal_result(cols, rows)
+        if isinstance(stmt, parser.ShowInsert):
+            cols, rows = meta.show_insert(stmt, self.catalog)
+            return _literal_result(cols, rows)
         if isinstance(stmt, parser.Show):
             cols, rows = meta.show(stmt, self.catalog)
             return _literal_result(cols, rows)
@@ -185,8 +224,8 @@ class Session:
         raise ProgrammingError(f"cannot run {type(stmt).__name__} statements")
 
     def _source_rows(self, source: exp.Expression) -> list[tuple[Any, ...]]:
-        if any(t.args.get("catalog") for t in source.find_all(exp.Table)):
-            result = self._run_query(plan_query(source, self._ctx()))
+        if any(t.args.get("catalog") for t in source.find_all(exp.Table)) or self.views.views():
+            result = self._run_query(self.plan_query(source))
             rows = result.relation.fetchall() if result.relation is not None else []
             self.drop_scratch(result.scratch)
             return rows
@@ -219,7 +258,11 @@ class Session:
                 # sorted so the calls, and so the row order, never depend on timing
                 values[dep.param] = sorted((r[0] for r in rows if r[0] is not None), key=str)
             calls = dependent_calls(scan, values, self._ctx())
-        sink = TableSink(self.duck, scan.table_name, scan.columns, scan.extra) if scan.columns else None
+        sink = (
+            TableSink(self.duck, scan.table_name, scan.columns, scan.extra)
+            if scan.columns
+            else None
+        )
 
         def fetch_all(call: Call) -> list[Any]:
             out: list[Any] = []
@@ -253,6 +296,58 @@ class Session:
                     break
         if sink is None:
             TableSink(self.duck, scan.table_name, [], scan.extra)
+
+    # --- local statements, views --------------------------------------------------------
+
+    def _run_local(self, stmt: parser.Local) -> Result:
+        plan = self.plan_query(stmt.ast)
+        result = self._run_query(plan)
+        cols = result.columns
+        if cols and cols[0][0] == "Count" and len(cols) == 1 and result.relation is not None:
+            # DuckDB answers DDL/DML with a row count; report it as a status instead
+            row = result.relation.fetchone()
+            self.drop_scratch(result.scratch)
+            n = int(row[0]) if row and row[0] is not None else 0
+            return Result(rowcount=n, message=f"{n} row(s) affected")
+        if not cols:
+            self.drop_scratch(result.scratch)
+            return Result(rowcount=0, message="done")
+        return result
+
+    def _create_view(self, stmt: parser.CreateView) -> Result:
+        if stmt.materialized:
+            existing = self.views.get(stmt.name)
+            if existing is not None and not stmt.or_replace:
+                raise ProgrammingError(
+                    f"materialized view {stmt.name} already exists: use CREATE OR REPLACE, "
+                    "REFRESH MATERIALIZED VIEW, or DROP it first"
+                )
+            if existing is None and self.views.is_table(stmt.name.lower()):
+                raise ProgrammingError(
+                    f"a table named {stmt.name} already exists: choose another view name"
+                )
+            body = parser.parse(stmt.body_sql)
+            result = self._materialize(stmt.name, body)
+            self.views.put(stmt.name, stmt.body_sql, True, replace=True, check_table=False)
+            return result
+        self.views.put(stmt.name, stmt.body_sql, False, replace=stmt.or_replace)
+        return Result(rowcount=0, message=f"view {stmt.name} created")
+
+    def _materialize(self, name: str, body: parser.Statement) -> Result:
+        if not isinstance(body, parser.Query):
+            raise ProgrammingError(f"materialized view {name}: the body must be a query")
+        plan = self.plan_query(body.ast)
+        scratch: list[str] = []
+        try:
+            for scan in plan.scans:
+                scratch.append(scan.table_name)
+                self._fetch_scan(scan)
+            self.duck.execute(f"CREATE OR REPLACE TABLE {_ident(name)} AS {plan.local_sql}")
+        finally:
+            self.drop_scratch(scratch)
+        row = self.duck.execute(f"SELECT count(*) FROM {_ident(name)}").fetchone()
+        n = int(row[0]) if row else 0
+        return Result(rowcount=n, message=f"materialized view {name}: {n} row(s) stored")
 
     def drop_scratch(self, names: list[str]) -> None:
         for name in names:
@@ -309,8 +404,29 @@ class Session:
 
     def _explain(self, stmt: parser.Statement) -> Result:
         rows: list[tuple[Any, ...]] = []
-        if isinstance(stmt, parser.Query):
-            plan = plan_query(stmt.ast, self._ctx())
+        if isinstance(stmt, (parser.Query, parser.Local, parser.CreateView, parser.RefreshView)):
+            if isinstance(stmt, parser.CreateView) and not stmt.materialized:
+                rows.append(
+                    (
+                        1,
+                        None,
+                        "metadata",
+                        None,
+                        None,
+                        None,
+                        stmt.body_sql,
+                        "stores the view; no request",
+                    )
+                )
+                return _literal_result(EXPLAIN_COLUMNS, rows)
+            if isinstance(stmt, parser.RefreshView):
+                found = self.views.get(stmt.name)
+                if found is None or not found[1]:
+                    raise ProgrammingError(f"no materialized view named {stmt.name}")
+                stmt = parser.parse(found[0])
+            elif isinstance(stmt, parser.CreateView):
+                stmt = parser.parse(stmt.body_sql)
+            plan = self.plan_query(stmt.ast)
             step = 0
             for scan in plan.scans:
                 note = "pages followed via Link rel=next" if scan.method.is_paged else ""
@@ -318,7 +434,9 @@ class Session:
                     note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
                 for call in scan.calls:
                     step += 1
-                    rows.append(self._explain_row(step, scan.resource.id, scan.method, call.request, note))
+                    rows.append(
+                        self._explain_row(step, scan.resource.id, scan.method, call.request, note)
+                    )
                 if scan.deps:
                     step += 1
                     per = " x ".join(f"{d.param} from {d.source}" for d in scan.deps)
@@ -330,14 +448,21 @@ class Session:
                             scan.method.name,
                             scan.method.http_method,
                             url,
-                            json.dumps({"Authorization": self.auth_display(scan.resource.id.split(".")[0])}),
+                            json.dumps(
+                                {"Authorization": self.auth_display(scan.resource.id.split(".")[0])}
+                            ),
                             None,
                             f"once per distinct value of {per}, after the steps above"
                             + (f"; {note}" if note else ""),
                         )
                     )
-            rows.append((step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB"))
-        elif isinstance(stmt, (parser.Show, parser.Describe)):
+            rows.append(
+                (step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB")
+            )
+        elif isinstance(
+            stmt,
+            (parser.Show, parser.Describe, parser.ShowInsert, parser.Registry, parser.DropView),
+        ):
             rows.append(
                 (
                     1,
@@ -362,6 +487,10 @@ class Session:
         headers = {"Authorization": self.auth_display(rid.split(".")[0]), **req.headers}
         body = json.dumps(req.body) if req.has_body else None
         return (step, rid, method.name, req.method, req.url, json.dumps(headers), body, note)
+
+
+def _ident(name: str) -> str:
+    return ".".join(exp.to_identifier(p).sql(dialect="duckdb") for p in name.split("."))
 
 
 def extract_rows(method: Method, body: Any) -> list[Any]:

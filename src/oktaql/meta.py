@@ -109,3 +109,41 @@ def describe(stmt: Describe, catalog: Catalog) -> Rows:
             (c.name, c.display_type, c.description) for c in res.columns
         ]
     return ["name", "type"], [(c.name, c.display_type) for c in res.columns]
+
+
+def show_insert(stmt: Any, catalog: Catalog) -> Rows:
+    """A ready INSERT for each insert method: body fields as data__ columns, then parameters."""
+    res = catalog.resource(stmt.target)
+    methods = res.methods_for("insert")
+    if not methods:
+        raise ProgrammingError(
+            f"{res.id} has no INSERT method; SHOW METHODS IN {res.id} lists what it has"
+        )
+    rows = []
+    for m in methods:
+        cols: list[str] = []
+        vals: list[str] = []
+        for f in m.body_fields.values():
+            if stmt.required_only and not f.required:
+                continue
+            cols.append(f"data__{f.name}")
+            vals.append(_placeholder(f.name, f.type) + (" /* required */" if f.required else ""))
+        for pname in list(m.required_params) + list(m.server_params):
+            cols.append(pname)
+            vals.append(f"'{{{{ {pname} }}}}'")
+        if not stmt.required_only:
+            for pname in m.optional_params:
+                if m.params[pname].location != "server":
+                    cols.append(pname)
+                    vals.append(_placeholder(pname, m.params[pname].type))
+        sql = f"INSERT INTO {res.id} (\n" + ",\n".join(cols) + "\n)\nSELECT\n" + ",\n".join(vals)
+        if m.columns:
+            sql += "\nRETURNING\n" + ",\n".join(c.name for c in m.columns)
+        rows.append((m.name, sql + "\n;"))
+    return ["method", "insert_statement"], rows
+
+
+def _placeholder(name: str, type_: str) -> str:
+    if type_ in ("integer", "number", "boolean"):
+        return f"{{{{ {name} }}}}"
+    return f"'{{{{ {name} }}}}'"

@@ -73,6 +73,48 @@ class Describe(Statement):
 
 
 @dataclass
+class CreateView(Statement):
+    name: str = ""
+    query: exp.Expression = field(default=None)  # type: ignore[assignment]
+    body_sql: str = ""
+    materialized: bool = False
+    or_replace: bool = False
+
+
+@dataclass
+class DropView(Statement):
+    name: str = ""
+    materialized: bool = False
+    if_exists: bool = False
+
+
+@dataclass
+class RefreshView(Statement):
+    name: str = ""
+
+
+@dataclass
+class Local(Statement):
+    """A statement for DuckDB itself (CREATE TABLE, INSERT INTO a user table, DROP TABLE...);
+    provider tables inside it are fetched first."""
+
+    ast: exp.Expression = field(default=None)  # type: ignore[assignment]
+
+
+@dataclass
+class Registry(Statement):
+    action: str = ""  # list | pull
+    provider: str | None = None
+    version: str | None = None
+
+
+@dataclass
+class ShowInsert(Statement):
+    target: str = ""
+    required_only: bool = False
+
+
+@dataclass
 class Explain(Statement):
     inner: Statement = field(default=None)  # type: ignore[assignment]
 
@@ -229,6 +271,9 @@ def _parse_one(text: str, hints: set[str]) -> Statement:
     if word == "INSERT":
         ast = _sqlglot(text)
         assert isinstance(ast, exp.Insert)
+        target = ast.this.this if isinstance(ast.this, exp.Schema) else ast.this
+        if isinstance(target, exp.Table) and not target.args.get("catalog"):
+            return Local(sql=text, hints=hints, ast=ast)  # a user table
         return Insert(sql=text, hints=hints, ast=ast)
     if word in ("UPDATE", "REPLACE"):
         body = text
@@ -251,11 +296,46 @@ def _parse_one(text: str, hints: set[str]) -> Statement:
     if word in ("EXEC", "EXECUTE"):
         return _parse_exec(text, end, hints)
     if word == "SHOW":
+        m = re.match(r"(?is)\s*SHOW\s+INSERT\s+INTO\s+([\w.]+)\s*$", text)
+        if m:
+            return ShowInsert(
+                sql=text, hints=hints, target=m.group(1), required_only="REQUIRED" in hints
+            )
         return _parse_show(text, end, hints)
     if word in ("DESCRIBE", "DESC"):
         return _parse_describe(text, end, hints)
-    if word in ("CREATE", "DROP", "REFRESH", "REGISTRY", "PURGE", "NOP"):
-        raise NotSupportedError(f"{word} statements are not supported yet")
+    if word == "CREATE":
+        return _parse_create(text, hints)
+    if word == "DROP":
+        m = re.match(r"(?is)\s*DROP\s+(MATERIALIZED\s+)?VIEW\s+(IF\s+EXISTS\s+)?([\w.]+)\s*$", text)
+        if m:
+            return DropView(
+                sql=text,
+                hints=hints,
+                name=m.group(3),
+                materialized=bool(m.group(1)),
+                if_exists=bool(m.group(2)),
+            )
+        return Local(sql=text, hints=hints, ast=_sqlglot(text))
+    if word == "REFRESH":
+        m = re.match(r"(?is)\s*REFRESH\s+MATERIALIZED\s+VIEW\s+([\w.]+)\s*$", text)
+        if not m:
+            raise syntax_error("expected REFRESH MATERIALIZED VIEW <name>", text, 0)
+        return RefreshView(sql=text, hints=hints, name=m.group(1))
+    if word == "REGISTRY":
+        m = re.match(r"(?is)\s*REGISTRY\s+(LIST|PULL)\b(?:\s+([\w-]+))?(?:\s+([\w.-]+))?\s*$", text)
+        if not m:
+            raise syntax_error(
+                "expected REGISTRY LIST [provider] or REGISTRY PULL <provider> [version]", text, 0
+            )
+        action = m.group(1).lower()
+        if action == "pull" and not m.group(2):
+            raise syntax_error("REGISTRY PULL needs a provider, e.g. REGISTRY PULL okta", text, 0)
+        return Registry(
+            sql=text, hints=hints, action=action, provider=m.group(2), version=m.group(3)
+        )
+    if word in ("PURGE", "NOP"):
+        raise NotSupportedError(f"{word} statements are not supported")
     if not word:
         raise syntax_error("expected a statement such as SELECT, INSERT, DELETE or EXEC", text, 0)
     off = len(text) - len(text.lstrip())
@@ -393,3 +473,27 @@ def _parse_describe(text: str, i: int, hints: set[str]) -> Describe:
     return Describe(
         sql=text, hints=hints, target=m.group(3), extended=bool(m.group(1)), method=bool(m.group(2))
     )
+
+
+_CREATE_VIEW = re.compile(
+    r"(?is)\s*CREATE\s+(OR\s+REPLACE\s+)?(MATERIALIZED\s+)?VIEW\s+([\w.]+)\s+AS\s+"
+)
+
+
+def _parse_create(text: str, hints: set[str]) -> Statement:
+    m = _CREATE_VIEW.match(text)
+    if m:
+        body = " " * m.end() + text[m.end() :]  # keep offsets for error positions
+        query = _sqlglot(body)
+        if not isinstance(query, exp.Query):
+            raise syntax_error("a view's body must be a query (SELECT ...)", text, m.end())
+        return CreateView(
+            sql=text,
+            hints=hints,
+            name=m.group(3),
+            query=query,
+            body_sql=text[m.end() :].strip(),
+            materialized=bool(m.group(2)),
+            or_replace=bool(m.group(1)),
+        )
+    return Local(sql=text, hints=hints, ast=_sqlglot(text))

@@ -14,8 +14,10 @@ from oktaql.planning._common import (
     MISSING,
     Call,
     PlanContext,
+    binding,
     choose_method,
     conjuncts,
+    dotted,
     literal,
 )
 from oktaql.planning._query import Dependency, QueryPlan, Scan, dependent_calls, plan_query
@@ -37,7 +39,9 @@ __all__ = [
     "Scan",
     "WritePlan",
     "choose_method",
+    "binding",
     "conjuncts",
+    "dotted",
     "dependent_calls",
     "insert_target",
     "literal",

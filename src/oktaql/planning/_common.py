@@ -143,8 +143,6 @@ def choose_method(resource: Resource, verb: str, bound: set[str]) -> Method:
     return max(fits, key=lambda m: (uses(m), len(m.required_params), -order[m.name]))
 
 
-
-
 def calls_for(
     method: Method, bound: dict[str, list[Any]], ctx: PlanContext, label: str
 ) -> list[Call]:

@@ -162,7 +162,11 @@ def _dependency(
     lookup: dict[str, str],
 ) -> Dependency | None:
     """``t.param = other.col`` or ``t.param IN (SELECT ...)`` for this scan's table."""
-    if isinstance(node, exp.EQ) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Column):
+    if (
+        isinstance(node, exp.EQ)
+        and isinstance(node.this, exp.Column)
+        and isinstance(node.expression, exp.Column)
+    ):
         for mine, theirs in ((node.this, node.expression), (node.expression, node.this)):
             if mine.table != e.alias or not theirs.table:
                 continue
@@ -175,7 +179,11 @@ def _dependency(
                 for c in conjuncts(e.select.args.get("where") if e.select else None)
                 if _only_alias(c, other.alias)
             ]
-            where = (" WHERE " + " AND ".join(f.sql(dialect="duckdb") for f in filters)) if filters else ""
+            where = (
+                (" WHERE " + " AND ".join(f.sql(dialect="duckdb") for f in filters))
+                if filters
+                else ""
+            )
             col = exp.column(theirs.name, table=other.alias).sql(dialect="duckdb")
             sql = (
                 f"SELECT DISTINCT {col} FROM {other.temp} AS "
@@ -191,7 +199,11 @@ def _dependency(
             return None
         query = node.args["query"]
         inner = query.this if isinstance(query, exp.Subquery) else query
-        needs = {x.temp for x in entries if x.table.find_ancestor(type(inner)) is inner or _within(x.table, inner)}
+        needs = {
+            x.temp
+            for x in entries
+            if x.table.find_ancestor(type(inner)) is inner or _within(x.table, inner)
+        }
         return Dependency(pname, "IN (" + inner.sql() + ")", needs, node=inner)
     return None
 

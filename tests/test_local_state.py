@@ -1,0 +1,172 @@
+"""Views, materialized views, user tables and the database file (StackQL's stateful statements)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import oktaql
+
+
+def _conn(emu: Any, **kw: Any) -> oktaql.Connection:
+    return oktaql.connect(org_url=emu.url, token=emu.config.token, **kw)
+
+
+def _busiest(emu: Any) -> dict[str, Any]:
+    return max(emu.org.oidc_apps, key=lambda a: emu.org.token_count(a["id"]))
+
+
+def test_view_binds_parameter_from_outer_where(emulator: Any) -> None:
+    app = _busiest(emulator)
+    cur = _conn(emulator).cursor()
+    cur.execute("CREATE VIEW my_tokens AS SELECT id, userId, status FROM okta.apps.tokens")
+    assert cur.message == "view my_tokens created"
+    emulator.reset_log()
+    cur.execute(f"SELECT id FROM my_tokens WHERE appId = '{app['id']}' ORDER BY id")
+    assert [r[0] for r in cur.fetchall()] == sorted(emulator.org.token_ids(app["id"]))
+    assert all(p.startswith(f"/api/v1/apps/{app['id']}/tokens") for _, p, _ in emulator.request_log)
+    # planned like its body every time: a second read calls the API again
+    emulator.reset_log()
+    cur.execute(f"SELECT count(*) FROM my_tokens WHERE appId = '{app['id']}'")
+    assert cur.fetchone() == (emulator.org.token_count(app["id"]),)
+    assert emulator.request_log
+    with pytest.raises(oktaql.PlanError, match="okta.apps.tokens: SELECT needs appId"):
+        cur.execute("SELECT id FROM my_tokens")
+
+
+def test_view_errors_and_replace(emulator: Any) -> None:
+    cur = _conn(emulator).cursor()
+    cur.execute("CREATE VIEW v AS SELECT id FROM okta.apps.applications")
+    with pytest.raises(
+        oktaql.ProgrammingError,
+        match="view v already exists: use CREATE OR REPLACE, or DROP it first",
+    ):
+        cur.execute("CREATE VIEW v AS SELECT label FROM okta.apps.applications")
+    cur.execute("CREATE OR REPLACE VIEW v AS SELECT label FROM okta.apps.applications")
+    cur.execute("SELECT label FROM v ORDER BY label")
+    assert [r[0] for r in cur.fetchall()] == sorted(a["label"] for a in emulator.org.apps)
+    cur.execute("DROP VIEW v")
+    with pytest.raises(oktaql.ProgrammingError, match="no view named v"):
+        cur.execute("DROP VIEW v")
+    cur.execute("DROP VIEW IF EXISTS v")
+
+
+def test_materialized_view_reads_without_requests(emulator: Any) -> None:
+    cur = _conn(emulator).cursor()
+    cur.execute(
+        "CREATE MATERIALIZED VIEW apps_mv AS SELECT id, label, status FROM okta.apps.applications"
+    )
+    assert cur.rowcount == len(emulator.org.apps)
+    emulator.reset_log()
+    cur.execute("SELECT label FROM apps_mv WHERE status = 'ACTIVE' ORDER BY label")
+    assert [r[0] for r in cur.fetchall()] == sorted(
+        a["label"] for a in emulator.org.apps if a["status"] == "ACTIVE"
+    )
+    assert emulator.request_log == []
+    cur.execute("REFRESH MATERIALIZED VIEW apps_mv")
+    assert [m for m, _, _ in emulator.request_log] == ["GET"]
+    cur.execute("DROP MATERIALIZED VIEW apps_mv")
+    with pytest.raises(oktaql.ProgrammingError):
+        cur.execute("SELECT * FROM apps_mv")
+
+
+def test_user_table_joined_with_tokens(emulator: Any) -> None:
+    app = _busiest(emulator)
+    tokens = emulator.org.tokens_for_app(app["id"])
+    watched = sorted({t["userId"] for t in tokens})[:2]
+    cur = _conn(emulator).cursor()
+    cur.execute("CREATE TABLE watchlist (user_id VARCHAR, reason VARCHAR)")
+    cur.execute(
+        f"INSERT INTO watchlist VALUES ('{watched[0]}', 'left'), ('{watched[1]}', 'contractor')"
+    )
+    assert cur.rowcount == 2
+    cur.execute(
+        f"SELECT w.reason, t.id FROM okta.apps.tokens t JOIN watchlist w ON w.user_id = t.userId "
+        f"WHERE t.appId = '{app['id']}' ORDER BY t.id"
+    )
+    want = sorted(
+        (
+            (("left" if t["userId"] == watched[0] else "contractor"), t["id"])
+            for t in tokens
+            if t["userId"] in watched
+        ),
+        key=lambda r: r[1],
+    )
+    assert cur.fetchall() == want
+    cur.execute(
+        f"INSERT INTO watchlist SELECT userId, 'token holder' FROM okta.apps.tokens WHERE appId = '{app['id']}'"
+    )
+    assert cur.rowcount == len(tokens)
+    cur.execute("DROP TABLE watchlist")
+
+
+def test_database_file_is_shared_between_processes(emulator: Any, tmp_path: Path) -> None:
+    db = tmp_path / "state.duckdb"
+    conn = _conn(emulator, db=str(db))
+    conn.cursor().execute("CREATE VIEW labels AS SELECT label FROM okta.apps.applications")
+    conn.close()
+    code = (
+        "import oktaql, json, sys\n"
+        f"c = oktaql.connect(org_url={emulator.url!r}, token={emulator.config.token!r}, db={str(db)!r})\n"
+        "cur = c.cursor(); cur.execute('SELECT count(*) FROM labels'); print(cur.fetchone()[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(len(emulator.org.apps))
+
+
+def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(oktaql.ConfigError, match="is in use by another oktaql process"):
+            oktaql.connect(db=str(db))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_show_insert_template(stackql_registry: Path) -> None:
+    cur = oktaql.connect(registry=stackql_registry).cursor()
+    cur.execute("SHOW INSERT /*+ REQUIRED */ INTO okta.apps.applications")
+    ((method, sql),) = cur.fetchall()
+    assert method == "create_application"
+    assert sql.startswith(
+        "INSERT INTO okta.apps.applications (\ndata__label,\ndata__signOnMode,\nsubdomain\n)"
+    )
+    # the template runs once its placeholders are filled
+    cur.execute("EXPLAIN " + sql, {"label": "x", "signOnMode": "BOOKMARK", "subdomain": "acme"})
+    assert cur.fetchone()[3:5] == ("POST", "https://acme.okta.com/api/v1/apps")
+
+
+def test_registry_pull_from_local_directory(
+    stackql_registry: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "fresh"))
+    monkeypatch.setenv("OKTAQL_REGISTRY_URL", stackql_registry.as_uri())
+    cur = oktaql.connect().cursor()
+    cur.execute("REGISTRY LIST")
+    assert cur.fetchall() == [("okta", "v00.00.00000", False)]
+    cur.execute("REGISTRY PULL okta")
+    ((provider, version, services, location),) = cur.fetchall()
+    assert (provider, version, services) == ("okta", "v00.00.00000", 55)
+    assert Path(location).is_relative_to(tmp_path / "fresh")
+    # a new session without --registry now uses the pulled provider (55 services, not the built-in 13)
+    cur = oktaql.connect().cursor()
+    cur.execute("SHOW SERVICES IN okta")
+    assert len(cur.fetchall()) == 55
+    cur.execute("EXPLAIN SELECT id FROM okta.brands.brands WHERE subdomain = 'acme'")
+    assert cur.fetchone()[4] == "https://acme.okta.com/api/v1/brands"

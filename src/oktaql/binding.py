@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -115,7 +116,16 @@ def _server_value(name: str, value: Any, where: str) -> str:
     return text
 
 
-def base_url(method: Method, values: dict[str, Any], org_url: str | None, where: str) -> str:
+def base_url(
+    method: Method,
+    values: dict[str, Any],
+    org_url: str | None,
+    where: str,
+    orgs: Mapping[str, str] | None = None,
+) -> str:
+    sub = values.get("subdomain")
+    if orgs and isinstance(sub, str) and sub in orgs:
+        return orgs[sub]  # a named org (profile): one statement may span several orgs
     if org_url:
         return org_url
     url = method.server_url
@@ -159,6 +169,7 @@ def build_request(
     values: dict[str, Any],
     *,
     org_url: str | None,
+    orgs: Mapping[str, str] | None = None,
     body: Any = None,
     has_body: bool = False,
     verb_label: str,
@@ -169,7 +180,7 @@ def build_request(
     missing = [p for p in method.required_params if values.get(p) is None]
     if missing:
         raise PlanError(f"{where} needs {' and '.join(missing)}")
-    base = base_url(method, values, org_url, where)
+    base = base_url(method, values, org_url, where, orgs)
     path = method.path
     query: list[tuple[str, str]] = []
     headers: dict[str, str] = {}

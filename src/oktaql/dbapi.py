@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from oktaql.engine import Result, Session
+from oktaql.engine import NamedOrg, Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
 
 
@@ -27,6 +27,7 @@ def connect(
     timeout: float = 30.0,
     concurrency: int = 8,
     db: str | os.PathLike[str] | None = None,
+    orgs: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -35,6 +36,9 @@ def connect(
     org_url: the whole org URL (``https://acme.okta.com``, or the emulator's URL); defaults to
         ``$OKTA_CLIENT_ORGURL``, else statements name their org with ``subdomain``.
     token: the API token; defaults to ``$OKTA_API_TOKEN`` or ``$OKTA_CLIENT_TOKEN``.
+    orgs: named orgs, ``{"east": (org_url, token), ...}``: a statement binding
+        ``subdomain = 'east'`` goes to that org with its token, so one statement may span
+        several orgs (``... UNION ALL ...``).
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
     """
@@ -48,6 +52,10 @@ def connect(
             timeout=timeout,
             concurrency=concurrency,
             db=db,
+            orgs={
+                name: NamedOrg(name, url, (lambda t=tok: t), "pass its token in orgs=")
+                for name, (url, tok) in (orgs or {}).items()
+            },
         )
     )
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import httpx
@@ -54,6 +55,24 @@ ORG_URL_ENV = "OKTA_CLIENT_ORGURL"
 
 
 @dataclass
+class NamedOrg:
+    """An org a statement can name with ``subdomain = '<name>'`` (a profile)."""
+
+    name: str
+    url: str
+    token_getter: Callable[[], str | None] = field(default=lambda: None, repr=False)
+    token_hint: str = "give it a token"
+
+    def token(self) -> str | None:
+        return self.token_getter()
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+@dataclass
 class Result:
     """What a statement produced: a row source (DuckDB) or literal rows, plus a status."""
 
@@ -81,7 +100,12 @@ class Session:
         timeout: float = 30.0,
         concurrency: int = 8,
         db: str | os.PathLike[str] | None = None,
+        orgs: Mapping[str, NamedOrg] | None = None,
     ):
+        self.orgs = {name: org for name, org in (orgs or {}).items()}
+        for org in self.orgs.values():
+            org.url = check_org_url(org.url)
+        self._org_clients: dict[str, HTTPClient] = {}
         self.concurrency = max(1, int(concurrency))
         self.catalog = Catalog(
             open_registry(registry if registry is not None else pulled_registry())
@@ -107,7 +131,19 @@ class Session:
                 return os.environ[str(name)]
         return None
 
-    def http(self, provider_name: str) -> HTTPClient:
+    def http(self, provider_name: str, url: str | None = None) -> HTTPClient:
+        """The client for a request: a named org's own (its own token), else the default."""
+        org = self._org_for(url) if url else None
+        if org is not None:
+            client = self._org_clients.get(org.name)
+            if client is None:
+                token = org.token()
+                if not token:
+                    raise ConfigError(f"org {org.name!r} has no API token: {org.token_hint}")
+                prefix = str(self.catalog.provider(provider_name).auth.get("valuePrefix", "SSWS "))
+                client = HTTPClient(prefix + token, timeout=self._timeout, transport=self._transport)
+                self._org_clients[org.name] = client
+            return client
         if self._http is None:
             auth = self.catalog.provider(provider_name).auth
             token = self.token(auth)
@@ -122,6 +158,13 @@ class Session:
             )
         return self._http
 
+    def _org_for(self, url: str) -> NamedOrg | None:
+        origin = _origin(url)
+        for org in self.orgs.values():
+            if _origin(org.url) == origin:
+                return org
+        return None
+
     def auth_display(self, provider_name: str) -> str:
         auth = self.catalog.provider(provider_name).auth
         return str(auth.get("valuePrefix", "SSWS ")) + "***"
@@ -129,6 +172,8 @@ class Session:
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+        for client in self._org_clients.values():
+            client.close()
         self.duck.close()
 
     # --- statements -----------------------------------------------------------------------
@@ -145,7 +190,9 @@ class Session:
             raise _duck_error(exc) from None
 
     def _ctx(self) -> PlanContext:
-        return PlanContext(self.catalog, self.org_url, self._evaluate)
+        return PlanContext(
+            self.catalog, self.org_url, self._evaluate, {n: o.url for n, o in self.orgs.items()}
+        )
 
     def _evaluate(self, node: exp.Expression) -> Any:
         try:
@@ -249,7 +296,6 @@ class Session:
 
     def _fetch_scan(self, scan: Scan) -> None:
         provider = scan.resource.id.split(".")[0]
-        http = self.http(provider)
         calls = scan.calls
         if scan.deps:
             values: dict[str, list[Any]] = {}
@@ -265,6 +311,7 @@ class Session:
         )
 
         def fetch_all(call: Call) -> list[Any]:
+            http = self.http(provider, call.request.url)
             out: list[Any] = []
             try:
                 for body, _ in http.pages(call.request):
@@ -288,6 +335,7 @@ class Session:
                     append(rows, call)
         else:
             for call in calls:
+                http = self.http(provider, call.request.url)
                 for body, _ in http.pages(call.request):
                     append(extract_rows(scan.method, body), call)
                     if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
@@ -360,12 +408,11 @@ class Session:
 
     def _run_write(self, plan: WritePlan) -> Result:
         provider = plan.resource.id.split(".")[0]
-        http = self.http(provider)
         bodies: list[Any] = []
         done: list[Call] = []
         for call in plan.calls:
             try:
-                resp = http.send(call.request)
+                resp = self.http(provider, call.request.url).send(call.request)
             except Error as exc:
                 if done:
                     raise type(exc)(

@@ -28,6 +28,7 @@ def connect(
     concurrency: int = 8,
     db: str | os.PathLike[str] | None = None,
     orgs: Mapping[str, tuple[str, str | None]] | None = None,
+    pushdown: bool = True,
 ) -> Connection:
     """Open a connection.
 
@@ -52,6 +53,7 @@ def connect(
             timeout=timeout,
             concurrency=concurrency,
             db=db,
+            pushdown=pushdown,
             orgs={
                 name: NamedOrg(name, url, (lambda t=tok: t), "pass its token in orgs=")
                 for name, (url, tok) in (orgs or {}).items()

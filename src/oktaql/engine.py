@@ -101,7 +101,9 @@ class Session:
         concurrency: int = 8,
         db: str | os.PathLike[str] | None = None,
         orgs: Mapping[str, NamedOrg] | None = None,
+        pushdown: bool = True,
     ):
+        self.pushdown = pushdown
         self.orgs = {name: org for name, org in (orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)
@@ -191,7 +193,11 @@ class Session:
 
     def _ctx(self) -> PlanContext:
         return PlanContext(
-            self.catalog, self.org_url, self._evaluate, {n: o.url for n, o in self.orgs.items()}
+            self.catalog,
+            self.org_url,
+            self._evaluate,
+            {n: o.url for n, o in self.orgs.items()},
+            self.pushdown,
         )
 
     def _evaluate(self, node: exp.Expression) -> Any:
@@ -479,6 +485,8 @@ class Session:
                 note = "pages followed via Link rel=next" if scan.method.is_paged else ""
                 if scan.row_cap is not None:
                     note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
+                if scan.pushed:
+                    note = (note + "; " if note else "") + f"filter pushed to the API: {scan.pushed}"
                 for call in scan.calls:
                     step += 1
                     rows.append(

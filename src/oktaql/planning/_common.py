@@ -31,6 +31,7 @@ class PlanContext:
     org_url: str | None
     evaluate: Callable[[exp.Expression], Any]  # folds a constant expression to a value
     orgs: dict[str, str] = field(default_factory=dict)  # name -> org URL
+    pushdown: bool = True  # hand translatable predicates to the API's filter/search
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
@@ -152,9 +153,7 @@ def calls_for(
     calls = []
     for combo in itertools.product(*(bound[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
-        req = build_request(
-            method, values, org_url=ctx.org_url, orgs=ctx.orgs, verb_label=label
-        )
+        req = build_request(method, values, org_url=ctx.org_url, orgs=ctx.orgs, verb_label=label)
         calls.append(Call(method, req, {n: values[n] for n in names}))
     return calls
 

@@ -29,6 +29,7 @@ from oktaql.planning._common import (
     is_provider_table,
     literal,
 )
+from oktaql.planning._pushdown import plan_pushdown
 from oktaql.provider import Column, Method, Resource
 
 
@@ -55,6 +56,7 @@ class Scan:
     columns: list[Column]
     extra: list[str]  # bound parameters recorded as columns
     row_cap: int | None = None
+    pushed: str | None = None  # the filter expression handed to the API, if any
 
 
 @dataclass
@@ -148,9 +150,17 @@ def _plan_scan(
         _check_unknown_columns(e, res)
     path_params = [p for p in method.required_params if method.params[p].location == "path"]
     extra = list(dict.fromkeys(path_params + [d.param for d in deps]))
+    pushed = (
+        plan_pushdown(method, e.alias, e.select, bound, single_table=not siblings)
+        if ctx.pushdown
+        else None
+    )
+    if pushed is not None:
+        bound[pushed.param] = [pushed.expression]
     calls = calls_for(method, bound, ctx, "SELECT") if not deps else []
     columns = method.columns or res.columns
     scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, list(columns), extra)
+    scan.pushed = pushed.expression if pushed is not None else None
     return scan, consumed
 
 

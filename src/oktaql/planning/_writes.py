@@ -104,7 +104,13 @@ def _write_calls(
     for combo in itertools.product(*(params[n] for n in names)):
         values = dict(zip(names, combo))
         req = build_request(
-            method, values, org_url=ctx.org_url, orgs=ctx.orgs, body=body, has_body=has_body, verb_label=label
+            method,
+            values,
+            org_url=ctx.org_url,
+            orgs=ctx.orgs,
+            body=body,
+            has_body=has_body,
+            verb_label=label,
         )
         calls.append(Call(method, req, {}))
     return calls

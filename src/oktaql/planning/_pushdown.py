@@ -1,0 +1,240 @@
+"""SQL predicates → Okta filter expressions, where the API can filter.
+
+Okta's list endpoints filter server-side with a SCIM-like language (``status eq "ACTIVE" and
+profile.login sw "a"``). Where a rule below says an endpoint accepts it, the planner translates
+the translatable part of a scan's WHERE clause and binds it to the endpoint's ``search`` or
+``filter`` parameter. The predicates still run locally too, so the API only has to return a
+superset (its string comparisons are case-insensitive) and results are identical either way.
+
+The rules describe Okta's API, keyed by operation path, so they serve any provider document
+that maps resources onto these endpoints (StackQL's as well as ours).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from oktaql.planning._common import MISSING, conjuncts, literal
+from oktaql.provider import Column, Method
+
+ALL_OPS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "pr"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    param: str  # the query parameter carrying the expression
+    ops: frozenset[str]
+    fields: frozenset[str] | None = None  # attribute paths the endpoint filters on; None: any
+    # ANDed unless the statement constrains the attribute itself: an expression search also
+    # returns users a plain listing leaves out (DEPROVISIONED), which must stay out
+    implicit: tuple[str, str] | None = None
+
+
+RULES: dict[str, Rule] = {
+    "/api/v1/users": Rule("search", ALL_OPS, implicit=("status", 'status ne "DEPROVISIONED"')),
+    "/api/v1/groups": Rule("search", ALL_OPS),
+    "/api/v1/apps": Rule("filter", frozenset({"eq"}), frozenset({"status", "name"})),
+    "/api/v1/logs": Rule(
+        "filter",
+        frozenset({"eq", "sw", "co", "gt", "ge", "lt", "le", "pr"}),
+        frozenset(
+            {
+                "eventType",
+                "outcome.result",
+                "actor.id",
+                "actor.alternateId",
+                "actor.type",
+                "client.ipAddress",
+                "severity",
+                "uuid",
+                "transaction.id",
+                "authenticationContext.externalSessionId",
+            }
+        ),
+    ),
+}
+
+_OPS = {exp.EQ: "eq", exp.NEQ: "ne", exp.GT: "gt", exp.GTE: "ge", exp.LT: "lt", exp.LTE: "le"}
+_FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge", "eq": "eq", "ne": "ne"}
+
+
+@dataclass
+class Pushdown:
+    param: str
+    expression: str
+
+
+def plan_pushdown(
+    method: Method,
+    alias: str,
+    select: exp.Select | None,
+    bound: dict[str, list[Any]],
+    single_table: bool,
+) -> Pushdown | None:
+    rule = RULES.get(method.path)
+    if rule is None or method.http_method != "GET" or rule.param not in method.params:
+        return None
+    if rule.param in bound or select is None:
+        return None
+    columns = {c.name: c for c in method.columns}
+    parts: list[str] = []
+    for node in conjuncts(select.args.get("where")):
+        text = _translate(node, alias, columns, rule, single_table)
+        if text is not None:
+            parts.append(text)
+    if not parts:
+        return None
+    # only a top-level equality on the attribute picks the rows the implicit clause would
+    # keep out (status = 'DEPROVISIONED'); anything looser must not widen the listing
+    pinned = {p.split(" ", 2)[0] for p in parts if p.split(" ", 2)[1:2] == ["eq"]}
+    if rule.implicit and rule.implicit[0] not in pinned:
+        parts.append(rule.implicit[1])
+    expr = " and ".join(f"({p})" if " or " in p else p for p in parts)
+    return Pushdown(rule.param, expr)
+
+
+def _translate(
+    node: exp.Expression,
+    alias: str,
+    columns: dict[str, Column],
+    rule: Rule,
+    single_table: bool,
+) -> str | None:
+    if isinstance(node, exp.Paren):
+        return _translate(node.this, alias, columns, rule, single_table)
+    if isinstance(node, exp.Or):
+        left = _translate(node.this, alias, columns, rule, single_table)
+        right = _translate(node.expression, alias, columns, rule, single_table)
+        return f"{left} or {right}" if left and right else None
+    if isinstance(node, exp.And):
+        left = _translate(node.this, alias, columns, rule, single_table)
+        right = _translate(node.expression, alias, columns, rule, single_table)
+        return f"({left} and {right})" if left and right else None
+    if (
+        isinstance(node, exp.Not)
+        and isinstance(node.this, exp.Is)
+        and isinstance(node.this.expression, exp.Null)
+    ):
+        path = _path(node.this.this, alias, columns, single_table)
+        if path and "pr" in rule.ops and _allowed(path[0], rule):
+            return f"{path[0]} pr"
+        return None
+    if isinstance(node, exp.Like) and not isinstance(node, exp.ILike):
+        pattern = literal(node.expression)
+        path = _path(node.this, alias, columns, single_table)
+        if (
+            path
+            and isinstance(pattern, str)
+            and pattern.endswith("%")
+            and not any(ch in pattern[:-1] for ch in "%_")
+            and "sw" in rule.ops
+            and _allowed(path[0], rule)
+        ):
+            return f"{path[0]} sw {_quote(pattern[:-1])}"
+        return None
+    op = _OPS.get(type(node))
+    if op is None:
+        return None
+    left, right = node.this, node.expression
+    path = _path(left, alias, columns, single_table)
+    value = literal(right)
+    if path is None:
+        path = _path(right, alias, columns, single_table)
+        value = literal(left)
+        op = _FLIP[op]
+    if path is None or value is MISSING or value is None or op not in rule.ops:
+        return None
+    name, col = path
+    if not _allowed(name, rule):
+        return None
+    text = _value(value, col)
+    if text is None:
+        return None
+    return f"{name} {op} {text}"
+
+
+def _allowed(path: str, rule: Rule) -> bool:
+    return rule.fields is None or path in rule.fields
+
+
+def _path(
+    node: exp.Expression, alias: str, columns: dict[str, Column], single_table: bool
+) -> tuple[str, Column | None] | None:
+    """A column or a JSON path into one, as Okta's dotted attribute path."""
+    if isinstance(node, exp.Column):
+        if (node.table and node.table != alias) or (not node.table and not single_table):
+            return None
+        col = columns.get(node.name)
+        if col is None:
+            return None
+        return node.name, col
+    if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
+        base = _path(node.this, alias, columns, single_table)
+        keys = _json_keys(node.expression)
+        if base is None or keys is None or base[1] is None or base[1].type != "object":
+            return None
+        return ".".join([base[0], *keys]), None
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_extract_string":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[1], exp.Literal):
+            base = _path(args[0], alias, columns, single_table)
+            keys = _dollar_keys(args[1].this)
+            if base is None or keys is None or base[1] is None or base[1].type != "object":
+                return None
+            return ".".join([base[0], *keys]), None
+    return None
+
+
+def _json_keys(path: exp.Expression) -> list[str] | None:
+    if isinstance(path, exp.JSONPath):
+        keys = []
+        for part in path.expressions:
+            if isinstance(part, exp.JSONPathRoot):
+                continue
+            if isinstance(part, exp.JSONPathKey) and isinstance(part.this, str):
+                keys.append(part.this)
+            else:
+                return None
+        return keys or None
+    if isinstance(path, exp.Literal) and path.is_string:
+        return _dollar_keys(path.this)
+    return None
+
+
+def _dollar_keys(text: str) -> list[str] | None:
+    if not text.startswith("$."):
+        return None
+    keys = text[2:].split(".")
+    return keys if all(k.isidentifier() for k in keys) else None
+
+
+def _value(value: Any, col: Column | None) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if not isinstance(value, str):
+        return None
+    if col is not None and col.format == "date-time":
+        stamp = _okta_timestamp(value)
+        return _quote(stamp) if stamp else None
+    return _quote(value)
+
+
+def _okta_timestamp(text: str) -> str | None:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,81 @@
+"""Filter pushdown: SQL predicates become Okta filter/search expressions; results are unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import oktaql
+
+CASES = [
+    # (sql, parameter, expression pushed)
+    (
+        "SELECT id FROM okta.users.users WHERE status = 'ACTIVE' ORDER BY id",
+        "search",
+        'status eq "ACTIVE"',
+    ),
+    (
+        "SELECT id FROM okta.users.users WHERE profile->>'$.login' LIKE 'a%' ORDER BY id",
+        "search",
+        'profile.login sw "a" and status ne "DEPROVISIONED"',
+    ),
+    (
+        "SELECT id FROM okta.users.users WHERE json_extract(profile, '$.lastName') = 'Lovelace' "
+        "OR status = 'SUSPENDED' ORDER BY id",
+        "search",
+        '(profile.lastName eq "Lovelace" or status eq "SUSPENDED") and status ne "DEPROVISIONED"',
+    ),
+    (
+        "SELECT id FROM okta.users.users WHERE lastUpdated > '2024-01-15' AND status <> 'STAGED' ORDER BY id",
+        "search",
+        'lastUpdated gt "2024-01-15T00:00:00.000Z" and status ne "STAGED" and status ne "DEPROVISIONED"',
+    ),
+    (
+        "SELECT id FROM okta.groups.groups WHERE profile->>'$.name' LIKE 'E%' ORDER BY id",
+        "search",
+        'profile.name sw "E"',
+    ),
+    (
+        "SELECT id, label FROM okta.apps.applications WHERE status = 'INACTIVE' ORDER BY id",
+        "filter",
+        'status eq "INACTIVE"',
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "param", "expression"), CASES)
+def test_pushdown_keeps_results_and_sends_the_expression(
+    emulator: Any, sql: str, param: str, expression: str
+) -> None:
+    results = []
+    sent = []
+    for pushdown in (False, True):
+        emulator.reset_log()
+        cur = oktaql.connect(
+            org_url=emulator.url, token=emulator.config.token, pushdown=pushdown
+        ).cursor()
+        cur.execute(sql)
+        results.append(cur.fetchall())
+        sent.append([parse_qs(urlsplit(p).query).get(param) for _, p, _ in emulator.request_log])
+    assert results[0] == results[1]
+    assert results[0], "the case should select something"
+    assert sent[0] == [None]
+    assert sent[1][0] == [expression]
+    cur.execute("EXPLAIN " + sql)
+    assert cur.fetchone()[7].endswith(f"filter pushed to the API: {expression}")
+
+
+def test_apps_filter_only_takes_what_okta_accepts(emulator: Any) -> None:
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    cur.execute("EXPLAIN SELECT id FROM okta.apps.applications WHERE label = 'Salesforce'")
+    assert "filter=" not in cur.fetchone()[4]
+
+
+def test_a_bound_search_is_left_alone(emulator: Any) -> None:
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    cur.execute(
+        "EXPLAIN SELECT id FROM okta.users.users WHERE search = 'status eq \"STAGED\"' AND status = 'ACTIVE'"
+    )
+    assert parse_qs(urlsplit(cur.fetchone()[4]).query)["search"] == ['status eq "STAGED"']

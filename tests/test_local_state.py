@@ -170,3 +170,23 @@ def test_registry_pull_from_local_directory(
     assert len(cur.fetchall()) == 55
     cur.execute("EXPLAIN SELECT id FROM okta.brands.brands WHERE subdomain = 'acme'")
     assert cur.fetchone()[4] == "https://acme.okta.com/api/v1/brands"
+
+
+def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    app = _busiest(emu)
+    cur = _conn(emu, cache_ttl=300).cursor()
+    sql = f"SELECT id FROM okta.apps.tokens WHERE appId = '{app['id']}'"
+    cur.execute(sql)
+    first = cur.fetchall()
+    emu.reset_log()
+    cur.execute(sql)
+    assert cur.fetchall() == first
+    assert emu.request_log == []
+    cur.execute("EXPLAIN " + sql)
+    assert "cached response reused" in cur.fetchone()[7]
+    cur.execute(f"DELETE FROM okta.apps.tokens WHERE appId = '{app['id']}' AND tokenId = '{first[0][0]}'")
+    emu.reset_log()
+    cur.execute(sql)
+    assert cur.fetchall() == first[1:]
+    assert emu.request_log  # the write dropped the cached read

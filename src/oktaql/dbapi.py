@@ -29,6 +29,7 @@ def connect(
     db: str | os.PathLike[str] | None = None,
     orgs: Mapping[str, tuple[str, str | None]] | None = None,
     pushdown: bool = True,
+    cache_ttl: float = 0.0,
 ) -> Connection:
     """Open a connection.
 
@@ -40,6 +41,7 @@ def connect(
     orgs: named orgs, ``{"east": (org_url, token), ...}``: a statement binding
         ``subdomain = 'east'`` goes to that org with its token, so one statement may span
         several orgs (``... UNION ALL ...``).
+    cache_ttl: seconds to reuse identical GET responses (0: never); writes invalidate.
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
     """
@@ -54,6 +56,7 @@ def connect(
             concurrency=concurrency,
             db=db,
             pushdown=pushdown,
+            cache_ttl=cache_ttl,
             orgs={
                 name: NamedOrg(name, url, (lambda t=tok: t), "pass its token in orgs=")
                 for name, (url, tok) in (orgs or {}).items()

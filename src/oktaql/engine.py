@@ -5,10 +5,12 @@ parse → plan → HTTP → DuckDB → result. EXPLAIN stops after planning and 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,8 +20,10 @@ import httpx
 from sqlglot import exp
 
 from oktaql import local, meta, parser, templates
+from oktaql._cache import ResponseCache
 from oktaql._http import HTTPClient, Request, decode_json
 from oktaql._loading import TableSink, infer_columns
+from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.binding import check_org_url
 from oktaql.catalog import Catalog
 from oktaql.errors import (
@@ -102,8 +106,12 @@ class Session:
         db: str | os.PathLike[str] | None = None,
         orgs: Mapping[str, NamedOrg] | None = None,
         pushdown: bool = True,
+        cache_ttl: float = 0.0,
+        progress: bool = False,
     ):
+        self.progress = progress
         self.pushdown = pushdown
+        self.cache = ResponseCache(cache_ttl)
         self.orgs = {name: org for name, org in (orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)
@@ -143,7 +151,9 @@ class Session:
                 if not token:
                     raise ConfigError(f"org {org.name!r} has no API token: {org.token_hint}")
                 prefix = str(self.catalog.provider(provider_name).auth.get("valuePrefix", "SSWS "))
-                client = HTTPClient(prefix + token, timeout=self._timeout, transport=self._transport)
+                client = HTTPClient(
+                    prefix + token, timeout=self._timeout, transport=self._transport
+                )
                 self._org_clients[org.name] = client
             return client
         if self._http is None:
@@ -320,7 +330,7 @@ class Session:
             http = self.http(provider, call.request.url)
             out: list[Any] = []
             try:
-                for body, _ in http.pages(call.request):
+                for body in self.cache.pages(http, call.request, scan.resource.id):
                     out.extend(extract_rows(scan.method, body))
             except APIError as exc:
                 if scan.deps and exc.status == 404:
@@ -335,14 +345,32 @@ class Session:
             sink.append(rows, call.bound)
 
         if len(calls) > 1 and self.concurrency > 1:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls))) as pool:
-                # map() yields in call order: results never depend on timing
-                for call, rows in zip(calls, pool.map(fetch_all, calls), strict=True):
+            workers = min(self.concurrency, len(calls))
+            with (
+                ThreadPoolExecutor(max_workers=workers) as pool,
+                progress_for(
+                    self.progress and len(calls) >= PROGRESS_MIN_CALLS, scan, len(calls)
+                ) as bar,
+            ):
+                # a sliding window of futures consumed in call order: results never depend
+                # on timing, and at most a window's rows wait in memory
+                window = workers * 4
+                pending: deque[tuple[Call, Future[list[Any]]]] = deque()
+                queue = iter(calls)
+                for call in itertools.islice(queue, window):
+                    pending.append((call, pool.submit(fetch_all, call)))
+                while pending:
+                    call, future = pending.popleft()
+                    rows = future.result()
                     append(rows, call)
+                    bar.advance(len(rows))
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.append((nxt, pool.submit(fetch_all, nxt)))
         else:
             for call in calls:
                 http = self.http(provider, call.request.url)
-                for body, _ in http.pages(call.request):
+                for body in self.cache.pages(http, call.request, scan.resource.id):
                     append(extract_rows(scan.method, body), call)
                     if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
                         break
@@ -427,6 +455,7 @@ class Session:
                     ) from None
                 raise
             done.append(call)
+            self.cache.invalidate(plan.resource.id, call.request.url)
             bodies.append(decode_json(call.request, resp))
         verb = plan.verb.upper()
         message = f"{verb} {plan.resource.id}: {len(done)} request(s) sent ({plan.method.name})"
@@ -486,9 +515,16 @@ class Session:
                 if scan.row_cap is not None:
                     note = (note + "; " if note else "") + f"stops after {scan.row_cap} rows"
                 if scan.pushed:
-                    note = (note + "; " if note else "") + f"filter pushed to the API: {scan.pushed}"
+                    note = (
+                        note + "; " if note else ""
+                    ) + f"filter pushed to the API: {scan.pushed}"
                 for call in scan.calls:
                     step += 1
+                    age = self.cache.age(call.request)
+                    if age is not None:
+                        note = (
+                            note + "; " if note else ""
+                        ) + f"cached response reused (age {age:.0f} s)"
                     rows.append(
                         self._explain_row(step, scan.resource.id, scan.method, call.request, note)
                     )

@@ -220,3 +220,19 @@ def test_dbapi_fetch_methods(emulator: Any) -> None:
     conn.close()
     with pytest.raises(oktaql.InterfaceError):
         cur.execute("SELECT 1")
+
+
+def test_fetch_df_and_fetch_arrow(emulator: Any) -> None:
+    pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    app = _busiest_app(emulator)
+    ids = emulator.org.token_ids(app["id"])
+    cur = _connect(emulator).cursor()
+    cur.execute(f"SELECT id, created FROM okta.apps.tokens WHERE appId = '{app['id']}'")
+    df = cur.fetch_df()
+    assert list(df.columns) == ["id", "created"]
+    assert list(df["id"]) == ids
+    assert str(df["created"].dtype).startswith("datetime64")
+    cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app['id']}'")
+    table = cur.fetch_arrow()
+    assert table.column("id").to_pylist() == ids

@@ -188,6 +188,40 @@ class Cursor:
                 return
             yield from rows
 
+    def fetch_df(self) -> Any:
+        """The remaining rows as a pandas DataFrame (``pip install 'oktaql[pandas]'``)."""
+        try:
+            import pandas
+        except ImportError:
+            raise NotSupportedError(
+                "fetch_df() needs pandas: pip install 'oktaql[pandas]'"
+            ) from None
+        res = self._need_rows()
+        if res.relation is not None:
+            return res.relation.fetch_df()
+        return pandas.DataFrame(self.fetchall(), columns=[c for c, _ in res.columns])
+
+    def fetch_arrow(self) -> Any:
+        """The remaining rows as a pyarrow Table (``pip install 'oktaql[arrow]'``)."""
+        try:
+            import pyarrow
+        except ImportError:
+            raise NotSupportedError(
+                "fetch_arrow() needs pyarrow: pip install 'oktaql[arrow]'"
+            ) from None
+        res = self._need_rows()
+        if res.relation is not None:
+            return res.relation.fetch_arrow_table()
+        rows = self.fetchall()
+        names = [c for c, _ in res.columns]
+        return pyarrow.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+    def _need_rows(self) -> Result:
+        self._check()
+        if self._result is None or not self._result.columns:
+            raise InterfaceError("no result set: run a statement that returns rows first")
+        return self._result
+
     def setinputsizes(self, sizes: Any) -> None:
         pass
 

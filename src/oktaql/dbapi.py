@@ -211,7 +211,7 @@ class Cursor:
             ) from None
         res = self._need_rows()
         if res.relation is not None:
-            return res.relation.fetch_arrow_table()
+            return res.relation.to_arrow_table()
         rows = self.fetchall()
         names = [c for c, _ in res.columns]
         return pyarrow.table({n: [r[i] for r in rows] for i, n in enumerate(names)})

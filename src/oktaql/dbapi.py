@@ -211,7 +211,12 @@ class Cursor:
             ) from None
         res = self._need_rows()
         if res.relation is not None:
-            return res.relation.to_arrow_table()
+            import warnings
+
+            with warnings.catch_warnings():
+                # DuckDB notes the copy a DB-API result costs; this is the API users asked for
+                warnings.simplefilter("ignore", UserWarning)
+                return res.relation.to_arrow_table()
         rows = self.fetchall()
         names = [c for c, _ in res.columns]
         return pyarrow.table({n: [r[i] for r in rows] for i, n in enumerate(names)})

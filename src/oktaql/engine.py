@@ -8,12 +8,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import duckdb
 import httpx
@@ -53,6 +54,8 @@ from oktaql.provider import Column, Method, open_registry
 from oktaql.provider._model import object_key_parts
 from oktaql.registry_pull import pulled_registry
 
+AWAIT_TIMEOUT = 300.0
+PENDING_STATES = {"IN_PROGRESS", "PENDING", "QUEUED", "RUNNING", "SCHEDULED"}
 EXPLAIN_COLUMNS = ["step", "resource", "operation", "method", "url", "headers", "body", "note"]
 TOKEN_ENV_VARS = ("OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN")
 ORG_URL_ENV = "OKTA_CLIENT_ORGURL"
@@ -261,7 +264,9 @@ class Session:
         if isinstance(stmt, parser.Describe):
             cols, rows = meta.describe(stmt, self.catalog)
             return _literal_result(cols, rows)
-        return self._run_write(self._plan_write(stmt))
+        plan = self._plan_write(stmt)
+        plan.await_completion = "AWAIT" in stmt.hints
+        return self._run_write(plan)
 
     def _plan_write(self, stmt: parser.Statement) -> WritePlan:
         ctx = self._ctx()
@@ -440,19 +445,45 @@ class Session:
 
     # --- writes ---------------------------------------------------------------------------
 
+    def _await(self, http: HTTPClient, req: Request, resp: httpx.Response) -> httpx.Response:
+        """/*+ AWAIT */: poll an accepted (202) operation's Location until it is done."""
+        location = resp.headers.get("Location")
+        if not location:
+            return resp
+        deadline = time.monotonic() + AWAIT_TIMEOUT
+        delay = 0.2
+        poll = Request("GET", urljoin(req.url, location))
+        while True:
+            current = http.send(poll)
+            body = decode_json(poll, current)
+            state = str(body.get("status", "")).upper() if isinstance(body, dict) else ""
+            if current.status_code != 202 and state not in PENDING_STATES:
+                return current
+            if time.monotonic() > deadline:
+                raise OperationalError(
+                    f"{req.describe()}: still running after {AWAIT_TIMEOUT:.0f} s "
+                    f"(polling {poll.url}); run the statement without /*+ AWAIT */ to not wait"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     def _run_write(self, plan: WritePlan) -> Result:
         provider = plan.resource.id.split(".")[0]
         bodies: list[Any] = []
         done: list[Call] = []
         for call in plan.calls:
+            http = self.http(provider, call.request.url)
             try:
-                resp = self.http(provider, call.request.url).send(call.request)
+                resp = http.send(call.request)
+                if plan.await_completion and resp.status_code == 202:
+                    resp = self._await(http, call.request, resp)
             except Error as exc:
                 if done:
-                    raise type(exc)(
+                    # say exactly which objects were already changed: a known end state
+                    exc.args = (
                         f"{exc}\n{len(done)} of {len(plan.calls)} requests had succeeded before "
-                        f"this one: " + "; ".join(c.request.describe() for c in done)
-                    ) from None
+                        "this one: " + "; ".join(c.request.describe() for c in done),
+                    )
                 raise
             done.append(call)
             self.cache.invalidate(plan.resource.id, call.request.url)

@@ -38,6 +38,7 @@ class WritePlan:
     calls: list[Call]
     returning: list[exp.Expression] | None = None
     show_results: bool = False
+    await_completion: bool = False  # /*+ AWAIT */
 
 
 def _target(node: exp.Expression, ctx: PlanContext, verb: str) -> Resource:

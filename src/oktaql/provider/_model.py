@@ -373,10 +373,7 @@ def _columns(
     cols = []
     for pname, prop in (flat.get("properties") or {}).items():
         ptype, pfmt = describe_type(doc, prop, where)
-        p = deref(doc, prop, where)
-        cols.append(
-            Column(str(pname), ptype, pfmt, str((p or {}).get("description") or "").strip())
-        )
+        cols.append(Column(str(pname), ptype, pfmt, _description(doc, prop, where)))
     # StackQL's order: identity first, then by name, so `SELECT *` reads like its docs
     cols.sort(key=lambda c: (c.name not in ("id", "name"), c.name != "id", c.name.lower()))
     return cols
@@ -393,3 +390,12 @@ def object_key_parts(object_key: str) -> list[str]:
         if part:
             parts.append(part)
     return parts
+
+
+def _description(doc: dict[str, Any], prop: Any, where: str) -> str:
+    """A property's description, looking through $ref and allOf where it hides."""
+    node = deref(doc, prop, where)
+    text = (node or {}).get("description") if isinstance(node, dict) else None
+    if not text and isinstance(node, dict):
+        text = flatten(doc, node, where).get("description")
+    return str(text or "").strip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -58,11 +58,15 @@ def connect(
             pushdown=pushdown,
             cache_ttl=cache_ttl,
             orgs={
-                name: NamedOrg(name, url, (lambda t=tok: t), "pass its token in orgs=")
+                name: NamedOrg(name, url, _constant(tok), "pass its token in orgs=")
                 for name, (url, tok) in (orgs or {}).items()
             },
         )
     )
+
+
+def _constant(value: str | None) -> Callable[[], str | None]:
+    return lambda: value
 
 
 class Connection:

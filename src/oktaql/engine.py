@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -121,7 +122,7 @@ class Session:
         self._org_clients: dict[str, HTTPClient] = {}
         self.concurrency = max(1, int(concurrency))
         self.catalog = Catalog(
-            open_registry(registry if registry is not None else pulled_registry())
+            open_registry(Path(registry) if registry is not None else pulled_registry())
         )
         url = org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
@@ -539,6 +540,8 @@ class Session:
                 stmt = parser.parse(found[0])
             elif isinstance(stmt, parser.CreateView):
                 stmt = parser.parse(stmt.body_sql)
+            if not isinstance(stmt, (parser.Query, parser.Local)):
+                raise ProgrammingError("a view's body must be a query")
             plan = self.plan_query(stmt.ast)
             step = 0
             for scan in plan.scans:
@@ -598,9 +601,9 @@ class Session:
                 )
             )
         else:
-            plan = self._plan_write(stmt)
-            for i, call in enumerate(plan.calls, 1):
-                rows.append(self._explain_row(i, plan.resource.id, plan.method, call.request, ""))
+            write = self._plan_write(stmt)
+            for i, call in enumerate(write.calls, 1):
+                rows.append(self._explain_row(i, write.resource.id, write.method, call.request, ""))
         return _literal_result(EXPLAIN_COLUMNS, rows)
 
     def _explain_row(

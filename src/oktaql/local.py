@@ -135,7 +135,10 @@ def inline_views(
         body_sql = views.get(table.name.lower())
         if body_sql is None:
             continue
-        body = sqlglot.parse_one(body_sql, read="sqlite")
+        parsed = sqlglot.parse_one(body_sql, read="sqlite")
+        if not isinstance(parsed, exp.Expression):
+            continue
+        body: exp.Expression = parsed
         body = inline_views(body, views, param_names, depth + 1)
         alias = table.alias_or_name
         outer = table.find_ancestor(exp.Select)

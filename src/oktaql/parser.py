@@ -360,10 +360,10 @@ def _sqlglot(text: str) -> exp.Expression:
         raise SQLSyntaxError(f"syntax error: {desc}") from None
     except TokenError as exc:
         raise SQLSyntaxError(f"syntax error: {exc}") from None
-    asts = [a for a in asts if a is not None]
-    if len(asts) != 1:
+    found = [a for a in asts if isinstance(a, exp.Expression)]
+    if len(found) != 1:
         raise SQLSyntaxError("expected exactly one statement")
-    return asts[0]
+    return found[0]
 
 
 # --- StackQL's own statements ---------------------------------------------------------------

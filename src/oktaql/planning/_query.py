@@ -201,10 +201,10 @@ def _dependency(
             )
             return Dependency(pname, f"{other.alias}.{theirs.name}", {other.temp}, sql)
     if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
-        col = node.this
-        if col.table and col.table != e.alias:
+        target: exp.Column = node.this
+        if target.table and target.table != e.alias:
             return None
-        pname = lookup.get(col.name.lower())
+        pname = lookup.get(target.name.lower())
         if pname is None:
             return None
         query = node.args["query"]

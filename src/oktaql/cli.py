@@ -63,6 +63,9 @@ def main() -> None:
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Fill {{ NAME }} in the SQL; repeatable.")
 @click.option("--emulator", is_flag=True, help="Run against an in-process emulated Okta org (seeded demo data).")
 @click.option("--dry-run", is_flag=True, help="Show the planned requests without sending them (same as EXPLAIN).")
+@click.option("--db", "db_path", metavar="PATH", help="DuckDB file keeping views, materialized views and tables (default: <data dir>/oktaql.duckdb; ':memory:' keeps nothing).")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1, max=64), help="Requests in flight at once when a join or IN list fans out.")
+@click.option("--cache-ttl", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="Reuse identical GET responses for this long (writes invalidate them).")
 def exec_command(
     sql: str | None,
     sql_file: Any,
@@ -72,6 +75,9 @@ def exec_command(
     variables: tuple[str, ...],
     emulator: bool,
     dry_run: bool,
+    db_path: str | None,
+    concurrency: int,
+    cache_ttl: float,
 ) -> None:
     """Run SQL statements (as an argument, with -f FILE, or on stdin)."""
     if sql is not None and sql_file is not None:
@@ -95,7 +101,18 @@ def exec_command(
             running = start_in_thread(EmulatorConfig())
             org_url, token = running.url, running.config.token
         try:
-            conn = dbapi.connect(registry=registry, org_url=org_url, token=token, variables=values)
+            from oktaql.local import default_db_path
+
+            conn = dbapi.connect(
+                registry=registry,
+                org_url=org_url,
+                token=token,
+                variables=values,
+                db=db_path or default_db_path(),
+                concurrency=concurrency,
+                cache_ttl=cache_ttl,
+                progress=sys.stderr.isatty() and output != "json",
+            )
             try:
                 statements = parser.split_statements(sql)
                 if not statements:
@@ -165,6 +182,14 @@ def emulator_command(
     )
     serve(config, host=host, port=port)
 
+
+def _register() -> None:
+    from oktaql.docs import docs_command
+
+    main.add_command(docs_command)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -30,6 +30,7 @@ def connect(
     orgs: Mapping[str, tuple[str, str | None]] | None = None,
     pushdown: bool = True,
     cache_ttl: float = 0.0,
+    progress: bool = False,
 ) -> Connection:
     """Open a connection.
 
@@ -57,6 +58,7 @@ def connect(
             db=db,
             pushdown=pushdown,
             cache_ttl=cache_ttl,
+            progress=progress,
             orgs={
                 name: NamedOrg(name, url, _constant(tok), "pass its token in orgs=")
                 for name, (url, tok) in (orgs or {}).items()

@@ -107,13 +107,12 @@ class TableSink:
         self.columns = cols
         self.types = [duck_type(c) for c in cols]
         # parameters recorded per row (the appId a token was listed under), unless a column has the name
+        self.fallback = not cols
+        if self.fallback:  # an undescribed response: each item, whatever it is, in one column
+            self.columns, self.types, lowered = [Column("value")], ["VARCHAR"], {"value"}
         self.extra = [n for n in extra if n.lower() not in lowered]
-        defs = [f"{quote_ident(c.name)} {t}" for c, t in zip(self.columns, self.types)]
+        defs = [f"{quote_ident(c.name)} {t}" for c, t in zip(self.columns, self.types, strict=True)]
         defs += [f"{quote_ident(n)} VARCHAR" for n in self.extra]
-        if not defs:
-            defs = ['"value" VARCHAR']
-            self.columns = [Column("value")]
-            self.types = ["VARCHAR"]
         duck.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(defs)})")
         n = len(self.columns)
         selects = [_cast(f"c{i}", t) for i, t in enumerate(self.types)]
@@ -129,10 +128,8 @@ class TableSink:
         lists: list[list[str | None]] = []
         for col, dtype in zip(self.columns, self.types):
             key = col.name
-            if key == "value" and len(self.columns) == 1:
-                lists.append(
-                    [_text(r.get(key) if isinstance(r, dict) else r, dtype) for r in batch]
-                )
+            if self.fallback:
+                lists.append([_text(r, dtype) for r in batch])
             else:
                 lists.append(
                     [_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]

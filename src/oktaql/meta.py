@@ -124,7 +124,7 @@ def show_insert(stmt: Any, catalog: Catalog) -> Rows:
         cols: list[str] = []
         vals: list[str] = []
         for f in m.body_fields.values():
-            if stmt.required_only and not f.required:
+            if (stmt.required_only and not f.required) or f.read_only:
                 continue
             cols.append(f"data__{f.name}")
             vals.append(_placeholder(f.name, f.type) + (" /* required */" if f.required else ""))

@@ -206,7 +206,7 @@ def split_statements(sql: str) -> list[str]:
 _HYPHEN_COMPARED = re.compile(
     r"(?<![\w.@$\"])([A-Za-z_]\w*(?:-[A-Za-z_]\w*)+)(?=\s*(?:=|<>|!=|\bIN\b|\bin\b))"
 )
-_HEADER_NAME = re.compile(r"(?<![\w.@$\"-])([A-Z]\w*(?:-[A-Z]\w*)+)(?![\w-])")
+_HEADER_NAME = re.compile(r"(?<![\w@$\"-])([A-Za-z_]\w*(?:-[A-Za-z_]\w*)+)(?![\w-])")
 _HASH_NAME = re.compile(r"(?<![\w.@$\"])([A-Za-z_]\w*#\w+)")
 
 

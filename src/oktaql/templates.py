@@ -8,6 +8,7 @@ no value is an error naming it, never an empty string.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,11 @@ def has_template(sql: str) -> bool:
 
 def _quote_in_string(value: Any) -> str:
     return _text(value).replace("'", "''")
+
+
+def _quote_json_in_string(value: Any) -> str:
+    """Inside "..." within a SQL string (JSON text, an Okta filter): JSON escapes, then SQL's."""
+    return json.dumps(_text(value), ensure_ascii=False)[1:-1].replace("'", "''")
 
 
 def _bare_literal(value: Any) -> str:
@@ -56,6 +62,7 @@ def _mark_contexts(sql: str) -> str:
     out: list[str] = []
     i, n = 0, len(sql)
     quote: str | None = None
+    inner_dq = False  # inside "..." within a single-quoted string: JSON text or an Okta filter
     while i < n:
         if sql.startswith("{{", i):
             m = _PLACEHOLDER.match(sql, i)
@@ -64,11 +71,10 @@ def _mark_contexts(sql: str) -> str:
             expr = m.group(1).strip() or '""'
             if _HYPHENATED.match(expr):  # {{ OktaAccessGateway-Agent }} names a variable
                 expr = "__vars__[" + repr(expr) + "]"
-            filt = (
-                "_sql_in_string"
-                if quote == "'"
-                else ("_sql_ident" if quote == '"' else "_sql_bare")
-            )
+            if quote == "'":
+                filt = "_sql_json_in_string" if inner_dq else "_sql_in_string"
+            else:
+                filt = "_sql_ident" if quote == '"' else "_sql_bare"
             out.append("{{ (" + expr + ") | " + filt + " }}")
             i = m.end()
             continue
@@ -80,8 +86,15 @@ def _mark_contexts(sql: str) -> str:
                     i += 2
                     continue
                 quote = None
+            elif quote == "'" and ch == "\\" and i + 1 < n:
+                out.append(sql[i : i + 2])  # an escaped character inside JSON text
+                i += 2
+                continue
+            elif quote == "'" and ch == '"':
+                inner_dq = not inner_dq
         elif ch in ("'", '"'):
             quote = ch
+            inner_dq = False
         elif sql.startswith("--", i) or sql.startswith("/*", i):
             # a commented-out placeholder must not demand a value: defuse it
             if sql[i + 1] == "-":
@@ -103,6 +116,7 @@ def _make_env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
     env.filters["_sql_in_string"] = _quote_in_string
+    env.filters["_sql_json_in_string"] = _quote_json_in_string
     env.filters["_sql_bare"] = _bare_literal
     env.filters["_sql_ident"] = lambda v: _text(v).replace('"', '""')
     return env

@@ -71,7 +71,7 @@ def conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
         if isinstance(n, exp.And):
             stack.append(n.expression)
             stack.append(n.this)
-        elif isinstance(n, exp.Paren) and isinstance(n.this, exp.And):
+        elif isinstance(n, exp.Paren):
             stack.append(n.this)
         else:
             out.append(n)
@@ -80,6 +80,8 @@ def conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
 
 def binding(node: exp.Expression) -> tuple[exp.Column, list[Any]] | None:
     """``col = literal`` / ``literal = col`` / ``col IN (literals)`` → (column, values)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
     if isinstance(node, exp.EQ):
         left, right = node.this, node.expression
         if isinstance(right, exp.Column) and not isinstance(left, exp.Column):

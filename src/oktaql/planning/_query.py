@@ -119,7 +119,6 @@ def _plan_scan(
 ) -> tuple[Scan, list[exp.Expression]]:
     res = e.resource
     lookup = {p.lower(): p for p in res.param_names}
-    column_names = {c.name.lower() for c in res.columns}
     bound: dict[str, list[Any]] = {}
     deps: list[Dependency] = []
     consumed: list[exp.Expression] = []
@@ -137,8 +136,9 @@ def _plan_scan(
             # (subdomain binds them all)
             current = bound.setdefault(pname, [])
             current.extend(v for v in values if v not in current)
-            if col.name.lower() not in column_names:
-                consumed.append(node)
+            # the API selected by it: filtering again locally would drop rows the API matches
+            # differently (a login for an id, a custom domain, a date meaning "since")
+            consumed.append(node)
             continue
         dep = _dependency(node, e, siblings, entries, lookup)
         if dep is not None and dep.param not in bound:
@@ -238,6 +238,8 @@ def _check_unknown_columns(e: _Entry, res: Resource) -> None:
     if select is None:
         return
     known = {c.name.lower() for c in res.columns} | {p.lower() for p in res.param_names}
+    if not res.columns:
+        known.add("value")  # undescribed responses: plain values land in a `value` column
     projected = {x.alias_or_name.lower() for x in select.expressions if x.alias}
     for col in select.find_all(exp.Column):
         if col.table and col.table != e.alias:

@@ -144,7 +144,9 @@ def plan_update(ast: exp.Update, replace: bool, ctx: PlanContext) -> WritePlan:
     names = set(bound) | {BODY_PREFIX + f for f in fields}
     method = choose_method(res, verb, names)
     calls = _write_calls(method, bound, fields, ctx, verb.upper())
-    return WritePlan(verb, res, method, calls, _returning(ast))
+    returning = _returning(ast)
+    check_returning(method, returning)
+    return WritePlan(verb, res, method, calls, returning)
 
 
 def plan_insert_rows(
@@ -175,6 +177,7 @@ def plan_insert_rows(
             method = chosen
         calls.extend(_write_calls(chosen, bound, fields, ctx, "INSERT"))
     assert method is not None
+    check_returning(method, returning)
     return WritePlan("insert", res, method, calls, returning)
 
 
@@ -223,6 +226,20 @@ def plan_exec(
         raise PlanError(f"{method.full_id} needs " + " and ".join(f"@{p}" for p in missing))
     calls = _write_calls(method, bound, {}, ctx, "EXEC", raw)
     return WritePlan("exec", res, method, calls, None, show)
+
+
+def check_returning(method: Method, returning: list[exp.Expression] | None) -> None:
+    """Unknown RETURNING columns fail before the write is sent, not after it took effect."""
+    if not returning or not method.columns:
+        return
+    known = {c.name.lower() for c in method.columns}
+    for node in returning:
+        for col in node.find_all(exp.Column):
+            if col.name and col.name.lower() not in known:
+                raise PlanError(
+                    f"{method.resource_id}: RETURNING {col.name!r} is not a column of "
+                    f"{method.name}'s response{suggest(col.name, [c.name for c in method.columns])}"
+                )
 
 
 def _returning(ast: exp.Expression) -> list[exp.Expression] | None:

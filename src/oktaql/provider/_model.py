@@ -57,6 +57,7 @@ class BodyField:
     format: str | None
     required: bool
     description: str = ""
+    read_only: bool = False  # the API fills it; a request body never needs it
 
 
 @dataclass
@@ -306,6 +307,7 @@ def _build_method(
                     pfmt,
                     pname in req,
                     str((desc or {}).get("description") or "").strip(),
+                    bool((desc or {}).get("readOnly")) or bool((prop or {}).get("readOnly")),
                 )
 
     resp = (mdef or {}).get("response") or {}

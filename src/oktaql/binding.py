@@ -152,7 +152,14 @@ def body_from_fields(method: Method, fields: dict[str, Any], where: str) -> dict
                 f"{where}: the request body has no field {name!r}"
                 f"{suggest(name, method.body_fields)}; fields: {', '.join(method.body_fields)}"
             )
-        if bf is not None:
+        if bf is not None and bf.type in ("integer", "number", "boolean"):
+            # typed when the value converts; otherwise sent as given, and the API, which owns
+            # body validation (polymorphic schemas included), answers E0000001 naming the field
+            try:
+                body[name] = coerce(f"{BODY_PREFIX}{name}", bf.type, value, where)
+            except PlanError:
+                body[name] = value
+        elif bf is not None:
             body[name] = coerce(f"{BODY_PREFIX}{name}", bf.type, value, where)
         elif isinstance(value, str) and value.strip()[:1] in ("{", "["):
             try:

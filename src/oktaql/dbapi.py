@@ -27,7 +27,7 @@ def connect(
     timeout: float = 30.0,
     concurrency: int = 8,
     db: str | os.PathLike[str] | None = None,
-    orgs: Mapping[str, tuple[str, str | None]] | None = None,
+    orgs: Mapping[str, tuple[str, str | None] | NamedOrg] | None = None,
     pushdown: bool = True,
     cache_ttl: float = 0.0,
     progress: bool = False,
@@ -60,8 +60,10 @@ def connect(
             cache_ttl=cache_ttl,
             progress=progress,
             orgs={
-                name: NamedOrg(name, url, _constant(tok), "pass its token in orgs=")
-                for name, (url, tok) in (orgs or {}).items()
+                name: org
+                if isinstance(org, NamedOrg)
+                else NamedOrg(name, org[0], _constant(org[1]), "pass its token in orgs=")
+                for name, org in (orgs or {}).items()
             },
         )
     )

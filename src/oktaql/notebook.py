@@ -1,0 +1,168 @@
+"""Jupyter/IPython: the ``%%oktaql`` cell magic.
+
+::
+
+    %load_ext oktaql.notebook
+
+    app_id = "0oa1abcdEFGH2345ijk6"
+
+    %%oktaql --profile prod -o tokens
+    SELECT id, userId, created FROM okta.apps.tokens WHERE appId = '{{ app_id }}'
+
+``{{ name }}`` placeholders are filled from the notebook's variables (escaped for where they
+stand, as everywhere in oktaql). The cell's last statement that returns rows gives the cell's
+value: a pandas DataFrame when pandas is installed, else a list of dicts; ``-o NAME`` also stores
+it in the notebook variable NAME. Other statements print their status line.
+
+Options: ``--profile NAME`` (a profile of the config file), ``--org-url URL``,
+``--registry DIR``, ``--emulator`` (an in-process emulated org), ``-o/--out NAME``. One
+connection per distinct set of options is kept for the kernel's life, so views and tables made
+in one cell are there in the next.
+
+IPython is imported by nothing here: the module loads without it, and :func:`run_cell` is the
+whole magic, callable with any namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from oktaql.errors import Error
+
+_CONNECTIONS: dict[tuple[Any, ...], Any] = {}
+_EMULATOR: list[Any] = []
+
+
+class MagicUsageError(ValueError):
+    """The magic's option line is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would exit the kernel
+        raise MagicUsageError(f"%%oktaql: {message} ({self.format_usage().strip()})")
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="%%oktaql", add_help=False)
+    p.add_argument("--org-url", dest="org_url")
+    p.add_argument("--registry")
+    p.add_argument("--profile")
+    p.add_argument("--emulator", action="store_true")
+    p.add_argument("-o", "--out", dest="out", metavar="NAME")
+    return p
+
+
+def parse_line(line: str) -> argparse.Namespace:
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise MagicUsageError(f"%%oktaql: the option line does not parse ({exc})") from None
+    opts = _parser().parse_args(words)
+    if opts.out is not None and not opts.out.isidentifier():
+        raise MagicUsageError(f"%%oktaql: -o needs a Python variable name, not {opts.out!r}")
+    if opts.emulator and (opts.profile or opts.org_url):
+        raise MagicUsageError("%%oktaql: --emulator names its own org: drop --profile/--org-url")
+    return opts
+
+
+def _connection(opts: argparse.Namespace) -> Any:
+    key = (opts.registry, opts.org_url, opts.profile, opts.emulator)
+    conn = _CONNECTIONS.get(key)
+    if conn is not None:
+        return conn
+    import oktaql
+
+    if opts.emulator:
+        if not _EMULATOR:
+            from oktaql.emulator import EmulatorConfig, start_in_thread
+
+            _EMULATOR.append(start_in_thread(EmulatorConfig()))
+        emu = _EMULATOR[0]
+        org_url, token = emu.url, emu.config.token
+    else:
+        from oktaql.config import resolve_connection
+
+        settings = resolve_connection(
+            opts.profile, opts.org_url, org_url_explicit=opts.org_url is not None
+        )
+        org_url, token = settings.org_url, settings.token
+    conn = oktaql.connect(registry=opts.registry, org_url=org_url, token=token)
+    _CONNECTIONS[key] = conn
+    return conn
+
+
+def close_all() -> None:
+    """Close the kept connections (and the emulator ``--emulator`` started)."""
+    for conn in _CONNECTIONS.values():
+        conn.close()
+    _CONNECTIONS.clear()
+    while _EMULATOR:
+        _EMULATOR.pop().stop()
+
+
+def _namespace_vars(user_ns: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in user_ns.items() if not k.startswith("_")}
+
+
+def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        return [dict(zip(columns, row)) for row in rows]
+    return pandas.DataFrame.from_records(rows, columns=columns)
+
+
+def run_cell(line: str, cell: str, user_ns: MutableMapping[str, Any]) -> Any:
+    """The ``%%oktaql`` magic: run the cell's statements, ``{{ name }}`` from ``user_ns``.
+
+    Returns the last row-returning statement's rows (DataFrame, else list of dicts), or None.
+    """
+    from oktaql import parser
+
+    opts = parse_line(line)
+    statements = parser.split_statements(cell)
+    if not statements:
+        raise MagicUsageError("%%oktaql: the cell has no statement")
+    conn = _connection(opts)
+    variables = _namespace_vars(user_ns)
+    result: Any = None
+    for sql in statements:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, variables)
+            if cur.description is not None:
+                columns = [d[0] for d in cur.description]
+                result = _frame(columns, cur.fetchall())
+            if cur.message:
+                print(cur.message)
+        finally:
+            cur.close()
+    if opts.out is not None:
+        user_ns[opts.out] = result
+    return result
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext oktaql.notebook``: registers the ``%%oktaql`` cell magic."""
+
+    def oktaql(line: str, cell: str) -> Any:
+        try:
+            return run_cell(line, cell, ipython.user_ns)
+        except (Error, MagicUsageError) as exc:
+            try:
+                from IPython.core.error import UsageError
+            except ImportError:  # pragma: no cover - IPython is what calls us
+                raise exc from None
+            raise UsageError(str(exc)) from None
+
+    ipython.register_magic_function(oktaql, magic_kind="cell", magic_name="oktaql")
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    close_all()
+
+
+__all__ = ["MagicUsageError", "close_all", "load_ipython_extension", "parse_line", "run_cell"]

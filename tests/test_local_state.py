@@ -132,8 +132,9 @@ def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        cur = oktaql.connect(db=str(db)).cursor()  # the file opens on first use
         with pytest.raises(oktaql.ConfigError, match="is in use by another oktaql process"):
-            oktaql.connect(db=str(db))
+            cur.execute("CREATE TABLE t (a INTEGER)")
     finally:
         holder.kill()
         holder.wait()

@@ -18,7 +18,9 @@ from oktaql import notebook
 def _fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     monkeypatch.setenv("OKTAQL_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.delenv("OKTAQL_PROFILE", raising=False)
-    monkeypatch.setitem(sys.modules, "pandas", None)  # the list-of-dicts path unless a test says
+    # the list-of-dicts path unless a test says (patching sys.modules would poison DuckDB's
+    # own cached import of pandas for later tests)
+    monkeypatch.setattr(notebook, "_pandas", lambda: None)
     yield
     notebook.close_all()
 
@@ -61,7 +63,7 @@ def test_dataframe_when_pandas_is_there(
             made.append((rows, columns))
             return cls()
 
-    monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=DataFrame))
+    monkeypatch.setattr(notebook, "_pandas", lambda: types.SimpleNamespace(DataFrame=DataFrame))
     ns = {"n": 2}
     df = notebook.run_cell(
         f"--org-url {emulator.url}",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from oktaql.provider import Column
+
+if TYPE_CHECKING:
+    import duckdb
 
 _DUCK = {
     "integer": "BIGINT",

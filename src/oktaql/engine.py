@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import duckdb
 import httpx
 from sqlglot import exp
 
@@ -54,6 +53,9 @@ from oktaql.planning import (
 from oktaql.provider import Column, Method, open_registry
 from oktaql.provider._model import object_key_parts
 from oktaql.registry_pull import pulled_registry
+
+if TYPE_CHECKING:  # DuckDB loads on first use: EXPLAIN of a provider query never needs it
+    import duckdb
 
 AWAIT_TIMEOUT = 300.0
 PENDING_STATES = {"IN_PROGRESS", "PENDING", "QUEUED", "RUNNING", "SCHEDULED"}
@@ -131,8 +133,9 @@ class Session:
         self._transport = transport
         self._timeout = timeout
         self._http: HTTPClient | None = None
-        self.duck = local.open_database(db)
-        self.views = local.ViewStore(self.duck)
+        self._db_path = db
+        self._duck: duckdb.DuckDBPyConnection | None = None
+        self._views: local.ViewStore | None = None
 
     # --- settings -------------------------------------------------------------------------
 
@@ -185,12 +188,25 @@ class Session:
         auth = self.catalog.provider(provider_name).auth
         return str(auth.get("valuePrefix", "SSWS ")) + "***"
 
+    @property
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        if self._duck is None:
+            self._duck = local.open_database(self._db_path)
+        return self._duck
+
+    @property
+    def views(self) -> local.ViewStore:
+        if self._views is None:
+            self._views = local.ViewStore(self.duck)
+        return self._views
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
         for client in self._org_clients.values():
             client.close()
-        self.duck.close()
+        if self._duck is not None:
+            self._duck.close()
 
     # --- statements -----------------------------------------------------------------------
 
@@ -202,8 +218,10 @@ class Session:
             if isinstance(stmt, parser.Explain):
                 return self._explain(stmt.inner)
             return self._run(stmt)
-        except duckdb.Error as exc:
-            raise _duck_error(exc) from None
+        except Exception as exc:
+            if _is_duck_error(exc):
+                raise _duck_error(exc) from None
+            raise
 
     def _ctx(self) -> PlanContext:
         return PlanContext(
@@ -217,12 +235,14 @@ class Session:
     def _evaluate(self, node: exp.Expression) -> Any:
         try:
             row = self.duck.execute("SELECT " + node.sql(dialect="duckdb")).fetchone()
-        except duckdb.Error as exc:
-            raise _duck_error(exc) from None
+        except Exception as exc:
+            if _is_duck_error(exc):
+                raise _duck_error(exc) from None
+            raise
         return row[0] if row else None
 
     def plan_query(self, ast: exp.Expression) -> QueryPlan:
-        views = self.views.views()
+        views = self.views.views() if _names_local_tables(ast) else {}
         if views:
             ast = local.inline_views(ast.copy(), views, self._param_names)
         return plan_query(ast, self._ctx())
@@ -293,7 +313,9 @@ class Session:
         raise ProgrammingError(f"cannot run {type(stmt).__name__} statements")
 
     def _source_rows(self, source: exp.Expression) -> list[tuple[Any, ...]]:
-        if any(t.args.get("catalog") for t in source.find_all(exp.Table)) or self.views.views():
+        if any(t.args.get("catalog") for t in source.find_all(exp.Table)) or (
+            _names_local_tables(source) and self.views.views()
+        ):
             result = self._run_query(self.plan_query(source))
             rows = result.relation.fetchall() if result.relation is not None else []
             self.drop_scratch(result.scratch)
@@ -441,8 +463,9 @@ class Session:
         for name in names:
             try:
                 self.duck.execute(f"DROP TABLE IF EXISTS {name}")
-            except duckdb.Error:
-                pass
+            except Exception as exc:  # a scratch table that is already gone
+                if not _is_duck_error(exc):
+                    raise
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -650,7 +673,21 @@ def _literal_result(cols: list[str], rows: list[tuple[Any, ...]]) -> Result:
     return Result(columns=list(zip(cols, types)), rows=rows, rowcount=len(rows))
 
 
-def _duck_error(exc: duckdb.Error) -> Error:
+def _names_local_tables(ast: exp.Expression) -> bool:
+    """Whether a statement names a table that is not a provider resource (a view, a table)."""
+    return any(not t.args.get("catalog") for t in ast.find_all(exp.Table))
+
+
+def _is_duck_error(exc: BaseException) -> bool:
+    import sys
+
+    duck = sys.modules.get("duckdb")
+    return duck is not None and isinstance(exc, duck.Error)
+
+
+def _duck_error(exc: Exception) -> Error:
+    import duckdb
+
     text = str(exc).strip()
     if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)):
         return ProgrammingError(text)

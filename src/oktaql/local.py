@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import sqlglot
 from sqlglot import exp
 
 from oktaql.errors import ConfigError, ProgrammingError
+
+if TYPE_CHECKING:
+    import duckdb
 
 META_SCHEMA = "oktaql_meta"
 LOCK_WAIT_SECONDS = 5.0
@@ -35,6 +37,8 @@ def default_db_path() -> Path:
 
 def open_database(path: str | os.PathLike[str] | None) -> duckdb.DuckDBPyConnection:
     """The session's DuckDB; waits a little for another process's lock, then says so."""
+    import duckdb
+
     target = ":memory:" if path in (None, ":memory:") else str(Path(path).expanduser())
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)

@@ -107,11 +107,19 @@ def _namespace_vars(user_ns: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in user_ns.items() if not k.startswith("_")}
 
 
-def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+def _pandas() -> Any:
+    """pandas when it is installed, else None (a seam for tests)."""
     try:
         import pandas
     except ImportError:
-        return [dict(zip(columns, row)) for row in rows]
+        return None
+    return pandas
+
+
+def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    pandas = _pandas()
+    if pandas is None:
+        return [dict(zip(columns, row, strict=False)) for row in rows]
     return pandas.DataFrame.from_records(rows, columns=columns)
 
 

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import jinja2
-
 from oktaql.errors import TemplateError
 
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
@@ -111,7 +109,9 @@ def _mark_contexts(sql: str) -> str:
     return "".join(out)
 
 
-def _make_env() -> jinja2.Environment:
+def _make_env() -> Any:
+    import jinja2  # only statements with placeholders pay for Jinja2
+
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
@@ -122,7 +122,7 @@ def _make_env() -> jinja2.Environment:
     return env
 
 
-_ENV = _make_env()
+_ENV: Any = None
 
 
 def render(sql: str, variables: Mapping[str, Any]) -> str:
@@ -137,6 +137,11 @@ def render(sql: str, variables: Mapping[str, Any]) -> str:
             raise TemplateError(
                 f"template variable {name} has no value: pass it with --var {name}=VALUE"
             )
+    import jinja2
+
+    global _ENV
+    if _ENV is None:
+        _ENV = _make_env()
     try:
         return _ENV.from_string(marked).render(**dict(variables), __vars__=dict(variables))
     except jinja2.UndefinedError as exc:

@@ -190,3 +190,18 @@ def test_mutual_dependency_is_an_error(emulator: Any) -> None:
         cur.execute(
             "SELECT 1 FROM okta.apps.tokens t JOIN okta.apps.tokens u ON t.appId = u.id AND u.appId = t.id"
         )
+
+
+def test_parameters_fed_by_one_row_take_the_combinations_that_occur(emulator: Any) -> None:
+    a, b = sorted(emulator.org.oidc_apps, key=lambda x: emulator.org.token_count(x["id"]))[-2:]
+    emulator.reset_log()
+    cur = _cur(emulator)
+    cur.execute(
+        "SELECT g.id, g.userId FROM okta.apps.tokens t "
+        "JOIN okta.apps.tokens g ON g.appId = t.appId AND g.tokenId = t.id "
+        f"WHERE t.appId IN ('{a['id']}', '{b['id']}') ORDER BY g.id"
+    )
+    want = sorted((tok["id"], tok["userId"]) for app in (a, b) for tok in emulator.org.tokens_for_app(app["id"]))
+    assert cur.fetchall() == want
+    gets = [p for m, p, _ in emulator.request_log if m == "GET" and "/tokens/" in p]
+    assert len(gets) == len(want)  # one per (appId, tokenId) that occurs, not the product

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -41,6 +42,7 @@ from oktaql.planning import (
     QueryPlan,
     Scan,
     WritePlan,
+    dependency_groups,
     dependent_calls,
     dotted,
     insert_target,
@@ -114,8 +116,13 @@ class Session:
         pushdown: bool = True,
         cache_ttl: float = 0.0,
         progress: bool = False,
+        oauth: Mapping[str, Any] | None = None,
     ):
         self.progress = progress
+        self._oauth_settings = dict(oauth) if oauth else None
+        self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
+        self._pending_scopes: set[str] = set()
+        self._client_lock = threading.Lock()  # fan-out threads build clients at most once
         self.pushdown = pushdown
         self.cache = ResponseCache(cache_ttl)
         self.orgs = {name: org for name, org in (orgs or {}).items()}
@@ -150,6 +157,10 @@ class Session:
 
     def http(self, provider_name: str, url: str | None = None) -> HTTPClient:
         """The client for a request: a named org's own (its own token), else the default."""
+        with self._client_lock:
+            return self._client_for(provider_name, url)
+
+    def _client_for(self, provider_name: str, url: str | None) -> HTTPClient:
         org = self._org_for(url) if url else None
         if org is not None:
             client = self._org_clients.get(org.name)
@@ -164,6 +175,14 @@ class Session:
                 self._org_clients[org.name] = client
             return client
         if self._http is None:
+            oauth = self._oauth_auth()
+            if oauth is not None:
+                oauth.ensure_scopes(self._pending_scopes)
+                self._oauth = oauth
+                self._http = HTTPClient(
+                    None, auth=oauth, timeout=self._timeout, transport=self._transport
+                )
+                return self._http
             auth = self.catalog.provider(provider_name).auth
             token = self.token(auth)
             if not token:
@@ -177,6 +196,42 @@ class Session:
             )
         return self._http
 
+    def _oauth_auth(self) -> Any:
+        """An OAuth 2.0 service app from connect(oauth=...) or the Okta SDKs' variables."""
+        if self._oauth_settings is None and os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE") is None:
+            return None
+        from oktaql import auth
+
+        if self._oauth_settings is not None:
+            if not self.org_url:
+                raise ConfigError(
+                    "OAuth 2.0 needs the org URL: pass org_url= or set OKTA_CLIENT_ORGURL"
+                )
+            s = self._oauth_settings
+            return auth.OAuthServiceApp(
+                self.org_url,
+                s.get("client_id", ""),
+                s.get("private_key"),
+                scopes=s.get("scopes"),
+                dpop=bool(s.get("dpop", False)),
+                key_id=s.get("key_id"),
+            )
+        return auth.from_env(self.org_url)
+
+    def _need_scopes(self, methods: list[Method]) -> None:
+        """One access token covers the whole statement: ask for its scopes up front."""
+        if (
+            self._oauth_settings is None
+            and self._oauth is None
+            and not os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE")
+        ):
+            return
+        from oktaql.auth import scopes_for
+
+        self._pending_scopes.update(scopes_for(methods))
+        if self._oauth is not None:
+            self._oauth.ensure_scopes(self._pending_scopes)
+
     def _org_for(self, url: str) -> NamedOrg | None:
         origin = _origin(url)
         for org in self.orgs.values():
@@ -185,6 +240,9 @@ class Session:
         return None
 
     def auth_display(self, provider_name: str) -> str:
+        if self._oauth is not None or self._oauth_settings is not None:
+            dpop = (self._oauth_settings or {}).get("dpop") or getattr(self._oauth, "dpop", False)
+            return ("DPoP" if dpop else "Bearer") + " ***"
         auth = self.catalog.provider(provider_name).auth
         return str(auth.get("valuePrefix", "SSWS ")) + "***"
 
@@ -340,14 +398,15 @@ class Session:
 
     def _fetch_scan(self, scan: Scan) -> None:
         provider = scan.resource.id.split(".")[0]
+        self._need_scopes([scan.method])
         calls = scan.calls
         if scan.deps:
-            values: dict[str, list[Any]] = {}
-            for dep in scan.deps:
-                rows = self.duck.execute(f"SELECT DISTINCT * FROM ({dep.values_sql})").fetchall()
+            combos = []
+            for names, sql in dependency_groups(scan):
+                rows = self.duck.execute(sql).fetchall()
                 # sorted so the calls, and so the row order, never depend on timing
-                values[dep.param] = sorted((r[0] for r in rows if r[0] is not None), key=str)
-            calls = dependent_calls(scan, values, self._ctx())
+                combos.append((names, sorted(rows, key=lambda r: tuple(map(str, r)))))
+            calls = dependent_calls(scan, combos, self._ctx())
         sink = (
             TableSink(self.duck, scan.table_name, scan.columns, scan.extra)
             if scan.columns
@@ -493,6 +552,7 @@ class Session:
 
     def _run_write(self, plan: WritePlan) -> Result:
         provider = plan.resource.id.split(".")[0]
+        self._need_scopes([plan.method])
         bodies: list[Any] = []
         done: list[Call] = []
         for call in plan.calls:

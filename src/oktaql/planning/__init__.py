@@ -20,7 +20,14 @@ from oktaql.planning._common import (
     dotted,
     literal,
 )
-from oktaql.planning._query import Dependency, QueryPlan, Scan, dependent_calls, plan_query
+from oktaql.planning._query import (
+    Dependency,
+    QueryPlan,
+    Scan,
+    dependency_groups,
+    dependent_calls,
+    plan_query,
+)
 from oktaql.planning._writes import (
     WritePlan,
     insert_target,
@@ -42,6 +49,7 @@ __all__ = [
     "binding",
     "conjuncts",
     "dotted",
+    "dependency_groups",
     "dependent_calls",
     "insert_target",
     "literal",

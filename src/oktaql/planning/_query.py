@@ -10,6 +10,7 @@ in DuckDB unchanged.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,10 @@ class Dependency:
     needs: set[str]  # scratch tables that must be loaded first
     values_sql: str = ""  # one column of values, rendered once the AST is rewritten
     node: exp.Expression | None = field(default=None, repr=False)
+    # for a join: the source's FROM ... WHERE ... and the column, so that parameters fed by the
+    # same source row are fetched together as the distinct combinations that occur
+    source_from: str = ""
+    column_sql: str = ""
 
 
 @dataclass
@@ -195,11 +200,15 @@ def _dependency(
                 else ""
             )
             col = exp.column(theirs.name, table=other.alias).sql(dialect="duckdb")
-            sql = (
-                f"SELECT DISTINCT {col} FROM {other.temp} AS "
-                f"{exp.to_identifier(other.alias).sql(dialect='duckdb')}{where}"
+            source_from = f"FROM {other.temp} AS {exp.to_identifier(other.alias).sql(dialect='duckdb')}{where}"
+            return Dependency(
+                pname,
+                f"{other.alias}.{theirs.name}",
+                {other.temp},
+                f"SELECT DISTINCT {col} {source_from}",
+                source_from=source_from,
+                column_sql=col,
             )
-            return Dependency(pname, f"{other.alias}.{theirs.name}", {other.temp}, sql)
     if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
         target: exp.Column = node.this
         if target.table and target.table != e.alias:
@@ -296,14 +305,43 @@ def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
         scans[0].row_cap = n + off
 
 
-def dependent_calls(scan: Scan, values: dict[str, list[Any]], ctx: PlanContext) -> list[Call]:
-    """The calls of a dependent scan once its parameters' values are known."""
-    bound = dict(scan.literal_bound)
-    for name, vals in values.items():
-        bound[name] = [v for v in vals if v is not None]
-    if any(not v for v in bound.values()):
-        return []
-    return calls_for(scan.method, bound, ctx, "SELECT")
+def dependency_groups(scan: Scan) -> list[tuple[list[str], str]]:
+    """(parameters, SQL yielding their distinct combinations), one per source.
+
+    Parameters fed by the same joined table come from the same rows, so they are fetched
+    as the combinations that occur, not the product of their separate values.
+    """
+    groups: dict[str, list[Dependency]] = {}
+    out: list[tuple[list[str], str]] = []
+    for dep in scan.deps:
+        if dep.source_from:
+            groups.setdefault(dep.source_from, []).append(dep)
+        else:
+            out.append(([dep.param], f"SELECT DISTINCT * FROM ({dep.values_sql})"))
+    for source_from, deps in groups.items():
+        cols = ", ".join(d.column_sql for d in deps)
+        out.append(([d.param for d in deps], f"SELECT DISTINCT {cols} {source_from}"))
+    return out
 
 
-__all__ = ["Dependency", "QueryPlan", "Scan", "dependent_calls"]
+def dependent_calls(
+    scan: Scan, combos: list[tuple[list[str], list[tuple[Any, ...]]]], ctx: PlanContext
+) -> list[Call]:
+    """The calls of a dependent scan once its parameters' values are known: the literal
+    values times each group's combinations (a NULL in a combination drops it)."""
+    groups: list[tuple[list[str], list[tuple[Any, ...]]]] = [
+        ([name], [(v,) for v in values]) for name, values in scan.literal_bound.items()
+    ]
+    for names, rows in combos:
+        groups.append((names, [r for r in rows if all(v is not None for v in r)]))
+    calls: list[Call] = []
+    for picked in itertools.product(*(rows for _, rows in groups)):
+        values: dict[str, list[Any]] = {}
+        for (names, _), row in zip(groups, picked, strict=True):
+            for name, value in zip(names, row, strict=True):
+                values[name] = [value]
+        calls.extend(calls_for(scan.method, values, ctx, "SELECT"))
+    return calls
+
+
+__all__ = ["Dependency", "QueryPlan", "Scan", "dependency_groups", "dependent_calls"]

@@ -48,16 +48,24 @@ def _cast(expr: str, dtype: str) -> str:
     return f"TRY_CAST({expr} AS {dtype})"
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _text(value: Any, dtype: str) -> str | None:
     if value is None:
         return None
+    if type(value) is str and dtype != "JSON":
+        return value
     if dtype == "JSON":
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _encode(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _encode(value)
     return str(value)
+
+
+BATCH_ROWS = 5000  # pages are buffered into one INSERT: DuckDB's cost is per call
 
 
 def infer_columns(rows: Sequence[Any]) -> list[Column]:
@@ -95,6 +103,8 @@ class TableSink:
         name: str,
         columns: Sequence[Column],
         extra: Sequence[str] = (),
+        *,
+        undescribed: bool | None = None,
     ):
         self.duck = duck
         self.name = name
@@ -108,12 +118,18 @@ class TableSink:
         self.columns = cols
         self.types = [duck_type(c) for c in cols]
         # parameters recorded per row (the appId a token was listed under), unless a column has the name
-        self.fallback = not cols
-        if self.fallback:  # an undescribed response: each item, whatever it is, in one column
+        # no columns: either the provider describes none (each item goes in a `value` column)
+        # or the statement needs none (count(*): rows are counted, nothing is stored)
+        self.fallback = not cols if undescribed is None else undescribed
+        if self.fallback:
             self.columns, self.types, lowered = [Column("value")], ["VARCHAR"], {"value"}
         self.extra = [n for n in extra if n.lower() not in lowered]
         defs = [f"{quote_ident(c.name)} {t}" for c, t in zip(self.columns, self.types, strict=True)]
         defs += [f"{quote_ident(n)} VARCHAR" for n in self.extra]
+        self._counter_only = not self.columns
+        if self._counter_only:
+            self.columns, self.types = [Column("__row")], ["BOOLEAN"]
+            defs.insert(0, '"__row" BOOLEAN')
         duck.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(defs)})")
         n = len(self.columns)
         selects = [_cast(f"c{i}", t) for i, t in enumerate(self.types)]
@@ -121,23 +137,41 @@ class TableSink:
         unnests = ", ".join(f"UNNEST(${i + 1}) AS c{i}" for i in range(n))
         self._insert = f"INSERT INTO {name} SELECT {', '.join(selects)} FROM (SELECT {unnests})"
         self.count = 0
+        self._pending: list[list[str | None]] = [[] for _ in self.columns]
+        self._pending_extra: tuple[Any, ...] | None = None
+        self._pending_rows = 0
 
     def append(self, rows: Iterable[Any], extra: dict[str, Any] | None = None) -> int:
-        batch = list(rows)
+        """Buffer rows; they reach DuckDB in batches (call :meth:`flush` at the end)."""
+        batch = rows if isinstance(rows, list) else list(rows)
         if not batch:
             return 0
-        lists: list[list[str | None]] = []
-        for col, dtype in zip(self.columns, self.types):
+        values = extra or {}
+        key_extra = tuple(None if values.get(n) is None else str(values[n]) for n in self.extra)
+        if self._pending_rows and key_extra != self._pending_extra:
+            self.flush()
+        self._pending_extra = key_extra
+        for lst, col, dtype in zip(self._pending, self.columns, self.types, strict=True):
             key = col.name
-            if self.fallback:
-                lists.append([_text(r, dtype) for r in batch])
+            if self._counter_only:
+                lst.extend([None] * len(batch))
+            elif self.fallback:
+                lst.extend([_text(r, dtype) for r in batch])
             else:
-                lists.append(
+                lst.extend(
                     [_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]
                 )
-        params: list[Any] = [lst for lst in lists]
-        values = extra or {}
-        params += [None if values.get(n) is None else str(values[n]) for n in self.extra]
-        self.duck.execute(self._insert, params)
+        self._pending_rows += len(batch)
         self.count += len(batch)
+        if self._pending_rows >= BATCH_ROWS:
+            self.flush()
         return len(batch)
+
+    def flush(self) -> None:
+        if not self._pending_rows:
+            return
+        params: list[Any] = list(self._pending)
+        params += list(self._pending_extra or ())
+        self.duck.execute(self._insert, params)
+        self._pending = [[] for _ in self.columns]
+        self._pending_rows = 0

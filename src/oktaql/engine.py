@@ -110,7 +110,7 @@ class Session:
         variables: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
-        concurrency: int = 8,
+        concurrency: int = 16,
         db: str | os.PathLike[str] | None = None,
         orgs: Mapping[str, NamedOrg] | None = None,
         pushdown: bool = True,
@@ -408,8 +408,8 @@ class Session:
                 combos.append((names, sorted(rows, key=lambda r: tuple(map(str, r)))))
             calls = dependent_calls(scan, combos, self._ctx())
         sink = (
-            TableSink(self.duck, scan.table_name, scan.columns, scan.extra)
-            if scan.columns
+            TableSink(self.duck, scan.table_name, scan.columns, scan.extra, undescribed=False)
+            if scan.described
             else None
         )
 
@@ -464,7 +464,8 @@ class Session:
                 if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
                     break
         if sink is None:
-            TableSink(self.duck, scan.table_name, [], scan.extra)
+            sink = TableSink(self.duck, scan.table_name, [], scan.extra)
+        sink.flush()
 
     # --- local statements, views --------------------------------------------------------
 
@@ -586,6 +587,7 @@ class Session:
         columns = plan.method.columns or infer_columns(rows)
         sink = TableSink(self.duck, table, columns)
         sink.append(rows)
+        sink.flush()
         if plan.returning:
             proj = ", ".join(e.sql(dialect="duckdb") for e in plan.returning)
         else:

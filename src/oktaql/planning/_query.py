@@ -62,6 +62,7 @@ class Scan:
     extra: list[str]  # bound parameters recorded as columns
     row_cap: int | None = None
     pushed: str | None = None  # the filter expression handed to the API, if any
+    described: bool = True  # the provider names the response's columns (else: inferred)
 
 
 @dataclass
@@ -89,9 +90,11 @@ def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
             entries.append(_Entry(t, res, t.alias_or_name, temp, t.find_ancestor(exp.Select)))
     scans = []
     consumed: list[exp.Expression] = []
+    # every name the statement mentions (any qualifier): a superset of the columns it uses
+    referenced = {c.name.lower() for c in ast.find_all(exp.Column) if c.name}
     for e in entries:
         siblings = [o for o in entries if o.select is e.select and o is not e]
-        scan, used = _plan_scan(e, siblings, entries, ctx)
+        scan, used = _plan_scan(e, siblings, entries, ctx, referenced)
         scans.append(scan)
         consumed.extend(used)
     for node in consumed:
@@ -120,7 +123,11 @@ def _where_and_on(select: exp.Select | None) -> list[exp.Expression]:
 
 
 def _plan_scan(
-    e: _Entry, siblings: list[_Entry], entries: list[_Entry], ctx: PlanContext
+    e: _Entry,
+    siblings: list[_Entry],
+    entries: list[_Entry],
+    ctx: PlanContext,
+    referenced: set[str],
 ) -> tuple[Scan, list[exp.Expression]]:
     res = e.resource
     lookup = {p.lower(): p for p in res.param_names}
@@ -163,10 +170,32 @@ def _plan_scan(
     if pushed is not None:
         bound[pushed.param] = [pushed.expression]
     calls = calls_for(method, bound, ctx, "SELECT") if not deps else []
-    columns = method.columns or res.columns
-    scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, list(columns), extra)
+    columns = _used_columns(method.columns or res.columns, e, referenced)
+    scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, columns, extra)
     scan.pushed = pushed.expression if pushed is not None else None
+    scan.described = bool(method.columns or res.columns)
     return scan, consumed
+
+
+def _used_columns(columns: list[Column], e: _Entry, referenced: set[str]) -> list[Column]:
+    """Only the columns the statement can reach: a star takes all, otherwise those named.
+
+    Loading `_links` for a `count(*)` costs most of the memory and time of a big read.
+    """
+    select = e.select
+    if select is None or _has_star(select):
+        return list(columns)
+    return [c for c in columns if c.name.lower() in referenced]
+
+
+def _has_star(select: exp.Select) -> bool:
+    for item in select.expressions:
+        node = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(node, exp.Star) or (
+            isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+        ):
+            return True
+    return False
 
 
 def _dependency(
@@ -189,10 +218,13 @@ def _dependency(
             other = next((s for s in siblings if s.alias == theirs.table), None)
             if pname is None or other is None:
                 continue
+            other_params = {p.lower() for p in other.resource.param_names}
             filters = [
                 c
                 for c in conjuncts(e.select.args.get("where") if e.select else None)
                 if _only_alias(c, other.alias)
+                # a parameter binding of the other table went to its API, not its rows
+                and not ((b := binding(c)) and b[0].name.lower() in other_params)
             ]
             where = (
                 (" WHERE " + " AND ".join(f.sql(dialect="duckdb") for f in filters))

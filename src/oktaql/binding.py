@@ -20,7 +20,19 @@ from oktaql.provider import Method, Param
 
 BODY_PREFIX = "data__"
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def _is_loopback(host: str) -> bool:
+    """An address on this machine: 127.0.0.0/8, ::1 or exactly "localhost" (not a DNS name
+    that merely starts like one, such as 127.evil.example)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def coerce(name: str, ptype: str, value: Any, where: str) -> Any:
@@ -97,7 +109,7 @@ def check_org_url(url: str) -> str:
     if parts.username or parts.password:
         raise ConfigError("org URL must not contain credentials; pass the token separately")
     host = parts.hostname
-    if parts.scheme == "http" and not (host.startswith(_LOOPBACK) or host == "localhost"):
+    if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"org URL {url!r} uses plain http to a non-loopback host: the API token would "
             "travel unencrypted; use https (http is allowed only for 127.0.0.1/localhost)"
@@ -196,7 +208,11 @@ def build_request(
             continue
         value = coerce(pname, param.type, values[pname], where)
         if param.location == "path":
-            path = path.replace("{" + pname + "}", _segment(value))
+            segment = _segment(value)
+            if not segment:
+                # an empty segment would name the collection: `/tokens/` is "all tokens"
+                raise PlanError(f"{where}: {pname} is empty; give the id of one object")
+            path = path.replace("{" + pname + "}", segment)
         elif param.location == "query":
             query.append((pname, _query_text(value)))
         elif param.location == "header":

@@ -35,6 +35,8 @@ def _quote_json_in_string(value: Any) -> str:
 
 
 def _bare_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"  # a bare value of None is SQL's NULL, never the text "None"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

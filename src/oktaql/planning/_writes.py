@@ -42,11 +42,16 @@ class WritePlan:
 
 
 def _target(node: exp.Expression, ctx: PlanContext, verb: str) -> Resource:
-    table = node if isinstance(node, exp.Table) else node.find(exp.Table)
+    table = (
+        node
+        if isinstance(node, exp.Table)
+        else (node.find(exp.Table) if isinstance(node, exp.Expression) else None)
+    )
     if not isinstance(table, exp.Table) or not is_provider_table(table):
+        got = node.sql() if isinstance(node, exp.Expression) else "nothing"
+        form = "DELETE FROM <resource> WHERE ..." if verb == "DELETE" else f"{verb} <resource> ..."
         raise ProgrammingError(
-            f"{verb} needs a provider resource such as okta.apps.tokens, got "
-            f"{node.sql() if node is not None else 'nothing'}"
+            f"{verb} needs a provider resource such as okta.apps.tokens ({form}), got {got}"
         )
     return ctx.catalog.resource(dotted(table))
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -34,8 +35,13 @@ def _app(emulator: Any) -> dict[str, Any]:
 
 def test_json_output_is_machine_exact(run: Any, emulator: Any) -> None:
     app = _app(emulator)
-    res = run("-o", "json", "--var", f"appId={app['id']}",
-              "SELECT id, created, scopes, _links FROM okta.apps.tokens WHERE appId = '{{ appId }}'")
+    res = run(
+        "-o",
+        "json",
+        "--var",
+        f"appId={app['id']}",
+        "SELECT id, created, scopes, _links FROM okta.apps.tokens WHERE appId = '{{ appId }}'",
+    )
     assert res.exit_code == 0, res.output
     want = [
         {"id": t["id"], "created": t["created"], "scopes": t["scopes"], "_links": t["_links"]}
@@ -57,7 +63,11 @@ def test_jsonl_csv_markdown_table(run: Any, emulator: Any) -> None:
     res = run("-o", "csv", sql)
     rows = list(csv.reader(io.StringIO(res.stdout)))
     assert rows[0] == ["id", "created", "scopes"]
-    assert rows[1] == [truth[0]["id"], truth[0]["created"], json.dumps(truth[0]["scopes"], separators=(",", ":"))]
+    assert rows[1] == [
+        truth[0]["id"],
+        truth[0]["created"],
+        json.dumps(truth[0]["scopes"], separators=(",", ":")),
+    ]
 
     res = run("-o", "markdown", sql)
     lines = res.stdout.splitlines()
@@ -78,7 +88,9 @@ def test_sql_from_file_and_stdin(run: Any, emulator: Any, tmp_path: Path) -> Non
     f = tmp_path / "q.sql"
     f.write_text("SELECT count(*) AS n FROM okta.apps.applications;\n")
     assert json.loads(run("-o", "json", "-f", str(f)).stdout) == [{"n": n}]
-    assert json.loads(run("-o", "json", input="SELECT count(*) AS n FROM okta.apps.applications").stdout) == [{"n": n}]
+    assert json.loads(
+        run("-o", "json", input="SELECT count(*) AS n FROM okta.apps.applications").stdout
+    ) == [{"n": n}]
 
 
 def test_errors_are_one_line_without_traceback(run: Any) -> None:
@@ -87,7 +99,10 @@ def test_errors_are_one_line_without_traceback(run: Any) -> None:
     assert res.stderr == "error: okta.apps.tokens: SELECT needs appId\n"
     res = run("SELECT id FROM okta.apps.tokens WHERE appId = '{{ missing }}'")
     assert res.exit_code == 1
-    assert res.stderr == "error: template variable missing has no value: pass it with --var missing=VALUE\n"
+    assert (
+        res.stderr
+        == "error: template variable missing has no value: pass it with --var missing=VALUE\n"
+    )
     res = run("--var", "novalue", "SELECT 1")
     assert res.exit_code == 1 and "NAME=VALUE" in res.stderr
     assert "Traceback" not in res.output
@@ -98,7 +113,9 @@ def test_dry_run_is_explain(run: Any, emulator: Any) -> None:
     res = run("--dry-run", "-o", "json", "DELETE FROM okta.apps.tokens WHERE appId = 'x'")
     assert res.exit_code == 0
     plan = json.loads(res.stdout)
-    assert plan[0]["method"] == "DELETE" and plan[0]["url"] == f"{emulator.url}/api/v1/apps/x/tokens"
+    assert (
+        plan[0]["method"] == "DELETE" and plan[0]["url"] == f"{emulator.url}/api/v1/apps/x/tokens"
+    )
     assert emulator.request_log == []
 
 
@@ -107,14 +124,28 @@ def test_embedded_emulator_flag() -> None:
 
     with start_in_thread(EmulatorConfig()) as emu:
         want = sorted(a["label"] for a in emu.org.apps)
-    res = CliRunner().invoke(main, ["exec", "--emulator", "-o", "json", "SELECT label FROM okta.apps.applications ORDER BY label"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "exec",
+            "--emulator",
+            "-o",
+            "json",
+            "SELECT label FROM okta.apps.applications ORDER BY label",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert [r["label"] for r in json.loads(res.stdout)] == want
 
 
+def _commands() -> dict[str, Any]:
+    ctx = click.Context(main)
+    return {name: main.get_command(ctx, name) for name in main.list_commands(ctx)}
+
+
 def _commands_and_options() -> list[tuple[str, str]]:
     out = []
-    for name, cmd in main.commands.items():
+    for name, cmd in _commands().items():
         out.append((name, ""))
         for p in cmd.params:
             for opt in getattr(p, "opts", []):
@@ -129,6 +160,6 @@ def test_every_command_and_option_is_documented(command: str, option: str) -> No
     assert f"oktaql {command}" in text, f"README does not document `oktaql {command}`"
     if option:
         assert option in text, f"README does not document `oktaql {command} {option}`"
-        cmd = main.commands[command]
+        cmd = _commands()[command]
         param = next(p for p in cmd.params if option in getattr(p, "opts", []))
         assert getattr(param, "help", None), f"{command} {option} has no --help text"

@@ -34,9 +34,9 @@ threadsafety = 1
 paramstyle = "named"
 
 if TYPE_CHECKING:
-    from oktaql.dbapi import Connection, Cursor, connect
+    from oktaql.dbapi import Connection, Cursor, RetryPolicy, connect
 
-_LAZY = {"connect", "Connection", "Cursor"}
+_LAZY = {"connect", "Connection", "Cursor", "RetryPolicy"}
 
 
 def __getattr__(name: str) -> Any:
@@ -63,6 +63,7 @@ __all__ = [
     "PlanError",
     "ProgrammingError",
     "ProviderError",
+    "RetryPolicy",
     "SQLSyntaxError",
     "TemplateError",
     "Warning",

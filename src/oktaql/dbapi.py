@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from oktaql._http import RetryPolicy
 from oktaql.engine import NamedOrg, Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
 
@@ -33,6 +34,7 @@ def connect(
     cache_ttl: float = 0.0,
     progress: bool = False,
     oauth: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -49,6 +51,8 @@ def connect(
         each statement needs), "dpop": False, "key_id": None}``. The Okta SDKs' variables
         (``OKTA_CLIENT_AUTHORIZATIONMODE=PrivateKey``, ``OKTA_CLIENT_CLIENTID``,
         ``OKTA_CLIENT_PRIVATEKEY``, ``OKTA_CLIENT_SCOPES``) do the same.
+    retry: how hard to retry (:class:`oktaql.RetryPolicy`: retries, backoff, the longest wait
+        for a rate limit, pacing as the limit runs low).
     cache_ttl: seconds to reuse identical GET responses (0: never); writes invalidate.
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
@@ -67,6 +71,7 @@ def connect(
             cache_ttl=cache_ttl,
             progress=progress,
             oauth=oauth,
+            retry=retry,
             orgs={
                 name: org
                 if isinstance(org, NamedOrg)

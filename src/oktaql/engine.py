@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from oktaql import local, meta, parser, templates
 from oktaql._cache import ResponseCache
-from oktaql._http import HTTPClient, Request, decode_json
+from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.binding import check_org_url
@@ -117,8 +117,11 @@ class Session:
         cache_ttl: float = 0.0,
         progress: bool = False,
         oauth: Mapping[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
     ):
         self.progress = progress
+        # pacing keeps a reserve of about one call per worker in flight
+        self.retry = retry or RetryPolicy(pace_reserve=max(1, int(concurrency)))
         self._oauth_settings = dict(oauth) if oauth else None
         self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
         self._pending_scopes: set[str] = set()
@@ -170,7 +173,10 @@ class Session:
                     raise ConfigError(f"org {org.name!r} has no API token: {org.token_hint}")
                 prefix = str(self.catalog.provider(provider_name).auth.get("valuePrefix", "SSWS "))
                 client = HTTPClient(
-                    prefix + token, timeout=self._timeout, transport=self._transport
+                    prefix + token,
+                    timeout=self._timeout,
+                    transport=self._transport,
+                    retry=self.retry,
                 )
                 self._org_clients[org.name] = client
             return client
@@ -180,7 +186,11 @@ class Session:
                 oauth.ensure_scopes(self._pending_scopes)
                 self._oauth = oauth
                 self._http = HTTPClient(
-                    None, auth=oauth, timeout=self._timeout, transport=self._transport
+                    None,
+                    auth=oauth,
+                    timeout=self._timeout,
+                    transport=self._transport,
+                    retry=self.retry,
                 )
                 return self._http
             auth = self.catalog.provider(provider_name).auth
@@ -192,7 +202,7 @@ class Session:
                 )
             prefix = str(auth.get("valuePrefix", "SSWS "))
             self._http = HTTPClient(
-                prefix + token, timeout=self._timeout, transport=self._transport
+                prefix + token, timeout=self._timeout, transport=self._transport, retry=self.retry
             )
         return self._http
 
@@ -650,7 +660,7 @@ class Session:
                 if scan.deps:
                     step += 1
                     per = " x ".join(f"{d.param} from {d.source}" for d in scan.deps)
-                    url = (self.org_url or scan.method.server_url.rstrip("/")) + scan.method.path
+                    url = self._url_template(scan)
                     rows.append(
                         (
                             step,
@@ -690,6 +700,19 @@ class Session:
             for i, call in enumerate(write.calls, 1):
                 rows.append(self._explain_row(i, write.resource.id, write.method, call.request, ""))
         return _literal_result(EXPLAIN_COLUMNS, rows)
+
+    def _url_template(self, scan: Scan) -> str:
+        """A dependent step's URL with what is known filled in: the org, literal values."""
+        from oktaql.binding import base_url
+
+        known = {k: v[0] for k, v in scan.literal_bound.items() if len(v) == 1}
+        try:
+            base = base_url(
+                scan.method, known, self.org_url, "", {n: o.url for n, o in self.orgs.items()}
+            )
+        except Error:
+            base = self.org_url or scan.method.server_url.rstrip("/")
+        return base + scan.method.path
 
     def _explain_row(
         self, step: int, rid: str, method: Method, req: Request, note: str

@@ -10,8 +10,13 @@ Used by tests, demos and benchmarks over real loopback HTTP::
 
 Behaviour (what callers may rely on)
 ------------------------------------
-* **Auth**: ``Authorization: SSWS <config.token>``; anything else is 401
+* **Auth**: ``Authorization: SSWS <config.token>`` (the space may be missing, as
+  Okta's Python SDK v3 sends it); anything else is 401
   ``E0000011`` "Invalid token provided". Auth is checked before routing.
+  With ``oauth_clients`` registered, OAuth 2.0 service apps also work:
+  ``POST /oauth2/v1/token`` (``private_key_jwt`` client credentials, optional
+  DPoP), then ``Bearer``/``DPoP`` access tokens checked for expiry and for the
+  endpoint's scope (403 ``E0000006``, ``insufficient_scope``); see ``_oauth``.
 * **Errors** use Okta's ``Error`` body (``errorCode``, ``errorSummary``,
   ``errorLink`` = code, ``errorId`` = ``oae...``, ``errorCauses``):
   unknown id or path → 404 ``E0000007`` ("Not found: Resource not found: <id>
@@ -21,12 +26,13 @@ Behaviour (what callers may rely on)
   expression → 400 ``E0000031`` ("Invalid search criteria.", cause says
   where); an ``after`` cursor that no list ever returned → 400 ``E0000029``;
   deleting an ACTIVE app → 403 ``E0000056`` ("Delete application
-  forbidden."); over ``config.rate_limit`` → 429 ``E0000047``.
+  forbidden."); over ``config.rate_limit`` → 429 ``E0000047`` (see ``_chaos``
+  for rate windows per endpoint family and injected faults: ``fault_rate``).
 * **Headers** on every response, errors included: ``Content-Type:
-  application/json``, ``Date``, ``X-Okta-Request-Id``, ``X-Rate-Limit-Limit``,
+  application/json`` (except on a response without a body, e.g. a 204), ``Date``, ``X-Okta-Request-Id``, ``X-Rate-Limit-Limit``,
   ``X-Rate-Limit-Remaining``, ``X-Rate-Limit-Reset`` (epoch seconds, end of the
-  current minute). Without ``rate_limit`` nothing is enforced and the headers
-  report a constant 600/599 so clients never throttle themselves.
+  endpoint family's current window). Without ``rate_limit`` nothing is enforced and
+  the headers report a constant 600/599 so clients never throttle themselves.
 * **Pagination** on every list: ``limit`` (non-positive → default, above the
   maximum → clamped) and an opaque ``after`` cursor (the last item's id).
   ``Link: <...>; rel="self"`` always, and a separate ``Link: <...>;
@@ -61,6 +67,33 @@ Behaviour (what callers may rely on)
   are stamped from a logical clock starting 2025-01-01T00:00:00.000Z.
 * ``latency_ms`` delays every response (asyncio sleep, so concurrent requests
   overlap, as against a real remote API).
+* **Beyond apps/users/groups** (``_routes_more`` lists every route): user writes
+  (``POST /api/v1/users?activate=``: STAGED, or ACTIVE with a password, else
+  PROVISIONED; ``POST /users/{id}`` merges the profile, ``PUT`` replaces it;
+  ``DELETE`` deactivates a user that is not DEPROVISIONED, else deletes it) and
+  lifecycle with Okta's status rules (suspend: ACTIVE only, else 400 ``E0000001``;
+  unsuspend: SUSPENDED only, 400; activate an ACTIVE user: 403 ``E0000016``;
+  reactivate/unlock/deactivate in the wrong status: 403 ``E0000038``; deactivation
+  revokes the user's refresh tokens); users' factors, admin roles, consent grants,
+  clients and per-client tokens; group create/replace/delete, membership
+  (``PUT``/``DELETE /groups/{id}/users/{userId}``, keeping group-based app
+  assignments in step; the BUILT_IN Everyone group is 403 ``E0000006``) and group
+  rules (created INACTIVE; activation adds the users matching
+  ``user.attr=="value"`` clauses joined by ``&&``/``||``); apps' consent grants and
+  signing keys; authorization servers' policies, rules, claims, keys, clients and
+  client tokens; org policies (``type`` required) and rules; identity providers,
+  network zones, trusted origins, event and inline hooks, API tokens, custom admin
+  roles (``{"roles": [...]}``) and role assignees (``{"value": [...]}``). Every
+  list pages with ``Link`` headers; invalid bodies are 400 ``E0000001``.
+* **System Log** (``GET /api/v1/logs``, see ``_routes_logs``): events in ascending
+  ``published`` order for what the seeded org went through (user creations,
+  activations, logins, status changes, group/app memberships, refresh-token grants
+  of each app's first tokens, consent and role grants) and for every mutation made
+  through the API (``user.lifecycle.*``, ``group.user_membership.*``,
+  ``application.lifecycle.*``, ``app.oauth2.token.revoke``...), acted by the owner
+  of the API token (the seeded super administrator). ``since``/``until``/``filter``/
+  ``q``/``limit``/``after``; without ``until`` it is a polling query: pages always
+  link onwards, and once caught up an empty page links back to itself.
 
 Ground truth for tests lives on :class:`Org` (``app.state.org`` /
 ``RunningEmulator.org``): ``apps``, ``oidc_apps``, ``app(id)``,
@@ -68,13 +101,23 @@ Ground truth for tests lives on :class:`Org` (``app.state.org`` /
 ``token_count(id)``, ``token(app_id, token_id)``, ``token_at(app_id, index)``,
 ``users``, ``user(id)``, ``groups``, ``group(id)``, ``group_members(id)``,
 ``app_users(id)``, ``app_groups(id)``, ``auth_servers``, ``scopes(id)``,
-``client(client_id)``. They render links with ``org.base_url``, which the
+``client(client_id)``; and (``_org_more``) ``factors(user_id)``,
+``user_roles(user_id)``, ``role_assignees``, ``user_grants(user_id, client_id=None,
+expand_scope=False)``, ``user_clients(user_id)``, ``user_client_tokens(user_id,
+client_id)``, ``app_grants(app_id)``, ``app_keys(app_id)``, ``server_policies(id)``,
+``server_policy_rules(id, policy_id)``, ``claims(id)``, ``server_keys(id)``,
+``server_clients(id)``, ``server_client_tokens(id, client_id)``,
+``policies(type)``, ``policy_rules(policy_id)``, ``group_rules``, ``idps``,
+``zones``, ``trusted_origins``, ``event_hooks``, ``inline_hooks``, ``api_tokens``,
+``iam_roles``, ``log_events``, ``log_events_between(since, until)`` and
+``admin_id`` (the API token's owner). They render links with ``org.base_url``, which the
 server helpers set to the listening URL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -96,7 +139,18 @@ class EmulatorConfig:
     users: int | None = None  # None: 25
     groups: int | None = None  # None: 6 (including the built-in Everyone group)
     latency_ms: float = 0.0  # added delay per request
-    rate_limit: int | None = None  # requests per minute before 429; None: unlimited
+    rate_limit: int | None = None  # requests per window per endpoint family; None: unlimited
+    # faults and rate windows (``_chaos``): an outage and a throttled org on demand
+    rate_window: float = 60.0  # seconds of a rate-limit window (60: Okta's per-minute limits)
+    fault_rate: float = 0.0  # share of requests answered 5xx or cut off mid-response
+    fault_kinds: tuple[str, ...] = ("500", "502", "503", "504", "drop")  # or "stall"
+    fault_drop_after_action: bool = False  # "drop" of a write: act first, then cut off
+    fault_stall_s: float = 5.0  # how long a "stall" fault waits
+    # OAuth 2.0 service apps (``_oauth``); none registered: SSWS only, as before.
+    oauth_clients: dict[str, Any] = field(default_factory=dict)  # client id → public key
+    oauth_scopes: dict[str, list[str]] = field(default_factory=dict)  # granted; default: all
+    oauth_dpop_clients: set[str] = field(default_factory=set)  # must use DPoP
+    oauth_token_ttl: int = 3600  # expires_in of issued access tokens, seconds
 
 
 def create_app(config: EmulatorConfig | None = None) -> Starlette:

@@ -23,8 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import _oauth as oauth
 from . import _routes_apps as apps
 from . import _routes_directory as directory
+from . import _routes_more
+from ._chaos import install as install_chaos
 from ._http import (
     JSON,
     Ctx,
@@ -32,7 +35,6 @@ from ._http import (
     Reply,
     dumps,
     internal_error,
-    invalid_token,
     method_not_allowed,
     not_found,
     rate_limited,
@@ -94,6 +96,8 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         {"GET": directory.get_scope},
     ),
 ]
+# users' sub-resources, writes, logs, policies, admin... (see _routes_more)
+_ROUTES = _routes_more.extend(_ROUTES, _p)
 
 # Reported when rate limiting is off: Okta's common per-minute endpoint budget.
 _NOMINAL_LIMIT = 600
@@ -118,7 +122,7 @@ class _State:
             self.window, self.used = window, 0
         self.used += 1
         reset = window + 60
-        limit = self.config.rate_limit
+        limit = None  # config.rate_limit is enforced per endpoint family by _chaos
         if limit is None:
             return _NOMINAL_LIMIT, _NOMINAL_LIMIT - 1, reset, True
         return limit, max(0, limit - self.used), reset, self.used <= limit
@@ -133,8 +137,10 @@ def _match(path: str) -> tuple[dict[str, Handler], dict[str, str]] | None:
 
 
 def _authorized(request: Request, token: str) -> bool:
-    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
-    return scheme.upper() == "SSWS" and value.strip() == token
+    # "SSWS <token>"; Okta's Python SDK (v3) sends "SSWS<token>" with no space, which Okta
+    # accepts too, so the space is optional.
+    header = (request.headers.get("authorization") or "").strip()
+    return header[:4].upper() == "SSWS" and header[4:].strip() == token
 
 
 async def _dispatch(request: Request) -> Response:
@@ -160,7 +166,7 @@ async def _dispatch(request: Request) -> Response:
         if not allowed:
             raise rate_limited()
         if not _authorized(request, state.config.token):
-            raise invalid_token()
+            await oauth.authorize(request, state.config)  # OAuth 2.0, else 401 as before
         found = _match(scope["path"])
         if found is None:
             raise not_found(scope["path"], "URI")
@@ -197,6 +203,9 @@ async def _dispatch(request: Request) -> Response:
     }
     if body is None:
         content = b""
+        # no body, no media type: Okta's 204s have none, and its SDKs parse any body they
+        # are told is JSON (an empty one fails)
+        del headers["Content-Type"]
     elif isinstance(body, bytes):  # already-encoded JSON (the token fast path)
         content = body
     else:
@@ -222,6 +231,7 @@ def build_app(config: EmulatorConfig) -> Starlette:
     app.state.org = org
     app.state.config = config
     app.state.request_log = state.request_log
+    install_chaos(app, state)  # faults and rate limits (config.fault_rate, .rate_limit)
     return app
 
 

@@ -159,7 +159,8 @@ def default_app(
         "status": status,
         "lastUpdated": timestamp,
         "created": timestamp,
-        "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
+        # the spec declares these URLs non-nullable: unset ones are left out, not null
+        "accessibility": {"selfService": False},
         "visibility": {
             "autoLaunch": False,
             "autoSubmitToolbar": False,

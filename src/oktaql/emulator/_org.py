@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import _appdefs
+from ._org_more import OrgMore
 from ._render import (
     render_app,
     render_app_group,
@@ -35,11 +36,12 @@ if TYPE_CHECKING:
 CLOCK_BASE = BASE_EPOCH + 366 * DAY  # 2025-01-01T00:00:00Z
 
 
-class Org:
+class Org(OrgMore):
     """Ground truth of the emulated org (see module docstring)."""
 
     def __init__(self, config: EmulatorConfig):
         from ._seed import populate  # local import: _seed builds on this class
+        from ._seed_more import populate_more
 
         self.config = config
         self.base_url = "http://127.0.0.1:8080"
@@ -61,6 +63,7 @@ class Org:
         self._app_groups: dict[str, dict[str, dict[str, Any]]] = {}
         self._servers: dict[str, AuthServer] = {}
         populate(self, random.Random(config.seed))
+        populate_more(self)  # factors, roles, grants, policies, logs... (_seed_more)
 
     # ------------------------------------------------------------ internals
 

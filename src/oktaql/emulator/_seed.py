@@ -311,7 +311,6 @@ def _apps(org: Org, rng: random.Random) -> None:
             assigned = iso(created + 7200 + org.seq_of(uid))  # type: ignore[operator]
             app_users[uid] = {
                 "id": uid,
-                "externalId": None,
                 "created": assigned,
                 "lastUpdated": assigned,
                 "scope": "USER" if uid in direct_ids else "GROUP",
@@ -319,7 +318,6 @@ def _apps(org: Org, rng: random.Random) -> None:
                 "statusChanged": assigned,
                 "passwordChanged": None,
                 "syncState": "DISABLED",
-                "lastSync": None,
                 "credentials": {"userName": user["profile"]["login"]},
                 "profile": {},
             }

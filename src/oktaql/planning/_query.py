@@ -63,6 +63,7 @@ class Scan:
     row_cap: int | None = None
     pushed: str | None = None  # the filter expression handed to the API, if any
     described: bool = True  # the provider names the response's columns (else: inferred)
+    standalone: Scan | None = None  # planned without its dependencies, to break a cycle
 
 
 @dataclass
@@ -160,10 +161,32 @@ def _plan_scan(
     deps = [d for d in deps if d.param in method.params and d.param not in bound]
     if not siblings:
         _check_unknown_columns(e, res)
+    scan = _scan(e, res, method, dict(bound), deps, ctx, referenced, not siblings)
+    if deps:
+        # the same table planned on its own, for when its sources depend on it in turn
+        try:
+            alone = choose_method(res, "select", set(bound))
+        except PlanError:
+            pass
+        else:
+            scan.standalone = _scan(e, res, alone, dict(bound), [], ctx, referenced, not siblings)
+    return scan, consumed
+
+
+def _scan(
+    e: _Entry,
+    res: Resource,
+    method: Method,
+    bound: dict[str, list[Any]],
+    deps: list[Dependency],
+    ctx: PlanContext,
+    referenced: set[str],
+    single_table: bool,
+) -> Scan:
     path_params = [p for p in method.required_params if method.params[p].location == "path"]
     extra = list(dict.fromkeys(path_params + [d.param for d in deps]))
     pushed = (
-        plan_pushdown(method, e.alias, e.select, bound, single_table=not siblings)
+        plan_pushdown(method, e.alias, e.select, bound, single_table=single_table)
         if ctx.pushdown
         else None
     )
@@ -174,7 +197,7 @@ def _plan_scan(
     scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, columns, extra)
     scan.pushed = pushed.expression if pushed is not None else None
     scan.described = bool(method.columns or res.columns)
-    return scan, consumed
+    return scan
 
 
 def _used_columns(columns: list[Column], e: _Entry, referenced: set[str]) -> list[Column]:
@@ -304,8 +327,15 @@ def _order(scans: list[Scan]) -> list[Scan]:
     while pending:
         ready = [s for s in pending if all(d.needs <= done for d in s.deps)]
         if not ready:
-            names = ", ".join(f"{s.resource.id} AS {s.alias}" for s in pending)
-            raise PlanError(f"these tables depend on each other in a cycle: {names}")
+            # a cycle (u.id = r.userId both ways): read the first table that can stand alone
+            # in full, and let the others depend on it
+            alone = next((s for s in pending if s.standalone is not None), None)
+            if alone is None:
+                names = ", ".join(f"{s.resource.id} AS {s.alias}" for s in pending)
+                raise PlanError(f"these tables depend on each other in a cycle: {names}")
+            assert alone.standalone is not None
+            ready = [alone.standalone]
+            pending[pending.index(alone)] = alone.standalone
         for s in ready:
             ordered.append(s)
             done.add(s.table_name)

@@ -1,0 +1,92 @@
+"""Helpers shared by the route modules added beyond apps/users/groups (``_routes_*``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._appdefs import BodyError
+from ._filters import FilterError, compile_filter
+from ._http import Ctx, bad_filter, not_found, validation_failed
+
+T = TypeVar("T")
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def validated(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an org mutation; a :class:`BodyError` becomes Okta's 400 ``E0000001``."""
+    try:
+        return fn(*args, **kwargs)
+    except BodyError as exc:
+        raise validation_failed(exc.field, exc.cause) from None
+
+
+def expand(ctx: Ctx) -> set[str]:
+    raw = ctx.param("expand") or ""
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def user_or_404(ctx: Ctx, user_id: str) -> dict[str, Any]:
+    user = ctx.org.user_doc(user_id)
+    if user is None:
+        raise not_found(user_id, "User")
+    return user
+
+
+def app_or_404(ctx: Ctx, app_id: str) -> dict[str, Any]:
+    app = ctx.org.app_doc(app_id)
+    if app is None:
+        raise not_found(app_id, "AppInstance")
+    return app
+
+
+def group_or_404(ctx: Ctx, group_id: str) -> dict[str, Any]:
+    group = ctx.org.group_doc(group_id)
+    if group is None:
+        raise not_found(group_id, "UserGroup")
+    return group
+
+
+def server_or_404(ctx: Ctx, server_id: str) -> Any:
+    server = ctx.org.server(server_id)
+    if server is None:
+        raise not_found(server_id, "AuthorizationServer")
+    return server
+
+
+def in_store(store: dict[str, dict[str, Any]], rid: str, type_name: str) -> dict[str, Any]:
+    doc = store.get(rid)
+    if doc is None:
+        raise not_found(rid, type_name)
+    return doc
+
+
+def filtered(
+    ctx: Ctx, docs: list[dict[str, Any]], resolver: Any = None, param: str = "filter"
+) -> list[dict[str, Any]]:
+    """Apply a SCIM ``filter`` (or ``search``) expression; a bad one is 400 ``E0000031``."""
+    expr = ctx.param(param)
+    if expr is None:
+        return docs
+    try:
+        pred = compile_filter(expr, resolver)
+    except FilterError as exc:
+        raise bad_filter(str(exc)) from None
+    return [d for d in docs if pred(d)]
+
+
+def prefix_q(ctx: Ctx, docs: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """``q``: case-insensitive prefix match on any of ``keys``."""
+    q = ctx.param("q")
+    if not q:
+        return docs
+    ql = q.lower()
+    return [
+        d
+        for d in docs
+        if any(isinstance(d.get(k), str) and d[k].lower().startswith(ql) for k in keys)
+    ]

@@ -1,0 +1,275 @@
+"""User writes and a user's sub-resources: lifecycle, factors, admin roles, grants, clients.
+
+``/api/v1/users`` (POST), ``/api/v1/users/{id}`` (POST partial update, PUT replace, DELETE),
+``/api/v1/users/{id}/lifecycle/<op>``, ``/factors``, ``/roles``, ``/grants``, ``/clients``,
+``/clients/{clientId}/tokens`` and ``/clients/{clientId}/grants``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._http import Ctx, Reply, not_found, paged
+from ._render import render_user
+from ._render_more import render_factor, render_role, render_user_client
+from ._route_helpers import expand, user_or_404, validated
+
+# ------------------------------------------------------------ users
+
+
+def create_user(ctx: Ctx) -> Reply:
+    body = ctx.json_body()
+    activate = ctx.flag("activate", True)
+    user = validated(ctx.org.create_user, body, activate, ctx.path)
+    return Reply(200, render_user(user, ctx.base))
+
+
+def update_user(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    user = validated(ctx.org.update_user, uid, ctx.json_body(), replace=False, uri=ctx.path)
+    return Reply(200, render_user(user, ctx.base))
+
+
+def replace_user(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    user = validated(ctx.org.update_user, uid, ctx.json_body(), replace=True, uri=ctx.path)
+    return Reply(200, render_user(user, ctx.base))
+
+
+def delete_user(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    ctx.org.delete_user(uid, ctx.path)
+    return Reply(204)
+
+
+def _lifecycle(op: str, send_email_default: bool) -> Any:
+    def handler(ctx: Ctx, user_id: str) -> Reply:
+        uid = user_or_404(ctx, user_id)["id"]
+        send_email = ctx.flag("sendEmail", send_email_default)
+        body = ctx.org.user_lifecycle(uid, op, ctx.path, send_email=send_email)
+        return Reply(200, body)
+
+    handler.__name__ = f"{op}_user"
+    return handler
+
+
+activate_user = _lifecycle("activate", True)
+reactivate_user = _lifecycle("reactivate", False)
+deactivate_user = _lifecycle("deactivate", False)
+suspend_user = _lifecycle("suspend", False)
+unsuspend_user = _lifecycle("unsuspend", False)
+unlock_user = _lifecycle("unlock", False)
+
+# ------------------------------------------------------------ factors
+
+
+def list_factors(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    base = ctx.base
+    docs = ctx.org.factor_docs(uid)
+    return paged(ctx, docs, lambda f: render_factor(uid, f, base), default_limit=200, max_limit=200)
+
+
+def _factor(ctx: Ctx, user_id: str, factor_id: str) -> tuple[str, dict[str, Any]]:
+    uid = user_or_404(ctx, user_id)["id"]
+    factor = next((f for f in ctx.org.factor_docs(uid) if f["id"] == factor_id), None)
+    if factor is None:
+        raise not_found(factor_id, "UserFactor")
+    return uid, factor
+
+
+def get_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
+    uid, factor = _factor(ctx, user_id, factor_id)
+    return Reply(200, render_factor(uid, factor, ctx.base))
+
+
+def enroll_factor(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    body = ctx.json_body()
+    factor = validated(ctx.org.enroll_factor, uid, body, ctx.flag("activate", False), ctx.path)
+    return Reply(200, render_factor(uid, factor, ctx.base))
+
+
+def unenroll_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
+    uid, factor = _factor(ctx, user_id, factor_id)
+    ctx.org.unenroll_factor(uid, factor["id"], ctx.path)
+    return Reply(204)
+
+
+# ------------------------------------------------------------ roles
+
+
+def list_roles(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    base = ctx.base
+    docs = ctx.org.role_docs(uid)
+    return paged(ctx, docs, lambda r: render_role(uid, r, base), default_limit=200, max_limit=200)
+
+
+def _role(ctx: Ctx, user_id: str, assignment_id: str) -> tuple[str, dict[str, Any]]:
+    uid = user_or_404(ctx, user_id)["id"]
+    role = next((r for r in ctx.org.role_docs(uid) if r["id"] == assignment_id), None)
+    if role is None:
+        raise not_found(assignment_id, "RoleAssignment")
+    return uid, role
+
+
+def get_role(ctx: Ctx, user_id: str, assignment_id: str) -> Reply:
+    uid, role = _role(ctx, user_id, assignment_id)
+    return Reply(200, render_role(uid, role, ctx.base))
+
+
+def assign_role(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    role = validated(ctx.org.assign_role, uid, ctx.json_body(), ctx.path)
+    return Reply(201, render_role(uid, role, ctx.base))
+
+
+def unassign_role(ctx: Ctx, user_id: str, assignment_id: str) -> Reply:
+    uid, role = _role(ctx, user_id, assignment_id)
+    ctx.org.unassign_role(uid, role["id"], ctx.path)
+    return Reply(204)
+
+
+# ------------------------------------------------------------ grants
+
+
+def _grants_reply(ctx: Ctx, docs: list[dict[str, Any]]) -> Reply:
+    org, base = ctx.org, ctx.base
+    scope_id = ctx.param("scopeId")
+    if scope_id:
+        docs = [g for g in docs if g["scopeId"] == scope_id]
+    embed = "scope" in expand(ctx)
+    return paged(
+        ctx, docs, lambda g: org.render_user_grant(g, base, embed), default_limit=20, max_limit=200
+    )
+
+
+def list_user_grants(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    return _grants_reply(ctx, ctx.org.user_grant_docs(uid))
+
+
+def _grant(ctx: Ctx, user_id: str, grant_id: str) -> dict[str, Any]:
+    uid = user_or_404(ctx, user_id)["id"]
+    grant = next((g for g in ctx.org.user_grant_docs(uid) if g["id"] == grant_id), None)
+    if grant is None:
+        raise not_found(grant_id, "OAuth2ScopeConsentGrant")
+    return grant
+
+
+def get_user_grant(ctx: Ctx, user_id: str, grant_id: str) -> Reply:
+    grant = _grant(ctx, user_id, grant_id)
+    return Reply(200, ctx.org.render_user_grant(grant, ctx.base, "scope" in expand(ctx)))
+
+
+def revoke_user_grant(ctx: Ctx, user_id: str, grant_id: str) -> Reply:
+    grant = _grant(ctx, user_id, grant_id)
+    ctx.org.revoke_user_grants([grant["id"]], ctx.path)
+    return Reply(204)
+
+
+def revoke_user_grants(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    ctx.org.revoke_user_grants([g["id"] for g in ctx.org.user_grant_docs(uid)], ctx.path)
+    return Reply(204)
+
+
+def list_client_grants(ctx: Ctx, user_id: str, client_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    return _grants_reply(ctx, ctx.org.user_grant_docs(uid, client_id))
+
+
+def revoke_client_grants(ctx: Ctx, user_id: str, client_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    ids = [g["id"] for g in ctx.org.user_grant_docs(uid, client_id)]
+    ctx.org.revoke_user_grants(ids, ctx.path)
+    return Reply(204)
+
+
+# ------------------------------------------------------------ clients and tokens
+
+
+def list_user_clients(ctx: Ctx, user_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    base = ctx.base
+    docs = [
+        {"id": a["credentials"]["oauthClient"]["client_id"], "app": a}
+        for a in ctx.org.user_client_app_docs(uid)
+    ]
+    return paged(
+        ctx,
+        docs,
+        lambda d: render_user_client(uid, d["app"], base),
+        default_limit=200,
+        max_limit=200,
+        ordered_by_seq=False,
+    )
+
+
+def _client_app(ctx: Ctx, client_id: str) -> dict[str, Any]:
+    app = ctx.org.app_for_client_id(client_id)
+    if app is None:
+        raise not_found(client_id, "OAuth2Client")
+    return app
+
+
+def token_page(ctx: Ctx, app: dict[str, Any], indexes: list[int]) -> Reply:
+    """A page of an app's tokens given by index, with the usual ``Link`` headers."""
+    tokens = ctx.org.token_set(app["id"])
+    embed = "scope" in expand(ctx)
+    base, label = ctx.base, app["label"]
+    docs = [{"id": tokens.token_id(i), "i": i} for i in indexes]
+    return paged(
+        ctx,
+        docs,
+        lambda d: tokens.render(d["i"], base, label, embed),
+        default_limit=20,
+        max_limit=200,
+        ordered_by_seq=False,
+    )
+
+
+def _user_token_indexes(ctx: Ctx, uid: str, app: dict[str, Any]) -> list[int]:
+    return ctx.org.active_token_indexes(app["id"], lambda u, _s: u == uid)
+
+
+def list_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    app = _client_app(ctx, client_id)
+    return token_page(ctx, app, _user_token_indexes(ctx, uid, app))
+
+
+def _client_token(
+    ctx: Ctx, user_id: str, client_id: str, token_id: str
+) -> tuple[dict[str, Any], int]:
+    uid = user_or_404(ctx, user_id)["id"]
+    app = _client_app(ctx, client_id)
+    tokens = ctx.org.token_set(app["id"])
+    index = tokens.index_of(token_id)
+    if (
+        index is None
+        or not tokens.is_active(index)
+        or ctx.org.token_attrs(app["id"], index)[0] != uid
+    ):
+        raise not_found(token_id, "OAuth2RefreshToken")
+    return app, index
+
+
+def get_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
+    app, index = _client_token(ctx, user_id, client_id, token_id)
+    tokens = ctx.org.token_set(app["id"])
+    return Reply(200, tokens.render(index, ctx.base, app["label"], "scope" in expand(ctx)))
+
+
+def revoke_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
+    app, index = _client_token(ctx, user_id, client_id, token_id)
+    ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
+    return Reply(204)
+
+
+def revoke_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:
+    uid = user_or_404(ctx, user_id)["id"]
+    app = _client_app(ctx, client_id)
+    ctx.org.revoke_token_indexes(app["id"], _user_token_indexes(ctx, uid, app), ctx.path)
+    return Reply(204)

@@ -253,7 +253,7 @@ class PtyShell:
         self.send(sql + "\r")
         return self.expect(until, timeout)
 
-    def wait_exit(self, timeout: float = 15.0) -> int:
+    def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.pid, os.WNOHANG)

@@ -7,6 +7,7 @@ escaped for where they stand.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -158,7 +159,12 @@ class Cursor:
         self._result = result
         self.rowcount = result.rowcount
         self.message = result.message
-        self._json_cols = [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
+        # streamed rows arrive with JSON already parsed; DuckDB hands JSON back as text
+        self._json_cols = (
+            []
+            if result.stream is not None
+            else [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
+        )
         return self
 
     def executemany(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> None:
@@ -194,6 +200,13 @@ class Cursor:
             rows = res.rows if n is None else res.rows[:n]
             res.rows = [] if n is None else res.rows[n:]
             return self._convert(list(rows))
+        if res.stream is not None:  # already typed, JSON already parsed
+            try:
+                return list(res.stream) if n is None else list(itertools.islice(res.stream, n))
+            except Error:
+                raise
+            except Exception as exc:
+                raise InternalError(f"unexpected {type(exc).__name__}: {exc}") from exc
         assert res.relation is not None
         raw = res.relation.fetchall() if n is None else res.relation.fetchmany(n)
         return self._convert(raw)
@@ -264,6 +277,9 @@ class Cursor:
         if self._result is not None:
             if self._result.relation is not None:
                 self._result.relation.close()
+            stream = self._result.stream
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()  # stops paging: no more requests for rows nobody reads
             self.connection.session.drop_scratch(self._result.scratch)
         self._result = None
 

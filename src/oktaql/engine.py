@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +91,7 @@ class Result:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
     rows: list[tuple[Any, ...]] | None = None
     relation: duckdb.DuckDBPyConnection | None = None  # rows still to fetch from DuckDB
+    stream: Iterator[tuple[Any, ...]] | None = None  # rows still to come from the API, typed
     rowcount: int = -1
     message: str | None = None
     scratch: list[str] = field(default_factory=list)
@@ -384,7 +385,7 @@ class Session:
         if any(t.args.get("catalog") for t in source.find_all(exp.Table)) or (
             _names_local_tables(source) and self.views.views()
         ):
-            result = self._run_query(self.plan_query(source))
+            result = self._run_query(self.plan_query(source), streaming=False)
             rows = result.relation.fetchall() if result.relation is not None else []
             self.drop_scratch(result.scratch)
             return rows
@@ -392,7 +393,24 @@ class Session:
 
     # --- queries --------------------------------------------------------------------------
 
-    def _run_query(self, plan: QueryPlan) -> Result:
+    def _run_query(self, plan: QueryPlan, streaming: bool = True) -> Result:
+        if streaming and len(plan.scans) == 1 and plan.local_ast is not None:
+            from oktaql import _stream
+
+            projection = _stream.streamable(plan.local_ast, plan.scans[0])
+            if projection is not None:
+                pages = self._stream_pages(plan.scans[0])
+                first = next(pages, None)  # the first request runs now: its errors belong here
+
+                def chained() -> Iterator[tuple[list[Any], dict[str, Any]]]:
+                    if first is not None:
+                        yield first
+                        yield from pages
+
+                return Result(
+                    columns=list(zip(projection.names, projection.types, strict=True)),
+                    stream=_stream.rows(projection, chained()),
+                )
         scratch: list[str] = []
         try:
             for scan in plan.scans:
@@ -405,6 +423,15 @@ class Session:
             raise
         cols = [(d[0], str(d[1])) for d in cur.description or []]
         return Result(columns=cols, relation=cur, scratch=scratch)
+
+    def _stream_pages(self, scan: Scan) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+        """(rows of each page, the call's parameters), fetched as they are consumed."""
+        provider = scan.resource.id.split(".")[0]
+        self._need_scopes([scan.method])
+        for call in scan.calls:
+            http = self.http(provider, call.request.url)
+            for body in self.cache.pages(http, call.request, scan.resource.id):
+                yield extract_rows(scan.method, body), call.bound
 
     def _fetch_scan(self, scan: Scan) -> None:
         provider = scan.resource.id.split(".")[0]
@@ -481,7 +508,7 @@ class Session:
 
     def _run_local(self, stmt: parser.Local) -> Result:
         plan = self.plan_query(stmt.ast)
-        result = self._run_query(plan)
+        result = self._run_query(plan, streaming=False)
         cols = result.columns
         if cols and cols[0][0] == "Count" and len(cols) == 1 and result.relation is not None:
             # DuckDB answers DDL/DML with a row count; report it as a status instead

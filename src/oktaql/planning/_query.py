@@ -70,6 +70,7 @@ class Scan:
 class QueryPlan:
     scans: list[Scan]  # in an order where every scan comes after the ones it depends on
     local_sql: str
+    local_ast: exp.Expression | None = None  # the rewritten statement local_sql renders
 
 
 @dataclass
@@ -111,7 +112,7 @@ def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
                 dep.values_sql = dep.node.sql(dialect="duckdb")
     ordered = _order(scans)
     _apply_row_cap(ast, ordered)
-    return QueryPlan(scans=ordered, local_sql=ast.sql(dialect="duckdb"))
+    return QueryPlan(scans=ordered, local_sql=ast.sql(dialect="duckdb"), local_ast=ast)
 
 
 def _where_and_on(select: exp.Select | None) -> list[exp.Expression]:

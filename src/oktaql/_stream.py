@@ -1,0 +1,181 @@
+"""Rows straight from the API to the caller, for queries DuckDB would only project.
+
+``SELECT id, status FROM okta.apps.tokens WHERE appId = 'x' [LIMIT n]`` asks nothing of a
+relational engine: every predicate went to the API and the rest is a projection. Such a query
+streams: each page's rows become tuples as the caller fetches them, so a read is as close to
+the wire as Python allows and holds one page in memory, whatever its size. Values are typed
+as DuckDB would type them, so both paths give identical rows and descriptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from oktaql._loading import duck_type
+from oktaql.planning import MISSING, Scan, conjuncts, literal
+from oktaql.provider import Column
+
+
+@dataclass
+class Projection:
+    names: list[str]  # output column names
+    sources: list[tuple[str, bool]]  # (source name, is an extra/parameter column)
+    types: list[str]  # DuckDB types
+    limit: int | None
+    offset: int
+
+
+def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
+    """The projection when ``ast`` (already rewritten) only projects ``scan``'s rows."""
+    if not isinstance(ast, exp.Select) or scan.deps or not scan.described:
+        return None
+    for key in ("joins", "group", "having", "order", "distinct", "qualify", "with", "laterals"):
+        if ast.args.get(key):
+            return None
+    where = ast.args.get("where")
+    if where is not None and any(
+        not (isinstance(c, exp.Boolean) and c.this) for c in conjuncts(where)
+    ):
+        return None
+    from_ = ast.args.get("from_") or ast.args.get("from")
+    if from_ is None or not isinstance(from_.this, exp.Table):
+        return None
+    by_name = {c.name.lower(): c for c in scan.columns}
+    extra = {n.lower(): n for n in scan.extra if n.lower() not in by_name}
+    names: list[str] = []
+    sources: list[tuple[str, bool]] = []
+    types: list[str] = []
+
+    def add(out: str, key: str) -> bool:
+        col = by_name.get(key.lower())
+        if col is not None:
+            names.append(out)
+            sources.append((col.name, False))
+            types.append(duck_type(col))
+            return True
+        if key.lower() in extra:
+            names.append(out)
+            sources.append((extra[key.lower()], True))
+            types.append("VARCHAR")
+            return True
+        return False
+
+    for item in ast.expressions:
+        node, out = (item.this, item.alias) if isinstance(item, exp.Alias) else (item, None)
+        if isinstance(node, exp.Star) or (
+            isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+        ):
+            for col in scan.columns:
+                add(col.name, col.name)
+            for name in extra.values():
+                add(name, name)
+            continue
+        if not isinstance(node, exp.Column) or (node.table and node.table != scan.alias):
+            return None
+        if not add(out or node.name, node.name):
+            return None
+    limit_node = ast.args.get("limit")
+    limit = literal(limit_node.expression) if isinstance(limit_node, exp.Limit) else None
+    offset_node = ast.args.get("offset")
+    offset = literal(offset_node.expression) if offset_node is not None else 0
+    if limit is MISSING or offset is MISSING:
+        return None
+    if (limit is not None and not isinstance(limit, int)) or not isinstance(offset, int):
+        return None
+    return Projection(names, sources, types, limit, offset)
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            return None
+        return int(f) if f.is_integer() else None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in ("true", "t", "1") else False if text in ("false", "f", "0") else None
+
+
+def _varchar(value: Any) -> str:
+    from oktaql._loading import _text
+
+    return value if type(value) is str else (_text(value, "VARCHAR") or "")
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "TIMESTAMP": _timestamp,
+    "DATE": _date,
+    "BIGINT": _int,
+    "DOUBLE": _float,
+    "BOOLEAN": _bool,
+    "JSON": lambda v: v,
+    "VARCHAR": _varchar,
+}
+
+
+def rows(
+    projection: Projection, pages: Iterator[tuple[list[Any], dict[str, Any]]]
+) -> Iterator[tuple[Any, ...]]:
+    """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied."""
+    convert = [_CONVERT[t] for t in projection.types]
+    plan = list(zip(projection.sources, convert, strict=True))
+    skip = projection.offset
+    left = projection.limit
+    if left is not None and left <= 0:
+        return
+    for page, bound in pages:
+        for item in page:
+            if skip:
+                skip -= 1
+                continue
+            record = item if isinstance(item, dict) else {}
+            out = []
+            for (name, is_extra), conv in plan:
+                value = bound.get(name) if is_extra else record.get(name)
+                out.append(None if value is None else conv(value))
+            yield tuple(out)
+            if left is not None:
+                left -= 1
+                if left <= 0:
+                    return
+
+
+__all__ = ["Column", "Projection", "rows", "streamable"]

@@ -155,22 +155,30 @@ def rows(
     projection: Projection, pages: Iterator[tuple[list[Any], dict[str, Any]]]
 ) -> Iterator[tuple[Any, ...]]:
     """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied."""
-    convert = [_CONVERT[t] for t in projection.types]
-    plan = list(zip(projection.sources, convert, strict=True))
+    # per column: its key, whether it is a parameter, and a converter (None: keep the value;
+    # JSON arrives parsed and text as str, the common cases, so they cost no call)
+    plan = [
+        (name, is_extra, None if t == "JSON" else _CONVERT[t], t == "VARCHAR")
+        for (name, is_extra), t in zip(projection.sources, projection.types, strict=True)
+    ]
     skip = projection.offset
     left = projection.limit
     if left is not None and left <= 0:
         return
+    empty: dict[str, Any] = {}
     for page, bound in pages:
         for item in page:
             if skip:
                 skip -= 1
                 continue
-            record = item if isinstance(item, dict) else {}
+            record = item if type(item) is dict else empty
             out = []
-            for (name, is_extra), conv in plan:
+            for name, is_extra, conv, text in plan:
                 value = bound.get(name) if is_extra else record.get(name)
-                out.append(None if value is None else conv(value))
+                if value is None or conv is None or (text and type(value) is str):
+                    out.append(value)
+                else:
+                    out.append(conv(value))
             yield tuple(out)
             if left is not None:
                 left -= 1

@@ -1132,6 +1132,21 @@ def shell_command(
     finally:
         if running is not None:
             running.stop()
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code``; a request thread a cancelled statement left behind must not keep
+    the process alive once the user has left (Ctrl-D means leave)."""
+    import os
+
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for t in others:
+        t.join(2.0)
+    if any(t.is_alive() for t in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

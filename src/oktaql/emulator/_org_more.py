@@ -475,6 +475,12 @@ class OrgMore:
             uri,
         )
 
+    def forget_app_grants(self, app_id: str) -> None:
+        """A deleted app's consent grants (its users' and its admin ones) go with it."""
+        for store in (self._user_grants, self._app_grants):
+            for gid in [g for g, doc in store.items() if doc["_app"] == app_id]:
+                del store[gid]
+
     # ============================================================ token views
 
     def token_attrs(self, app_id: str, index: int) -> tuple[str | None, str]:
@@ -1171,7 +1177,6 @@ class OrgMore:
             "actions": fields["actions"],
         }
         self.add_group_rule(rule)
-        self.log("group.rule.create", [_events.ref(rule["id"], "GroupRule", rule["name"])], uri)
         return rule
 
     def add_group_rule(self, rule: dict[str, Any]) -> None:
@@ -1186,7 +1191,6 @@ class OrgMore:
         now = self.tick()
         rule = {**rule, **fields, "lastUpdated": now, "status": "INACTIVE"}
         self._group_rules[rule_id] = rule
-        self.log("group.rule.update", [_events.ref(rule_id, "GroupRule", rule["name"])], uri)
         return rule
 
     def set_group_rule_status(self, rule_id: str, status: str, uri: str) -> None:
@@ -1203,9 +1207,10 @@ class OrgMore:
         now = self.tick()
         rule = {**rule, "status": status, "lastUpdated": now}
         self._group_rules[rule_id] = rule
-        event = "group.rule.activate" if status == "ACTIVE" else "group.rule.deactivate"
-        self.log(event, [_events.ref(rule_id, "GroupRule", rule["name"])], uri)
-        if status == "ACTIVE":
+        if status == "INACTIVE":
+            ref = _events.ref(rule_id, "GroupRule", rule["name"])
+            self.log("group.user_membership.rule.deactivated", [ref], uri)
+        if status == "ACTIVE":  # its effect is logged: group.user_membership.add per user
             self._apply_group_rule(rule, uri, now)
 
     def _apply_group_rule(self, rule: dict[str, Any], uri: str, now: str) -> None:
@@ -1227,7 +1232,6 @@ class OrgMore:
                     added.add((gid, uid))
 
     def delete_group_rule(self, rule_id: str, remove_users: bool, uri: str) -> None:
-        rule = self._group_rules[rule_id]
         now = self.tick()
         del self._group_rules[rule_id]
         for gid, uid in sorted(self._rule_added.pop(rule_id, set())) if remove_users else ():
@@ -1241,4 +1245,3 @@ class OrgMore:
                 for app_id, groups in self._app_groups.items():
                     if gid in groups:
                         self._sync_app_user(app_id, uid, uri, now)
-        self.log("group.rule.delete", [_events.ref(rule_id, "GroupRule", rule["name"])], uri)

@@ -28,6 +28,12 @@ def _ref(kind: SimpleKind, doc: dict[str, Any]) -> dict[str, Any]:
     return _events.ref(doc["id"], kind.type_name, doc.get("name") or doc["id"])
 
 
+def _log(ctx: Ctx, kind: SimpleKind, which: int, doc: dict[str, Any]) -> None:
+    event = kind.events[which]
+    if event is not None:
+        ctx.org.log(event, [_ref(kind, doc)], ctx.path)
+
+
 def simple_handlers(key: str) -> dict[str, Handler]:
     """list/get/create/replace/delete/activate/deactivate handlers for one simple kind."""
     kind = KINDS[key]
@@ -70,7 +76,7 @@ def simple_handlers(key: str) -> dict[str, Handler]:
         if current is None:
             org.register(doc["id"])
         store(ctx)[doc["id"]] = doc
-        org.log(kind.events[1] if current else kind.events[0], [_ref(kind, doc)], ctx.path)
+        _log(ctx, kind, 1 if current else 0, doc)
         return doc
 
     def create(ctx: Ctx) -> Reply:
@@ -91,7 +97,7 @@ def simple_handlers(key: str) -> dict[str, Handler]:
             )
         ctx.org.tick()
         del store(ctx)[rid]
-        ctx.org.log(kind.events[4], [_ref(kind, doc)], ctx.path)
+        _log(ctx, kind, 4, doc)
         return Reply(204)
 
     def lifecycle(status: str) -> Handler:
@@ -101,8 +107,7 @@ def simple_handlers(key: str) -> dict[str, Handler]:
                 now = ctx.org.tick()
                 doc = {**doc, "status": status, "lastUpdated": now}
                 store(ctx)[rid] = doc
-                event = kind.events[2] if status == "ACTIVE" else kind.events[3]
-                ctx.org.log(event, [_ref(kind, doc)], ctx.path)
+                _log(ctx, kind, 2 if status == "ACTIVE" else 3, doc)
             if kind.kind in ("idps", "zones", "origins", "inline_hooks", "event_hooks"):
                 return Reply(200, render(ctx)(doc))
             return Reply(204)

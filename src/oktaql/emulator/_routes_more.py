@@ -249,6 +249,8 @@ def _app_events(handler: Handler, event: str, *, status_change: bool = False) ->
         app = app or before
         if app is None or (status_change and app["status"] == before_status):
             return reply
+        if event == "application.lifecycle.delete":
+            org.forget_app_grants(app["id"])
         org.log(event, [_events.app_ref(app)], ctx.path)
         return reply
 

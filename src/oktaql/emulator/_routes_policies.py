@@ -143,12 +143,24 @@ def delete_policy(ctx: Ctx, policy_id: str) -> Reply:
     return Reply(204)
 
 
-def _set_status(ctx: Ctx, doc: dict[str, Any], status: str, event: str | None) -> None:
+def _set_status(
+    ctx: Ctx, doc: dict[str, Any], status: str, event: str, policy_id: str = ""
+) -> None:
     if doc["status"] == status:
         return
     doc["status"], doc["lastUpdated"] = status, ctx.org.tick()
-    if event:
-        ctx.org.log(event, [_events.ref(doc["id"], "Policy", doc["name"])], ctx.path)
+    if policy_id:  # a rule
+        targets = _rule_targets(ctx.org._policies[policy_id], doc)
+    else:
+        targets = [_events.ref(doc["id"], "Policy", doc["name"])]
+    ctx.org.log(event, targets, ctx.path)
+
+
+def _rule_targets(policy: dict[str, Any], rule: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _events.ref(policy["id"], "Policy", policy["name"]),
+        _events.ref(rule["id"], "PolicyRule", rule["name"]),
+    ]
 
 
 def activate_policy(ctx: Ctx, policy_id: str) -> Reply:
@@ -227,7 +239,8 @@ def _write_rule(
     store = org._policy_rules.setdefault(policy_id, {})
     store[doc["id"]] = doc
     _renumber(list(store.values()), doc, body.get("priority"))
-    org.log("policy.lifecycle.update", [_events.ref(policy_id, "Policy", policy["name"])], ctx.path)
+    event = "policy.rule.update" if current else "policy.rule.add"
+    org.log(event, _rule_targets(policy, doc), ctx.path)
     return doc
 
 
@@ -250,13 +263,12 @@ def delete_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
     org = ctx.org
     org.tick()
     del org._policy_rules[policy_id][rule_id]
-    policy = org._policies[policy_id]
-    org.log("policy.lifecycle.update", [_events.ref(policy_id, "Policy", policy["name"])], ctx.path)
+    org.log("policy.rule.delete", _rule_targets(org._policies[policy_id], rule), ctx.path)
     return Reply(204)
 
 
 def activate_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    _set_status(ctx, _rule(ctx, policy_id, rule_id), "ACTIVE", None)
+    _set_status(ctx, _rule(ctx, policy_id, rule_id), "ACTIVE", "policy.rule.activate", policy_id)
     return Reply(204)
 
 
@@ -264,5 +276,5 @@ def deactivate_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
     rule = _rule(ctx, policy_id, rule_id)
     if rule["system"]:
         raise _forbidden("A default rule cannot be deactivated.")
-    _set_status(ctx, rule, "INACTIVE", None)
+    _set_status(ctx, rule, "INACTIVE", "policy.rule.deactivate", policy_id)
     return Reply(204)

@@ -231,68 +231,48 @@ def _channel(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+Events = tuple[str | None, str | None, str | None, str | None, str | None]
+_NO_EVENTS: Events = (None, None, None, None, None)
+
+
 @dataclass(frozen=True)
 class SimpleKind:
     kind: str  # OrgMore store: ``<kind>_store``
     segment: str  # /api/v1/<segment>
     type_name: str  # in 404 errors
     build: Callable[[Org, dict[str, Any], str, dict[str, Any] | None], dict[str, Any]]
-    events: tuple[str, str, str, str, str]  # create, update, activate, deactivate, delete
+    # System Log eventTypes of create, update, activate, deactivate, delete (None: none)
+    events: Events
     default_limit: int = 200
     max_limit: int = 200
 
 
+def _events(prefix: str, past: bool = False) -> Events:
+    """``<prefix>.create`` ... ``<prefix>.delete`` (or ``.created`` ... ``.deleted``)."""
+    ed = "d" if past else ""
+    return (
+        f"{prefix}.create{ed}",
+        f"{prefix}.update{ed}",
+        f"{prefix}.activate{ed}",
+        f"{prefix}.deactivate{ed}",
+        f"{prefix}.delete{ed}",
+    )
+
+
 KINDS: dict[str, SimpleKind] = {
     "idps": SimpleKind(
-        "idps",
-        "idps",
-        "IdentityProvider",
-        _idp,
-        tuple(
-            f"system.idp.lifecycle.{e}"
-            for e in ("create", "update", "activate", "deactivate", "delete")
-        ),  # type: ignore[arg-type]
-        20,
-        200,
+        "idps", "idps", "IdentityProvider", _idp, _events("system.idp.lifecycle"), 20, 200
     ),
-    "zones": SimpleKind(
-        "zones",
-        "zones",
-        "NetworkZone",
-        _zone,
-        tuple(f"zone.{e}" for e in ("create", "update", "activate", "deactivate", "delete")),  # type: ignore[arg-type]
-        1000,
-        1000,
-    ),
+    "zones": SimpleKind("zones", "zones", "NetworkZone", _zone, _events("zone"), 1000, 1000),
+    # Okta's event-type catalogue has no trusted-origin events we could name
     "origins": SimpleKind(
-        "origins",
-        "trustedOrigins",
-        "TrustedOrigin",
-        _origin,
-        tuple(
-            f"trusted_origin.{e}" for e in ("create", "update", "activate", "deactivate", "delete")
-        ),  # type: ignore[arg-type]
-        20,
-        200,
+        "origins", "trustedOrigins", "TrustedOrigin", _origin, _NO_EVENTS, 20, 200
     ),
     "event_hooks": SimpleKind(
-        "event_hooks",
-        "eventHooks",
-        "EventHook",
-        _event_hook,
-        tuple(
-            f"event_hook.{e}" for e in ("created", "updated", "activated", "deactivated", "deleted")
-        ),  # type: ignore[arg-type]
+        "event_hooks", "eventHooks", "EventHook", _event_hook, _events("event_hook", past=True)
     ),
     "inline_hooks": SimpleKind(
-        "inline_hooks",
-        "inlineHooks",
-        "InlineHook",
-        _inline_hook,
-        tuple(
-            f"inline_hook.{e}"
-            for e in ("created", "updated", "activated", "deactivated", "deleted")
-        ),  # type: ignore[arg-type]
+        "inline_hooks", "inlineHooks", "InlineHook", _inline_hook, _events("inline_hook", True)
     ),
 }
 

@@ -253,13 +253,20 @@ class PtyShell:
         self.send(sql + "\r")
         return self.expect(until, timeout)
 
-    def wait_exit(self, timeout: float = 30.0) -> int:
+    def wait_exit(self, timeout: float = 30.0, nudge: str | None = None) -> int:
+        """Wait for the process to end. ``nudge`` is re-sent every few seconds: a prompt
+        redrawn while typing can match ``prompt()`` before a Ctrl-C that clears the line has
+        been handled, and a Ctrl-D on a non-empty line does not leave."""
         deadline = time.monotonic() + timeout
+        next_nudge = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.status = os.waitstatus_to_exitcode(status)
                 return self.status
+            if nudge is not None and time.monotonic() > next_nudge:
+                self.send(nudge)
+                next_nudge = time.monotonic() + 3.0
             try:
                 self._read(0.1)
             except EOFError:
@@ -396,7 +403,7 @@ def test_shell_session(org: Any, spawn: Any, home: dict[str, str]) -> None:
     sh.send("\x03")
     sh.prompt()
     sh.send("\x04")
-    assert sh.wait_exit() == 0
+    assert sh.wait_exit(nudge="\x04") == 0
 
     history = (Path(home["XDG_DATA_HOME"]) / "oktaql" / "history").read_text()
     assert "+SELECT id\n+FROM okta.apps.applications\n+ORDER BY id;\n" in history
@@ -520,4 +527,4 @@ def test_profile_and_vars_file(org: Any, spawn: Any, home: dict[str, str], tmp_p
     )
     sh.prompt()
     sh.send("\x04")
-    assert sh.wait_exit() == 0
+    assert sh.wait_exit(nudge="\x04") == 0

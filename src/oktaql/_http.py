@@ -46,18 +46,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from oktaql import __version__
 from oktaql.errors import APIError, ConfigError, Error, OperationalError
 
+if TYPE_CHECKING:  # httpx loads with the first client: EXPLAIN never needs it
+    import httpx
+
 USER_AGENT = f"oktaql/{__version__}"
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 _RETRY_STATUS = {500, 502, 503, 504}
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAX_EMPTY_PAGES = 3  # empty pages in a row that still link to a next page
 
 # indirections so tests can run the clock and the waits without sleeping
@@ -107,6 +107,8 @@ class HTTPClient:
         self.requests_sent = 0
         self.pacer = RatePacer()
         self._lock = threading.Lock()
+        import httpx
+
         self._client = httpx.Client(
             timeout=timeout,
             transport=transport,
@@ -132,6 +134,9 @@ class HTTPClient:
             raise self._scrubbed(exc) from None
 
     def _send(self, req: Request) -> httpx.Response:
+        import httpx
+
+        never_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
         policy = self.retry
         headers = dict(req.headers)
         if self._auth:
@@ -155,7 +160,7 @@ class HTTPClient:
             except Error:
                 self.pacer.release(ticket)
                 raise  # an auth flow's own error (OAuth 2.0): already says what is wrong
-            except _NEVER_SENT as exc:
+            except never_sent as exc:
                 self.pacer.release(ticket)
                 # nothing reached the server: safe to retry any method
                 if retries < policy.max_retries:

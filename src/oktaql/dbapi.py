@@ -11,13 +11,14 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from oktaql._http import RetryPolicy
 from oktaql.engine import NamedOrg, Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def connect(

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from sqlglot import exp
 
 from oktaql import local, meta, parser, templates
@@ -56,8 +55,10 @@ from oktaql.provider import Column, Method, open_registry
 from oktaql.provider._model import object_key_parts
 from oktaql.registry_pull import pulled_registry
 
-if TYPE_CHECKING:  # DuckDB loads on first use: EXPLAIN of a provider query never needs it
+if TYPE_CHECKING:
+    # DuckDB loads on first use: EXPLAIN of a provider query never needs it
     import duckdb
+    import httpx
 
 AWAIT_TIMEOUT = 300.0
 PENDING_STATES = {"IN_PROGRESS", "PENDING", "QUEUED", "RUNNING", "SCHEDULED"}

@@ -91,6 +91,12 @@ def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
+    if type(value) is str and value.endswith("Z"):
+        # Okta's own form (2024-01-01T00:00:00.000Z) is already UTC: no timezone arithmetic
+        try:
+            return dt.datetime.fromisoformat(value[:-1])
+        except ValueError:
+            pass
     try:
         when = dt.datetime.fromisoformat(str(value))
     except ValueError:

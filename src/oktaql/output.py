@@ -27,7 +27,8 @@ def iso(value: dt.datetime | dt.date) -> str:
     return value.isoformat()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value as plain JSON data: timestamps in Okta's ISO form, decimals as numbers."""
     if isinstance(value, dt.datetime | dt.date):
         return iso(value)
     if isinstance(value, decimal.Decimal):
@@ -35,9 +36,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -49,7 +50,7 @@ def _cell(value: Any, full: bool = False) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dict | list):
-        text = json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
         if not full and len(text) > _WIDE:
             text = text[: _WIDE - 1] + "…"
         return text
@@ -65,7 +66,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return iso(value)
     if isinstance(value, dict | list):
-        return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
     return str(value)
 
 
@@ -116,7 +117,7 @@ def write(
 
 
 def _row_obj(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
-    return {c: _jsonable(v) for c, v in zip(columns, row, strict=False)}
+    return {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
 
 
 def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str], width: int | None) -> int:

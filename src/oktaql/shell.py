@@ -21,7 +21,6 @@ command starts fast; prompt_toolkit, pygments, httpx and the engine load when th
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import os
 import re
@@ -230,19 +229,9 @@ def _is_json_like(value: Any) -> bool:
 
 
 def _plain_json(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        from oktaql.output import iso
+    from oktaql.output import jsonable
 
-        return iso(value)
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return {k: _plain_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_json(v) for v in value]
-    return value
+    return jsonable(value)
 
 
 def format_row(columns: Sequence[str], row: Sequence[Any]) -> str:

@@ -73,3 +73,20 @@ def test_okta_sdk_environment_variables(
     cur = oktaql.connect().cursor()
     cur.execute("SELECT count(*) FROM okta.apps.applications")
     assert cur.fetchone() == (len(emu.org.apps),)
+
+
+def test_every_api_family_needs_its_own_scope(org: tuple[Any, str, str]) -> None:
+    emu, client_id, key = org  # granted okta.apps.read only
+    cur = oktaql.connect(
+        org_url=emu.url, oauth={"client_id": client_id, "private_key": key}
+    ).cursor()
+    for sql, scope in [
+        ("SELECT uuid FROM okta.logs.system_log_events", "okta.logs.read"),
+        ("SELECT id FROM okta.zones.network_zones", "okta.networkZones.read"),
+        ("SELECT id FROM okta.trustedorigins.trusted_origins", "okta.trustedOrigins.read"),
+    ]:
+        with pytest.raises(oktaql.APIError) as info:
+            cur.execute(sql)
+        # asked for up front, the scope is refused at the token endpoint (400 invalid_scope);
+        # either way the message names it
+        assert info.value.status in (400, 403) and scope in str(info.value), sql

@@ -575,12 +575,6 @@ def test_emulator_never_answers_500_and_errors_are_okta_shaped(
         assert resp.headers.get(name), (name, method, path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator routing: a path with an encoded line break (%0A/%0D) misses Starlette's "
-    "'/{path:path}' route (its regex does not cross newlines), so the answer is Starlette's "
-    "plain-text 404 'Not Found' instead of Okta's E0000007 body, and the request is not logged",
-)
 def test_emulator_path_with_a_line_break_gets_an_okta_404(
     emulator_client: tuple[httpx.Client, Any],
 ) -> None:

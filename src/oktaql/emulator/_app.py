@@ -223,9 +223,16 @@ def _error_id(n: int) -> str:
 _ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 
+async def _dispatch_any(scope: Any, receive: Any, send: Any) -> None:
+    response = await _dispatch(Request(scope, receive))
+    await response(scope, receive, send)
+
+
 def build_app(config: EmulatorConfig) -> Starlette:
     org = Org(config)
     app = Starlette(routes=[Route("/{path:path}", endpoint=_dispatch, methods=_ALL_METHODS)])
+    # paths the route's pattern cannot match (an encoded line break) still get Okta's answers
+    app.router.default = _dispatch_any
     state = _State(config=config, org=org)
     app.state.emulator = state
     app.state.org = org

@@ -74,6 +74,16 @@ _SCOPE_FAMILIES = [
     (re.compile(r"^/api/v1/groups(/|$)"), "okta.groups"),
     (re.compile(r"^/api/v1/authorizationServers(/|$)"), "okta.authorizationServers"),
     (re.compile(r"^/oauth2/v1/clients(/|$)"), "okta.clients"),
+    # the rest of the org, by the families Okta's spec names in each operation's security
+    (re.compile(r"^/api/v1/logs(/|$)"), "okta.logs"),
+    (re.compile(r"^/api/v1/policies(/|$)"), "okta.policies"),
+    (re.compile(r"^/api/v1/idps(/|$)"), "okta.idps"),
+    (re.compile(r"^/api/v1/zones(/|$)"), "okta.networkZones"),
+    (re.compile(r"^/api/v1/trustedOrigins(/|$)"), "okta.trustedOrigins"),
+    (re.compile(r"^/api/v1/eventHooks(/|$)"), "okta.eventHooks"),
+    (re.compile(r"^/api/v1/inlineHooks(/|$)"), "okta.inlineHooks"),
+    (re.compile(r"^/api/v1/api-tokens(/|$)"), "okta.apiTokens"),
+    (re.compile(r"^/api/v1/iam(/|$)"), "okta.roles"),
 ]
 
 

@@ -20,7 +20,9 @@ def _both(emu: Any, sql: str) -> tuple[Any, Any]:
         assert (result.stream is not None) == streaming
         cur = conn.cursor()
         cur._result = result
-        cur._json_cols = [] if streaming else [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
+        cur._json_cols = (
+            [] if streaming else [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
+        )
         out.append(([d[:2] for d in cur.description], cur.fetchall()))
     return out[0], out[1]
 
@@ -52,6 +54,16 @@ def test_stream_fetches_pages_only_as_rows_are_read(emulator: Any) -> None:
     assert len(cur.fetchmany(7)) == 7
     assert len(emulator.request_log) == 2
     cur.close()  # abandons the rest: no further requests
+    assert len(emulator.request_log) == 2
+    assert emulator.org.token_count(app) > 4 * 5  # there were many more pages to read
+
+
+def test_stream_with_limit_reads_no_page_ahead(emulator: Any) -> None:
+    app = max(emulator.org.oidc_apps, key=lambda a: emulator.org.token_count(a["id"]))["id"]
+    emulator.reset_log()
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}' AND limit = 5 LIMIT 7")
+    assert len(cur.fetchall()) == 7
     assert len(emulator.request_log) == 2
 
 

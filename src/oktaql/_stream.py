@@ -160,9 +160,12 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 def rows(
     projection: Projection, pages: Iterator[tuple[list[Any], dict[str, Any]]]
 ) -> Iterator[tuple[Any, ...]]:
-    """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied."""
-    # per column: its key, whether it is a parameter, and a converter (None: keep the value;
-    # JSON arrives parsed and text as str, the common cases, so they cost no call)
+    """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied.
+
+    A page is converted column by column (a comprehension per column, then zip), which costs
+    a fraction of a Python loop per row; JSON arrives parsed and text as str, so those columns
+    are taken as they are.
+    """
     plan = [
         (name, is_extra, None if t == "JSON" else _CONVERT[t], t == "VARCHAR")
         for (name, is_extra), t in zip(projection.sources, projection.types, strict=True)
@@ -173,23 +176,35 @@ def rows(
         return
     empty: dict[str, Any] = {}
     for page, bound in pages:
-        for item in page:
-            if skip:
-                skip -= 1
+        if skip:
+            cut = min(skip, len(page))
+            page, skip = page[cut:], skip - cut
+        if left is not None:
+            page = page[:left]
+            left -= len(page)
+        if not page:
+            if left == 0:
+                return
+            continue
+        items = [it if type(it) is dict else empty for it in page]
+        columns: list[list[Any]] = []
+        for name, is_extra, conv, text in plan:
+            if is_extra:
+                value = bound.get(name)
+                if value is not None and conv is not None and not (text and type(value) is str):
+                    value = conv(value)
+                columns.append([value] * len(items))
                 continue
-            record = item if type(item) is dict else empty
-            out = []
-            for name, is_extra, conv, text in plan:
-                value = bound.get(name) if is_extra else record.get(name)
-                if value is None or conv is None or (text and type(value) is str):
-                    out.append(value)
+            col = [r.get(name) for r in items]
+            if conv is not None:
+                if text:
+                    col = [v if v is None or type(v) is str else conv(v) for v in col]
                 else:
-                    out.append(conv(value))
-            yield tuple(out)
-            if left is not None:
-                left -= 1
-                if left <= 0:
-                    return
+                    col = [None if v is None else conv(v) for v in col]
+            columns.append(col)
+        yield from zip(*columns, strict=True)
+        if left == 0:
+            return
 
 
 __all__ = ["Column", "Projection", "rows", "streamable"]

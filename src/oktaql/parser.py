@@ -122,23 +122,27 @@ class Explain(Statement):
 # --- lexical helpers ------------------------------------------------------------------------
 
 
+def _string_end(sql: str, i: int) -> int:
+    """The offset just past the quoted string opening at ``sql[i]`` (doubled quotes escape)."""
+    quote, j, n = sql[i], i + 1, len(sql)
+    while j < n:
+        if sql[j] == quote:
+            if j + 1 < n and sql[j + 1] == quote:
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return n
+
+
 def blank_comments(sql: str) -> tuple[str, set[str]]:
     """Replace comments by spaces (newlines kept) and collect ``/*+ HINT */`` hints."""
     out = list(sql)
     hints: set[str] = set()
     i, n = 0, len(sql)
     while i < n:
-        ch = sql[i]
-        if ch in ("'", '"', "`"):
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
+        if sql[i] in ("'", '"', "`"):
+            i = _string_end(sql, i)
             continue
         if sql.startswith("--", i):
             j = sql.find("\n", i)
@@ -164,20 +168,12 @@ def _outside_strings(sql: str) -> list[tuple[int, int, bool]]:
     segs: list[tuple[int, int, bool]] = []
     i, start, n = 0, 0, len(sql)
     while i < n:
-        ch = sql[i]
-        if ch in ("'", '"', "`"):
+        if sql[i] in ("'", '"', "`"):
             if start < i:
                 segs.append((start, i, False))
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            segs.append((i, min(j + 1, n), True))
-            i = start = j + 1
+            end = _string_end(sql, i)
+            segs.append((i, end, True))
+            i = start = end
             continue
         i += 1
     if start < n:

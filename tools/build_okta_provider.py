@@ -347,6 +347,10 @@ class ServiceBuilder:
             responses[str(code)] = out_resp
         responses["default"] = {"$ref": "#/components/responses/Error"}
         op["responses"] = responses
+        if src.get("security"):
+            # the OAuth 2.0 scopes each operation needs (a fact of the API): service apps
+            # request exactly these
+            op["security"] = [dict(s) for s in src["security"]]
         item[verb] = op
 
     def method_text(self, text: str, src: dict) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from ._appdefs import BodyError
 from ._filters import FilterError, compile_filter
-from ._http import Ctx, bad_filter, not_found, validation_failed
+from ._http import Ctx, Reply, bad_filter, not_found, validation_failed
 
 T = TypeVar("T")
 
@@ -90,3 +90,29 @@ def prefix_q(ctx: Ctx, docs: list[dict[str, Any]], *keys: str) -> list[dict[str,
         for d in docs
         if any(isinstance(d.get(k), str) and d[k].lower().startswith(ql) for k in keys)
     ]
+
+
+def owned_token(ctx: Ctx, app: dict[str, Any], token_id: str, slot: int, owner: str) -> int:
+    """The index of an active refresh token of ``app`` whose owner is ``owner``.
+
+    ``slot`` picks what owns it in ``Org.token_attrs``: 0 the user, 1 the authorization server.
+    """
+    tokens = ctx.org.token_set(app["id"])
+    index = tokens.index_of(token_id)
+    if (
+        index is None
+        or not tokens.is_active(index)
+        or ctx.org.token_attrs(app["id"], index)[slot] != owner
+    ):
+        raise not_found(token_id, "OAuth2RefreshToken")
+    return index
+
+
+def token_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
+    tokens = ctx.org.token_set(app["id"])
+    return Reply(200, tokens.render(index, ctx.base, app["label"], "scope" in expand(ctx)))
+
+
+def revoke_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
+    ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
+    return Reply(204)

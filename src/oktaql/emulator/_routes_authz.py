@@ -21,7 +21,16 @@ from ._render_more import (
     render_server_policy,
     render_server_rule,
 )
-from ._route_helpers import app_or_404, expand, obj, server_or_404, validated
+from ._route_helpers import (
+    app_or_404,
+    expand,
+    obj,
+    owned_token,
+    revoke_reply,
+    server_or_404,
+    token_reply,
+    validated,
+)
 from ._routes_users import token_page
 
 # ------------------------------------------------------------ helpers
@@ -517,27 +526,15 @@ def _server_token(
     ctx: Ctx, server_id: str, client_id: str, token_id: str
 ) -> tuple[dict[str, Any], int]:
     app = _client_app(ctx, server_id, client_id)
-    tokens = ctx.org.token_set(app["id"])
-    index = tokens.index_of(token_id)
-    if (
-        index is None
-        or not tokens.is_active(index)
-        or ctx.org.token_attrs(app["id"], index)[1] != server_id
-    ):
-        raise not_found(token_id, "OAuth2RefreshToken")
-    return app, index
+    return app, owned_token(ctx, app, token_id, 1, server_id)
 
 
 def get_server_client_token(ctx: Ctx, server_id: str, client_id: str, token_id: str) -> Reply:
-    app, index = _server_token(ctx, server_id, client_id, token_id)
-    tokens = ctx.org.token_set(app["id"])
-    return Reply(200, tokens.render(index, ctx.base, app["label"], "scope" in expand(ctx)))
+    return token_reply(ctx, *_server_token(ctx, server_id, client_id, token_id))
 
 
 def revoke_server_client_token(ctx: Ctx, server_id: str, client_id: str, token_id: str) -> Reply:
-    app, index = _server_token(ctx, server_id, client_id, token_id)
-    ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
-    return Reply(204)
+    return revoke_reply(ctx, *_server_token(ctx, server_id, client_id, token_id))
 
 
 def revoke_server_client_tokens(ctx: Ctx, server_id: str, client_id: str) -> Reply:

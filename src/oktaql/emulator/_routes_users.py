@@ -12,7 +12,14 @@ from typing import Any
 from ._http import Ctx, Reply, not_found, paged
 from ._render import render_user
 from ._render_more import render_factor, render_role, render_user_client
-from ._route_helpers import expand, user_or_404, validated
+from ._route_helpers import (
+    expand,
+    owned_token,
+    revoke_reply,
+    token_reply,
+    user_or_404,
+    validated,
+)
 
 # ------------------------------------------------------------ users
 
@@ -245,27 +252,15 @@ def _client_token(
 ) -> tuple[dict[str, Any], int]:
     uid = user_or_404(ctx, user_id)["id"]
     app = _client_app(ctx, client_id)
-    tokens = ctx.org.token_set(app["id"])
-    index = tokens.index_of(token_id)
-    if (
-        index is None
-        or not tokens.is_active(index)
-        or ctx.org.token_attrs(app["id"], index)[0] != uid
-    ):
-        raise not_found(token_id, "OAuth2RefreshToken")
-    return app, index
+    return app, owned_token(ctx, app, token_id, 0, uid)
 
 
 def get_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
-    app, index = _client_token(ctx, user_id, client_id, token_id)
-    tokens = ctx.org.token_set(app["id"])
-    return Reply(200, tokens.render(index, ctx.base, app["label"], "scope" in expand(ctx)))
+    return token_reply(ctx, *_client_token(ctx, user_id, client_id, token_id))
 
 
 def revoke_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
-    app, index = _client_token(ctx, user_id, client_id, token_id)
-    ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
-    return Reply(204)
+    return revoke_reply(ctx, *_client_token(ctx, user_id, client_id, token_id))
 
 
 def revoke_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:

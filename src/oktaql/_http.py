@@ -279,7 +279,7 @@ class HTTPClient:
 
     def pages(self, req: Request) -> Iterator[tuple[Any, httpx.Response]]:
         """Yield (decoded body, response) for the first page and every ``rel="next"`` page."""
-        origin = _origin(req.url)
+        start = origin(req.url)
         seen = {req.url}
         current = req
         empty = 0
@@ -290,7 +290,7 @@ class HTTPClient:
             nxt = _next_link(current, resp)
             if not nxt:
                 return
-            if _origin(nxt) != origin:
+            if origin(nxt) != start:
                 raise OperationalError(
                     f"{current.describe()}: the next-page link points at another origin "
                     f"({_show_origin(nxt)}); refusing to send the credentials there"
@@ -515,7 +515,7 @@ def _next_link(current: Request, resp: httpx.Response) -> str | None:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(url: str) -> tuple[str, str, int | None, bool]:
+def origin(url: str) -> tuple[str, str, int | None, bool]:
     """(scheme, host, port, has credentials); unparseable URLs get an origin nothing matches."""
     try:
         parts = urlsplit(url)
@@ -528,7 +528,7 @@ def _origin(url: str) -> tuple[str, str, int | None, bool]:
 
 
 def _show_origin(url: str) -> str:
-    scheme, host, port, _ = _origin(url)
+    scheme, host, port, _ = origin(url)
     return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 

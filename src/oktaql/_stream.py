@@ -18,7 +18,6 @@ from sqlglot import exp
 
 from oktaql._loading import duck_type
 from oktaql.planning import MISSING, Scan, conjuncts, literal
-from oktaql.provider import Column
 
 
 @dataclass
@@ -207,4 +206,4 @@ def rows(
             return
 
 
-__all__ = ["Column", "Projection", "rows", "streamable"]
+__all__ = ["Projection", "rows", "streamable"]

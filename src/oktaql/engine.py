@@ -16,13 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from sqlglot import exp
 
 from oktaql import local, meta, parser, templates
 from oktaql._cache import ResponseCache
-from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json
+from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json, origin
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.binding import check_org_url
@@ -51,7 +51,7 @@ from oktaql.planning import (
     plan_query,
     plan_update,
 )
-from oktaql.provider import Column, Method, open_registry
+from oktaql.provider import Method, open_registry
 from oktaql.provider._model import object_key_parts
 from oktaql.registry_pull import pulled_registry
 
@@ -80,11 +80,6 @@ class NamedOrg:
         return self.token_getter()
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
-
-
 @dataclass
 class Result:
     """What a statement produced: a row source (DuckDB) or literal rows, plus a status."""
@@ -96,10 +91,6 @@ class Result:
     rowcount: int = -1
     message: str | None = None
     scratch: list[str] = field(default_factory=list)
-
-    @property
-    def has_rows(self) -> bool:
-        return bool(self.columns)
 
 
 class Session:
@@ -245,9 +236,9 @@ class Session:
             self._oauth.ensure_scopes(self._pending_scopes)
 
     def _org_for(self, url: str) -> NamedOrg | None:
-        origin = _origin(url)
+        target = origin(url)
         for org in self.orgs.values():
-            if _origin(org.url) == origin:
+            if origin(org.url) == target:
                 return org
         return None
 
@@ -813,4 +804,4 @@ def _duck_error(exc: Exception) -> Error:
     return DatabaseError(text)
 
 
-__all__ = ["Column", "Result", "Session"]
+__all__ = ["NamedOrg", "Result", "Session"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
-import io
 import json
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -120,27 +119,29 @@ def _row_obj(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
     return {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
 
 
-def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str], width: int | None) -> int:
+def _table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str], width: int | None
+) -> int:
     from rich.console import Console
     from rich.table import Table
 
     materialised = [list(r) for r in rows]
     table = Table(show_header=True, header_style="bold", show_lines=False)
     for i, name in enumerate(columns):
-        numeric = bool(materialised) and all(
-            isinstance(r[i], int | float | decimal.Decimal) and not isinstance(r[i], bool)
-            for r in materialised
-            if r[i] is not None
-        ) and any(r[i] is not None for r in materialised)
+        numeric = (
+            bool(materialised)
+            and all(
+                isinstance(r[i], int | float | decimal.Decimal) and not isinstance(r[i], bool)
+                for r in materialised
+                if r[i] is not None
+            )
+            and any(r[i] is not None for r in materialised)
+        )
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for r in materialised:
         table.add_row(*(_cell(v) for v in r))
-    console = Console(file=out, width=width or 200, force_terminal=False, no_color=True, soft_wrap=False)
+    console = Console(
+        file=out, width=width or 200, force_terminal=False, no_color=True, soft_wrap=False
+    )
     console.print(table)
     return len(materialised)
-
-
-def render_to_string(fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    write(fmt, columns, rows, buf)
-    return buf.getvalue()

@@ -416,11 +416,13 @@ class Session:
         cols = [(d[0], str(d[1])) for d in cur.description or []]
         return Result(columns=cols, relation=cur, scratch=scratch)
 
-    def _stream_pages(self, scan: Scan) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    def _stream_pages(
+        self, scan: Scan, calls: list[Call] | None = None
+    ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
         """(rows of each page, the call's parameters), fetched as they are consumed."""
         provider = scan.resource.id.split(".")[0]
         self._need_scopes([scan.method])
-        for call in scan.calls:
+        for call in scan.calls if calls is None else calls:
             http = self.http(provider, call.request.url)
             for body in self.cache.pages(http, call.request, scan.resource.id):
                 yield extract_rows(scan.method, body), call.bound
@@ -454,11 +456,11 @@ class Session:
                 raise
             return out
 
-        def append(rows: list[Any], call: Call) -> None:
+        def append(rows: list[Any], bound: dict[str, Any]) -> None:
             nonlocal sink
             if sink is None:
                 sink = TableSink(self.duck, scan.table_name, infer_columns(rows), scan.extra)
-            sink.append(rows, call.bound)
+            sink.append(rows, bound)
 
         if len(calls) > 1 and self.concurrency > 1:
             workers = min(self.concurrency, len(calls))
@@ -478,20 +480,16 @@ class Session:
                 while pending:
                     call, future = pending.popleft()
                     rows = future.result()
-                    append(rows, call)
+                    append(rows, call.bound)
                     bar.advance(len(rows))
                     nxt = next(queue, None)
                     if nxt is not None:
                         pending.append((nxt, pool.submit(fetch_all, nxt)))
         else:
-            for call in calls:
-                http = self.http(provider, call.request.url)
-                for body in self.cache.pages(http, call.request, scan.resource.id):
-                    append(extract_rows(scan.method, body), call)
-                    if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
-                        break
+            for rows, bound in self._stream_pages(scan, calls):
+                append(rows, bound)
                 if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
-                    break
+                    break  # leaving the generator stops the paging
         if sink is None:
             sink = TableSink(self.duck, scan.table_name, [], scan.extra)
         sink.flush()

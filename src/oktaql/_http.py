@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from oktaql import __version__
+from oktaql._gcpause import gc_paused
 from oktaql.errors import APIError, ConfigError, Error, OperationalError
 
 if TYPE_CHECKING:  # httpx loads with the first client: EXPLAIN never needs it
@@ -574,7 +575,8 @@ def decode_json(req: Request, resp: httpx.Response) -> Any:
     if not resp.content:
         return None
     try:
-        return resp.json()
+        with gc_paused():  # a page of JSON is thousands of containers and no cycles
+            return resp.json()
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         ctype = resp.headers.get("Content-Type", "")
         if "json" in ctype:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from sqlglot import exp
 
+from oktaql._gcpause import gc_paused
 from oktaql._loading import duck_type
+from oktaql._readahead import ReadAhead
 from oktaql.planning import MISSING, Scan, conjuncts, literal
 
 
@@ -156,24 +159,95 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def rows(
-    projection: Projection, pages: Iterator[tuple[list[Any], dict[str, Any]]]
-) -> Iterator[tuple[Any, ...]]:
+def _timestamp_column(col: list[Any]) -> list[Any]:
+    """A column of Okta timestamps, converted by C-level calls when they are all in its form."""
+    if set(map(type, col)) == _STR and all(map(str.endswith, col, repeat("Z"))):
+        try:
+            return [_fromiso(v[:-1]) for v in col]
+        except ValueError:
+            pass  # one malformed value: the per-value path makes it NULL
+    return [None if v is None else _timestamp(v) for v in col]
+
+
+_STR = {str}
+_STR_OR_NONE = {str, type(None)}
+_fromiso = dt.datetime.fromisoformat
+
+
+Page = tuple[list[Any], dict[str, Any]]  # (rows of a page, the call's bound parameters)
+
+
+class PageFeed:
+    """The pages of a streamed read: the first already fetched, the rest on demand.
+
+    A page is requested only when rows of it are asked for, so a reader that stops early costs
+    no request it did not need. A reader that will take every row says so (:meth:`read_all`:
+    ``fetchall``, the CLI), and from then on the next page is fetched on a worker thread while
+    the current one is converted.
+    """
+
+    def __init__(self, first: Page | None, rest: Iterator[Page]):
+        self._first = first
+        self._rest = rest
+        self._ahead: ReadAhead[Page] | None = None
+        self._all = False
+        self._closed = False
+
+    def read_all(self) -> None:
+        self._all = True
+
+    def __iter__(self) -> PageFeed:
+        return self
+
+    def __next__(self) -> Page:
+        if self._closed:
+            raise StopIteration
+        if self._all and self._ahead is None:
+            self._ahead = ReadAhead(self._rest)
+        if self._first is not None:
+            page, self._first = self._first, None
+            return page
+        return next(self._ahead or self._rest)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._ahead is not None:
+            self._ahead.close()
+        else:
+            close = getattr(self._rest, "close", None)
+            if close is not None:
+                close()
+
+
+def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, ...]]:
     """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied.
 
     A page is converted column by column (a comprehension per column, then zip), which costs
     a fraction of a Python loop per row; JSON arrives parsed and text as str, so those columns
-    are taken as they are.
+    are taken as they are, and a column's types are checked with one C-level pass before any
+    per-value work.
     """
     plan = [
-        (name, is_extra, None if t == "JSON" else _CONVERT[t], t == "VARCHAR")
+        (name, is_extra, t, None if t == "JSON" else _CONVERT[t])
         for (name, is_extra), t in zip(projection.sources, projection.types, strict=True)
     ]
+    try:
+        yield from _limited(plan, projection, pages)
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # stops paging: no request for rows nobody will read
+
+
+def _limited(
+    plan: list[tuple[str, bool, str, Callable[[Any], Any] | None]],
+    projection: Projection,
+    pages: Iterator[Page],
+) -> Iterator[tuple[Any, ...]]:
     skip = projection.offset
     left = projection.limit
     if left is not None and left <= 0:
         return
-    empty: dict[str, Any] = {}
     for page, bound in pages:
         if skip:
             cut = min(skip, len(page))
@@ -185,25 +259,44 @@ def rows(
             if left == 0:
                 return
             continue
-        items = [it if type(it) is dict else empty for it in page]
-        columns: list[list[Any]] = []
-        for name, is_extra, conv, text in plan:
-            if is_extra:
-                value = bound.get(name)
-                if value is not None and conv is not None and not (text and type(value) is str):
-                    value = conv(value)
-                columns.append([value] * len(items))
-                continue
-            col = [r.get(name) for r in items]
-            if conv is not None:
-                if text:
-                    col = [v if v is None or type(v) is str else conv(v) for v in col]
-                else:
-                    col = [None if v is None else conv(v) for v in col]
-            columns.append(col)
-        yield from zip(*columns, strict=True)
+        with gc_paused():
+            batch = _page_rows(plan, page, bound)
+        yield from batch
         if left == 0:
             return
 
 
-__all__ = ["Projection", "rows", "streamable"]
+def _page_rows(
+    plan: list[tuple[str, bool, str, Callable[[Any], Any] | None]],
+    page: list[Any],
+    bound: dict[str, Any],
+) -> list[tuple[Any, ...]]:
+    empty: dict[str, Any] = {}
+    items = [it if type(it) is dict else empty for it in page]
+    columns: list[list[Any]] = []
+    for name, is_extra, dtype, conv in plan:
+        if is_extra:
+            value = bound.get(name)
+            if (
+                value is not None
+                and conv is not None
+                and not (dtype == "VARCHAR" and type(value) is str)
+            ):
+                value = conv(value)
+            columns.append([value] * len(items))
+            continue
+        col = [r.get(name) for r in items]
+        if conv is None:
+            pass  # JSON: already parsed
+        elif dtype == "VARCHAR":
+            if not set(map(type, col)) <= _STR_OR_NONE:
+                col = [v if v is None or type(v) is str else conv(v) for v in col]
+        elif dtype == "TIMESTAMP":
+            col = _timestamp_column(col)
+        else:
+            col = [None if v is None else conv(v) for v in col]
+        columns.append(col)
+    return list(zip(*columns, strict=True))
+
+
+__all__ = ["Page", "PageFeed", "Projection", "rows", "streamable"]

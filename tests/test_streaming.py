@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -78,3 +79,27 @@ def test_filters_and_joins_still_go_through_duckdb(emulator: Any) -> None:
         result = conn.session._run_query(conn.session.plan_query(parser.parse(sql).ast))
         assert result.stream is None, sql
         conn.session.drop_scratch(result.scratch)
+
+
+def test_explain_says_whether_rows_stream_or_go_through_duckdb() -> None:
+    cur = oktaql.connect().cursor()
+    cur.execute("EXPLAIN SELECT id FROM okta.apps.tokens WHERE subdomain = 'acme' AND appId = 'a'")
+    last = cur.fetchall()[-1]
+    assert last[2:] == (
+        "stream",
+        None,
+        None,
+        None,
+        None,
+        "rows go from the API straight to the caller, typed: DuckDB is not used",
+    )
+    cur.execute(
+        "EXPLAIN SELECT id FROM okta.apps.tokens WHERE subdomain = 'acme' AND appId = 'a' "
+        "ORDER BY id"
+    )
+    last = cur.fetchall()[-1]
+    assert last[2] == "local"
+    assert re.sub(r"\bt\d+\b", "tN", last[6]) == (
+        "SELECT id FROM oktaql_scratch.tN AS tokens WHERE TRUE AND TRUE ORDER BY id NULLS FIRST"
+    )
+    assert last[7] == "runs in DuckDB"

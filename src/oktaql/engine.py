@@ -12,7 +12,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,9 +56,13 @@ from oktaql.provider._model import object_key_parts
 from oktaql.registry_pull import pulled_registry
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     # DuckDB loads on first use: EXPLAIN of a provider query never needs it
     import duckdb
     import httpx
+
+    from oktaql import _stream
 
 AWAIT_TIMEOUT = 300.0
 PENDING_STATES = {"IN_PROGRESS", "PENDING", "QUEUED", "RUNNING", "SCHEDULED"}
@@ -387,11 +390,20 @@ class Session:
 
     # --- queries --------------------------------------------------------------------------
 
+    @staticmethod
+    def _projection(plan: QueryPlan) -> _stream.Projection | None:
+        """How ``plan`` streams, when it only projects one scan's rows."""
+        if len(plan.scans) != 1:
+            return None
+        from oktaql import _stream
+
+        return _stream.streamable(plan.local_ast, plan.scans[0])
+
     def _run_query(self, plan: QueryPlan, streaming: bool = True) -> Result:
-        if streaming and len(plan.scans) == 1 and plan.local_ast is not None:
+        if streaming:
             from oktaql import _stream
 
-            projection = _stream.streamable(plan.local_ast, plan.scans[0])
+            projection = self._projection(plan)
             if projection is not None:
                 pages = self._stream_pages(plan.scans[0])
                 first = next(pages, None)  # the first request runs now: its errors belong here
@@ -462,6 +474,8 @@ class Session:
             sink.append(rows, bound)
 
         if len(calls) > 1 and self.concurrency > 1:
+            from concurrent.futures import ThreadPoolExecutor  # 8 ms to import: fan-out only
+
             workers = min(self.concurrency, len(calls))
             with (
                 ThreadPoolExecutor(max_workers=workers) as pool,
@@ -699,9 +713,23 @@ class Session:
                             + (f"; {note}" if note else ""),
                         )
                     )
-            rows.append(
-                (step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB")
-            )
+            if self._projection(plan) is not None:
+                rows.append(
+                    (
+                        step + 1,
+                        None,
+                        "stream",
+                        None,
+                        None,
+                        None,
+                        None,
+                        "rows go from the API straight to the caller, typed: DuckDB is not used",
+                    )
+                )
+            else:
+                rows.append(
+                    (step + 1, None, "local", None, None, None, plan.local_sql, "runs in DuckDB")
+                )
         elif isinstance(
             stmt,
             (parser.Show, parser.Describe, parser.ShowInsert, parser.Registry, parser.DropView),

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import yaml
-
 from oktaql.errors import ConfigError, ProgrammingError
 
 REGISTRY_URL_ENV = "OKTAQL_REGISTRY_URL"
@@ -138,6 +136,7 @@ def _pull(provider: str, version: str | None) -> tuple[list[str], list[tuple[Any
 
 def _download(url: str, provider: str, version: str, dest: Path) -> None:
     import httpx
+    import yaml
 
     base = url.rstrip("/") + f"/src/{provider}/{version}"
     dest.mkdir(parents=True)
@@ -168,6 +167,8 @@ def _get(client: Any, url: str) -> str:
 
 
 def _validate(version_dir: Path, provider: str) -> None:
+    import yaml
+
     path = version_dir / "provider.yaml"
     try:
         doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

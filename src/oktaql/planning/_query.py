@@ -10,6 +10,7 @@ in DuckDB unchanged.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +70,13 @@ class Scan:
 @dataclass
 class QueryPlan:
     scans: list[Scan]  # in an order where every scan comes after the ones it depends on
-    local_sql: str
-    local_ast: exp.Expression | None = None  # the rewritten statement local_sql renders
+    local_ast: exp.Expression  # the statement rewritten over the scans' tables
+
+    @functools.cached_property
+    def local_sql(self) -> str:
+        """The DuckDB text of ``local_ast``, rendered only when DuckDB runs it (a streamed
+        query and most EXPLAINs never load sqlglot's DuckDB generator)."""
+        return self.local_ast.sql(dialect="duckdb")
 
 
 @dataclass
@@ -112,7 +118,7 @@ def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
                 dep.values_sql = dep.node.sql(dialect="duckdb")
     ordered = _order(scans)
     _apply_row_cap(ast, ordered)
-    return QueryPlan(scans=ordered, local_sql=ast.sql(dialect="duckdb"), local_ast=ast)
+    return QueryPlan(scans=ordered, local_ast=ast)
 
 
 def _where_and_on(select: exp.Select | None) -> list[exp.Expression]:

@@ -12,14 +12,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from oktaql.errors import ProviderError
-
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
 
 _CACHE_FORMAT = b"oktaql-yaml-1"
 
@@ -50,8 +43,12 @@ def load_yaml(path: Path) -> Any:
                 return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
             pass
+    import yaml  # only on a cache miss: a warm start reads pickles alone
+
+    # the C loader is ~10x faster; fall back where libyaml is missing
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(raw, Loader=_Loader)
+        doc = yaml.load(raw, Loader=loader)
     except yaml.YAMLError as exc:
         raise ProviderError(f"provider file {path} is not valid YAML: {exc}") from None
     if cached is not None:

@@ -213,3 +213,24 @@ def test_an_error_on_a_later_page_surfaces_and_stops_the_worker(
         if t.name == "oktaql-read-ahead":
             t.join(5)
             assert not t.is_alive()
+
+
+def test_a_wide_fan_out_keeps_a_connection_per_worker_alive() -> None:
+    """40 calls at concurrency 32 with latency: 32 connections open, and all stay pooled, so
+    a second fan-out opens none (httpx keeps only 20 by default)."""
+    from oktaql.emulator import EmulatorConfig, start_in_thread
+
+    running: Any = start_in_thread(
+        EmulatorConfig(token="test-token", apps=40, tokens_per_app=1, latency_ms=100)
+    )
+    try:
+        conn = oktaql.connect(org_url=running.url, token="test-token", concurrency=32)
+        sql = "SELECT a.id, t.id FROM okta.apps.applications a JOIN okta.apps.tokens t ON t.appId = a.id"
+        assert len(conn.cursor().execute(sql).fetchall()) == 40
+        pool = conn.session._http._client._transport._pool
+        first = {id(c) for c in pool.connections}
+        assert len(first) > 20
+        assert len(conn.cursor().execute(sql).fetchall()) == 40
+        assert {id(c) for c in pool.connections} == first
+    finally:
+        running.stop()

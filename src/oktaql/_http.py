@@ -99,6 +99,7 @@ class HTTPClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        connections: int = 16,
     ):
         self._auth = _checked_auth_header(auth_header)
         secret = (self._auth or "").partition(" ")[2].strip() or (self._auth or "")
@@ -109,9 +110,16 @@ class HTTPClient:
         self._lock = threading.Lock()
         import httpx
 
+        # keep a connection alive for every worker a fan-out runs, so no call pays a new
+        # handshake; HTTP/1.1 only: httpx's HTTP/2 connection is not safe to share between
+        # threads (encode/httpx#3002), and the workers share this client
         self._client = httpx.Client(
             timeout=timeout,
             transport=transport,
+            limits=httpx.Limits(
+                max_connections=max(100, connections),
+                max_keepalive_connections=max(20, connections),
+            ),
             follow_redirects=False,  # a redirect must never carry the token to another host
             auth=auth,  # schemes that sign or refresh per request (OAuth 2.0, DPoP)
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},

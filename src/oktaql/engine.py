@@ -175,6 +175,7 @@ class Session:
                     timeout=self._timeout,
                     transport=self._transport,
                     retry=self.retry,
+                    connections=self.concurrency,
                 )
                 self._org_clients[org.name] = client
             return client
@@ -189,6 +190,7 @@ class Session:
                     timeout=self._timeout,
                     transport=self._transport,
                     retry=self.retry,
+                    connections=self.concurrency,
                 )
                 return self._http
             auth = self.catalog.provider(provider_name).auth
@@ -200,7 +202,11 @@ class Session:
                 )
             prefix = str(auth.get("valuePrefix", "SSWS "))
             self._http = HTTPClient(
-                prefix + token, timeout=self._timeout, transport=self._transport, retry=self.retry
+                prefix + token,
+                timeout=self._timeout,
+                transport=self._transport,
+                retry=self.retry,
+                connections=self.concurrency,
             )
         return self._http
 

@@ -579,3 +579,22 @@ def test_rate_limit_when_configured() -> None:
             ]
             assert remaining == ["2", "1", "0"]
             assert_error(client.get("/api/v1/groups"), 429, "E0000047")
+
+
+def test_pages_kept_as_bytes_follow_revocations_and_renames(
+    mut: tuple[RunningEmulator, httpx.Client],
+) -> None:
+    emu, client = mut
+    app_id = app_with_tokens(emu, 45)
+    first = [p.content for p in follow(client, f"/api/v1/apps/{app_id}/tokens", limit=20)]
+    again = [p.content for p in follow(client, f"/api/v1/apps/{app_id}/tokens", limit=20)]
+    assert again == first  # served from the kept pages: byte for byte the same
+    victim = emu.org.token_ids(app_id)[25]
+    assert client.delete(f"/api/v1/apps/{app_id}/tokens/{victim}").status_code == 204
+    body = {"label": "Renamed", "signOnMode": "OPENID_CONNECT", "name": "oidc_client"}
+    assert client.put(f"/api/v1/apps/{app_id}", json=body).status_code == 200
+    pages = follow(client, f"/api/v1/apps/{app_id}/tokens", limit=20)
+    tokens = [t for p in pages for t in p.json()]
+    assert [t["id"] for t in tokens] == emu.org.token_ids(app_id)
+    assert victim not in [t["id"] for t in tokens] and len(tokens) == 44
+    assert {t["_links"]["app"]["title"] for t in tokens} == {"Renamed"}

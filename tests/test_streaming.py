@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -103,3 +104,36 @@ def test_explain_says_whether_rows_stream_or_go_through_duckdb() -> None:
         "SELECT id FROM oktaql_scratch.tN AS tokens WHERE TRUE AND TRUE ORDER BY id NULLS FIRST"
     )
     assert last[7] == "runs in DuckDB"
+
+
+def test_timestamp_columns_convert_as_duckdb_casts_them() -> None:
+    import duckdb
+
+    from oktaql import _stream
+
+    duck = duckdb.connect()
+    duck.execute("SET TimeZone='UTC'")
+
+    def cast(values: list[Any]) -> list[Any]:
+        return [
+            duck.execute(
+                "SELECT CAST(TRY_CAST(CAST(? AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)", [v]
+            ).fetchone()[0]
+            for v in values
+        ]
+
+    okta_form = ["2024-01-03T02:23:40.000Z", "2025-12-31T23:59:59.999Z"]
+    assert _stream._timestamp_column(okta_form) == cast(okta_form)
+    odd = [
+        "2024-01-03T02:23:40.000Z",
+        None,
+        "2024-01-03T02:23:40+05:00",
+        "2024-01-03T02:23:40.000+05:00Z",
+        "not a time",
+        "2024-01-03",
+    ]
+    got = _stream._timestamp_column(odd)
+    assert got == cast(odd)
+    assert got[0] == dt.datetime(2024, 1, 3, 2, 23, 40)
+    assert got[2] == dt.datetime(2024, 1, 2, 21, 23, 40)  # +05:00 read as UTC
+    assert got[1] is None and got[3] is None and got[4] is None  # an offset then Z: neither

@@ -10,6 +10,7 @@ as DuckDB would type them, so both paths give identical rows and descriptions.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
@@ -93,17 +94,11 @@ def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
-    if type(value) is str and value.endswith("Z"):
-        # Okta's own form (2024-01-01T00:00:00.000Z) is already UTC: no timezone arithmetic
-        try:
-            return dt.datetime.fromisoformat(value[:-1])
-        except ValueError:
-            pass
     try:
-        when = dt.datetime.fromisoformat(str(value))
+        when = dt.datetime.fromisoformat(value if type(value) is str else str(value))
     except ValueError:
         return None
-    if when.tzinfo is not None:
+    if when.tzinfo is not None:  # Okta's 'Z' included: to UTC, as DuckDB's cast gives it
         when = when.astimezone(dt.UTC).replace(tzinfo=None)
     return when
 
@@ -160,17 +155,23 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 
 
 def _timestamp_column(col: list[Any]) -> list[Any]:
-    """A column of Okta timestamps, converted by C-level calls when they are all in its form."""
-    if set(map(type, col)) == _STR and all(map(str.endswith, col, repeat("Z"))):
-        try:
-            return [_fromiso(v[:-1]) for v in col]
-        except ValueError:
-            pass  # one malformed value: the per-value path makes it NULL
+    """A column of timestamps; those in Okta's own form (``...Z``, all of them) are converted
+    by C-level calls alone, anything else value by value."""
+    try:
+        if all(map(str.endswith, col, repeat("Z"))):  # TypeError: a value is not text
+            out = list(map(_fromiso, map(_drop_last, col)))  # ValueError: one is malformed
+            if not any(map(_tzinfo, out)):  # '...+05:00Z' is not Okta's form
+                return out
+    except (TypeError, ValueError):
+        pass
     return [None if v is None else _timestamp(v) for v in col]
 
 
-_STR = {str}
+_DICT = {dict}
 _STR_OR_NONE = {str, type(None)}
+_drop_last = operator.itemgetter(slice(None, -1))
+_tzinfo = operator.attrgetter("tzinfo")
+_get = dict.get
 _fromiso = dt.datetime.fromisoformat
 
 
@@ -271,8 +272,10 @@ def _page_rows(
     page: list[Any],
     bound: dict[str, Any],
 ) -> list[tuple[Any, ...]]:
-    empty: dict[str, Any] = {}
-    items = [it if type(it) is dict else empty for it in page]
+    n = len(page)
+    if set(map(type, page)) != _DICT:  # a row that is not an object has no columns
+        empty: dict[str, Any] = {}
+        page = [it if type(it) is dict else empty for it in page]
     columns: list[list[Any]] = []
     for name, is_extra, dtype, conv in plan:
         if is_extra:
@@ -283,9 +286,9 @@ def _page_rows(
                 and not (dtype == "VARCHAR" and type(value) is str)
             ):
                 value = conv(value)
-            columns.append([value] * len(items))
+            columns.append([value] * n)
             continue
-        col = [r.get(name) for r in items]
+        col = list(map(_get, page, repeat(name, n)))
         if conv is None:
             pass  # JSON: already parsed
         elif dtype == "VARCHAR":
@@ -296,7 +299,7 @@ def _page_rows(
         else:
             col = [None if v is None else conv(v) for v in col]
         columns.append(col)
-    return list(zip(*columns, strict=True))
+    return list(zip(*columns))  # equal lengths by construction
 
 
 __all__ = ["Page", "PageFeed", "Projection", "rows", "streamable"]

@@ -50,6 +50,7 @@ from urllib.parse import urljoin, urlsplit
 
 from oktaql import __version__
 from oktaql._gcpause import gc_paused
+from oktaql._json import loads
 from oktaql.errors import APIError, ConfigError, Error, OperationalError
 
 if TYPE_CHECKING:  # httpx loads with the first client: EXPLAIN never needs it
@@ -585,7 +586,7 @@ def decode_json(req: Request, resp: httpx.Response) -> Any:
         return None
     try:
         with gc_paused():  # a page of JSON is thousands of containers and no cycles
-            return resp.json()
+            return loads(resp.content)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         ctype = resp.headers.get("Content-Type", "")
         if "json" in ctype:

@@ -7,13 +7,13 @@ escaped for where they stand.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from oktaql._gcpause import gc_paused
 from oktaql._http import RetryPolicy
+from oktaql._json import loads
 from oktaql.engine import NamedOrg, Result, Session
 from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
 
@@ -181,7 +181,7 @@ class Cursor:
                 values = list(row)
                 for i in self._json_cols:
                     if isinstance(values[i], str):
-                        values[i] = json.loads(values[i])
+                        values[i] = loads(values[i])
                 out.append(tuple(values))
         return out
 

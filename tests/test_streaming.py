@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 import oktaql
@@ -137,3 +138,86 @@ def test_timestamp_columns_convert_as_duckdb_casts_them() -> None:
     assert got[0] == dt.datetime(2024, 1, 3, 2, 23, 40)
     assert got[2] == dt.datetime(2024, 1, 2, 21, 23, 40)  # +05:00 read as UTC
     assert got[1] is None and got[3] is None and got[4] is None  # an offset then Z: neither
+
+
+# --- paging through the engine, over real HTTP -------------------------------------------------
+
+
+def _busiest_app(emu: Any) -> str:
+    return max(emu.org.oidc_apps, key=lambda a: emu.org.token_count(a["id"]))["id"]
+
+
+def test_fetchall_and_iteration_send_exactly_the_same_requests(emulator: Any) -> None:
+    app = _busiest_app(emulator)
+    sql = f"SELECT id, created FROM okta.apps.tokens WHERE appId = '{app}' AND limit = 3"
+    conn = oktaql.connect(org_url=emulator.url, token=emulator.config.token)
+    logs, results = [], []
+    for read in (lambda c: c.fetchall(), lambda c: list(c)):
+        emulator.reset_log()
+        cur = conn.cursor()
+        cur.execute(sql)
+        results.append(read(cur))
+        cur.close()
+        logs.append([target for _, target, _ in emulator.request_log])
+    assert results[0] == results[1]
+    assert len(results[0]) == emulator.org.token_count(app)
+    assert logs[0] == logs[1]
+    assert len(logs[0]) >= len(results[0]) // 3
+
+
+class FailThirdPage(httpx.BaseTransport):
+    """Real HTTP to the emulator, except that the third request is answered 403."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(str(request.url))
+        if len(self.sent) == 3:
+            body = {
+                "errorCode": "E0000006",
+                "errorSummary": "You do not have permission to perform the requested action",
+                "errorLink": "E0000006",
+                "errorId": "oaeThird",
+                "errorCauses": [],
+            }
+            return httpx.Response(403, json=body, request=request)
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("sql_tail", ["", " ORDER BY id"])  # streamed, and loaded into DuckDB
+def test_an_error_on_a_later_page_surfaces_and_stops_the_read(emulator: Any, sql_tail: str) -> None:
+    app = _busiest_app(emulator)
+    transport = FailThirdPage()
+    conn = oktaql.connect(org_url=emulator.url, token=emulator.config.token, transport=transport)
+    cur = conn.cursor()
+    sql = f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}' AND limit = 2{sql_tail}"
+    with pytest.raises(oktaql.APIError) as info:
+        cur.execute(sql)
+        cur.fetchall()
+    assert info.value.status == 403
+    assert "E0000006" in str(info.value)
+    assert len(transport.sent) == 3  # nothing read past the failed page
+    assert "after=" in transport.sent[2]
+
+
+def test_a_wide_fan_out_keeps_a_connection_per_worker_alive() -> None:
+    """40 calls at concurrency 32 with latency: 32 connections open, and all stay pooled, so
+    a second fan-out opens none (httpx keeps only 20 by default)."""
+    from oktaql.emulator import EmulatorConfig, start_in_thread
+
+    running: Any = start_in_thread(
+        EmulatorConfig(token="test-token", apps=40, tokens_per_app=1, latency_ms=100)
+    )
+    try:
+        conn = oktaql.connect(org_url=running.url, token="test-token", concurrency=32)
+        sql = "SELECT a.id, t.id FROM okta.apps.applications a JOIN okta.apps.tokens t ON t.appId = a.id"
+        assert len(conn.cursor().execute(sql).fetchall()) == 40
+        pool = conn.session._http._client._transport._pool
+        first = {id(c) for c in pool.connections}
+        assert len(first) > 20
+        assert len(conn.cursor().execute(sql).fetchall()) == 40
+        assert {id(c) for c in pool.connections} == first
+    finally:
+        running.stop()

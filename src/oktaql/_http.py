@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from oktaql import __version__
-from oktaql._gcpause import gc_paused
 from oktaql._json import loads
 from oktaql.errors import APIError, ConfigError, Error, OperationalError
 
@@ -585,8 +584,7 @@ def decode_json(req: Request, resp: httpx.Response) -> Any:
     if not resp.content:
         return None
     try:
-        with gc_paused():  # a page of JSON is thousands of containers and no cycles
-            return loads(resp.content)
+        return loads(resp.content)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         ctype = resp.headers.get("Content-Type", "")
         if "json" in ctype:

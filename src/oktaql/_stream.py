@@ -18,9 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from oktaql._gcpause import gc_paused
 from oktaql._loading import duck_type
-from oktaql._readahead import ReadAhead
 from oktaql.planning import MISSING, Scan, conjuncts, literal
 
 
@@ -178,48 +176,6 @@ _fromiso = dt.datetime.fromisoformat
 Page = tuple[list[Any], dict[str, Any]]  # (rows of a page, the call's bound parameters)
 
 
-class PageFeed:
-    """The pages of a streamed read: the first already fetched, the rest on demand.
-
-    A page is requested only when rows of it are asked for, so a reader that stops early costs
-    no request it did not need. A reader that will take every row says so (:meth:`read_all`:
-    ``fetchall``, the CLI), and from then on the next page is fetched on a worker thread while
-    the current one is converted.
-    """
-
-    def __init__(self, first: Page | None, rest: Iterator[Page]):
-        self._first = first
-        self._rest = rest
-        self._ahead: ReadAhead[Page] | None = None
-        self._all = False
-        self._closed = False
-
-    def read_all(self) -> None:
-        self._all = True
-
-    def __iter__(self) -> PageFeed:
-        return self
-
-    def __next__(self) -> Page:
-        if self._closed:
-            raise StopIteration
-        if self._all and self._ahead is None:
-            self._ahead = ReadAhead(self._rest)
-        if self._first is not None:
-            page, self._first = self._first, None
-            return page
-        return next(self._ahead or self._rest)
-
-    def close(self) -> None:
-        self._closed = True
-        if self._ahead is not None:
-            self._ahead.close()
-        else:
-            close = getattr(self._rest, "close", None)
-            if close is not None:
-                close()
-
-
 def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, ...]]:
     """Typed tuples from (rows of a page, the call's bound parameters), LIMIT/OFFSET applied.
 
@@ -232,39 +188,29 @@ def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, .
         (name, is_extra, t, None if t == "JSON" else _CONVERT[t])
         for (name, is_extra), t in zip(projection.sources, projection.types, strict=True)
     ]
-    try:
-        yield from _limited(plan, projection, pages)
-    finally:
-        close = getattr(pages, "close", None)
-        if close is not None:
-            close()  # stops paging: no request for rows nobody will read
-
-
-def _limited(
-    plan: list[tuple[str, bool, str, Callable[[Any], Any] | None]],
-    projection: Projection,
-    pages: Iterator[Page],
-) -> Iterator[tuple[Any, ...]]:
     skip = projection.offset
     left = projection.limit
     if left is not None and left <= 0:
         return
-    for page, bound in pages:
-        if skip:
-            cut = min(skip, len(page))
-            page, skip = page[cut:], skip - cut
-        if left is not None:
-            page = page[:left]
-            left -= len(page)
-        if not page:
+    try:
+        for page, bound in pages:
+            if skip:
+                cut = min(skip, len(page))
+                page, skip = page[cut:], skip - cut
+            if left is not None:
+                page = page[:left]
+                left -= len(page)
+            if not page:
+                if left == 0:
+                    return
+                continue
+            yield from _page_rows(plan, page, bound)
             if left == 0:
                 return
-            continue
-        with gc_paused():
-            batch = _page_rows(plan, page, bound)
-        yield from batch
-        if left == 0:
-            return
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # stops paging: no request for rows nobody will read
 
 
 def _page_rows(
@@ -302,4 +248,4 @@ def _page_rows(
     return list(zip(*columns))  # equal lengths by construction
 
 
-__all__ = ["Page", "PageFeed", "Projection", "rows", "streamable"]
+__all__ = ["Page", "Projection", "rows", "streamable"]

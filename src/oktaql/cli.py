@@ -194,7 +194,6 @@ def _run_one(conn: Any, sql: str, fmt: str) -> None:
             click.echo("[]")
         return
     columns = [d[0] for d in cur.description]
-    cur._will_read_all()  # every row gets written
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
     output.write(fmt, columns, iter(cur), sys.stdout, width=width)
     cur.close()

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from oktaql._gcpause import gc_paused
 from oktaql._http import RetryPolicy
 from oktaql._json import loads
 from oktaql.engine import NamedOrg, Result, Session
@@ -176,13 +175,12 @@ class Cursor:
         if not self._json_cols:
             return rows
         out = []
-        with gc_paused():  # parsing creates many containers; collection passes would double it
-            for row in rows:
-                values = list(row)
-                for i in self._json_cols:
-                    if isinstance(values[i], str):
-                        values[i] = loads(values[i])
-                out.append(tuple(values))
+        for row in rows:
+            values = list(row)
+            for i in self._json_cols:
+                if isinstance(values[i], str):
+                    values[i] = loads(values[i])
+            out.append(tuple(values))
         return out
 
     def _fetch(self, n: int | None) -> list[tuple[Any, ...]]:
@@ -198,13 +196,7 @@ class Cursor:
             return self._convert(list(rows))
         if res.stream is not None:  # already typed, JSON already parsed
             try:
-                if n is None:
-                    self._will_read_all()
-                    # every row is kept, and no row makes a reference cycle: collection passes
-                    # over the growing result would find nothing to free
-                    with gc_paused():
-                        return list(res.stream)
-                return list(itertools.islice(res.stream, n))
+                return list(res.stream) if n is None else list(itertools.islice(res.stream, n))
             except Error:
                 raise
             except Exception as exc:
@@ -212,11 +204,6 @@ class Cursor:
         assert res.relation is not None
         raw = res.relation.fetchall() if n is None else res.relation.fetchmany(n)
         return self._convert(raw)
-
-    def _will_read_all(self) -> None:
-        """The caller will read every row: pages may be fetched ahead of the rows asked for."""
-        if self._result is not None and self._result.read_all is not None:
-            self._result.read_all()
 
     def fetchone(self) -> tuple[Any, ...] | None:
         rows = self._fetch(1)

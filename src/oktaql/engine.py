@@ -24,7 +24,6 @@ from oktaql._cache import ResponseCache
 from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json, origin
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
-from oktaql._readahead import ReadAhead
 from oktaql.binding import check_org_url
 from oktaql.catalog import Catalog
 from oktaql.errors import (
@@ -92,7 +91,6 @@ class Result:
     rows: list[tuple[Any, ...]] | None = None
     relation: duckdb.DuckDBPyConnection | None = None  # rows still to fetch from DuckDB
     stream: Iterator[tuple[Any, ...]] | None = None  # rows still to come from the API, typed
-    read_all: Callable[[], None] | None = None  # the reader will take every row: read ahead
     rowcount: int = -1
     message: str | None = None
     scratch: list[str] = field(default_factory=list)
@@ -413,12 +411,15 @@ class Session:
             if projection is not None:
                 pages = self._stream_pages(plan.scans[0])
                 first = next(pages, None)  # the first request runs now: its errors belong here
-                feed = _stream.PageFeed(first, pages)
+
+                def chained() -> Iterator[tuple[list[Any], dict[str, Any]]]:
+                    if first is not None:
+                        yield first
+                        yield from pages
+
                 return Result(
                     columns=list(zip(projection.names, projection.types, strict=True)),
-                    stream=_stream.rows(projection, feed),
-                    # with a LIMIT, reading ahead could fetch a page past the last row wanted
-                    read_all=feed.read_all if projection.limit is None else None,
+                    stream=_stream.rows(projection, chained()),
                 )
         scratch: list[str] = []
         try:
@@ -505,17 +506,10 @@ class Session:
                     if nxt is not None:
                         pending.append((nxt, pool.submit(fetch_all, nxt)))
         else:
-            pages = self._stream_pages(scan, calls)
-            # every page gets loaded unless a row cap may stop early: fetch the next one while
-            # this one is loaded
-            feed = ReadAhead(pages) if scan.row_cap is None else pages
-            try:
-                for rows, bound in feed:
-                    append(rows, bound)
-                    if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
-                        break
-            finally:
-                feed.close()  # stops the paging
+            for rows, bound in self._stream_pages(scan, calls):
+                append(rows, bound)
+                if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
+                    break  # leaving the generator stops the paging
         if sink is None:
             sink = TableSink(self.duck, scan.table_name, [], scan.extra)
         sink.flush()

@@ -50,8 +50,9 @@ class ResponseCache:
     def pages(self, http: HTTPClient, req: Request, resource_id: str) -> Iterator[Any]:
         """The decoded bodies of every page of ``req``, from the cache when fresh."""
         if self.ttl <= 0 or req.method != "GET":
-            for body, _ in http.pages(req):
+            for body, resp in http.pages(req):
                 yield body
+                del body, resp  # let the page go before the next is fetched
             return
         key = self._key(req)
         with self._lock:

@@ -294,8 +294,12 @@ class HTTPClient:
         while True:
             resp = self.send(current)
             body = decode_json(current, resp)
+            is_empty = body in (None, [], {})
             yield body, resp
+            # a page is let go before the next is fetched: one page alive at a time, not two
+            del body
             nxt = _next_link(current, resp)
+            del resp
             if not nxt:
                 return
             if origin(nxt) != start:
@@ -303,7 +307,6 @@ class HTTPClient:
                     f"{current.describe()}: the next-page link points at another origin "
                     f"({_show_origin(nxt)}); refusing to send the credentials there"
                 )
-            is_empty = body in (None, [], {})
             if nxt in seen:
                 if is_empty:
                     return  # an empty page pointing back at itself: caught up (System Log polling)

@@ -205,6 +205,7 @@ def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, .
                     return
                 continue
             yield from _page_rows(plan, page, bound)
+            del page  # its rows are built: let it go before the next is fetched
             if left == 0:
                 return
     finally:

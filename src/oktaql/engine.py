@@ -444,6 +444,7 @@ class Session:
             http = self.http(provider, call.request.url)
             for body in self.cache.pages(http, call.request, scan.resource.id):
                 yield extract_rows(scan.method, body), call.bound
+                del body  # let the page go before the next is fetched
 
     def _fetch_scan(self, scan: Scan) -> None:
         provider = scan.resource.id.split(".")[0]

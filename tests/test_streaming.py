@@ -221,3 +221,25 @@ def test_a_wide_fan_out_keeps_a_connection_per_worker_alive() -> None:
         assert {id(c) for c in pool.connections} == first
     finally:
         running.stop()
+
+
+def _ssl_context_of(conn: Any) -> Any:
+    return conn.session.http(
+        "okta", "https://acme.okta.com/x"
+    )._client._transport._pool._ssl_context
+
+
+def test_connections_share_one_tls_context_per_ca_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs ~25 ms: a second connection reuses it, unless
+    SSL_CERT_FILE names other CAs, which it then honours."""
+    import certifi
+
+    first = oktaql.connect(org_url="https://acme.okta.com", token="secret-token")
+    second = oktaql.connect(org_url="https://acme.okta.com", token="secret-token")
+    default = _ssl_context_of(first)
+    assert _ssl_context_of(second) is default
+    assert default.verify_mode.name == "CERT_REQUIRED" and default.check_hostname
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    custom = _ssl_context_of(oktaql.connect(org_url="https://acme.okta.com", token="secret-token"))
+    assert custom is not default
+    assert custom.verify_mode.name == "CERT_REQUIRED" and custom.check_hostname

@@ -6,6 +6,7 @@ a plain ``pip install -e .`` environment.
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import subprocess
@@ -116,6 +117,12 @@ class Stat:
 def ratio_stat(num: Stat, den: Stat) -> Stat:
     """Per-run ratios of two series measured alternately (run i of each side by side)."""
     return Stat([a / b for a, b in zip(num.values, den.values)])
+
+
+def settle() -> None:
+    """Collect the heap before a measured run (untimed): a side measured after another then
+    never pays for the other's garbage, and pays for its own inside its run."""
+    gc.collect()
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:

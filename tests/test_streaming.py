@@ -125,6 +125,8 @@ def test_timestamp_columns_convert_as_duckdb_casts_them() -> None:
 
     okta_form = ["2024-01-03T02:23:40.000Z", "2025-12-31T23:59:59.999Z"]
     assert _stream._timestamp_column(okta_form) == cast(okta_form)
+    no_zone = ["2024-01-03T02:23:40", "2024-01-03", "2024-01-03T02:23:40.5"]  # read as UTC
+    assert _stream._timestamp_column(no_zone) == cast(no_zone)
     odd = [
         "2024-01-03T02:23:40.000Z",
         None,

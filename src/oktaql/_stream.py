@@ -156,10 +156,10 @@ def _timestamp_column(col: list[Any]) -> list[Any]:
     """A column of timestamps; those in Okta's own form (``...Z``, all of them) are converted
     by C-level calls alone, anything else value by value."""
     try:
-        if all(map(str.endswith, col, repeat("Z"))):  # TypeError: a value is not text
-            out = list(map(_fromiso, map(_drop_last, col)))  # ValueError: one is malformed
-            if not any(map(_tzinfo, out)):  # '...+05:00Z' is not Okta's form
-                return out
+        # TypeError: a value is not text; ValueError: one is malformed
+        out = list(map(_fromiso, map(str.removesuffix, col, repeat("Z"))))
+        if not any(map(_tzinfo, out)):  # an offset ('+05:00', '+05:00Z'): value by value
+            return out  # UTC without its Z, or no zone at all: both read as UTC, as DuckDB does
     except (TypeError, ValueError):
         pass
     return [None if v is None else _timestamp(v) for v in col]
@@ -167,7 +167,6 @@ def _timestamp_column(col: list[Any]) -> list[Any]:
 
 _DICT = {dict}
 _STR_OR_NONE = {str, type(None)}
-_drop_last = operator.itemgetter(slice(None, -1))
 _tzinfo = operator.attrgetter("tzinfo")
 _get = dict.get
 _fromiso = dt.datetime.fromisoformat

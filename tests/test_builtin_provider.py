@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+import oktaql
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 BUILTIN_ROOT = REPO / "src" / "oktaql" / "registry" / "src"
@@ -405,3 +407,31 @@ def test_provider_prose_is_our_own():
     need_shared()
     copied = [t for t in prose(provider()) if " ".join(t.split()) in reference_prose()]
     assert not copied
+
+
+def test_builtin_files_take_the_json_fast_path_and_parse_as_yaml_alike() -> None:
+    from oktaql.provider._yamlcache import _NOT_JSON, _json_document
+
+    root = Path(oktaql.__file__).parent / "registry" / "src" / "okta"
+    files = sorted(root.rglob("*.yaml"))
+    assert len(files) >= 14
+    for path in files:
+        raw = path.read_bytes()
+        doc = _json_document(raw)
+        assert doc is not _NOT_JSON, f"{path} is not JSON after its comments: rebuild it"
+        assert doc == yaml.load(raw, Loader=yaml.CSafeLoader), path
+
+
+def test_yaml_that_is_not_json_goes_to_pyyaml(tmp_path: Path) -> None:
+    from oktaql.provider._yamlcache import _NOT_JSON, _json_document, load_yaml
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("# a comment\n{a: 1, b: [x, y]}\n")  # YAML flow style, not JSON
+    assert _json_document(flow.read_bytes()) is _NOT_JSON
+    assert load_yaml(flow) == {"a": 1, "b": ["x", "y"]}
+    block = tmp_path / "block.yaml"
+    block.write_text("a: 1\n")
+    assert _json_document(block.read_bytes()) is _NOT_JSON
+    as_json = tmp_path / "json.yaml"
+    as_json.write_text('# c1\n\n# c2\n{"a": 1, "n": null}')
+    assert load_yaml(as_json) == {"a": 1, "n": None}

@@ -86,6 +86,39 @@ def test_in_subquery_fans_out(emulator: Any) -> None:
     assert want and cur.fetchall() == [(t,) for t in want]
 
 
+def test_scalar_subquery_feeds_a_parameter(emulator: Any) -> None:
+    portal = next(a for a in emulator.org.apps if a["label"] == "Customer Portal")
+    emulator.reset_log()
+    cur = _cur(emulator)
+    cur.execute(
+        "SELECT id FROM okta.apps.tokens WHERE appId = "
+        "(SELECT id FROM okta.apps.applications WHERE label = 'Customer Portal') ORDER BY id"
+    )
+    want = sorted(emulator.org.token_ids(portal["id"]))
+    assert want and cur.fetchall() == [(t,) for t in want]
+    token_calls = {t.partition("?")[0] for _, t, _ in emulator.request_log if "/tokens" in t}
+    assert token_calls == {f"/api/v1/apps/{portal['id']}/tokens"}
+
+
+def test_scalar_subquery_of_many_values_fails_before_any_call(emulator: Any) -> None:
+    emulator.reset_log()
+    cur = _cur(emulator)
+    n = len(emulator.org.oidc_apps)
+    assert n > 1
+    with pytest.raises(oktaql.ProgrammingError) as info:
+        cur.execute(
+            "SELECT id FROM okta.apps.tokens WHERE appId = "
+            "(SELECT id FROM okta.apps.applications WHERE signOnMode = 'OPENID_CONNECT')"
+        )
+    assert str(info.value) == (
+        "okta.apps.tokens: appId = (SELECT id FROM okta.apps.applications "
+        "WHERE signOnMode = 'OPENID_CONNECT') "
+        f"gives {n} values; a scalar subquery must give one: write appId IN (SELECT ...) "
+        "to read them all"
+    )
+    assert not [t for _, t, _ in emulator.request_log if "/tokens" in t]
+
+
 def test_three_way_join_tokens_to_users(emulator: Any) -> None:
     cur = _cur(emulator)
     cur.execute(
@@ -201,7 +234,11 @@ def test_parameters_fed_by_one_row_take_the_combinations_that_occur(emulator: An
         "JOIN okta.apps.tokens g ON g.appId = t.appId AND g.tokenId = t.id "
         f"WHERE t.appId IN ('{a['id']}', '{b['id']}') ORDER BY g.id"
     )
-    want = sorted((tok["id"], tok["userId"]) for app in (a, b) for tok in emulator.org.tokens_for_app(app["id"]))
+    want = sorted(
+        (tok["id"], tok["userId"])
+        for app in (a, b)
+        for tok in emulator.org.tokens_for_app(app["id"])
+    )
     assert cur.fetchall() == want
     gets = [p for m, p, _ in emulator.request_log if m == "GET" and "/tokens/" in p]
     assert len(gets) == len(want)  # one per (appId, tokenId) that occurs, not the product

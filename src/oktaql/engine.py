@@ -452,8 +452,17 @@ class Session:
         calls = scan.calls
         if scan.deps:
             combos = []
+            scalar = {d.param: d.source for d in scan.deps if d.scalar}
             for names, sql in dependency_groups(scan):
                 rows = self.duck.execute(sql).fetchall()
+                for name in names:
+                    if name in scalar and len(rows) > 1:
+                        # before any call: SQL would refuse it only after the fan-out
+                        raise ProgrammingError(
+                            f"{scan.resource.id}: {name} {scalar[name]} gives {len(rows)} "
+                            f"values; a scalar subquery must give one: write {name} IN "
+                            "(SELECT ...) to read them all"
+                        )
                 # sorted so the calls, and so the row order, never depend on timing
                 combos.append((names, sorted(rows, key=lambda r: tuple(map(str, r)))))
             calls = dependent_calls(scan, combos, self._ctx())

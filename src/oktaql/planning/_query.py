@@ -48,6 +48,7 @@ class Dependency:
     # same source row are fetched together as the distinct combinations that occur
     source_from: str = ""
     column_sql: str = ""
+    scalar: bool = False  # ``param = (SELECT ...)``: the subquery must give at most one value
 
 
 @dataclass
@@ -235,7 +236,7 @@ def _dependency(
     entries: list[_Entry],
     lookup: dict[str, str],
 ) -> Dependency | None:
-    """``t.param = other.col`` or ``t.param IN (SELECT ...)`` for this scan's table."""
+    """``t.param = other.col``, ``t.param IN (SELECT ...)`` or ``t.param = (SELECT ...)``."""
     if (
         isinstance(node, exp.EQ)
         and isinstance(node.this, exp.Column)
@@ -271,6 +272,20 @@ def _dependency(
                 source_from=source_from,
                 column_sql=col,
             )
+    if (
+        isinstance(node, exp.EQ)
+        and isinstance(node.this, exp.Column)
+        and isinstance(node.expression, exp.Subquery)
+    ):
+        # param = (SELECT ...): the scalar subquery's value feeds the parameter, as IN does,
+        # once the engine has checked that it gave one value
+        dep = _dependency(
+            exp.In(this=node.this, query=node.expression), e, siblings, entries, lookup
+        )
+        if dep is not None:
+            dep.scalar = True
+            dep.source = "= (" + dep.source[len("IN (") :]
+        return dep
     if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
         target: exp.Column = node.this
         if target.table and target.table != e.alias:

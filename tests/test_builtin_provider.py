@@ -435,3 +435,61 @@ def test_yaml_that_is_not_json_goes_to_pyyaml(tmp_path: Path) -> None:
     as_json = tmp_path / "json.yaml"
     as_json.write_text('# c1\n\n# c2\n{"a": 1, "n": null}')
     assert load_yaml(as_json) == {"a": 1, "n": None}
+
+
+def test_components_examples_are_left_out_of_a_yaml_parse_and_nothing_else() -> None:
+    from oktaql.provider._yamlcache import _without_examples
+
+    text = (
+        b"openapi: 3.0.3\n"
+        b"info:\n"
+        b"  examples:\n"  # not under components: kept
+        b"    a: 1\n"
+        b"paths:\n"
+        b"  /x:\n"
+        b"    get:\n"
+        b"      responses:\n"
+        b"        '200':\n"
+        b"          content:\n"
+        b"            application/json:\n"
+        b"              examples:\n"
+        b"                one:\n"
+        b"                  $ref: '#/components/examples/One'\n"
+        b"components:\n"
+        b"  schemas:\n"
+        b"    S:\n"
+        b"      type: object\n"
+        b"  examples:\n"
+        b"    One:\n"
+        b"      value:\n"
+        b"        note: |\n"
+        b"          a block scalar\n"
+        b"\n"
+        b"          with a blank line\n"
+        b"# a comment at column 0\n"
+        b"    Two:\n"
+        b"      value: 2\n"
+        b"  x-stackQL-resources:\n"
+        b"    r:\n"
+        b"      id: p.s.r\n"
+        b"servers:\n"
+        b"- url: https://x\n"
+    )
+    full = yaml.safe_load(text)
+    lean = yaml.safe_load(_without_examples(text))
+    del full["components"]["examples"]
+    assert lean == full
+    assert lean["info"] == {"examples": {"a": 1}}
+    no_components = b"openapi: 3.0.3\ninfo:\n  examples:\n    a: 1\n"
+    assert _without_examples(no_components) is no_components
+
+
+def test_stackql_files_parse_the_same_without_their_examples(stackql_registry: Path) -> None:
+    from oktaql.provider._yamlcache import _without_examples
+
+    for path in sorted(stackql_registry.rglob("*.yaml"))[:12]:
+        raw = path.read_bytes()
+        full = yaml.load(raw, Loader=yaml.CSafeLoader)
+        if isinstance(full.get("components"), dict):
+            full["components"].pop("examples", None)
+        assert yaml.load(_without_examples(raw), Loader=yaml.CSafeLoader) == full, path

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ProviderError
 
-_CACHE_FORMAT = b"oktaql-yaml-1"
+_CACHE_FORMAT = b"oktaql-yaml-2"  # 2: components/examples left out
 
 
 def cache_dir() -> Path | None:
@@ -50,16 +51,49 @@ def load_yaml(path: Path) -> Any:
 
     # the C loader is ~10x faster; fall back where libyaml is missing
     loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        doc = yaml.load(raw, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise ProviderError(f"provider file {path} is not valid YAML: {exc}") from None
+    doc = _NOT_JSON
+    lean = _without_examples(raw)
+    if lean is not raw:
+        try:
+            doc = yaml.load(lean, Loader=loader)
+        except yaml.YAMLError:
+            doc = _NOT_JSON  # the cut went wrong somehow: read the whole file as it is
+        if not (isinstance(doc, dict) and isinstance(doc.get("components"), dict)):
+            doc = _NOT_JSON
+    if doc is _NOT_JSON:
+        try:
+            doc = yaml.load(raw, Loader=loader)
+        except yaml.YAMLError as exc:
+            raise ProviderError(f"provider file {path} is not valid YAML: {exc}") from None
     if cached is not None:
         _store(cached, doc)
     return doc
 
 
 _NOT_JSON = object()
+
+_COMPONENTS = re.compile(rb"^components:[ \t]*\r?\n", re.M)
+_EXAMPLES = re.compile(rb"^  examples:[ \t]*\r?\n", re.M)
+_TOP_LEVEL = re.compile(rb"^[^\s#]", re.M)
+_INDENT_0_OR_2 = re.compile(rb"^(?:  )?[^\s#]", re.M)
+
+
+def _without_examples(raw: bytes) -> bytes:
+    """``raw`` without its ``components/examples`` block, or ``raw`` itself.
+
+    Those are sample payloads: oktaql never reads them, and in StackQL's service files they are
+    ~40 % of the text, so a first read parses ~40 % less. The block runs from its key (indented
+    two spaces under ``components:``) to the next line indented two spaces or less; a YAML
+    block's content is always indented further, so no value is cut through.
+    """
+    comp = _COMPONENTS.search(raw)
+    if comp is None:
+        return raw
+    start = _EXAMPLES.search(raw, comp.end())
+    if start is None or _TOP_LEVEL.search(raw, comp.end(), start.start()):
+        return raw  # no examples, or they are not under components
+    end = _INDENT_0_OR_2.search(raw, start.end())
+    return raw[: start.start()] + (raw[end.start() :] if end else b"")
 
 
 def _json_document(raw: bytes) -> Any:

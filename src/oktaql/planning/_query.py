@@ -272,35 +272,39 @@ def _dependency(
                 source_from=source_from,
                 column_sql=col,
             )
-    if (
-        isinstance(node, exp.EQ)
-        and isinstance(node.this, exp.Column)
-        and isinstance(node.expression, exp.Subquery)
-    ):
-        # param = (SELECT ...): the scalar subquery's value feeds the parameter, as IN does,
-        # once the engine has checked that it gave one value
-        dep = _dependency(
-            exp.In(this=node.this, query=node.expression), e, siblings, entries, lookup
-        )
-        if dep is not None:
-            dep.scalar = True
-            dep.source = "= (" + dep.source[len("IN (") :]
-        return dep
-    if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
-        target: exp.Column = node.this
+    found = _subquery_binding(node)
+    if found is not None:
+        target, query, scalar = found
         if target.table and target.table != e.alias:
             return None
         pname = lookup.get(target.name.lower())
         if pname is None:
             return None
-        query = node.args["query"]
         inner = query.this if isinstance(query, exp.Subquery) else query
         needs = {
             x.temp
             for x in entries
             if x.table.find_ancestor(type(inner)) is inner or _within(x.table, inner)
         }
-        return Dependency(pname, "IN (" + inner.sql() + ")", needs, node=inner)
+        source = ("= (" if scalar else "IN (") + inner.sql() + ")"
+        return Dependency(pname, source, needs, node=inner, scalar=scalar)
+    return None
+
+
+def _subquery_binding(node: exp.Expression) -> tuple[exp.Column, exp.Expression, bool] | None:
+    """(column, subquery, whether scalar) of ``col IN (SELECT ...)`` or ``col = (SELECT ...)``.
+
+    A scalar subquery feeds the parameter as IN does, once the engine has checked that it
+    gave one value.
+    """
+    if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.args.get("query"):
+        return node.this, node.args["query"], False
+    if (
+        isinstance(node, exp.EQ)
+        and isinstance(node.this, exp.Column)
+        and isinstance(node.expression, exp.Subquery)
+    ):
+        return node.this, node.expression, True
     return None
 
 

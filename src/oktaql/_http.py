@@ -461,8 +461,8 @@ def _path_family(url: str) -> Key:
 @functools.lru_cache(maxsize=4)
 def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     """One TLS context per process (per CA setting): loading the CA bundle takes ~25 ms, which
-    every new connection would otherwise pay again. Honours SSL_CERT_FILE/SSL_CERT_DIR as
-    httpx does."""
+    every new connection would otherwise pay again. The arguments only key the cache: httpx
+    reads SSL_CERT_FILE/SSL_CERT_DIR itself."""
     import httpx
 
     return httpx.create_ssl_context()

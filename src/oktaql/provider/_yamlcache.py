@@ -47,27 +47,29 @@ def load_yaml(path: Path) -> Any:
                 return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
             pass
+    doc = _parse_yaml(raw, path)
+    if cached is not None:
+        _store(cached, doc)
+    return doc
+
+
+def _parse_yaml(raw: bytes, path: Path) -> Any:
     import yaml  # only on a cache miss: a warm start reads pickles alone
 
     # the C loader is ~10x faster; fall back where libyaml is missing
     loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = _NOT_JSON
     lean = _without_examples(raw)
     if lean is not raw:
         try:
             doc = yaml.load(lean, Loader=loader)
         except yaml.YAMLError:
-            doc = _NOT_JSON  # the cut went wrong somehow: read the whole file as it is
-        if not (isinstance(doc, dict) and isinstance(doc.get("components"), dict)):
-            doc = _NOT_JSON
-    if doc is _NOT_JSON:
-        try:
-            doc = yaml.load(raw, Loader=loader)
-        except yaml.YAMLError as exc:
-            raise ProviderError(f"provider file {path} is not valid YAML: {exc}") from None
-    if cached is not None:
-        _store(cached, doc)
-    return doc
+            doc = None  # the cut went wrong somehow: read the whole file as it is
+        if isinstance(doc, dict) and isinstance(doc.get("components"), dict):
+            return doc
+    try:
+        return yaml.load(raw, Loader=loader)
+    except yaml.YAMLError as exc:
+        raise ProviderError(f"provider file {path} is not valid YAML: {exc}") from None
 
 
 _NOT_JSON = object()

@@ -694,15 +694,21 @@ class Session:
                     note = (
                         note + "; " if note else ""
                     ) + f"filter pushed to the API: {scan.pushed}"
+                if scan.pushed_note:
+                    note = (note + "; " if note else "") + scan.pushed_note
                 for call in scan.calls:
                     step += 1
                     age = self.cache.age(call.request)
+                    # the cache note is this call's own: it must not carry over to the next
+                    call_note = note
                     if age is not None:
-                        note = (
+                        call_note = (
                             note + "; " if note else ""
                         ) + f"cached response reused (age {age:.0f} s)"
                     rows.append(
-                        self._explain_row(step, scan.resource.id, scan.method, call.request, note)
+                        self._explain_row(
+                            step, scan.resource.id, scan.method, call.request, call_note
+                        )
                     )
                 if scan.deps:
                     step += 1

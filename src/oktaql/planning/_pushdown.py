@@ -4,7 +4,14 @@ Okta's list endpoints filter server-side with a SCIM-like language (``status eq 
 profile.login sw "a"``). Where a rule below says an endpoint accepts it, the planner translates
 the translatable part of a scan's WHERE clause and binds it to the endpoint's ``search`` or
 ``filter`` parameter. The predicates still run locally too, so the API only has to return a
-superset (its string comparisons are case-insensitive) and results are identical either way.
+superset and results are identical either way.
+
+The rows of a resource are what its method returns with no parameter the planner adds; a
+pushed expression may only narrow the transfer, never change the rows. So only what is a
+superset of the SQL predicate is pushed: Okta compares strings case-insensitively, which makes
+``eq``/``sw`` on text a superset but ``ne`` on text a subset (``id ne "00G5"`` drops ``00g5``),
+and its ordering of text is unspecified; those stay local. An expression search also returns
+users the plain listing leaves out (DEPROVISIONED), so the listing's own rule is ANDed in.
 
 The rules describe Okta's API, keyed by operation path, so they serve any provider document
 that maps resources onto these endpoints (StackQL's as well as ours).
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +38,16 @@ class Rule:
     param: str  # the query parameter carrying the expression
     ops: frozenset[str]
     fields: frozenset[str] | None = None  # attribute paths the endpoint filters on; None: any
-    # ANDed unless the statement constrains the attribute itself: an expression search also
-    # returns users a plain listing leaves out (DEPROVISIONED), which must stay out
+    # (attribute, value) the plain listing leaves out and an expression would let in: always
+    # ANDed, so the rows stay the listing's
     implicit: tuple[str, str] | None = None
 
 
+# parameters that each choose the rows themselves: one bound by the user leaves pushdown out
+_ROW_CHOOSERS = ("search", "filter", "q")
+
 RULES: dict[str, Rule] = {
-    "/api/v1/users": Rule("search", ALL_OPS, implicit=("status", 'status ne "DEPROVISIONED"')),
+    "/api/v1/users": Rule("search", ALL_OPS, implicit=("status", "DEPROVISIONED")),
     "/api/v1/groups": Rule("search", ALL_OPS),
     "/api/v1/apps": Rule("filter", frozenset({"eq"}), frozenset({"status", "name"})),
     "/api/v1/logs": Rule(
@@ -74,6 +85,7 @@ _FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge", "eq": "eq", "ne": "ne"}
 class Pushdown:
     param: str
     expression: str
+    note: str | None = None  # what a reader of EXPLAIN should know about the rows
 
 
 def plan_pushdown(
@@ -86,23 +98,31 @@ def plan_pushdown(
     rule = RULES.get(method.path)
     if rule is None or method.http_method != "GET" or rule.param not in method.params:
         return None
-    if rule.param in bound or select is None:
+    if select is None or any(p in bound for p in _ROW_CHOOSERS if p in method.params):
         return None
     columns = {c.name: c for c in method.columns}
     parts: list[str] = []
-    for node in conjuncts(select.args.get("where")):
+    where = select.args.get("where")
+    for node in conjuncts(where):
         text = _translate(node, alias, columns, rule, single_table)
         if text is not None:
             parts.append(text)
     if not parts:
         return None
-    # only a top-level equality on the attribute picks the rows the implicit clause would
-    # keep out (status = 'DEPROVISIONED'); anything looser must not widen the listing
-    pinned = {p.split(" ", 2)[0] for p in parts if p.split(" ", 2)[1:2] == ["eq"]}
-    if rule.implicit and rule.implicit[0] not in pinned:
-        parts.append(rule.implicit[1])
+    note = None
+    if rule.implicit:
+        attr, value = rule.implicit
+        # a top-level `status eq "ACTIVE"` already keeps the excluded value out
+        pinned = (re.fullmatch(rf'{attr} eq "(\w*)"', p) for p in parts)
+        if not any(m and m.group(1).upper() != value.upper() for m in pinned):
+            parts.append(f"{attr} ne {_quote(value)}")
+        if where is not None and any(literal(lit) == value for lit in where.find_all(exp.Literal)):
+            note = (
+                f"{method.resource_id} lists no {attr} {value} objects, as Okta's plain "
+                f"listing does; bind {rule.param} = '{attr} eq {_quote(value)}' to read them"
+            )
     expr = " and ".join(f"({p})" if " or " in p else p for p in parts)
-    return Pushdown(rule.param, expr)
+    return Pushdown(rule.param, expr, note)
 
 
 def _translate(
@@ -119,9 +139,18 @@ def _translate(
         right = _translate(node.expression, alias, columns, rule, single_table)
         return f"{left} or {right}" if left and right else None
     if isinstance(node, exp.And):
+        # either side alone is a superset of both: push what translates
         left = _translate(node.this, alias, columns, rule, single_table)
         right = _translate(node.expression, alias, columns, rule, single_table)
-        return f"({left} and {right})" if left and right else None
+        return f"({left} and {right})" if left and right else (left or right)
+    if isinstance(node, exp.In) and not node.args.get("query") and "eq" in rule.ops:
+        path = _path(node.this, alias, columns, single_table)
+        if path is None or not _allowed(path[0], rule) or not node.expressions:
+            return None
+        texts = [_value(literal(v), path[1]) for v in node.expressions]
+        if any(t is None for t in texts):
+            return None
+        return " or ".join(f"{path[0]} eq {t}" for t in texts)
     if (
         isinstance(node, exp.Not)
         and isinstance(node.this, exp.Is)
@@ -159,6 +188,9 @@ def _translate(
     name, col = path
     if not _allowed(name, rule):
         return None
+    timestamp = col is not None and col.format == "date-time"
+    if op != "eq" and isinstance(value, str) and not timestamp:
+        return None  # text: Okta's ne is a case-insensitive subset; its text ordering unknown
     text = _value(value, col)
     if text is None:
         return None

@@ -64,6 +64,7 @@ class Scan:
     extra: list[str]  # bound parameters recorded as columns
     row_cap: int | None = None
     pushed: str | None = None  # the filter expression handed to the API, if any
+    pushed_note: str | None = None  # what EXPLAIN says about the rows pushdown keeps
     described: bool = True  # the provider names the response's columns (else: inferred)
     standalone: Scan | None = None  # planned without its dependencies, to break a cycle
 
@@ -203,7 +204,8 @@ def _scan(
     calls = calls_for(method, bound, ctx, "SELECT") if not deps else []
     columns = _used_columns(method.columns or res.columns, e, referenced)
     scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, columns, extra)
-    scan.pushed = pushed.expression if pushed is not None else None
+    if pushed is not None:
+        scan.pushed, scan.pushed_note = pushed.expression, pushed.note
     scan.described = bool(method.columns or res.columns)
     return scan
 

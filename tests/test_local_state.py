@@ -191,3 +191,16 @@ def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> No
     cur.execute(sql)
     assert cur.fetchall() == first[1:]
     assert emu.request_log  # the write dropped the cached read
+
+
+def test_explain_cache_note_belongs_to_its_own_call(emulator: Any) -> None:
+    apps = [a["id"] for a in emulator.org.oidc_apps[:3]]
+    cur = _conn(emulator, cache_ttl=300).cursor()
+    cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{apps[0]}'")
+    cur.fetchall()
+    listed = ", ".join(f"'{a}'" for a in apps)
+    cur.execute(f"EXPLAIN SELECT id FROM okta.apps.tokens WHERE appId IN ({listed})")
+    notes = {r[4].split("/")[-2]: r[7] for r in cur.fetchall() if r[4]}
+    assert "cached response reused" in notes[apps[0]]
+    # the calls after the cached one were never read: no cache note (it used to carry over)
+    assert [a for a in apps[1:] if "cached" in notes[a]] == []

@@ -242,3 +242,38 @@ def test_parameters_fed_by_one_row_take_the_combinations_that_occur(emulator: An
     assert cur.fetchall() == want
     gets = [p for m, p, _ in emulator.request_log if m == "GET" and "/tokens/" in p]
     assert len(gets) == len(want)  # one per (appId, tokenId) that occurs, not the product
+
+
+def _memberships(emu: Any) -> list[tuple[str, str]]:
+    listed = [u for u in emu.org.user_docs() if u["status"] != "DEPROVISIONED"]
+    return sorted((u["id"], g["id"]) for u in listed for g in emu.org.groups_of_user(u["id"]))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT u.id, g.id FROM okta.users.users u JOIN okta.users.user_groups g ON g.id = u.id",
+        "SELECT g.param__id, g.id FROM okta.users.user_groups g "
+        "WHERE g.id IN (SELECT id FROM okta.users.users)",
+    ],
+)
+def test_a_parameter_named_like_a_column_binds_and_is_not_refiltered(
+    emulator: Any, sql: str
+) -> None:
+    # user_groups takes the user as path parameter `id`; its rows are groups with their own
+    # `id`: in ON/WHERE the name means the parameter (StackQL's rule), the select list's g.id
+    # is the group's, and the user each row was read for is recorded as param__id
+    want = _memberships(emulator)
+    assert len(want) > 10
+    cur = _cur(emulator)
+    cur.execute(sql + " ORDER BY 1, 2")
+    assert cur.fetchall() == want
+
+
+def test_a_literal_parameter_named_like_a_column_binds_only(emulator: Any) -> None:
+    user = next(
+        u for u in emulator.org.user_docs() if len(emulator.org.groups_of_user(u["id"])) > 1
+    )
+    cur = _cur(emulator)
+    cur.execute(f"SELECT id FROM okta.users.user_groups WHERE id = '{user['id']}' ORDER BY id")
+    assert cur.fetchall() == sorted((g["id"],) for g in emulator.org.groups_of_user(user["id"]))

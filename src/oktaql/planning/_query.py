@@ -6,6 +6,11 @@ the tokens scan depend on the applications scan, and ``appId IN (SELECT ...)`` o
 Dependent scans run once their sources are loaded, one call per distinct value. The bound path
 parameters are recorded as columns of the scan's rows, so the join condition itself then runs
 in DuckDB unchanged.
+
+A name that is both a parameter and a response column (``okta.users.user_groups`` takes the
+user as ``id``; its rows are groups with an ``id``) means the parameter in WHERE and ON, as in
+StackQL: ``g.id = u.id`` binds it. The parameter is then recorded as ``param__id``, and the
+join condition runs over that column, never over the group's own ``id``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ class Dependency:
     source_from: str = ""
     column_sql: str = ""
     scalar: bool = False  # ``param = (SELECT ...)``: the subquery must give at most one value
+    # the dependent table's column in the condition: renamed when the parameter is recorded
+    # under another name than its own
+    target: exp.Column | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -61,12 +69,14 @@ class Scan:
     deps: list[Dependency]
     calls: list[Call]  # known at plan time when there are no dependencies
     columns: list[Column]
-    extra: list[str]  # bound parameters recorded as columns
+    extra: list[str]  # bound parameters recorded as columns (named as in ``param_columns``)
     row_cap: int | None = None
     pushed: str | None = None  # the filter expression handed to the API, if any
     pushed_note: str | None = None  # what EXPLAIN says about the rows pushdown keeps
     described: bool = True  # the provider names the response's columns (else: inferred)
     standalone: Scan | None = None  # planned without its dependencies, to break a cycle
+    # parameters recorded under another name because a response column has theirs
+    param_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +129,10 @@ def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
             if dep.node is not None and not dep.values_sql:
                 dep.values_sql = dep.node.sql(dialect="duckdb")
     ordered = _order(scans)
+    for scan in ordered:
+        for dep in scan.deps:
+            if dep.target is not None and dep.param in scan.param_columns:
+                dep.target.set("this", exp.to_identifier(scan.param_columns[dep.param]))
     _apply_row_cap(ast, ordered)
     return QueryPlan(scans=ordered, local_ast=ast)
 
@@ -194,6 +208,8 @@ def _scan(
 ) -> Scan:
     path_params = [p for p in method.required_params if method.params[p].location == "path"]
     extra = list(dict.fromkeys(path_params + [d.param for d in deps]))
+    taken = {c.name.lower() for c in (method.columns or res.columns)}
+    renamed = {p: f"param__{p}" for p in extra if p.lower() in taken}
     pushed = (
         plan_pushdown(method, e.alias, e.select, bound, single_table=single_table)
         if ctx.pushdown
@@ -201,13 +217,23 @@ def _scan(
     )
     if pushed is not None:
         bound[pushed.param] = [pushed.expression]
-    calls = calls_for(method, bound, ctx, "SELECT") if not deps else []
+    calls = _recorded(calls_for(method, bound, ctx, "SELECT"), renamed) if not deps else []
     columns = _used_columns(method.columns or res.columns, e, referenced)
+    extra = [renamed.get(p, p) for p in extra]
     scan = Scan(res, method, e.alias, e.temp, bound, deps, calls, columns, extra)
+    scan.param_columns = renamed
     if pushed is not None:
         scan.pushed, scan.pushed_note = pushed.expression, pushed.note
     scan.described = bool(method.columns or res.columns)
     return scan
+
+
+def _recorded(calls: list[Call], renamed: dict[str, str]) -> list[Call]:
+    """``calls`` with their bound values keyed by the columns that record them."""
+    if renamed:
+        for call in calls:
+            call.bound = {renamed.get(k, k): v for k, v in call.bound.items()}
+    return calls
 
 
 def _used_columns(columns: list[Column], e: _Entry, referenced: set[str]) -> list[Column]:
@@ -273,6 +299,7 @@ def _dependency(
                 f"SELECT DISTINCT {col} {source_from}",
                 source_from=source_from,
                 column_sql=col,
+                target=mine,
             )
     found = _subquery_binding(node)
     if found is not None:
@@ -289,7 +316,7 @@ def _dependency(
             if x.table.find_ancestor(type(inner)) is inner or _within(x.table, inner)
         }
         source = ("= (" if scalar else "IN (") + inner.sql() + ")"
-        return Dependency(pname, source, needs, node=inner, scalar=scalar)
+        return Dependency(pname, source, needs, node=inner, scalar=scalar, target=target)
     return None
 
 
@@ -431,7 +458,7 @@ def dependent_calls(
             for name, value in zip(names, row, strict=True):
                 values[name] = [value]
         calls.extend(calls_for(scan.method, values, ctx, "SELECT"))
-    return calls
+    return _recorded(calls, scan.param_columns)
 
 
 __all__ = ["Dependency", "QueryPlan", "Scan", "dependency_groups", "dependent_calls"]

@@ -356,7 +356,9 @@ def _check_unknown_columns(e: _Entry, res: Resource) -> None:
     select = e.select
     if select is None:
         return
-    known = {c.name.lower() for c in res.columns} | {p.lower() for p in res.param_names}
+    columns = {c.name.lower() for c in res.columns}
+    known = columns | {p.lower() for p in res.param_names}
+    known |= {f"param__{p.lower()}" for p in res.param_names if p.lower() in columns}
     if not res.columns:
         known.add("value")  # undescribed responses: plain values land in a `value` column
     projected = {x.alias_or_name.lower() for x in select.expressions if x.alias}

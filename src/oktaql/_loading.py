@@ -3,7 +3,8 @@
 Each page is appended with one INSERT over parallel lists (one per column) that DuckDB unnests,
 so the per-row Python work is building those lists and nothing else. Values arrive as text and
 are cast in SQL (TRY_CAST: one malformed value in an API response becomes NULL, not a failed
-query); timestamps are normalised to UTC.
+query). Okta's timestamps are UTC instants and load as ``TIMESTAMP WITH TIME ZONE``, so a
+comparison with ``now()`` or a ``...Z`` literal never depends on the machine's time zone.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ _DUCK = {
 }
 
 
+TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"  # DuckDB's own name, as a cursor's description says it
+
+
 def duck_type(col: Column) -> str:
     if col.type == "string" and col.format == "date-time":
-        return "TIMESTAMP"
+        return TIMESTAMPTZ
     if col.type == "string" and col.format == "date":
         return "DATE"
     return _DUCK.get(col.type, "VARCHAR")
@@ -43,8 +47,6 @@ def _cast(expr: str, dtype: str) -> str:
         return expr
     if dtype == "JSON":
         return f"TRY_CAST({expr} AS JSON)"
-    if dtype == "TIMESTAMP":
-        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
     return f"TRY_CAST({expr} AS {dtype})"
 
 

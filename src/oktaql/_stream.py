@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from oktaql._loading import duck_type
+from oktaql._loading import TIMESTAMPTZ, duck_type
 from oktaql.planning import MISSING, Scan, conjuncts, literal
 
 
@@ -92,13 +92,14 @@ def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
+    """An instant in UTC, as DuckDB's cast to TIMESTAMPTZ in a UTC session gives it."""
     try:
         when = dt.datetime.fromisoformat(value if type(value) is str else str(value))
     except ValueError:
         return None
-    if when.tzinfo is not None:  # Okta's 'Z' included: to UTC, as DuckDB's cast gives it
-        when = when.astimezone(dt.UTC).replace(tzinfo=None)
-    return when
+    if when.tzinfo is None:  # no zone: read in the session's zone, UTC
+        return when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -142,7 +143,7 @@ def _varchar(value: Any) -> str:
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "TIMESTAMP": _timestamp,
+    TIMESTAMPTZ: _timestamp,
     "DATE": _date,
     "BIGINT": _int,
     "DOUBLE": _float,
@@ -157,9 +158,9 @@ def _timestamp_column(col: list[Any]) -> list[Any]:
     by C-level calls alone, anything else value by value."""
     try:
         # TypeError: a value is not text; ValueError: one is malformed
-        out = list(map(_fromiso, map(str.removesuffix, col, repeat("Z"))))
-        if not any(map(_tzinfo, out)):  # an offset ('+05:00', '+05:00Z'): value by value
-            return out  # UTC without its Z, or no zone at all: both read as UTC, as DuckDB does
+        out = list(map(_fromiso, col))
+        if set(map(_tzinfo, out)) == _UTC_ONLY:  # all '...Z' (or '+00:00'): done
+            return out
     except (TypeError, ValueError):
         pass
     return [None if v is None else _timestamp(v) for v in col]
@@ -167,6 +168,7 @@ def _timestamp_column(col: list[Any]) -> list[Any]:
 
 _DICT = {dict}
 _STR_OR_NONE = {str, type(None)}
+_UTC_ONLY = {dt.UTC}
 _tzinfo = operator.attrgetter("tzinfo")
 _get = dict.get
 _fromiso = dt.datetime.fromisoformat
@@ -240,7 +242,7 @@ def _page_rows(
         elif dtype == "VARCHAR":
             if not set(map(type, col)) <= _STR_OR_NONE:
                 col = [v if v is None or type(v) is str else conv(v) for v in col]
-        elif dtype == "TIMESTAMP":
+        elif dtype == TIMESTAMPTZ:
             col = _timestamp_column(col)
         else:
             col = [None if v is None else conv(v) for v in col]

@@ -58,7 +58,9 @@ def open_database(path: str | os.PathLike[str] | None) -> duckdb.DuckDBPyConnect
             time.sleep(0.1)
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open database {target}: {exc}") from None
-    duck.execute("SET TimeZone='UTC'")
+    # GLOBAL: a cursor (each query's) starts from the global settings, not this connection's;
+    # a session-only SET left every query in the machine's zone (Okta's times are UTC)
+    duck.execute("SET GLOBAL TimeZone='UTC'")
     duck.execute("ATTACH ':memory:' AS oktaql_scratch")
     duck.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
     duck.execute(

@@ -240,8 +240,34 @@ def syntax_error(message: str, sql: str, offset: int) -> SQLSyntaxError:
 # --- entry point ----------------------------------------------------------------------------
 
 
+def _check_strings_closed(sql: str) -> None:
+    """An unclosed quote is reported where it opens, not as the fragment a tokenizer saw."""
+    blanked, _ = blank_comments(sql)
+    for start, _end, is_str in _outside_strings(blanked):
+        if is_str and not _closed(blanked, start):
+            quote = blanked[start]
+            kind = "string" if quote == "'" else "quoted name"
+            raise syntax_error(
+                f"unterminated {kind}: the {quote} opened here is never closed", sql, start
+            )
+
+
+def _closed(sql: str, i: int) -> bool:
+    """Whether the quoted run opening at ``sql[i]`` has its closing quote (doubled ones escape)."""
+    quote, j, n = sql[i], i + 1, len(sql)
+    while j < n:
+        if sql[j] == quote:
+            if j + 1 < n and sql[j + 1] == quote:
+                j += 2
+                continue
+            return True
+        j += 1
+    return False
+
+
 def parse(sql: str) -> Statement:
     """Parse exactly one statement (a trailing ``;`` is fine)."""
+    _check_strings_closed(sql)
     parts = split_statements(sql)
     if not parts:
         raise SQLSyntaxError("empty statement: nothing to run")

@@ -36,6 +36,7 @@ from oktaql.planning._common import (
     is_provider_table,
     literal,
 )
+from oktaql.planning._hints import with_hints
 from oktaql.planning._pushdown import plan_pushdown
 from oktaql.provider import Column, Method, Resource
 
@@ -100,6 +101,7 @@ class _Entry:
     select: exp.Select | None
 
 
+@with_hints
 def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
     ast = ast.copy()
     entries = []

@@ -27,6 +27,7 @@ from oktaql.planning._common import (
     is_provider_table,
     literal,
 )
+from oktaql.planning._hints import with_hints
 from oktaql.provider import Method, Resource
 
 
@@ -129,6 +130,7 @@ def plan_delete(ast: exp.Delete, ctx: PlanContext) -> WritePlan:
     return WritePlan("delete", res, method, _write_calls(method, bound, {}, ctx, "DELETE"))
 
 
+@with_hints
 def plan_update(ast: exp.Update, replace: bool, ctx: PlanContext) -> WritePlan:
     verb = "replace" if replace else "update"
     res = _target(ast.this, ctx, verb.upper())

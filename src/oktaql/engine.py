@@ -785,7 +785,9 @@ class Session:
         self, step: int, rid: str, method: Method, req: Request, note: str
     ) -> tuple[Any, ...]:
         headers = {"Authorization": self.auth_display(rid.split(".")[0]), **req.headers}
-        body = json.dumps(req.body) if req.has_body else None
+        from oktaql._secrets import mask_json  # EXPLAIN and --dry-run never show a secret
+
+        body = json.dumps(mask_json(req.body)) if req.has_body else None
         return (step, rid, method.name, req.method, req.url, json.dumps(headers), body, note)
 
 

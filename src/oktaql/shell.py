@@ -7,7 +7,7 @@ columns and parameters of the resources the statement names, method names after
 a statement runs cancels it (its HTTP requests are aborted), Ctrl-D exits.
 
 History is kept in ``$XDG_DATA_HOME/oktaql/history`` (``~/.local/share/oktaql/history``) with
-secrets redacted before they reach the file (:func:`redact_for_history`).
+secrets redacted before they reach the file (:func:`oktaql._secrets.mask_sql`).
 
 A DELETE, UPDATE, REPLACE or EXEC is planned first (``EXPLAIN``); when the plan has more than
 one request, or one request acts on a whole collection (a DELETE whose path does not end with
@@ -37,6 +37,8 @@ from typing import IO, Any
 
 import click
 
+# secrets (history, .vars) are masked by the one rule of oktaql._secrets, as EXPLAIN's are
+from oktaql._secrets import REDACTED, is_secret_name, mask_json, mask_sql
 from oktaql.errors import ConfigError, Error
 
 OUTPUT_FORMATS = ("table", "json", "jsonl", "csv", "markdown")
@@ -65,84 +67,6 @@ KEYWORDS = (
 )  # fmt: skip
 
 _DESTRUCTIVE = ("DELETE", "UPDATE", "REPLACE", "EXEC", "EXECUTE")
-
-# --- history redaction ---------------------------------------------------------------------------
-
-_SECRET_WORD = re.compile(
-    r"(?i)token|passw(?:or)?d|pwd|secret|api[_-]?key|private[_-]?key|credential|assertion|"
-    r"bearer|authorization|cookie|passphrase|recovery[_-]?answer|\banswer\b"
-)
-# names that contain a secret word but name something that is not secret (tokenId, tokenType,
-# refreshTokenLifetimeMinutes, token_endpoint_auth_method, ...)
-_NOT_SECRET_SUFFIX = re.compile(
-    r"(?i)(?:id|ids|type|types|count|status|format|url|uri|urls|name|names|minutes|lifetime|"
-    r"method|methods|mode|window|endpoint|expiresat|expiry|hook|policy|prompt)$"
-)
-_JSON_PAIR = re.compile(
-    r'"((?:[^"\\]|\\.)*)"(\s*:\s*)'
-    r'("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null|\{[^{}]*\}|\[[^\[\]]*\])'
-)
-_ASSIGN = re.compile(
-    r"""(?<![\w$#.-])(@?[A-Za-z_][\w$#-]*)(\s*(?:=|==|<>|!=|:=)\s*)('(?:[^']|'')*'|"(?:[^"]|"")*")"""
-)
-_SET_META = re.compile(r"(?s)^(\s*\.set\s+)(\S+)(\s+)(.+)$")
-_INSERT_COLS = re.compile(r"(?is)^\s*INSERT\s+INTO\s+[\w.\"]+\s*\(([^)]*)\)")
-_SQL_STRING = re.compile(r"'(?:[^']|'')*'")
-_TOKEN_SHAPES = (
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-    re.compile(r"(?<![\w-])00[A-Za-z0-9_-]{40}(?![\w-])"),  # an Okta API (SSWS) token
-    re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # a JWT
-)
-_AUTH_SCHEME = re.compile(r"(?i)\b(SSWS|Bearer|Basic|DPoP)(\s+)[A-Za-z0-9._~+/=-]{6,}")
-REDACTED = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    """True for names such as ``apiToken``, ``data__password``, ``client_secret``, ``@@json``
-    keys like ``privateKey``; False for ``tokenId``, ``tokenType``, ``token_endpoint_auth_method``."""
-    bare = name.strip("@\"'` ")
-    if not _SECRET_WORD.search(bare):
-        return False
-    return not _NOT_SECRET_SUFFIX.search(bare)
-
-
-def redact_for_history(text: str) -> str:
-    """``text`` with secret values replaced by ``***`` before it is written to the history file.
-
-    Redacted: values assigned to or compared with a secret-like name (``token = '...'``,
-    ``data__password = '...'``, ``@client_secret = '...'``, ``.set apiToken ...``); JSON values
-    under secret-like keys (``@@json = '{"credentials": {"password": {"value": "..."}}}'``);
-    every string of an INSERT whose column list names a secret-like column; and anything shaped
-    like a credential wherever it stands (Okta API tokens, JWTs, ``SSWS``/``Bearer`` headers,
-    PEM private keys). Identifiers such as ``tokenId`` are kept.
-    """
-    m = _SET_META.match(text)
-    if m and is_secret_name(m.group(2)):
-        text = m.group(1) + m.group(2) + m.group(3) + REDACTED
-
-    def json_pair(m: re.Match[str]) -> str:
-        if is_secret_name(m.group(1)):
-            return f'"{m.group(1)}"{m.group(2)}"{REDACTED}"'
-        return m.group(0)
-
-    text = _JSON_PAIR.sub(json_pair, text)
-
-    def assign(m: re.Match[str]) -> str:
-        if is_secret_name(m.group(1)):
-            q = m.group(3)[0]
-            return f"{m.group(1)}{m.group(2)}{q}{REDACTED}{q}"
-        return m.group(0)
-
-    text = _ASSIGN.sub(assign, text)
-    ins = _INSERT_COLS.match(text)
-    if ins and any(is_secret_name(c) for c in re.split(r"[\s,]+", ins.group(1)) if c):
-        rest = _SQL_STRING.sub(f"'{REDACTED}'", text[ins.end() :])
-        text = text[: ins.end()] + rest
-    for shape in _TOKEN_SHAPES:
-        text = shape.sub(REDACTED, text)
-    text = _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-    return text
-
 
 # --- statement text helpers ----------------------------------------------------------------------
 
@@ -659,7 +583,7 @@ class Shell:
 
         class _History(FileHistory):
             def store_string(self, string: str) -> None:
-                super().store_string(redact_for_history(string))
+                super().store_string(mask_sql(string))
 
         history: Any = None
         try:
@@ -915,7 +839,9 @@ class Shell:
                 self.echo("no variables (.set NAME VALUE sets one)")
             for name in sorted(variables):
                 shown = (
-                    REDACTED if is_secret_name(name) else json.dumps(variables[name], default=str)
+                    REDACTED
+                    if is_secret_name(name)
+                    else json.dumps(mask_json(variables[name]), default=str)
                 )
                 self.echo(f"{name} = {shown}")
         elif cmd == ".set":

@@ -73,14 +73,15 @@ def test_jsonl_csv_markdown_table(run: Any, emulator: Any) -> None:
     lines = res.stdout.splitlines()
     assert lines[0] == "| id | created | scopes |"
     assert lines[1] == "|---|---|---|"
-    assert lines[2].startswith(f"| {truth[0]['id']} | ")
+    assert lines[2].startswith(f"| {truth[0]['id']} | {truth[0]['created']} | ")
 
     res = run(sql)  # table is the default
     assert res.exit_code == 0
     assert truth[0]["id"] in res.stdout and "scopes" in res.stdout
-    # timestamps readable in tables
+    # a table shows a timestamp as JSON does: the instant with its offset (Z: UTC)
     assert iso  # imported for the json check above
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", res.stdout)
+    assert f"│ {truth[0]['created']} │" in res.stdout
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", res.stdout)
 
 
 def test_sql_from_file_and_stdin(run: Any, emulator: Any, tmp_path: Path) -> None:

@@ -108,18 +108,15 @@ def test_explain_says_whether_rows_stream_or_go_through_duckdb() -> None:
 
 
 def test_timestamp_columns_convert_as_duckdb_casts_them() -> None:
-    import duckdb
+    """Both paths give UTC instants (aware datetimes), as DuckDB's TIMESTAMPTZ cast in oktaql's
+    UTC session gives them; a value without a zone is read as UTC."""
+    from oktaql import _stream, local
 
-    from oktaql import _stream
-
-    duck = duckdb.connect()
-    duck.execute("SET TimeZone='UTC'")
+    duck = local.open_database(None)
 
     def cast(values: list[Any]) -> list[Any]:
         return [
-            duck.execute(
-                "SELECT CAST(TRY_CAST(CAST(? AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)", [v]
-            ).fetchone()[0]
+            duck.execute("SELECT TRY_CAST(CAST(? AS VARCHAR) AS TIMESTAMPTZ)", [v]).fetchone()[0]
             for v in values
         ]
 
@@ -137,9 +134,11 @@ def test_timestamp_columns_convert_as_duckdb_casts_them() -> None:
     ]
     got = _stream._timestamp_column(odd)
     assert got == cast(odd)
-    assert got[0] == dt.datetime(2024, 1, 3, 2, 23, 40)
-    assert got[2] == dt.datetime(2024, 1, 2, 21, 23, 40)  # +05:00 read as UTC
+    assert got[0] == dt.datetime(2024, 1, 3, 2, 23, 40, tzinfo=dt.UTC)
+    assert got[2] == dt.datetime(2024, 1, 2, 21, 23, 40, tzinfo=dt.UTC)  # +05:00 to UTC
+    assert got[5] == dt.datetime(2024, 1, 3, tzinfo=dt.UTC)
     assert got[1] is None and got[3] is None and got[4] is None  # an offset then Z: neither
+    assert {v.utcoffset() for v in got if v is not None} == {dt.timedelta(0)}
 
 
 # --- paging through the engine, over real HTTP -------------------------------------------------

@@ -23,7 +23,10 @@ OUTPUT_FORMATS = ("table", "json", "jsonl", "csv", "markdown")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    from oktaql.output import visible
+
+    # an error may quote API data: its control characters are shown, never sent to the terminal
+    click.echo(f"error: {visible(message, lines=True)}", err=True)
     sys.exit(code)
 
 
@@ -42,9 +45,9 @@ def _errors_reported() -> Iterator[None]:
     try:
         yield
     except Error as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _fail("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
+    except KeyboardInterrupt as exc:
+        click.echo("\n".join(["interrupted", *getattr(exc, "__notes__", ())]), err=True)
         sys.exit(130)
 
 
@@ -189,13 +192,23 @@ def _run_one(conn: Any, sql: str, fmt: str) -> None:
     cur.execute(sql)
     if cur.description is None:
         if cur.message:
-            click.echo(cur.message, err=True)
+            click.echo(output.visible(cur.message, lines=True), err=True)
         if fmt == "json":
             click.echo("[]")
         return
     columns = [d[0] for d in cur.description]
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
-    output.write(fmt, columns, iter(cur), sys.stdout, width=width)
+    written = output.Written()
+    try:
+        # row by row: a batch (fetchmany) that fails part way would lose the rows it had read
+        rows = iter(cur.fetchone, None)
+        output.write(fmt, columns, rows, sys.stdout, width=width, written=written)
+    except (Error, KeyboardInterrupt) as exc:
+        # rows already out stay out (json writes none): say how far it got, after the error
+        sys.stdout.flush()
+        n, what = written.rows, "error" if isinstance(exc, Error) else "interruption"
+        exc.add_note(f"{n} row{'' if n == 1 else 's'} written before the {what}")
+        raise
     cur.close()
 
 

@@ -34,7 +34,15 @@ _ZERO = dt.timedelta(0)
 # characters that reorder or break a line: bidi marks, embeddings, overrides and isolates
 # (U+202E shows "txt.exe" as "exe.txt"), the Unicode line and paragraph separators.
 _CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
-_INVISIBLE = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
+_INVISIBLE = [
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x2028,
+    0x2029,
+]
 _SHORT = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 
 
@@ -166,7 +174,9 @@ def json_text(value: Any, *, indent: int | None = None, compact: bool = False) -
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent, separators=seps)
     except (TypeError, ValueError):  # a Decimal somewhere: written by hand, digit for digit
-        text = _exact(data, indent, 0, seps or ((",", ": ") if indent is not None else (", ", ": ")))
+        text = _exact(
+            data, indent, 0, seps or ((",", ": ") if indent is not None else (", ", ": "))
+        )
     return text.translate(_JSON)
 
 

@@ -20,7 +20,6 @@ command starts fast; prompt_toolkit, pygments, httpx and the engine load when th
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -152,29 +151,22 @@ def _is_json_like(value: Any) -> bool:
     return isinstance(value, dict | list)
 
 
-def _plain_json(value: Any) -> Any:
-    from oktaql.output import jsonable
-
-    return jsonable(value)
-
-
 def format_row(columns: Sequence[str], row: Sequence[Any]) -> str:
-    """One row in full: ``column: value`` lines, JSON values pretty-printed."""
+    """One row in full: ``column: value`` lines, JSON values pretty-printed, every value as
+    the output formats show it (control characters made visible)."""
+    from oktaql.output import json_text, scalar_text, visible
+
     width = max((len(c) for c in columns), default=0)
     lines = []
     for name, value in zip(columns, row):
         if _is_json_like(value):
-            text = json.dumps(_plain_json(value), indent=2, ensure_ascii=False)
+            text = json_text(value, indent=2)  # JSON escapes its own control characters
             text = text.replace("\n", "\n" + " " * (width + 2))
         elif value is None:
             text = "NULL"
-        elif isinstance(value, dt.datetime | dt.date):
-            from oktaql.output import iso
-
-            text = iso(value)
         else:
-            text = str(value)
-        lines.append(f"{name.ljust(width)}: {text}")
+            text = visible(scalar_text(value))
+        lines.append(f"{visible(name).ljust(width)}: {text}")
     return "\n".join(lines)
 
 
@@ -533,6 +525,10 @@ class Shell:
 
     def echo(self, text: str = "", err: bool = False) -> None:
         stream = sys.stderr if err and self.out is sys.stdout else self.out
+        if err:  # an error may quote API data: its control characters are shown, not sent
+            from oktaql.output import visible
+
+            text = visible(text, lines=True)
         stream.write(text + "\n")
         stream.flush()
 
@@ -683,7 +679,9 @@ class Shell:
             self.last = (outcome.columns, outcome.rows)
             self.show_rows(outcome.columns, outcome.rows)
         if outcome.message:
-            self.echo(outcome.message)
+            from oktaql.output import visible
+
+            self.echo(visible(outcome.message, lines=True))
         if self.timer:
             self.echo(f"Time: {elapsed:.3f} s")
         return True
@@ -949,7 +947,9 @@ def run_shell(
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    from oktaql.output import visible
+
+    click.echo(f"error: {visible(message, lines=True)}", err=True)
     sys.exit(1)
 
 

@@ -147,7 +147,7 @@ def test_the_shell_shows_rows_errors_and_a_row_in_full_visibly(
     assert (
         text.count("\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202eexe.txt") == 3
     )  # table, .show, error
-    assert f"first: \\x1b]0;pwned" in text  # .show 1
+    assert "first: \\x1b]0;pwned" in text  # .show 1
     assert not any(line.startswith("error: spoofed") for line in text.splitlines())
 
 

@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -180,18 +181,33 @@ def test_no_token_source_means_the_usual_environment() -> None:
     assert Profile("bare", "https://bare.okta.com").token() is None
 
 
-def test_token_command_runs_with_shlex_capture_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+def _program(tmp_path: Path, name: str, mode: int = 0o755, body: str = "") -> Path:
+    """An executable script ``name`` in a fresh ``bin`` folder of ``tmp_path``."""
+    folder = tmp_path / "bin"
+    folder.mkdir(mode=0o755, exist_ok=True)
+    prog = folder / name
+    prog.write_text(f"#!{sys.executable}\n{body}\n")
+    prog.chmod(mode)
+    return prog
+
+
+def test_token_command_runs_with_shlex_capture_and_timeout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     seen: list[tuple[Any, dict[str, Any]]] = []
 
     def fake_run(args: Any, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
         seen.append((args, kwargs))
         return subprocess.CompletedProcess(args, 0, b"s3cret-token\nuser: alice\n", b"")
 
+    prog = _program(tmp_path, "pass")
+    monkeypatch.setenv("PATH", f"{prog.parent}:/usr/bin:/bin")
     monkeypatch.setattr(config.subprocess, "run", fake_run)
     prof = Profile("dev", token_command="pass show 'okta/my dev'")
     assert prof.token() == "s3cret-token"  # the first line, as `pass` prints it
     assert prof.token() == "s3cret-token"
-    assert seen == [(["pass", "show", "okta/my dev"], {"capture_output": True, "timeout": 30.0})]
+    # the program is found on PATH once, checked, and that very file runs
+    assert seen == [([str(prog), "show", "okta/my dev"], {"capture_output": True, "timeout": 30.0})]
 
 
 def test_token_command_real_process() -> None:
@@ -199,14 +215,15 @@ def test_token_command_real_process() -> None:
     assert prof.token() == "tok-123"
 
 
-def test_token_command_failures_never_echo_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
-    cmd = f"{PY} -c \"import sys; print('SECRET-ON-STDOUT'); sys.stderr.write('gpg: decryption failed\\n'); sys.exit(2)\""
+def test_token_command_failures_never_echo_its_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing password manager may print the secret on stdout or stderr: neither is shown."""
+    cmd = f"{PY} -c \"import sys; print('SECRET-ON-STDOUT'); sys.stderr.write('error: tok SECRET-ON-STDERR rejected\\n'); sys.exit(2)\""
     with pytest.raises(oktaql.ConfigError) as err:
         Profile("dev", token_command=cmd).token()
     word = shlex.split(cmd)[0]
-    assert (
-        str(err.value)
-        == f"profile dev: token_command ({word} ...): exited with status 2: gpg: decryption failed"
+    assert str(err.value) == (
+        f"profile dev: token_command ({word} ...): exited with status 2; its output is not "
+        "shown (it may hold the token): run the command yourself to see its messages"
     )
     assert "SECRET" not in str(err.value)
 
@@ -228,6 +245,146 @@ def test_token_command_failures_never_echo_stdout(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(oktaql.ConfigError) as err:
         Profile("dev", token_command=f'{PY} -c "import time; time.sleep(5)"').token()
     assert str(err.value) == f"profile dev: token_command ({word} ...): no answer within 0.3 s"
+
+
+def test_token_command_others_can_replace_is_refused_or_warned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like ssh: a program everyone can write is refused before it runs (anyone could make it
+    keep the token), one a group can write runs with a warning naming the file and the fix."""
+    ran = tmp_path / "ran"
+    body = f"open({str(ran)!r}, 'a').write('x'); print('tok-from-program')"
+    prog = _program(tmp_path, "okta-token", 0o757, body)
+    monkeypatch.setenv("PATH", f"{prog.parent}:/usr/bin:/bin")
+    for command in ("okta-token --profile x", f"{prog} --profile x"):
+        with pytest.raises(oktaql.ConfigError) as err:
+            Profile("dev", token_command=command).token()
+        assert str(err.value) == (
+            f"profile dev: token_command ({command.split()[0]} ...): {prog} is writable by every "
+            "user (mode 0757), so anyone could replace the program that prints your token; "
+            f"fix: chmod go-w {prog}"
+        )
+    assert not ran.exists()  # refused before it ran
+    assert capsys.readouterr().err == ""
+
+    prog.chmod(0o775)
+    assert Profile("dev", token_command="okta-token").token() == "tok-from-program"
+    assert capsys.readouterr().err == (
+        f"warning: {prog} is writable by group (mode 0775): whoever can write it can replace "
+        f"the program that prints your token; fix: chmod go-w {prog}\n"
+    )
+
+    # a folder everyone can write lets anyone swap the program: refused; with the sticky bit
+    # (as /tmp has) nobody can replace another user's file: fine
+    prog.chmod(0o755)
+    prog.parent.chmod(0o777)
+    with pytest.raises(oktaql.ConfigError, match=rf"{prog.parent} is writable by every user"):
+        Profile("dev", token_command="okta-token").token()
+    prog.parent.chmod(0o1777)
+    assert Profile("dev", token_command="okta-token").token() == "tok-from-program"
+    assert capsys.readouterr().err == ""
+    prog.parent.chmod(0o755)
+
+
+def test_config_file_others_can_write_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, CONFIG)
+    assert load_config(path).default_profile == "prod"
+    assert capsys.readouterr().err == ""  # 0644 in a 0700 folder: quiet
+    path.chmod(0o666)
+    assert load_config(path).default_profile == "prod"  # still read, as ssh does for config
+    warning = (
+        f"warning: {path} is writable by group and others (mode 0666): whoever can write it "
+        f"chooses where your token goes and what runs; fix: chmod go-w {path}\n"
+    )
+    assert capsys.readouterr().err == warning
+    load_config(path)
+    assert capsys.readouterr().err == ""  # once per process
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o775)
+    other = _write(folder, CONFIG)
+    monkeypatch.setenv("OKTAQL_CONFIG", str(other))
+    res = CliRunner().invoke(config_command, ["list"])
+    assert res.exit_code == 0
+    assert res.stderr == (
+        f"warning: {folder} is writable by group (mode 0775): whoever can write it chooses "
+        f"where your token goes and what runs; fix: chmod go-w {folder}\n"
+    )
+    assert res.stdout.startswith("profile  org_url")
+
+
+def test_org_url_with_credentials_is_refused_and_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, '[profiles.a]\norg_url = "https://admin:hunter2@acme.okta.com"\n')
+    with pytest.raises(oktaql.ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: [profiles.a]: org_url 'https://***@acme.okta.com' holds credentials "
+        '(user:password@); a config file names where the token comes from: token_env = "VAR" '
+        'or token_command = "pass show ..."'
+    )
+    monkeypatch.setenv("OKTAQL_CONFIG", str(path))
+    res = CliRunner().invoke(config_command, ["list"])
+    assert res.exit_code == 1 and "***@acme.okta.com" in res.output
+    assert "hunter2" not in res.output and "admin" not in res.output
+
+    for url, shown in [("ftp://admin:hunter2@acme.okta.com", "ftp://***@acme.okta.com")]:
+        with pytest.raises(oktaql.ConfigError) as err:
+            load_config(_write(tmp_path, f'[profiles.a]\norg_url = "{url}"\n'))
+        assert f"org_url {shown!r} is not an http(s) URL" in str(err.value)
+        assert "hunter2" not in str(err.value)
+    with pytest.raises(oktaql.ConfigError, match=r"org_url 'http://\[::1' is not an http\(s\) URL"):
+        load_config(_write(tmp_path, '[profiles.a]\norg_url = "http://[::1"\n'))
+
+    # a statement run with that profile sends nothing to the host the URL names
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from oktaql.cli import main
+
+    seen: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.2", 0), Record)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        port = srv.server_address[1]
+        prof = _write(
+            tmp_path,
+            f'[profiles.a]\norg_url = "http://admin:hunter2@127.0.0.2:{port}"\ntoken_env = "T_A"\n',
+        )
+        monkeypatch.setenv("OKTAQL_CONFIG", str(prof))
+        monkeypatch.setenv("T_A", "tok-of-a")
+        res = CliRunner().invoke(
+            main, ["exec", "--profile", "a", "SELECT id FROM okta.users.users"]
+        )
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.exit_code == 1 and "holds credentials" in res.stderr
+    assert "hunter2" not in res.output and "tok-of-a" not in res.output
+    assert seen == []
+
+    # and config list masks them even in a Config built some other way
+    cfg = config.Config(path, {"a": Profile("a", "https://u:hunter2@acme.okta.com")})
+    monkeypatch.setattr(config, "load_config", lambda *a, **k: cfg)
+    res = CliRunner().invoke(config_command, ["list"])
+    assert res.output == (
+        "profile  org_url                    token  default\na        https://***@acme.okta.com  -\n"
+    )
 
 
 # --- choosing the org and token --------------------------------------------------------------------

@@ -27,6 +27,8 @@ import difflib
 import json
 import os
 import shlex
+import shutil
+import stat
 import subprocess
 import sys
 import tomllib
@@ -38,6 +40,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from oktaql._secrets import mask_url
 from oktaql.errors import ConfigError
 
 CONFIG_ENV = "OKTAQL_CONFIG"
@@ -113,6 +116,10 @@ def _split_command(command: str, profile: str) -> list[str]:
 def _run_token_command(profile: str, command: str) -> str:
     words = _split_command(command, profile)
     where = f"profile {profile}: token_command ({words[0]} ...)"
+    program = shutil.which(words[0])
+    if program is not None:
+        _check_program(program, where)
+        words = [program, *words[1:]]  # run the very file that was checked
     try:
         proc = subprocess.run(words, capture_output=True, timeout=TOKEN_COMMAND_TIMEOUT)
     except FileNotFoundError:
@@ -124,16 +131,72 @@ def _run_token_command(profile: str, command: str) -> str:
     except OSError as exc:
         raise ConfigError(f"{where}: cannot run it ({exc.strerror or exc})") from None
     if proc.returncode != 0:
-        # stderr is the tool's diagnostic (never its stdout, which may hold a secret)
-        lines = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines()]
-        last = next((ln for ln in reversed(lines) if ln), "")
-        detail = f": {last[:200]}" if last else ""
-        raise ConfigError(f"{where}: exited with status {proc.returncode}{detail}")
+        # neither stdout nor stderr is shown: a password manager may echo the secret in either
+        raise ConfigError(
+            f"{where}: exited with status {proc.returncode}; its output is not shown (it may "
+            "hold the token): run the command yourself to see its messages"
+        )
     out = proc.stdout.decode("utf-8", "replace").splitlines()
     token = out[0].strip() if out else ""
     if not token:
         raise ConfigError(f"{where}: printed no token on its first line")
     return token
+
+
+def _who_can_write(mode: int) -> str | None:
+    """``group``, ``others``, ``group and others`` or None, from a file's mode bits."""
+    who = [w for bit, w in ((stat.S_IWGRP, "group"), (stat.S_IWOTH, "others")) if mode & bit]
+    return " and ".join(who) or None
+
+
+def _writable_by_others(path: str) -> tuple[str, int, bool] | None:
+    """(path, mode, world-writable) when someone other than its owner can replace what
+    ``path`` holds: the file writable by group/others, or its directory (without the sticky
+    bit, which keeps others from replacing a file they do not own)."""
+    real = os.path.realpath(path)
+    candidates = [(real, False)]
+    for d in dict.fromkeys([os.path.dirname(os.path.abspath(path)), os.path.dirname(real)]):
+        candidates.append((d, True))
+    for p, is_dir in candidates:
+        try:
+            mode = os.stat(p).st_mode
+        except OSError:
+            continue
+        if is_dir and mode & stat.S_ISVTX:
+            continue
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return p, stat.S_IMODE(mode), bool(mode & stat.S_IWOTH)
+    return None
+
+
+_WARNED: set[tuple[str, int]] = set()
+
+
+def _warn_writable(path: str, mode: int, what: str) -> None:
+    """ssh-style warning on stderr, once per file and mode per process."""
+    if (path, mode) in _WARNED:
+        return
+    _WARNED.add((path, mode))
+    click.echo(
+        f"warning: {path} is writable by {_who_can_write(mode)} (mode {mode:04o}): whoever can "
+        f"write it {what}; fix: chmod go-w {path}",
+        err=True,
+    )
+
+
+def _check_program(program: str, where: str) -> None:
+    """A token command that others can replace is refused when everyone can (anyone on the
+    machine would get the token), and warned about when a group can."""
+    found = _writable_by_others(program)
+    if found is None:
+        return
+    path, mode, world = found
+    if world:
+        raise ConfigError(
+            f"{where}: {path} is writable by every user (mode {mode:04o}), so anyone could "
+            f"replace the program that prints your token; fix: chmod go-w {path}"
+        )
+    _warn_writable(path, mode, "can replace the program that prints your token")
 
 
 @dataclass
@@ -165,6 +228,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     p = Path(path).expanduser() if path is not None else config_path()
     try:
         raw = p.read_bytes()
+        loose = _writable_by_others(str(p))
     except FileNotFoundError:
         return Config(path=p, exists=False)
     except IsADirectoryError:
@@ -177,6 +241,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    if loose is not None:  # like ssh: the file decides where the token goes and what runs
+        _warn_writable(loose[0], loose[1], "chooses where your token goes and what runs")
     return _build_config(p, doc)
 
 
@@ -219,11 +285,21 @@ def _build_config(path: Path, doc: dict[str, Any]) -> Config:
             raise ConfigError(f"{where}: give token_env or token_command, not both")
         org_url = body.get("org_url")
         if org_url is not None:
-            parts = urlsplit(org_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = mask_url(org_url)  # never print user:password@ from the file
+            try:
+                parts = urlsplit(org_url)
+                host = parts.hostname
+            except ValueError:  # e.g. an unclosed [ of an IPv6 address
+                parts, host = urlsplit(""), None
+            if parts.scheme not in ("http", "https") or not host:
                 raise ConfigError(
-                    f"{where}: org_url {org_url!r} is not an http(s) URL "
-                    "(e.g. https://acme.okta.com)"
+                    f"{where}: org_url {shown!r} is not an http(s) URL (e.g. https://acme.okta.com)"
+                )
+            if parts.username is not None or parts.password is not None:
+                raise ConfigError(
+                    f"{where}: org_url {shown!r} holds credentials (user:password@); a config "
+                    'file names where the token comes from: token_env = "VAR" or '
+                    'token_command = "pass show ..."'
                 )
         if "token_command" in body:
             try:
@@ -428,7 +504,12 @@ def config_list() -> None:
         return
     try:
         rows = [
-            (name, p.org_url or "-", p.token_source, "yes" if name == cfg.default_profile else "")
+            (
+                name,
+                mask_url(p.org_url) if p.org_url else "-",
+                p.token_source,
+                "yes" if name == cfg.default_profile else "",
+            )
             for name, p in sorted(cfg.profiles.items())
         ]
     except ConfigError as exc:

@@ -25,6 +25,12 @@ send them. A final failure names the request, the status, Okta's ``errorCode``/`
 and ``X-Okta-Request-Id``, and "after N retries" when it was retried. Redirects are never
 followed, so the ``Authorization`` header never goes anywhere but the URL asked for.
 
+Origin binding: a client holds one credential and is bound to one origin (scheme, host, port),
+given when it is built (or, when none is given, the origin of its first request). Its one send
+path refuses any request for another origin before anything is sent, before an auth flow
+(OAuth 2.0, DPoP) runs, and is the only place a credential is attached: an ``Authorization``
+header in a request's own headers is dropped.
+
 Pacing: when ``X-Rate-Limit-Remaining`` drops under ``pace_fraction`` of
 ``X-Rate-Limit-Limit`` (or under ``pace_reserve``, about the number of concurrent workers),
 later requests of the same endpoint family (``/api/v1/apps/{id}/tokens``, ...) from any thread
@@ -76,6 +82,9 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None  # JSON-able, or None
     has_body: bool = False
+    # whose credential the call was planned with: a named org (profile), or None for the
+    # session's own; the session picks the client by this, never by matching the URL
+    org: str | None = None
 
     def describe(self) -> str:
         return f"{self.method} {self.url}"
@@ -99,6 +108,7 @@ class HTTPClient:
         self,
         auth_header: str | None,
         *,
+        origin: str | None = None,
         auth: httpx.Auth | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
@@ -106,6 +116,8 @@ class HTTPClient:
         connections: int = 16,
     ):
         self._auth = _checked_auth_header(auth_header)
+        # the one origin this client's credential may go to (None: its first request's)
+        self._origin = _binding_origin(origin) if origin is not None else None
         secret = (self._auth or "").partition(" ")[2].strip() or (self._auth or "")
         self._secret = secret if len(secret) >= 6 else None
         self.retry = retry or RetryPolicy()
@@ -132,7 +144,14 @@ class HTTPClient:
 
     def __repr__(self) -> str:
         scheme = (self._auth or "").partition(" ")[0]
-        return f"HTTPClient(auth={scheme + ' ***' if self._auth else None!r})"
+        return (
+            f"HTTPClient(auth={scheme + ' ***' if self._auth else None!r}, origin={self.origin!r})"
+        )
+
+    @property
+    def origin(self) -> str | None:
+        """``scheme://host:port`` this client is bound to, or None before its first request."""
+        return _show(self._origin) if self._origin is not None else None
 
     def close(self) -> None:
         self._client.close()
@@ -140,18 +159,36 @@ class HTTPClient:
     # --- one request, retried ---------------------------------------------------------------
 
     def send(self, req: Request) -> httpx.Response:
-        """Send ``req`` (retrying what is safe to retry); an error status raises APIError."""
+        """Send ``req`` (retrying what is safe to retry); an error status raises APIError.
+
+        A request for another origin than the client's is refused: nothing is sent."""
         try:
+            self._check_origin(req)
             return self._send(req)
         except Error as exc:
             raise self._scrubbed(exc) from None
+
+    def _check_origin(self, req: Request) -> None:
+        target = origin(req.url)
+        with self._lock:
+            if self._origin is None:
+                self._origin = _binding_origin(req.url)
+                return
+            bound = self._origin
+        if target != bound:
+            raise OperationalError(
+                f"{req.method} {show_origin(req.url)}: refusing to send the request: this "
+                f"client's credential is bound to {_show(bound)}, and the URL points at another "
+                "origin; nothing was sent"
+            )
 
     def _send(self, req: Request) -> httpx.Response:
         import httpx
 
         never_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
         policy = self.retry
-        headers = dict(req.headers)
+        # a credential comes from this client only, never from a request's own headers
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
         if self._auth:
             headers["Authorization"] = self._auth
         content: bytes | None = None
@@ -310,7 +347,7 @@ class HTTPClient:
             if origin(nxt) != start:
                 raise OperationalError(
                     f"{current.describe()}: the next-page link points at another origin "
-                    f"({_show_origin(nxt)}); refusing to send the credentials there"
+                    f"({show_origin(nxt)}); refusing to send the credentials there"
                 )
             if nxt in seen:
                 if is_empty:
@@ -545,6 +582,7 @@ def _next_link(current: Request, resp: httpx.Response) -> str | None:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CREDENTIAL_HEADERS = {"authorization", "proxy-authorization"}
 
 
 def origin(url: str) -> tuple[str, str, int | None, bool]:
@@ -559,9 +597,26 @@ def origin(url: str) -> tuple[str, str, int | None, bool]:
     return scheme, host, port or _DEFAULT_PORTS.get(scheme), bool(parts.username)
 
 
-def _show_origin(url: str) -> str:
-    scheme, host, port, _ = origin(url)
+def show_origin(url: str) -> str:
+    return _show(origin(url))
+
+
+def _show(o: tuple[str, str, int | None, bool]) -> str:
+    scheme, host, port, _ = o
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
     return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _binding_origin(url: str) -> tuple[str, str, int | None, bool]:
+    """The origin a credential may be bound to: an http(s) URL without credentials."""
+    o = origin(url)
+    if o[0] not in _DEFAULT_PORTS or not o[1] or o[3]:
+        raise ConfigError(
+            f"cannot bind a credential to {_show(o) if o[0] != 'invalid' else 'an invalid URL'}: "
+            "it needs an http(s) URL without user name or password"
+        )
+    return o
 
 
 def _retry_headers(headers: dict[str, str], attempt: int, request_id: str | None) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from oktaql._http import Request
+from oktaql._http import Request, origin
 from oktaql.catalog import suggest
-from oktaql.errors import ConfigError, PlanError
+from oktaql.errors import ConfigError, PlanError, ProviderError
 from oktaql.provider import Method, Param
 
 BODY_PREFIX = "data__"
@@ -102,22 +102,29 @@ def _segment(value: Any) -> str:
     return quote(text, safe="")
 
 
-def check_org_url(url: str) -> str:
+def check_org_url(url: str, what: str = "org URL") -> str:
+    """``url`` normalised, if a credential may go there: http(s), no user name or password,
+    plain http only to this machine (loopback)."""
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{what} {url!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"org URL {url!r} is not an http(s) URL: use e.g. https://acme.okta.com")
+        raise ConfigError(f"{what} {url!r} is not an http(s) URL: use e.g. https://acme.okta.com")
     if parts.username or parts.password:
-        raise ConfigError("org URL must not contain credentials; pass the token separately")
+        raise ConfigError(f"{what} must not contain credentials; pass the token separately")
     host = parts.hostname
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigError(
-            f"org URL {url!r} uses plain http to a non-loopback host: the API token would "
+            f"{what} {url!r} uses plain http to a non-loopback host: the API token would "
             "travel unencrypted; use https (http is allowed only for 127.0.0.1/localhost)"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def _server_value(name: str, value: Any, where: str) -> str:
+    """A server variable's value: one DNS label (``acme`` of ``https://acme.okta.com``)."""
     text = str(value).strip()
     labels = text.split(".")
     if not text or not all(_HOST_LABEL.match(lbl) for lbl in labels):
@@ -125,7 +132,28 @@ def _server_value(name: str, value: Any, where: str) -> str:
             f"{where}: {name} {text!r} is not a valid host name (letters, digits and '-' "
             "only, e.g. subdomain = 'acme')"
         )
+    if len(labels) > 1:
+        # a whole host name (a custom domain, another server) is the user's to configure,
+        # never a statement's: the token would follow whatever a shared .sql file names
+        raise PlanError(
+            f"{where}: {name} {text!r} is not an Okta subdomain (one label, such as 'acme' for "
+            f"https://acme.okta.com); for a custom domain or another host pass --org-url "
+            f"https://{text} (or OKTA_CLIENT_ORGURL), or configure a profile with that org_url "
+            "and name the profile: subdomain = '<profile>'"
+        )
     return text
+
+
+def _template_url(method: Method, values: dict[str, Any], where: str) -> str:
+    url = method.server_url
+    for pname in method.server_params:
+        if pname not in values or values[pname] is None:
+            raise PlanError(
+                f"{where} needs {pname}: add {pname} = '<your org>' to the statement, "
+                "or set the org URL (--org-url / OKTA_CLIENT_ORGURL)"
+            )
+        url = url.replace("{" + pname + "}", _server_value(pname, values[pname], where))
+    return url.rstrip("/")
 
 
 def base_url(
@@ -134,25 +162,54 @@ def base_url(
     org_url: str | None,
     where: str,
     orgs: Mapping[str, str] | None = None,
-) -> str:
+    row_params: Collection[str] = (),
+) -> tuple[str, str | None]:
+    """Where a call goes and whose credential it carries: (base URL, named org or None).
+
+    * ``subdomain = '<name>'`` naming a named org (a profile) goes to that org, with its
+      credential: orgs are found by name, never by URL.
+    * A server variable whose value comes from row data (``t.subdomain = a.label``), not from
+      the statement's text, must name a named org or the session's own org; anything else is
+      an error before any request.
+    * Otherwise the session's org URL, when set, wins over the provider's ``servers``.
+    * Without one, the provider's server template filled with one DNS label per variable;
+      plain http only to loopback.
+    """
     sub = values.get("subdomain")
     if orgs and isinstance(sub, str) and sub in orgs:
-        return orgs[sub]  # a named org (profile): one statement may span several orgs
+        return orgs[sub], sub
+    fed = [p for p in method.server_params if p in row_params and values.get(p) is not None]
+    if fed:
+        shown = ", ".join(f"{p} {str(values[p])[:80]!r}" for p in fed)
+        if org_url is not None and _names_org(method, values, org_url, where):
+            return org_url, None
+        known = ", ".join(sorted(orgs or {})) or "none configured"
+        raise PlanError(
+            f"{where}: {shown} comes from row data, not from the statement, and names no org "
+            f"you configured (named orgs: {known}); a value read from the API or a table may "
+            "only pick one of your named orgs (profiles) or the session's own org"
+        )
     if org_url:
-        return org_url
-    url = method.server_url
-    for pname in method.server_params:
-        if pname not in values or values[pname] is None:
-            raise PlanError(
-                f"{where} needs {pname}: add {pname} = '<your org>' to the statement, "
-                "or set the org URL (--org-url / OKTA_CLIENT_ORGURL)"
-            )
-        value = _server_value(pname, values[pname], where)
-        if pname == "subdomain" and "." in value:
-            # a full host name: a custom domain such as login.example.com
-            url = re.sub(r"\{subdomain\}\.[^/]+", value, url)
-        url = url.replace("{" + pname + "}", value)
-    return url.rstrip("/")
+        return org_url, None
+    if not method.server_params:
+        # no variable for the statement to fill: the provider alone would pick the host
+        raise ConfigError(
+            f"{where}: the provider's server URL {method.server_url!r} names its own host; "
+            "oktaql sends a credential only to an org you name: pass --org-url "
+            "(OKTA_CLIENT_ORGURL) or name a profile"
+        )
+    url = _template_url(method, values, where)
+    return check_org_url(url, "the provider's server URL"), None
+
+
+def _names_org(method: Method, values: dict[str, Any], org_url: str, where: str) -> bool:
+    """Whether the server variables' values name ``org_url`` through the provider's
+    template (``acme`` for https://acme.okta.com)."""
+    try:
+        url = _template_url(method, values, where)
+    except PlanError:
+        return False
+    return origin(url) == origin(org_url)
 
 
 def body_from_fields(method: Method, fields: dict[str, Any], where: str) -> dict[str, Any]:
@@ -192,14 +249,18 @@ def build_request(
     body: Any = None,
     has_body: bool = False,
     verb_label: str,
+    row_params: Collection[str] = (),
 ) -> Request:
-    """One HTTP request for ``method`` with parameters ``values`` (already bound by name)."""
+    """One HTTP request for ``method`` with parameters ``values`` (already bound by name).
+
+    ``row_params``: the parameters whose values were read from rows (a join, a subquery),
+    not written in the statement; see :func:`base_url`."""
     where = f"{method.resource_id}: {verb_label}"
     params: dict[str, Param] = method.params
     missing = [p for p in method.required_params if values.get(p) is None]
     if missing:
         raise PlanError(f"{where} needs {' and '.join(missing)}")
-    base = base_url(method, values, org_url, where, orgs)
+    base, org = base_url(method, values, org_url, where, orgs, row_params)
     path = method.path
     query: list[tuple[str, str]] = []
     headers: dict[str, str] = {}
@@ -216,6 +277,8 @@ def build_request(
         elif param.location == "query":
             query.append((pname, _query_text(value)))
         elif param.location == "header":
+            if pname.lower() in ("authorization", "proxy-authorization"):
+                raise PlanError(f"{where}: header {pname} is set by oktaql only, never a statement")
             text = _query_text(value)
             if "\r" in text or "\n" in text:
                 raise PlanError(f"{where}: header {pname} must not contain line breaks")
@@ -223,6 +286,13 @@ def build_request(
         elif param.location == "cookie":
             headers["Cookie"] = f"{pname}={quote(_query_text(value))}"
     url = base + path
+    if origin(url) != origin(base):
+        # a provider path that does not start with "/" (":8443/x", "@evil.example/x",
+        # ".evil.example/x") would move the request off the org
+        raise ProviderError(
+            f"{where}: the provider's path {method.path!r} does not stay on {base}; "
+            "a path must start with '/'"
+        )
     if query:
         url += "?" + urlencode(query, quote_via=quote, safe="")
-    return Request(method.http_method, url, headers, body, has_body)
+    return Request(method.http_method, url, headers, body, has_body, org)

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from oktaql import local, meta, parser, templates
 from oktaql._cache import ResponseCache
-from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json, origin
+from oktaql._http import HTTPClient, Request, RetryPolicy, decode_json, origin, show_origin
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.binding import check_org_url
@@ -35,6 +35,7 @@ from oktaql.errors import (
     ProgrammingError,
 )
 from oktaql.planning import (
+    MISSING,
     Call,
     PlanContext,
     QueryPlan,
@@ -44,6 +45,7 @@ from oktaql.planning import (
     dependent_calls,
     dotted,
     insert_target,
+    literal,
     plan_delete,
     plan_exec,
     plan_insert_rows,
@@ -134,6 +136,9 @@ class Session:
         )
         url = org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
+        # the one origin the session's own credential goes to: the org URL, or without one the
+        # first org a statement names (bound when its first request is about to go)
+        self._own_url: str | None = self.org_url
         self._token = token
         self.variables: dict[str, Any] = dict(variables or {})
         self._transport = transport
@@ -145,45 +150,62 @@ class Session:
 
     # --- settings -------------------------------------------------------------------------
 
-    def token(self, provider_auth: Mapping[str, Any]) -> str | None:
+    # A credential is bound to one origin. The session's own (token=, the chosen profile's,
+    # $OKTA_API_TOKEN/$OKTA_CLIENT_TOKEN, or an OAuth 2.0 app) goes to the org URL, or, without
+    # one, to the first org a statement names; a named org's goes to its own URL. Each call
+    # carries which one it was planned with (Request.org) and the client is picked by that
+    # alone, never by matching a URL; each client refuses any other origin (HTTPClient).
+
+    def token(self) -> str | None:
+        """The session's API token: token= (a profile's, from the CLI), else $OKTA_API_TOKEN,
+        else $OKTA_CLIENT_TOKEN. A provider's ``credentialsenvvar`` is never read: a provider
+        must not choose which of the user's secrets is sent."""
         if self._token:
             return self._token
-        names = [provider_auth.get("credentialsenvvar"), *TOKEN_ENV_VARS]
-        for name in names:
-            if name and os.environ.get(str(name)):
-                return os.environ[str(name)]
+        for name in TOKEN_ENV_VARS:
+            if os.environ.get(name):
+                return os.environ[name]
         return None
 
-    def http(self, provider_name: str, url: str | None = None) -> HTTPClient:
-        """The client for a request: a named org's own (its own token), else the default."""
+    def http(
+        self, provider_name: str, url: str | None = None, org: str | None = None
+    ) -> HTTPClient:
+        """The client for a call planned with ``org``'s credential (None: the session's own)."""
         with self._client_lock:
-            return self._client_for(provider_name, url)
+            return self._client_for(provider_name, url, org)
 
-    def _client_for(self, provider_name: str, url: str | None) -> HTTPClient:
-        org = self._org_for(url) if url else None
+    def _client_for(self, provider_name: str, url: str | None, org: str | None) -> HTTPClient:
+        auth = self.catalog.provider(provider_name).auth
+        prefix = str(auth.get("valuePrefix", "SSWS "))
         if org is not None:
-            client = self._org_clients.get(org.name)
+            named = self.orgs.get(org)
+            if named is None:
+                raise ConfigError(f"no named org {org!r}: pass it in orgs= or add a profile")
+            client = self._org_clients.get(org)
             if client is None:
-                token = org.token()
+                token = named.token()
                 if not token:
-                    raise ConfigError(f"org {org.name!r} has no API token: {org.token_hint}")
-                prefix = str(self.catalog.provider(provider_name).auth.get("valuePrefix", "SSWS "))
+                    raise ConfigError(f"org {org!r} has no API token: {named.token_hint}")
                 client = HTTPClient(
                     prefix + token,
+                    origin=named.url,
                     timeout=self._timeout,
                     transport=self._transport,
                     retry=self.retry,
                     connections=self.concurrency,
                 )
-                self._org_clients[org.name] = client
+                self._org_clients[org] = client
             return client
         if self._http is None:
+            if self._own_url is None and url is not None:
+                self._own_url = url
             oauth = self._oauth_auth()
             if oauth is not None:
                 oauth.ensure_scopes(self._pending_scopes)
                 self._oauth = oauth
                 self._http = HTTPClient(
                     None,
+                    origin=self._own_url,
                     auth=oauth,
                     timeout=self._timeout,
                     transport=self._transport,
@@ -191,22 +213,54 @@ class Session:
                     connections=self.concurrency,
                 )
                 return self._http
-            auth = self.catalog.provider(provider_name).auth
-            token = self.token(auth)
+            token = self.token()
             if not token:
+                other = auth.get("credentialsenvvar")
+                note = (
+                    f" (the provider names {other}, which oktaql does not read: only the "
+                    "variables above supply a token)"
+                    if other and other not in TOKEN_ENV_VARS
+                    else ""
+                )
                 raise ConfigError(
                     "no Okta API token: set OKTA_API_TOKEN (or OKTA_CLIENT_TOKEN), or pass "
-                    "token= to oktaql.connect(); EXPLAIN works without one"
+                    f"token= to oktaql.connect(){note}; EXPLAIN works without one"
                 )
-            prefix = str(auth.get("valuePrefix", "SSWS "))
             self._http = HTTPClient(
                 prefix + token,
+                origin=self._own_url,
                 timeout=self._timeout,
                 transport=self._transport,
                 retry=self.retry,
                 connections=self.concurrency,
             )
         return self._http
+
+    def _check_targets(self, requests: Iterable[Request], bind: bool = True) -> None:
+        """Before a statement sends anything: every call planned with the session's own
+        credential goes to its one origin. Without an org URL the first org named binds it
+        (``bind``; EXPLAIN only checks)."""
+        own = self._own_url
+        for req in requests:
+            if req.org is not None:
+                continue  # a named org's call: built from its URL, its client checks it
+            if own is None:
+                own = req.url
+                continue
+            if origin(req.url) != origin(own):
+                raise ConfigError(
+                    f"{req.method} {show_origin(req.url)}: the session's credential is bound to "
+                    f"{show_origin(own)}"
+                    + (
+                        ""
+                        if self.org_url
+                        else ", the first org this session named (no org URL was given)"
+                    )
+                    + "; to call another org, configure a profile for it and name it "
+                    "(subdomain = '<profile>'), or pass orgs= to oktaql.connect(); nothing was sent"
+                )
+        if bind and own is not None and self._own_url is None:
+            self._own_url = own
 
     def _oauth_auth(self) -> Any:
         """An OAuth 2.0 service app from connect(oauth=...) or the Okta SDKs' variables."""
@@ -243,13 +297,6 @@ class Session:
         self._pending_scopes.update(scopes_for(methods))
         if self._oauth is not None:
             self._oauth.ensure_scopes(self._pending_scopes)
-
-    def _org_for(self, url: str) -> NamedOrg | None:
-        target = origin(url)
-        for org in self.orgs.values():
-            if origin(org.url) == target:
-                return org
-        return None
 
     def auth_display(self, provider_name: str) -> str:
         if self._oauth is not None or self._oauth_settings is not None:
@@ -293,13 +340,14 @@ class Session:
                 raise _duck_error(exc) from None
             raise
 
-    def _ctx(self) -> PlanContext:
+    def _ctx(self, row_params: frozenset[str] = frozenset()) -> PlanContext:
         return PlanContext(
             self.catalog,
             self.org_url,
             self._evaluate,
             {n: o.url for n, o in self.orgs.items()},
             self.pushdown,
+            row_params=row_params,
         )
 
     def _evaluate(self, node: exp.Expression) -> Any:
@@ -371,6 +419,7 @@ class Session:
             )
         if isinstance(stmt, parser.Insert):
             res, columns = insert_target(stmt.ast, ctx)
+            ctx.row_params = _row_fed(res.param_names, columns, stmt.ast.expression)
             rows = self._source_rows(stmt.ast.expression)
             for row in rows:
                 if len(row) != len(columns):
@@ -404,6 +453,7 @@ class Session:
         return _stream.streamable(plan.local_ast, plan.scans[0])
 
     def _run_query(self, plan: QueryPlan, streaming: bool = True) -> Result:
+        self._check_targets(c.request for scan in plan.scans for c in scan.calls)
         if streaming:
             from oktaql import _stream
 
@@ -441,7 +491,7 @@ class Session:
         provider = scan.resource.id.split(".")[0]
         self._need_scopes([scan.method])
         for call in scan.calls if calls is None else calls:
-            http = self.http(provider, call.request.url)
+            http = self.http(provider, call.request.url, call.request.org)
             for body in self.cache.pages(http, call.request, scan.resource.id):
                 yield extract_rows(scan.method, body), call.bound
                 del body  # let the page go before the next is fetched
@@ -465,7 +515,9 @@ class Session:
                         )
                 # sorted so the calls, and so the row order, never depend on timing
                 combos.append((names, sorted(rows, key=lambda r: tuple(map(str, r)))))
-            calls = dependent_calls(scan, combos, self._ctx())
+            # the values came from rows: they may only name an org the user configured
+            calls = dependent_calls(scan, combos, self._ctx(frozenset(d.param for d in scan.deps)))
+            self._check_targets(c.request for c in calls)
         sink = (
             TableSink(self.duck, scan.table_name, scan.columns, scan.extra, undescribed=False)
             if scan.described
@@ -473,7 +525,7 @@ class Session:
         )
 
         def fetch_all(call: Call) -> list[Any]:
-            http = self.http(provider, call.request.url)
+            http = self.http(provider, call.request.url, call.request.org)
             out: list[Any] = []
             try:
                 for body in self.cache.pages(http, call.request, scan.resource.id):
@@ -564,6 +616,7 @@ class Session:
         if not isinstance(body, parser.Query):
             raise ProgrammingError(f"materialized view {name}: the body must be a query")
         plan = self.plan_query(body.ast)
+        self._check_targets(c.request for scan in plan.scans for c in scan.calls)
         scratch: list[str] = []
         try:
             for scan in plan.scans:
@@ -593,7 +646,15 @@ class Session:
             return resp
         deadline = time.monotonic() + AWAIT_TIMEOUT
         delay = 0.2
-        poll = Request("GET", urljoin(req.url, location))
+        target = urljoin(req.url, location)
+        if origin(target) != origin(req.url):
+            # the credential goes only to its own origin, whatever a response names
+            raise OperationalError(
+                f"{req.describe()}: accepted (202), but its Location points at another origin "
+                f"({show_origin(target)}); refusing to send the credential there, so the "
+                "operation was not awaited: check its outcome in the org"
+            )
+        poll = Request("GET", target, org=req.org)
         while True:
             current = http.send(poll)
             body = decode_json(poll, current)
@@ -611,10 +672,11 @@ class Session:
     def _run_write(self, plan: WritePlan) -> Result:
         provider = plan.resource.id.split(".")[0]
         self._need_scopes([plan.method])
+        self._check_targets(c.request for c in plan.calls)
         bodies: list[Any] = []
         done: list[Call] = []
         for call in plan.calls:
-            http = self.http(provider, call.request.url)
+            http = self.http(provider, call.request.url, call.request.org)
             try:
                 resp = http.send(call.request)
                 if plan.await_completion and resp.status_code == 202:
@@ -685,6 +747,7 @@ class Session:
             if not isinstance(stmt, (parser.Query, parser.Local)):
                 raise ProgrammingError("a view's body must be a query")
             plan = self.plan_query(stmt.ast)
+            self._check_targets((c.request for s in plan.scans for c in s.calls), bind=False)
             step = 0
             for scan in plan.scans:
                 note = "pages followed via Link rel=next" if scan.method.is_paged else ""
@@ -764,6 +827,7 @@ class Session:
             )
         else:
             write = self._plan_write(stmt)
+            self._check_targets((c.request for c in write.calls), bind=False)
             for i, call in enumerate(write.calls, 1):
                 rows.append(self._explain_row(i, write.resource.id, write.method, call.request, ""))
         return _literal_result(EXPLAIN_COLUMNS, rows)
@@ -774,7 +838,7 @@ class Session:
 
         known = {k: v[0] for k, v in scan.literal_bound.items() if len(v) == 1}
         try:
-            base = base_url(
+            base, _ = base_url(
                 scan.method, known, self.org_url, "", {n: o.url for n, o in self.orgs.items()}
             )
         except Error:
@@ -789,6 +853,29 @@ class Session:
 
         body = json.dumps(mask_json(req.body)) if req.has_body else None
         return (step, rid, method.name, req.method, req.url, json.dumps(headers), body, note)
+
+
+def _row_fed(params: Collection[str], columns: list[str], source: exp.Expression) -> frozenset[str]:
+    """The parameters an INSERT's rows take from data (a table, the API), not from the
+    statement's text: a column whose SELECT item is not a literal, once the source reads
+    anything (``FROM``)."""
+    if source.find(exp.From) is None:
+        return frozenset()  # SELECT 'x', 'acme' / VALUES: all written in the statement
+    lookup = {p.lower(): p for p in params}
+    items = source.expressions if isinstance(source, exp.Select) else []
+    positional = len(items) == len(columns) and not any(
+        isinstance(i, exp.Star) or (isinstance(i, exp.Column) and isinstance(i.this, exp.Star))
+        for i in items
+    )
+    fed: set[str] = set()
+    for i, name in enumerate(columns):
+        pname = lookup.get(name.lower())
+        if pname is None:
+            continue
+        if positional and literal(items[i].unalias()) is not MISSING:
+            continue
+        fed.add(pname)
+    return frozenset(fed)
 
 
 def _ident(name: str) -> str:

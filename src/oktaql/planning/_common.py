@@ -33,6 +33,9 @@ class PlanContext:
     orgs: dict[str, str] = field(default_factory=dict)  # name -> org URL
     pushdown: bool = True  # hand translatable predicates to the API's filter/search
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # parameters whose values are read from rows (a join, a subquery, INSERT ... SELECT from a
+    # table), not written in the statement: they may only name an org the user configured
+    row_params: frozenset[str] = frozenset()
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -155,7 +158,14 @@ def calls_for(
     calls = []
     for combo in itertools.product(*(bound[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
-        req = build_request(method, values, org_url=ctx.org_url, orgs=ctx.orgs, verb_label=label)
+        req = build_request(
+            method,
+            values,
+            org_url=ctx.org_url,
+            orgs=ctx.orgs,
+            verb_label=label,
+            row_params=ctx.row_params,
+        )
         calls.append(Call(method, req, {n: values[n] for n in names}))
     return calls
 

@@ -118,11 +118,13 @@ def _write_calls(
             body=body,
             has_body=has_body,
             verb_label=label,
+            row_params=ctx.row_params,
         )
         calls.append(Call(method, req, {}))
     return calls
 
 
+@with_hints
 def plan_delete(ast: exp.Delete, ctx: PlanContext) -> WritePlan:
     res = _target(ast.this, ctx, "DELETE")
     bound = _write_bindings(ast.args.get("where"), res, "DELETE", allow_body=False)

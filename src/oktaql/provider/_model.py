@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from oktaql.errors import ProviderError
-from oktaql.provider._schema import deref, describe_type, flatten, flatten_with_variants
+from oktaql.errors import ConfigError
+from oktaql.provider._schema import Doc, escape, kind
 from oktaql.provider._yamlcache import load_yaml
 
 SQL_VERBS = ("select", "insert", "update", "delete", "replace")
@@ -139,16 +139,24 @@ class Service:
     description: str
     path: Path
     provider_name: str
+    # the provider's own folder, which ``path`` must not leave through a symbolic link, and the
+    # place of the $ref that named ``path`` (checked when the file is first read: it is cheap)
+    folder: Path | None = None
+    named_at: str = ""
     _resources: dict[str, Resource] | None = field(default=None, repr=False)
-    _doc: dict[str, Any] | None = field(default=None, repr=False)
+    _doc: Doc | None = field(default=None, repr=False)
 
     @property
-    def doc(self) -> dict[str, Any]:
+    def doc(self) -> Doc:
         if self._doc is None:
-            doc = load_yaml(self.path)
-            if not isinstance(doc, dict):
-                raise ProviderError(f"service file {self.path} is not an OpenAPI document")
-            self._doc = doc
+            if self.folder is not None:
+                _check_inside(self.path, self.folder, self.named_at)
+            data = load_yaml(self.path)
+            if not isinstance(data, dict):
+                raise ConfigError(
+                    f"provider file {self.path} is not an OpenAPI document (it is {kind(data)})"
+                )
+            self._doc = Doc(self.path, data)
         return self._doc
 
     @property
@@ -156,6 +164,18 @@ class Service:
         if self._resources is None:
             self._resources = _build_resources(self)
         return self._resources
+
+
+def _check_inside(path: Path, folder: Path, named_at: str) -> None:
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:
+        raise ConfigError(
+            f"provider file {named_at}: the service file {path} leads out of {folder} "
+            "through a symbolic link"
+        )
 
 
 @dataclass
@@ -172,6 +192,11 @@ class Provider:
 
 # --- building -------------------------------------------------------------------------------
 
+_RESOURCES_AT = "/components/x-stackQL-resources"
+# what a document's own mistakes raise inside the model code, turned into a ConfigError that
+# names the method; the checks below catch the common shapes with a more precise pointer
+_MALFORMED = (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError)
+
 
 def _method_ref_name(ref: Any) -> str | None:
     if isinstance(ref, dict):
@@ -183,29 +208,36 @@ def _method_ref_name(ref: Any) -> str | None:
 
 def _build_resources(svc: Service) -> dict[str, Resource]:
     doc = svc.doc
-    raw = (doc.get("components") or {}).get("x-stackQL-resources") or {}
-    if not isinstance(raw, dict):
-        raise ProviderError(f"{svc.path}: components/x-stackQL-resources is not a mapping")
-    servers = doc.get("servers") or [{"url": "https://{subdomain}.okta.com/"}]
+    components = doc.mapping(doc.data.get("components"), "/components", "components")
+    raw = doc.mapping(components.get("x-stackQL-resources"), _RESOURCES_AT, "x-stackQL-resources")
+    servers = doc.sequence(doc.data.get("servers"), "/servers", "servers") or [
+        {"url": "https://{subdomain}.okta.com/"}
+    ]
     out: dict[str, Resource] = {}
     for key, res in raw.items():
-        if not isinstance(res, dict):
-            continue
+        at = f"{_RESOURCES_AT}/{escape(key)}"
+        res = doc.mapping(res, at, f"resource {key!r}")
         name = str(res.get("name") or key)
         rid = str(res.get("id") or f"{svc.provider_name}.{svc.name}.{name}")
         verbs: dict[str, list[str]] = {}
         method_verb: dict[str, str] = {}
-        for verb, refs in (res.get("sqlVerbs") or {}).items():
-            names = [n for n in (_method_ref_name(r) for r in refs or []) if n]
+        for verb, refs in doc.mapping(res.get("sqlVerbs"), f"{at}/sqlVerbs", "sqlVerbs").items():
+            refs = doc.sequence(refs, f"{at}/sqlVerbs/{escape(verb)}", f"sqlVerbs.{verb}")
+            names = [n for n in (_method_ref_name(r) for r in refs) if n]
             verbs[str(verb)] = names
             for n in names:
                 method_verb.setdefault(n, str(verb))
         methods: dict[str, Method] = {}
-        for mname, mdef in (res.get("methods") or {}).items():
-            where = f"{rid}.{mname}"
-            methods[mname] = _build_method(
-                doc, rid, str(mname), mdef, servers, method_verb.get(mname), where
-            )
+        for mname, mdef in doc.mapping(res.get("methods"), f"{at}/methods", "methods").items():
+            mat = f"{at}/methods/{escape(mname)}"
+            try:
+                methods[str(mname)] = _build_method(
+                    doc, rid, str(mname), mdef, servers, method_verb.get(str(mname)), mat
+                )
+            except _MALFORMED as exc:
+                raise doc.error(
+                    mat, f"method {mname!r} cannot be read ({type(exc).__name__}: {exc})"
+                ) from None
         out[name] = Resource(
             id=rid,
             name=name,
@@ -222,34 +254,53 @@ _OP_REF = re.compile(r"^#/paths/(?P<path>.+)/(?P<verb>[a-z]+)$")
 
 
 def _build_method(
-    doc: dict[str, Any],
+    doc: Doc,
     rid: str,
     name: str,
-    mdef: dict[str, Any],
-    servers: list[dict[str, Any]],
+    mdef: Any,
+    servers: list[Any],
     sql_verb: str | None,
-    where: str,
+    at: str,
 ) -> Method:
-    ref = ((mdef or {}).get("operation") or {}).get("$ref")
-    m = _OP_REF.match(ref or "")
+    mdef = doc.mapping(mdef, at, f"method {name!r}")
+    ref = doc.mapping(mdef.get("operation"), f"{at}/operation", "operation").get("$ref")
+    m = _OP_REF.match(ref) if isinstance(ref, str) else None
     if not m:
-        raise ProviderError(f"{where}: operation $ref {ref!r} is not '#/paths/<path>/<verb>'")
+        raise doc.error(f"{at}/operation", f"operation $ref {ref!r} is not '#/paths/<path>/<verb>'")
     path = m.group("path").replace("~1", "/").replace("~0", "~")
     verb = m.group("verb")
-    path_item = (doc.get("paths") or {}).get(path)
+    path_item = doc.mapping(doc.data.get("paths"), "/paths", "paths").get(path)
     if not isinstance(path_item, dict) or not isinstance(path_item.get(verb), dict):
-        raise ProviderError(f"{where}: operation {verb.upper()} {path} is not in the document")
+        raise doc.error(
+            f"{at}/operation", f"operation {verb.upper()} {path} is not in the document"
+        )
+    path_at = f"/paths/{escape(path)}"
+    op_at = f"{path_at}/{verb}"
     op = path_item[verb]
-    server = (op.get("servers") or path_item.get("servers") or servers or [{}])[0]
+    server = (
+        doc.sequence(op.get("servers"), f"{op_at}/servers", "servers")
+        or doc.sequence(path_item.get("servers"), f"{path_at}/servers", "servers")
+        or servers
+        or [{}]
+    )[0]
+    server = doc.mapping(server, "/servers/0", "a server")
     server_url = str(server.get("url") or "")
 
     params: dict[str, Param] = {}
-    for raw in list(path_item.get("parameters") or []) + list(op.get("parameters") or []):
-        p = deref(doc, raw, where)
+    listed = [
+        (raw, f"{where_}/parameters/{i}")
+        for node, where_ in ((path_item, path_at), (op, op_at))
+        for i, raw in enumerate(
+            doc.sequence(node.get("parameters"), f"{where_}/parameters", "parameters")
+        )
+    ]
+    for raw, raw_at in listed:
+        p, p_at = doc.deref_at(raw, raw_at)
         if not isinstance(p, dict) or "name" not in p:
             continue
-        schema = deref(doc, p.get("schema") or {}, where)
-        ptype, pfmt = describe_type(doc, schema, where)
+        schema, s_at = doc.deref_at(p.get("schema") or {}, f"{p_at}/schema")
+        ptype, pfmt = doc.describe_type(schema, s_at)
+        schema = schema if isinstance(schema, dict) else {}
         loc = str(p.get("in", "query"))
         params[str(p["name"])] = Param(
             name=str(p["name"]),
@@ -259,10 +310,12 @@ def _build_method(
             type=ptype,
             format=pfmt,
             description=str(p.get("description") or "").strip(),
-            default=schema.get("default") if isinstance(schema, dict) else None,
-            enum=tuple(schema.get("enum") or ()) if isinstance(schema, dict) else (),
+            default=schema.get("default"),
+            enum=tuple(doc.sequence(schema.get("enum"), f"{s_at}/enum", "enum")),
         )
-    for vname, var in (server.get("variables") or {}).items():
+    variables = doc.mapping(server.get("variables"), "/servers/0/variables", "variables")
+    for vname, var in variables.items():
+        var = doc.mapping(var, f"/servers/0/variables/{escape(vname)}", f"variable {vname!r}")
         params.setdefault(
             str(vname),
             Param(
@@ -270,8 +323,8 @@ def _build_method(
                 location="server",
                 required=True,
                 type="string",
-                description=str((var or {}).get("description") or "").strip(),
-                default=(var or {}).get("default"),
+                description=str(var.get("description") or "").strip(),
+                default=var.get("default"),
             ),
         )
 
@@ -279,45 +332,51 @@ def _build_method(
     body_media: str | None = None
     body_is_array = False
     body_open = False
-    rb = deref(doc, op.get("requestBody"), where) if op.get("requestBody") else None
+    rb, rb_at = (None, "")
+    if op.get("requestBody"):
+        rb, rb_at = doc.deref_at(op.get("requestBody"), f"{op_at}/requestBody")
     if isinstance(rb, dict):
-        content = rb.get("content") or {}
+        content = doc.mapping(rb.get("content"), f"{rb_at}/content", "content")
         if content:
             body_media = (
                 "application/json" if "application/json" in content else next(iter(content))
             )
-            schema = deref(doc, (content.get(body_media) or {}).get("schema") or {}, where)
-            if isinstance(schema, dict) and schema.get("type") == "array":
-                body_is_array = True
+            c_at = f"{rb_at}/content/{escape(body_media)}"
+            entry = doc.mapping(content.get(body_media), c_at, body_media)
+            schema, s_at = doc.deref_at(entry.get("schema") or {}, f"{c_at}/schema")
             if isinstance(schema, dict):
+                body_is_array = schema.get("type") == "array"
                 body_open = bool(
                     schema.get("discriminator")
                     or schema.get("oneOf")
                     or schema.get("anyOf")
                     or schema.get("additionalProperties")
                 )
-            flat = flatten_with_variants(doc, schema, where)
-            req = set(flatten(doc, schema, where).get("required") or [])
+            flat = doc.flatten_with_variants(schema, s_at)
+            req = set(doc.flatten(schema, s_at).get("required") or [])
             for pname, prop in (flat.get("properties") or {}).items():
-                ptype, pfmt = describe_type(doc, prop, where)
-                desc = deref(doc, prop, where)
+                prop_at = f"{s_at}/properties/{escape(pname)}"
+                ptype, pfmt = doc.describe_type(prop, prop_at)
+                desc = doc.deref(prop, prop_at)
+                desc = desc if isinstance(desc, dict) else {}
                 body_fields[str(pname)] = BodyField(
                     str(pname),
                     ptype,
                     pfmt,
                     pname in req,
-                    str((desc or {}).get("description") or "").strip(),
-                    bool((desc or {}).get("readOnly")) or bool((prop or {}).get("readOnly")),
+                    str(desc.get("description") or "").strip(),
+                    bool(desc.get("readOnly"))
+                    or (isinstance(prop, dict) and bool(prop.get("readOnly"))),
                 )
 
-    resp = (mdef or {}).get("response") or {}
+    resp = doc.mapping(mdef.get("response"), f"{at}/response", "response")
     doc_key = str(resp.get("openAPIDocKey") or "200")
     media = str(resp.get("mediaType") or "")
     object_key = resp.get("objectKey")
-    columns = _columns(doc, op, doc_key, media, object_key, where)
+    columns = _columns(doc, op, op_at, doc_key, media, object_key)
     scopes: list[str] = []
-    for sec in op.get("security") or []:
-        for v in (sec or {}).values():
+    for i, sec in enumerate(doc.sequence(op.get("security"), f"{op_at}/security", "security")):
+        for v in doc.mapping(sec, f"{op_at}/security/{i}", "a security requirement").values():
             scopes.extend(str(s) for s in v or [])
     return Method(
         name=name,
@@ -342,40 +401,37 @@ def _build_method(
 
 
 def _columns(
-    doc: dict[str, Any], op: dict[str, Any], doc_key: str, media: str, object_key: Any, where: str
+    doc: Doc, op: dict[str, Any], op_at: str, doc_key: str, media: str, object_key: Any
 ) -> list[Column]:
-    responses = op.get("responses") or {}
-    resp = deref(
-        doc,
-        responses.get(doc_key) or responses.get(int(doc_key) if doc_key.isdigit() else doc_key),
-        where,
-    )
+    responses = doc.mapping(op.get("responses"), f"{op_at}/responses", "responses")
+    # keys are text: a YAML 200 is read as "200" (see _bounds.encode)
+    resp, r_at = doc.deref_at(responses.get(doc_key), f"{op_at}/responses/{escape(doc_key)}")
     if not isinstance(resp, dict):
         return []
-    content = resp.get("content") or {}
-    entry = content.get(media) if media else None
-    if entry is None:
-        entry = content.get("application/json") or (
-            next(iter(content.values())) if content else None
-        )
+    content = doc.mapping(resp.get("content"), f"{r_at}/content", "content")
+    key = media if media in content else "application/json"
+    if key not in content:
+        key = next(iter(content), "")
+    entry = content.get(key)
     if not isinstance(entry, dict):
         return []
-    schema = deref(doc, entry.get("schema") or {}, where)
+    schema, s_at = doc.deref_at(entry.get("schema") or {}, f"{r_at}/content/{escape(key)}/schema")
     if object_key:
         for part in object_key_parts(str(object_key)):
-            schema = flatten(doc, schema, where)
-            if schema.get("type") == "array" or "items" in schema:
-                schema = deref(doc, schema.get("items") or {}, where)
-                schema = flatten(doc, schema, where)
-            schema = deref(doc, (schema.get("properties") or {}).get(part) or {}, where)
-    schema = deref(doc, schema, where)
+            flat = doc.flatten(schema, s_at)
+            if flat.get("type") == "array" or "items" in flat:
+                schema, s_at = doc.deref_at(flat.get("items") or {}, f"{s_at}/items")
+                flat = doc.flatten(schema, s_at)
+            props = doc.mapping(flat.get("properties"), f"{s_at}/properties", "properties")
+            schema, s_at = doc.deref_at(props.get(part) or {}, f"{s_at}/properties/{escape(part)}")
     if isinstance(schema, dict) and (schema.get("type") == "array" or "items" in schema):
-        schema = deref(doc, schema.get("items") or {}, where)
-    flat = flatten(doc, schema, where)
+        schema, s_at = doc.deref_at(schema.get("items") or {}, f"{s_at}/items")
+    flat = doc.flatten(schema, s_at)
     cols = []
     for pname, prop in (flat.get("properties") or {}).items():
-        ptype, pfmt = describe_type(doc, prop, where)
-        cols.append(Column(str(pname), ptype, pfmt, _description(doc, prop, where)))
+        prop_at = f"{s_at}/properties/{escape(pname)}"
+        ptype, pfmt = doc.describe_type(prop, prop_at)
+        cols.append(Column(str(pname), ptype, pfmt, _description(doc, prop, prop_at)))
     # StackQL's order: identity first, then by name, so `SELECT *` reads like its docs
     cols.sort(key=lambda c: (c.name not in ("id", "name"), c.name != "id", c.name.lower()))
     return cols
@@ -394,10 +450,10 @@ def object_key_parts(object_key: str) -> list[str]:
     return parts
 
 
-def _description(doc: dict[str, Any], prop: Any, where: str) -> str:
+def _description(doc: Doc, prop: Any, at: str) -> str:
     """A property's description, looking through $ref and allOf where it hides."""
-    node = deref(doc, prop, where)
-    text = (node or {}).get("description") if isinstance(node, dict) else None
-    if not text and isinstance(node, dict):
-        text = flatten(doc, node, where).get("description")
+    node, at = doc.deref_at(prop, at)
+    if not isinstance(node, dict):
+        return ""
+    text = node.get("description") or doc.flatten(node, at).get("description")
     return str(text or "").strip()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from oktaql.errors import ConfigError, ProviderError
+from oktaql.provider._bounds import where
 from oktaql.provider._model import Provider, Service
+from oktaql.provider._schema import Doc, escape, kind
 from oktaql.provider._yamlcache import load_yaml
 
 BUILTIN_REGISTRY = Path(__file__).resolve().parent.parent / "registry"
@@ -58,30 +61,71 @@ class Registry:
 
 
 def _load_provider(root: Path, name: str, version: str) -> Provider:
-    path = root / "src" / name / version / "provider.yaml"
-    doc = load_yaml(path)
-    if not isinstance(doc, dict):
-        raise ProviderError(f"{path} is not a provider document")
+    vdir = root / "src" / name / version
+    path = vdir / "provider.yaml"
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"provider file {path} is not a provider document (it is {kind(data)})")
+    doc = Doc(path, data)
     services: dict[str, Service] = {}
-    for sname, entry in (doc.get("providerServices") or {}).items():
-        ref = ((entry or {}).get("service") or {}).get("$ref")
+    listed = doc.mapping(data.get("providerServices"), "/providerServices", "providerServices")
+    for sname, entry in listed.items():
+        at = f"/providerServices/{escape(sname)}"
+        entry = doc.mapping(entry, at, f"service {sname!r}")
+        ref = doc.mapping(entry.get("service"), f"{at}/service", "service").get("$ref")
         if not ref:
-            raise ProviderError(f"{path}: service {sname!r} has no service $ref")
+            raise doc.error(f"{at}/service", f"service {sname!r} has no service $ref")
         services[str(sname)] = Service(
             name=str(sname),
             title=str(entry.get("title") or sname),
             description=str(entry.get("description") or ""),
-            path=root / "src" / str(ref),
-            provider_name=str(doc.get("name") or name),
+            path=service_file(doc, root, name, version, ref, f"{at}/service/$ref"),
+            provider_name=str(data.get("name") or name),
+            folder=vdir,
+            named_at=where(path, f"{at}/service/$ref"),
         )
-    auth = ((doc.get("config") or {}).get("auth")) or {}
+    config = doc.mapping(data.get("config"), "/config", "config")
+    auth = doc.mapping(config.get("auth"), "/config/auth", "auth")
     return Provider(
-        name=str(doc.get("name") or name),
-        version=str(doc.get("version") or version),
+        name=str(data.get("name") or name),
+        version=str(data.get("version") or version),
         services=services,
         auth=dict(auth),
         root=root,
     )
+
+
+def service_ref_parts(ref: Any, name: str, version: str) -> tuple[str, ...] | None:
+    """The path parts under ``<provider>/<version>/`` a service ``$ref`` names, or None when it
+    names anything else: an absolute path, a URL, ``..``, another provider or version."""
+    if not isinstance(ref, str) or "\\" in ref or "\0" in ref:
+        return None
+    parts = tuple(ref.split("/"))
+    inner = parts[2:]
+    if parts[:2] != (name, version) or not inner:
+        return None
+    if any(p in ("", ".", "..") or ":" in p for p in inner):
+        return None
+    return inner
+
+
+def service_file(doc: Doc, root: Path, name: str, version: str, ref: Any, at: str) -> Path:
+    """The file a service ``$ref`` (relative to ``<root>/src``) names, which must be inside the
+    provider's own folder ``<root>/src/<name>/<version>`` (symbolic links are checked when the
+    file is read, :class:`Service`).
+
+    A provider is another party's text: a ``$ref`` of ``/etc/hostname`` or ``../../x``, or a link
+    out of its folder, would make oktaql read (and quote, in errors) files it has no business
+    with.
+    """
+    inner = service_ref_parts(ref, name, version)
+    if inner is None:
+        raise doc.error(
+            at,
+            f"service $ref {ref!r} must name a file inside the provider's own folder, "
+            f"written {name}/{version}/<file> (no absolute path, no '..')",
+        )
+    return root.joinpath("src", name, version, *inner)
 
 
 def open_registry(path: str | Path | None) -> Registry:

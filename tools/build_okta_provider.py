@@ -9,7 +9,12 @@ Inputs (read-only, from ``../shared`` next to the repo unless given):
 * StackQL's Okta provider (``okta/stackql-registry``): only the *mapping* -- which resources
   exist, their ids and method names, which path/verb each method calls, which response
   status/media type it reads, and the SQL verb mapping -- so that queries port 1:1.
-* ``tools/okta_provider_prose.yaml``: every title, summary and description, written by us.
+* ``tools/okta_provider_prose.yaml``: titles, summaries and descriptions, written by us.
+  The services first built by hand (``HAND_WRITTEN``) must have all of theirs there; for the
+  others, what the file lacks is worded here from the facts (``Words``): a method from its
+  name and HTTP call, a column from its name and the schema that holds it.
+
+Every service and resource of StackQL's provider is built, with StackQL's names.
 
 No prose is taken from either reference: descriptions, summaries, titles, examples and
 ``x-`` extensions are dropped, and ours are attached.  Schemas are trimmed: each response
@@ -18,7 +23,7 @@ objects nested one level below keep their property names and types; anything dee
 becomes a plain ``type: object``. Polymorphic schemas keep their discriminator, and the
 subtypes it maps to come along, so request bodies accept the subtypes' fields too.
 
-usage: build_okta_provider.py [--shared DIR] [--out DIR] [--check]
+usage: build_okta_provider.py [--shared DIR] [--out DIR] [--check] [--generated]
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ REF_VERSION = "v00.00.00000"
 OUT = ROOT / "src" / "oktaql" / "registry" / "src" / "okta" / VERSION
 PROSE = Path(__file__).with_name("okta_provider_prose.yaml")
 
-# The services built, in this order (priority order of the project brief).
-SERVICES = [
+# The services whose prose is all hand-written (a gap is an error), in the priority order of
+# the project brief; every other service of StackQL's provider follows, by name.
+HAND_WRITTEN = [
     "apps",
     "groups",
     "users",
@@ -166,20 +172,159 @@ def facts(node: dict) -> dict:
     return out
 
 
+# Words the generated prose spells in a fixed way (acronyms, names, words the API glues).
+SPELLING = {
+    "aaguid": "AAGUID",
+    "aaguids": "AAGUIDs",
+    "adgroup": "AD group",
+    "aes": "AES",
+    "api": "API",
+    "apns": "APNs",
+    "captcha": "CAPTCHA",
+    "dns": "DNS",
+    "fcm": "FCM",
+    "hex": "hex",
+    "id": "ID",
+    "ids": "IDs",
+    "ip": "IP",
+    "jwe": "JWE",
+    "jwk": "JWK",
+    "jwks": "JWKS",
+    "mfa": "MFA",
+    "mfaenforce": "MFA enforce",
+    "mfarecovery": "MFA recovery",
+    "oauth2": "OAuth 2.0",
+    "oidc": "OIDC",
+    "okta": "Okta",
+    "os": "OS",
+    "otp": "OTP",
+    "pin": "PIN",
+    "rp": "RP",
+    "saml": "SAML",
+    "sms": "SMS",
+    "ssf": "SSF",
+    "ui": "UI",
+    "uifooter": "UI footer",
+    "uischema": "UI schema",
+    "uischemas": "UI schemas",
+    "uri": "URI",
+    "uris": "URIs",
+    "url": "URL",
+    "urls": "URLs",
+    "webauthn": "WebAuthn",
+    "yubikey": "YubiKey",
+}
+# Third-person forms of the verbs that start method names, where adding "s" is wrong.
+VERB_FORMS = {
+    "get": "Fetches",
+    "retrieve": "Fetches",
+    "replaces": "Replaces",
+    "upsert": "Creates or replaces",
+    "bulk": "Bulk",
+}
+# Verbs whose object is a new thing ("Creates a brand"); the others act on a known one.
+MAKING = {"create", "add", "generate", "upload", "enroll", "send"}
+# Suffixes of schema names that say nothing about what the object is.
+SCHEMA_NOISE = re.compile(r"^(Base)|(RequestObject|ResponseObject|Request|Response|Obj|Object)$")
+CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+class Words:
+    """Plain descriptions worded from facts (names, verbs, paths), for what the prose file
+    does not cover. Every text is ours: built from identifiers, never from reference prose."""
+
+    @staticmethod
+    def split(name: str) -> list[str]:
+        """Words of an identifier in any of the API's casings (camelCase, snake_case, kebab)."""
+        name = name.replace("WebAuthn", "Webauthn").replace("web_authn", "webauthn")
+        return [w.lower() for part in re.split(r"[\W_]+", name) for w in CAMEL.findall(part)]
+
+    @classmethod
+    def phrase(cls, words: list[str]) -> str:
+        text = " ".join(SPELLING.get(w, w) for w in words)
+        return text.replace("sign in", "sign-in").replace("sign out", "sign-out")
+
+    @classmethod
+    def noun(cls, schema: str) -> str:
+        """What a schema holds, as a noun phrase: ``BrandRequest`` -> ``brand``."""
+        return cls.phrase(cls.split(SCHEMA_NOISE.sub("", schema) or schema))
+
+    @staticmethod
+    def capital(text: str) -> str:
+        return text[:1].upper() + text[1:]
+
+    @classmethod
+    def verb(cls, word: str) -> str:
+        if word in VERB_FORMS:
+            return VERB_FORMS[word]
+        if word.endswith("y") and word[-2:-1] not in "aeiou":
+            return cls.capital(word[:-1] + "ies")
+        if word.endswith(("s", "sh", "ch", "x", "z")):
+            return cls.capital(word + "es")
+        return cls.capital(word + "s")
+
+    @classmethod
+    def method(cls, name: str, verb: str, path: str) -> str:
+        """``list_brand_themes`` on GET /api/v1/brands/{brandId}/themes -> "Lists the brand
+        themes. Calls `GET /api/v1/brands/{brandId}/themes`." """
+        first, *rest = cls.split(name)
+        obj = cls.phrase(rest)
+        if first == "bulk" and rest:
+            head = f"{cls.verb(rest[0])} {cls.phrase(rest[1:])} in bulk"
+        elif not rest:
+            head = cls.verb(first)
+        elif rest[0] in ("all", "by", "in", "out") or first in ("opt",):
+            head = f"{cls.verb(first)} {obj}"
+        elif first in MAKING and not rest[-1].endswith("s"):
+            head = f"{cls.verb(first)} {'an' if obj[:1].lower() in 'aeiou' else 'a'} {obj}"
+        else:
+            head = f"{cls.verb(first)} the {obj}"
+        return f"{head}. Calls `{verb.upper()} {path}`."
+
+    @classmethod
+    def resource(cls, name: str, path: str) -> dict:
+        words = cls.phrase(cls.split(name))
+        return {"title": cls.capital(words), "description": f"The {words} at `{path}`."}
+
+    @classmethod
+    def service(cls, name: str) -> dict:
+        words = cls.phrase(cls.split(name))
+        return {"title": cls.capital(words), "description": f"The org's {words}."}
+
+    @classmethod
+    def field(cls, schema: str, name: str) -> str:
+        words = cls.split(name)
+        if words[:1] == ["is"] and len(words) > 1:
+            return f"Whether the {cls.noun(schema)} is {cls.phrase(words[1:])}."
+        return f"{cls.capital(cls.phrase(words))} of the {cls.noun(schema)}."
+
+    @classmethod
+    def param(cls, name: str) -> str:
+        return f"{cls.capital(cls.phrase(cls.split(name)))}."
+
+
 class Prose:
-    """Our own words, looked up by kind and key; records what is missing."""
+    """Our own words, looked up by kind and key. Outside the hand-written services a gap is
+    worded from the facts (the caller's fallback); inside them it is recorded as missing."""
 
     def __init__(self, data: dict):
         self.data = data
         self.missing: list[str] = []
+        self.generated: list[str] = []
+        self.strict = True
 
-    def get(self, *path: str, required: bool = True) -> str | None:
+    def gap(self, key: str, fallback: Any) -> Any:
+        if self.strict or fallback is None:
+            self.missing.append(key)
+        else:
+            self.generated.append(key)
+        return fallback
+
+    def get(self, *path: str, required: bool = True, fallback: Any = None) -> Any:
         node: Any = self.data
         for p in path:
             if not isinstance(node, dict) or p not in node:
-                if required:
-                    self.missing.append(".".join(path))
-                return None
+                return self.gap(".".join(path), fallback) if required else None
             node = node[p]
         return node
 
@@ -189,8 +334,7 @@ class Prose:
             text = self.get("fields", key, required=False)
             if text is not None:
                 return text
-        self.missing.append(f"fields.{schema}.{name}")
-        return None
+        return self.gap(f"fields.{schema}.{name}", Words.field(schema, name))
 
     def param(self, key: str, name: str) -> str | None:
         """A parameter's description: by component key or ``operationId.name``, else name."""
@@ -198,8 +342,7 @@ class Prose:
             text = self.get("params", k, required=False)
             if text is not None:
                 return text
-        self.missing.append(f"params.{key}/{name}")
-        return None
+        return self.gap(f"params.{key}/{name}", Words.param(name))
 
 
 class ServiceBuilder:
@@ -314,7 +457,9 @@ class ServiceBuilder:
         item = self.paths.setdefault(path, {})
         if "parameters" in src_item and "parameters" not in item:
             item["parameters"] = [self.param(p, "path") for p in src_item["parameters"]]
-        text = self.prose.get("methods", self.svc, method) or method
+        text = self.prose.get(
+            "methods", self.svc, method, fallback=Words.method(method, verb, path)
+        )
         op: dict = {"operationId": src["operationId"]}
         op["summary"], op["description"] = self.method_text(text, src)
         if src.get("deprecated"):
@@ -391,7 +536,13 @@ class ServiceBuilder:
                 verb: [{"$ref": f"{base}/{r['$ref'].split('/')[-1]}"} for r in refs]
                 for verb, refs in rsrc["sqlVerbs"].items()
             }
-            info = self.prose.get("resources", self.svc, rname) or {}
+            first = next(iter(methods.values()))["operation"]["$ref"].split("/")[-2]
+            info = self.prose.get(
+                "resources",
+                self.svc,
+                rname,
+                fallback=Words.resource(rname, first.replace("~1", "/").replace("~0", "~")),
+            )
             resources[rname] = {
                 "id": rsrc["id"],
                 "name": rname,
@@ -400,7 +551,7 @@ class ServiceBuilder:
                 "methods": methods,
                 "sqlVerbs": sql_verbs,
             }
-        svc_info = self.prose.get("services", self.svc) or {}
+        svc_info = self.prose.get("services", self.svc, fallback=Words.service(self.svc))
         server = self.ref["servers"][0]
         return {
             "openapi": "3.0.3",
@@ -456,17 +607,19 @@ def dump(doc: Any) -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-def build(shared: Path) -> tuple[dict[str, str], list[str]]:
+def build(shared: Path) -> tuple[dict[str, str], list[str], list[str]]:
+    """The files of the provider, the prose keys missing and those worded from facts."""
     mgmt = load(shared / "okta" / "management-minimal.yaml")
     ref_dir = shared / "okta" / "stackql-registry" / "src" / "okta" / REF_VERSION
     prose = Prose(load(PROSE))
     files: dict[str, str] = {}
     services = {}
-    for svc in SERVICES:
+    for svc in service_names(ref_dir):
+        prose.strict = svc in HAND_WRITTEN
         ref_doc = load(ref_dir / "services" / f"{svc}.yaml")
         doc = ServiceBuilder(svc, mgmt, ref_doc, prose).build()
         files[f"services/{svc}.yaml"] = dump(doc)
-        info = prose.get("services", svc) or {}
+        info = prose.get("services", svc, fallback=Words.service(svc))
         services[svc] = {
             "id": f"{svc}:{VERSION}",
             "name": svc,
@@ -495,7 +648,16 @@ def build(shared: Path) -> tuple[dict[str, str], list[str]]:
         f"# (v{API_VERSION}); prose from tools/okta_provider_prose.yaml. Edit those, then rebuild.\n"
     )
     files = {"provider.yaml": header + dump(provider), **{k: header + v for k, v in files.items()}}
-    return files, sorted(set(prose.missing))
+    return files, sorted(set(prose.missing)), sorted(set(prose.generated) - set(prose.missing))
+
+
+def service_names(ref_dir: Path) -> list[str]:
+    """Every service of StackQL's provider: the hand-written ones first, then the rest by name."""
+    names = sorted(p.stem for p in (ref_dir / "services").glob("*.yaml"))
+    lost = [n for n in HAND_WRITTEN if n not in names]
+    if lost:
+        raise SystemExit(f"StackQL's provider has no service {', '.join(lost)}: {ref_dir}")
+    return HAND_WRITTEN + [n for n in names if n not in HAND_WRITTEN]
 
 
 def main() -> int:
@@ -503,10 +665,16 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--check", action="store_true", help="fail if the files on disk differ")
+    ap.add_argument(
+        "--generated", action="store_true", help="list the texts worded from facts, not the file"
+    )
     a = ap.parse_args()
-    files, missing = build(a.shared)
+    files, missing, generated = build(a.shared)
     for key in missing:
         print(f"missing prose: {key}", file=sys.stderr)
+    if a.generated:
+        for key in generated:
+            print(f"generated: {key}")
     stale = [
         name
         for name, text in files.items()
@@ -519,7 +687,10 @@ def main() -> int:
     for name in stale:
         (a.out / name).parent.mkdir(parents=True, exist_ok=True)
         (a.out / name).write_text(files[name])
-    print(f"wrote {len(stale)} of {len(files)} files under {a.out}; {len(missing)} prose gaps")
+    print(
+        f"wrote {len(stale)} of {len(files)} files under {a.out}; {len(missing)} prose gaps,"
+        f" {len(generated)} texts worded from facts (--generated lists them)"
+    )
     return 1 if missing else 0
 
 

@@ -1,20 +1,30 @@
 """DB-API 2.0 (PEP 249) over a session.
 
-``parameters`` given to :meth:`Cursor.execute` fill the statement's ``{{ name }}`` placeholders,
-escaped for where they stand.
+``parameters`` given to :meth:`Cursor.execute` are bound as SQL literals, never as SQL: a mapping
+binds ``:name`` (and fills ``{{ name }}`` placeholders, escaped for where they stand), a
+sequence binds ``?`` in order. A ``:name`` or ``?`` inside a string, a quoted name, a comment or
+a ``::`` cast is text. Any mismatch (a missing name, a wrong count, another container) is a
+:class:`oktaql.ProgrammingError`.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from oktaql._http import RetryPolicy
 from oktaql._json import loads
 from oktaql.engine import NamedOrg, Result, Session
-from oktaql.errors import Error, InterfaceError, InternalError, NotSupportedError
+from oktaql.errors import (
+    Error,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    ProgrammingError,
+)
+from oktaql.templates import PARAMETERS
 
 if TYPE_CHECKING:
     import httpx
@@ -87,6 +97,29 @@ def _constant(value: str | None) -> Callable[[], str | None]:
     return lambda: value
 
 
+Parameters = Mapping[str, Any] | Sequence[Any] | None
+
+
+def _variables(parameters: Parameters) -> dict[Any, Any] | None:
+    """What the session renders the statement with: the mapping's names for ``{{ }}``, and the
+    parameters themselves under the one key no template variable can be."""
+    if parameters is None:
+        return None
+    if isinstance(parameters, Mapping):
+        for key in parameters:
+            if not isinstance(key, str):
+                raise ProgrammingError(
+                    f"parameter names must be strings, not {type(key).__name__} ({key!r})"
+                )
+        return {**parameters, PARAMETERS: parameters}
+    if isinstance(parameters, str | bytes | bytearray) or not isinstance(parameters, Sequence):
+        raise ProgrammingError(
+            "parameters must be a mapping (for :name and {{ name }}) or a sequence (for ?), "
+            f"not {type(parameters).__name__}"
+        )
+    return {PARAMETERS: list(parameters)}
+
+
 class Connection:
     def __init__(self, session: Session):
         self.session = session
@@ -99,9 +132,14 @@ class Connection:
         self._cursors.append(cur)
         return cur
 
-    def execute(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Cursor:
+    def execute(self, sql: str, parameters: Parameters = None) -> Cursor:
         cur = self.cursor()
         cur.execute(sql, parameters)
+        return cur
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters]) -> Cursor:
+        cur = self.cursor()
+        cur.executemany(sql, seq_of_parameters)
         return cur
 
     def commit(self) -> None:
@@ -147,11 +185,14 @@ class Cursor:
             return None
         return [(name, type_, None, None, None, None, None) for name, type_ in self._result.columns]
 
-    def execute(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Cursor:
+    def execute(self, sql: str, parameters: Parameters = None) -> Cursor:
+        """Run one statement; ``parameters``: a mapping for ``:name`` and ``{{ name }}``, a
+        sequence for ``?``."""
         self._check()
+        variables = _variables(parameters)
         self._release()
         try:
-            result = self.connection.session.execute(sql, parameters)
+            result = self.connection.session.execute(sql, variables)
         except Error:
             raise
         except Exception as exc:  # a bug of ours must still surface as an oktaql error
@@ -167,9 +208,21 @@ class Cursor:
         )
         return self
 
-    def executemany(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> None:
-        for params in seq:
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters]) -> Cursor:
+        """Run ``sql`` once per parameter set, in order; ``rowcount`` is their total."""
+        if isinstance(seq_of_parameters, str | bytes | Mapping) or not isinstance(
+            seq_of_parameters, Iterable
+        ):
+            raise ProgrammingError(
+                "executemany takes a sequence of parameter sets (mappings or sequences), "
+                f"not {type(seq_of_parameters).__name__}"
+            )
+        total = 0
+        for params in seq_of_parameters:
             self.execute(sql, params)
+            total = -1 if total < 0 or self.rowcount < 0 else total + self.rowcount
+        self.rowcount = total
+        return self
 
     def _convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if not self._json_cols:

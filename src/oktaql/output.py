@@ -17,6 +17,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 import shutil
 import tempfile
 import uuid
@@ -64,7 +65,13 @@ def visible(text: str, *, lines: bool = False) -> str:
     a carriage return is escaped either way, as it would overwrite what the line showed.
     Backslashes are left as they are.
     """
+    if _UNSAFE.search(text) is None:  # nearly always: one C-level scan, no copy
+        return text
     return text.translate(_LINES if lines else _CELL)
+
+
+_UNSAFE = re.compile("[" + re.escape("".join(map(chr, _CONTROLS + _INVISIBLE))) + "]")
+_JSON_UNSAFE = re.compile("[" + "".join(map(chr, _JSON)) + "]")
 
 
 # --- one text per value -----------------------------------------------------------------------
@@ -113,12 +120,13 @@ def _blob_text(value: bytes) -> str:
 
 def scalar_text(value: Any) -> str:
     """The text of a value as table, markdown and csv show it (not yet :func:`visible`)."""
-    if value is None:
-        return ""
+    by_type = _TEXT.get(type(value))
+    if by_type is not None:
+        return by_type(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return iso(value)
     if isinstance(value, dt.timedelta):
@@ -132,6 +140,27 @@ def scalar_text(value: Any) -> str:
     return str(value)  # int, Decimal, UUID
 
 
+def _json_compact(value: Any) -> str:
+    return json_text(value, compact=True)
+
+
+_TEXT: dict[type, Any] = {
+    str: lambda v: v,
+    type(None): lambda v: "",
+    bool: lambda v: "true" if v else "false",
+    int: int.__repr__,
+    float: _float_text,
+    dt.datetime: iso,
+    dt.date: iso,
+    dt.time: iso,
+    dt.timedelta: duration,
+    decimal.Decimal: str,
+    dict: _json_compact,
+    list: _json_compact,
+    tuple: _json_compact,
+}
+
+
 def jsonable(value: Any) -> Any:
     """A value as JSON data: the one JSON form of each DuckDB type.
 
@@ -142,8 +171,10 @@ def jsonable(value: Any) -> Any:
     DECIMAL stays a ``Decimal``: :func:`json_text` writes it as an exact JSON number, as it
     does HUGEINT's big integers.
     """
-    if value is None or isinstance(value, str | bool | int | decimal.Decimal):
+    if type(value) in _AS_IS or isinstance(value, str | bool | int | decimal.Decimal):
         return value
+    if type(value) is dict:
+        return {k if type(k) is str else _key(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, float):
         return value if math.isfinite(value) else _float_text(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
@@ -161,22 +192,34 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+_AS_IS = {str, int, bool, type(None), decimal.Decimal}
+
+
 def _key(key: Any) -> str:
     if isinstance(key, str):
         return key
     return "null" if key is None else scalar_text(key)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_ENCODE_COMPACT = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":")
+).encode
+
+
 def json_text(value: Any, *, indent: int | None = None, compact: bool = False) -> str:
     """``value`` (converted by :func:`jsonable`) as JSON text, exact and terminal-safe."""
     data = jsonable(value)
-    seps = (",", ":") if compact else None
+    seps = (",", ":") if compact else ((",", ": ") if indent is not None else (", ", ": "))
     try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent, separators=seps)
+        if indent is not None:
+            text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent)
+        else:
+            text = (_ENCODE_COMPACT if compact else _ENCODE)(data)
     except (TypeError, ValueError):  # a Decimal somewhere: written by hand, digit for digit
-        text = _exact(
-            data, indent, 0, seps or ((",", ": ") if indent is not None else (", ", ": "))
-        )
+        text = _exact(data, indent, 0, seps)
+    if _JSON_UNSAFE.search(text) is None:
+        return text
     return text.translate(_JSON)
 
 

@@ -20,7 +20,14 @@ import yaml
 from click.testing import CliRunner
 
 import oktaql
-from oktaql._secrets import is_secret_name, mask_json, mask_json_text, mask_sql, mask_url
+from oktaql._secrets import (
+    is_secret_name,
+    mask_error,
+    mask_json,
+    mask_json_text,
+    mask_sql,
+    mask_url,
+)
 from oktaql.cli import main
 
 BUILTIN_SERVICES = (
@@ -384,3 +391,57 @@ def test_masking_changes_what_is_shown_never_what_is_sent(server: Any) -> None:
     assert sent[2] == {"oldPassword": {"value": OLD_PW}, "newPassword": {"value": NEW_PW}}
     assert any(r.startswith("httpx") for r in records)  # the capture saw the requests
     assert [r for r in records if any(s in r for s in SECRETS)] == []
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_mask_error_hides_what_the_statement_gave_a_secret() -> None:
+    sql = (
+        "UPDATE okta.users.users SET data__password = concat('S3cret!-err', userId), "
+        """data__credentials = '{"recovery_question": {"answer": "{{ ans }}"}}' WHERE userId = 'u1'"""
+    )
+    err = oktaql.PlanError(
+        "okta.users.users: data__password must be a constant value, got "
+        "\"CONCAT('S3cret!-err', COALESCE(userId, ''))\"; answer was an-answer-81 "
+        "and apiToken named-secret-81"
+    )
+    masked = mask_error(err, sql, {"ans": "an-answer-81", "apiToken": "named-secret-81", "x": "u1"})
+    assert masked is err and str(err) == (
+        "okta.users.users: data__password must be a constant value, got "
+        "\"CONCAT('***', COALESCE(userId, ''))\"; answer was *** and apiToken ***"
+    )
+
+    api = oktaql.APIError(
+        "HTTP 400 E0000001: Api validation failed: password S3cret!-err",
+        error_summary="password S3cret!-err is too short",
+        body={"errorCauses": [{"errorSummary": "value S3cret!-err"}], "password": "echo"},
+    )
+    mask_error(api, sql)
+    assert str(api) == "HTTP 400 E0000001: Api validation failed: password ***"
+    assert api.error_summary == "password *** is too short"
+    assert api.body == {"errorCauses": [{"errorSummary": "value ***"}], "password": "***"}
+
+    syntax = oktaql.SQLSyntaxError(
+        "unexpected token", "SELECT 1 WHERE secret = 'S3cret!-err' FRM", 1, 40
+    )
+    mask_error(syntax, syntax.sql)
+    assert "S3cret!-err" not in str(syntax) and syntax.sql == "SELECT 1 WHERE secret = '***' FRM"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="wiring owned elsewhere: dbapi.Cursor.execute must `raise mask_error(exc, sql, "
+    "variables)` (oktaql._secrets) for the errors it passes on",
+)
+def test_errors_printed_by_the_cli_never_repeat_a_secret(server: Any) -> None:
+    url, received = server
+    for sql in [
+        "UPDATE okta.users.users SET data__password = concat('S3cret!-cli', userId) WHERE userId = 'u1'",
+        "SELECT * FROM okta.users.users WHERE userId = 'u1' AND data__password = 'S3cret!-cli' AND",
+        """EXEC okta.users.users.change_password @userId = 'u1', @@json = '{"oldPassword": {"value": "S3cret!-cli"}}' @x""",
+    ]:
+        res = CliRunner().invoke(main, ["exec", "--org-url", url, "--dry-run", sql])
+        assert res.exit_code == 1
+        assert "S3cret!-cli" not in res.stdout + res.stderr, res.stderr
+    assert received == []

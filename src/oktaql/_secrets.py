@@ -28,8 +28,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+from oktaql.errors import APIError, SQLSyntaxError
 
 REDACTED = "***"
 
@@ -57,7 +60,17 @@ _TOKEN_SHAPES = (
     re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # a JWT
 )
 _AUTH_SCHEME = re.compile(r"(?i)\b(SSWS|Bearer|Basic|DPoP)(\s+)[A-Za-z0-9._~+/=-]{6,}")
-_TEMPLATE_ONLY = re.compile(r"\s*\{\{\s*[\w.]+\s*\}\}\s*")
+_TEMPLATE_ONLY = re.compile(r"\s*\{\{\s*([\w.]+)\s*\}\}\s*")
+# a value shorter than this is not searched for in error messages (it would hit other words)
+_MIN_SCRUB = 4
+
+
+@dataclass
+class _Found:
+    """What masking removed: secret values, and the template variables that fill secrets."""
+
+    values: set[str] = field(default_factory=set)
+    templates: set[str] = field(default_factory=set)
 
 
 def bare_name(name: str) -> str:
@@ -224,7 +237,12 @@ def _parse(text: str, toks: list[tuple[str, int, int]], i: int, depth: int) -> t
 
 
 def _spans(
-    node: _Node, key: str | None, secret: bool, under: bool, out: list[tuple[int, int]]
+    node: _Node,
+    key: str | None,
+    secret: bool,
+    under: bool,
+    out: list[tuple[int, int]],
+    found: _Found | None,
 ) -> None:
     """Collect the spans of secret scalars below ``node`` (same rule as :func:`mask_json`)."""
     if node.kind == "rest":
@@ -235,18 +253,21 @@ def _spans(
         siblings = {k: (c.value if c.kind == "leaf" else {}) for k, c in node.members}
         for k, child in node.members:
             s = _secret_member(k, key, siblings)
-            _spans(child, k, s or (under and k == "value"), under or s, out)
+            _spans(child, k, s or (under and k == "value"), under or s, out, found)
     elif node.kind == "arr":
         for child in node.items:
-            _spans(child, key, secret, under, out)
+            _spans(child, key, secret, under, out, found)
     elif secret and node.end > node.start and node.value not in (True, False, None):
-        if not (isinstance(node.value, str) and _TEMPLATE_ONLY.fullmatch(node.value)):
+        tmpl = _TEMPLATE_ONLY.fullmatch(node.value) if isinstance(node.value, str) else None
+        if tmpl is None:
             out.append((node.start, node.end))
+        elif found is not None:
+            found.templates.add(tmpl.group(1))
     elif not secret and isinstance(node.value, str) and _looks_like_json(node.value):
         out.append((node.start, -node.end))  # a JSON document inside a JSON string
 
 
-def mask_json_text(text: str, name: str | None = None) -> str:
+def mask_json_text(text: str, name: str | None = None, *, found: _Found | None = None) -> str:
     """JSON ``text`` (tolerantly parsed: a typo does not stop masking) with each secret value
     replaced by ``"***"`` in place, the rest of the text as it was. ``name`` is what holds the
     text (an ``@@json`` parameter, a ``data__credentials`` column)."""
@@ -259,14 +280,16 @@ def mask_json_text(text: str, name: str | None = None) -> str:
     i = 0
     while i < len(toks):  # several values (or stray text) in one string: each is judged
         node, i = _parse(text, toks, i, 0)
-        _spans(node, key, secret, secret, spans)
+        _spans(node, key, secret, secret, spans, found)
     for start, end in sorted(spans, reverse=True):
         if end < 0:  # nested JSON text: mask it, then write it back as a JSON string
             inner = _leaf_value(text[start:-end])
-            masked = mask_json_text(inner)
+            masked = mask_json_text(str(inner), found=found)
             if masked != inner:
                 text = text[:start] + json.dumps(masked, ensure_ascii=False) + text[-end:]
         else:
+            if found is not None:
+                found.values.add(str(_leaf_value(text[start:end])))
             text = text[:start] + f'"{REDACTED}"' + text[end:]
     return text
 
@@ -280,6 +303,7 @@ _SQL_TOKEN = re.compile(
     |(?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z))
     |(?P<word>@{0,2}[A-Za-z_][\w$#]*)
     |(?P<op>==|<>|!=|:=|[=(),;])
+    |(?P<tmpl>\{\{\s*[\w.]+\s*\}\})
     |(?P<other>.)""",
     re.S | re.X,
 )
@@ -296,13 +320,18 @@ _INSERT_END = frozenset({"FROM", "WHERE", "GROUP", "ORDER", "LIMIT", "UNION", "R
 _SET_META = re.compile(r"(?s)^(\s*\.set\s+)(\S+)(\s+)(.+)$")
 
 
-def _mask_literal(inner: str, name: str | None) -> str:
+def _mask_literal(inner: str, name: str | None, found: _Found | None) -> str:
     """The new content of a string literal held by ``name`` (a column or parameter)."""
-    if _TEMPLATE_ONLY.fullmatch(inner):
-        return inner  # a {{ placeholder }}: its value is filled later and never stored
+    tmpl = _TEMPLATE_ONLY.fullmatch(inner)
+    if tmpl:  # a {{ placeholder }}: its value is filled later and never stored
+        if found is not None and name is not None and holds_secrets(name):
+            found.templates.add(tmpl.group(1))
+        return inner
     if _looks_like_json(inner):
-        return mask_json_text(inner, name)
+        return mask_json_text(inner, name, found=found)
     if name is not None and holds_secrets(name) and inner:
+        if found is not None:
+            found.values.add(inner.replace("''", "'"))
         return REDACTED
     return inner
 
@@ -321,7 +350,7 @@ class _Insert:
         return self.columns[self.index] if self.index < len(self.columns) else None
 
 
-def mask_sql(text: str) -> str:
+def mask_sql(text: str, *, found: _Found | None = None) -> str:
     """SQL ``text`` (or a shell meta command) with secret values replaced by ``***``, for the
     history file.
 
@@ -336,7 +365,7 @@ def mask_sql(text: str) -> str:
         value = m.group(4)
         quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
         inner = value[1:-1] if quoted else value
-        masked = _mask_literal(inner, m.group(2))
+        masked = _mask_literal(inner, m.group(2), found)
         if masked != inner:
             value = value[0] + masked + value[-1] if quoted else masked
         return mask_text(m.group(1) + m.group(2) + m.group(3) + value)
@@ -359,7 +388,10 @@ def mask_sql(text: str) -> str:
             closed = len(tok) >= 2 and tok.endswith(q)
             inner = tok[1:-1] if closed else tok[1:]
             name = held[-1][1] if held else (insert.column() if insert else None)
-            tok = q + _mask_literal(inner, name) + (q if closed else "")
+            tok = q + _mask_literal(inner, name, found) + (q if closed else "")
+        elif kind == "tmpl":  # a bare {{ placeholder }} becomes a literal when rendered
+            name = held[-1][1] if held else (insert.column() if insert else None)
+            _mask_literal(tok, name, found)
         elif kind == "op":
             if tok in _ASSIGN_OPS and recent and recent[-1][0] in ("word", "quoted"):
                 held.append((depth, recent[-1][1]))
@@ -414,6 +446,61 @@ def mask_sql(text: str) -> str:
     return mask_text("".join(out))
 
 
+# --- errors --------------------------------------------------------------------------------------
+
+
+def secret_values(sql: str, variables: Mapping[str, Any] | None = None) -> list[str]:
+    """The secret values a statement carries (longest first): what :func:`mask_sql` masks, the
+    values of the template variables that fill a secret, and of secret-named variables."""
+    found = _Found()
+    mask_sql(sql, found=found)
+    variables = variables or {}
+    for name, value in variables.items():
+        if is_secret_name(name) or name in found.templates:
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                found.values.add(str(value))
+        if isinstance(value, str) and _looks_like_json(value):
+            mask_json_text(value, name, found=found)
+        elif isinstance(value, Mapping | list):
+            mask_json_text(json.dumps(value, default=str), name, found=found)
+    values = {v for v in found.values if len(v) >= _MIN_SCRUB and v != REDACTED}
+    return sorted(values, key=lambda v: (-len(v), v))
+
+
+def scrub(text: str, values: list[str]) -> str:
+    """``text`` with each of ``values`` (as written, SQL-quoted or JSON-escaped) and anything
+    shaped like a credential replaced by ``***``."""
+    for value in values:
+        for form in dict.fromkeys((value, value.replace("'", "''"), json.dumps(value)[1:-1])):
+            text = text.replace(form, REDACTED)
+    return mask_text(text)
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def mask_error(exc: _E, sql: str, variables: Mapping[str, Any] | None = None) -> _E:
+    """``exc`` (raised running ``sql``) with the statement's secrets masked in its message and
+    in what it carries (the SQL it quotes, an API error's summary and body); returned for
+    ``raise``. An error quoting a fragment (``got "CONCAT('S3cret', ...)"``) or a server echoing
+    a submitted value shows ``***`` instead."""
+    values = secret_values(sql, variables)
+    exc.args = tuple(scrub(a, values) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(exc, SQLSyntaxError) and exc.sql:
+        exc.sql = scrub(mask_sql(exc.sql), values)
+    if isinstance(exc, APIError):
+        if exc.error_summary:
+            exc.error_summary = scrub(exc.error_summary, values)
+        if exc.body is not None:
+            masked = mask_json(exc.body)
+            try:
+                masked = json.loads(scrub(json.dumps(masked, default=str), values))
+            except ValueError:  # a value that was JSON syntax: the name-based masking stands
+                pass
+            exc.body = masked
+    return exc
+
+
 # --- URLs ----------------------------------------------------------------------------------------
 
 
@@ -434,9 +521,12 @@ __all__ = [
     "bare_name",
     "holds_secrets",
     "is_secret_name",
+    "mask_error",
     "mask_json",
     "mask_json_text",
     "mask_sql",
     "mask_text",
     "mask_url",
+    "scrub",
+    "secret_values",
 ]

@@ -102,6 +102,15 @@ def _exec(*args: str) -> Any:
     return CliRunner().invoke(main, ["exec", "--db", ":memory:", "-o", "json", *args])
 
 
+def _relabel(emu: RunningEmulator, label: str) -> str:
+    """Give the org's first app ``label`` (API data anyone with app admin can set)."""
+    app = emu.org.apps[0]["id"]
+    doc = emu.org.app_doc(app)
+    assert doc is not None
+    doc["label"] = label
+    return str(app)
+
+
 def _registry(tmp_path: Path) -> Path:
     root = tmp_path / "registry"
     shutil.copytree(BUILTIN, root)
@@ -313,7 +322,7 @@ def test_a_subdomain_read_from_rows_cannot_send_the_token_elsewhere(
     _edit(root, "apps", _servers(f"http://{{subdomain}}:{port}/"))
     monkeypatch.setenv("OKTA_API_TOKEN", SECRET)
     with start_in_thread(EmulatorConfig(token="home-t", seed=5, apps=1)) as emu:
-        emu.org.app_doc(emu.org.apps[0]["id"])["label"] = "127.0.0.2"
+        _relabel(emu, "127.0.0.2")
         conn = oktaql.connect(registry=root, orgs={"home": (emu.url, "home-t")})
         sql = (
             "SELECT t.id FROM okta.apps.applications a JOIN okta.apps.tokens t "
@@ -330,8 +339,7 @@ def test_a_subdomain_read_from_rows_cannot_send_the_token_elsewhere(
 
 def test_a_subdomain_read_from_rows_may_name_a_configured_org() -> None:
     with start_in_thread(EmulatorConfig(token="home-t", seed=5, apps=1, tokens_per_app=3)) as emu:
-        app = emu.org.apps[0]["id"]
-        emu.org.app_doc(app)["label"] = "home"  # the row names the named org
+        app = _relabel(emu, "home")  # the row names the named org
         conn = oktaql.connect(orgs={"home": (emu.url, "home-t")})
         sql = (
             "SELECT t.id FROM okta.apps.applications a JOIN okta.apps.tokens t "
@@ -377,7 +385,7 @@ def test_without_an_org_url_the_token_binds_to_the_first_org_named() -> None:
     conn = oktaql.connect(token=SECRET, transport=transport)
     with pytest.raises(oktaql.ConfigError, match="configure a profile") as err:
         _rows(conn, APPS + " WHERE subdomain IN ('acme', 'other')")
-    assert "https://acme.okta.com:443" in str(err.value)
+    assert "bound to https://acme.okta.com," in str(err.value)
     assert sent == []  # one statement naming two orgs: nothing sent at all
     assert _rows(conn, APPS + " WHERE subdomain = 'acme'") == []
     assert sent == [f"acme.okta.com SSWS {SECRET}"]
@@ -415,4 +423,52 @@ def test_an_unbound_client_binds_to_its_first_origin(other: _Server) -> None:
         assert client.origin == org.url
         with pytest.raises(oktaql.OperationalError, match="nothing was sent"):
             client.send(Request("GET", other.url + "/api/v1/apps"))
+    assert other.seen == []
+
+
+def test_an_oauth_session_is_bound_to_its_org_before_the_auth_flow_runs(other: _Server) -> None:
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", private=True)
+    config = EmulatorConfig(seed=5, apps=2, oauth_clients={"0oaec": key.as_dict(private=False)})
+    with start_in_thread(config) as emu:
+        pem = key.as_pem(private=True).decode()
+        conn = oktaql.connect(org_url=emu.url, oauth={"client_id": "0oaec", "private_key": pem})
+        assert len(_rows(conn, APPS)) == 2
+        client = conn.session.http("okta")
+        assert client.origin == emu.url
+        emu.reset_log()
+        with pytest.raises(oktaql.OperationalError, match="nothing was sent"):
+            client.send(Request("GET", other.url + "/api/v1/apps"))
+        assert emu.request_log == []  # no token request either: refused before the flow
+    assert other.seen == []
+
+
+def test_insert_select_takes_no_subdomain_from_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other: _Server
+) -> None:
+    port = other.url.rsplit(":", 1)[1]
+    root = _registry(tmp_path)
+    _edit(root, "apps", _servers(f"http://{{subdomain}}:{port}/"))
+    monkeypatch.setenv("OKTA_API_TOKEN", SECRET)
+    with start_in_thread(EmulatorConfig(token="home-t", seed=5, apps=1)) as emu:
+        _relabel(emu, "127.0.0.2")
+        conn = oktaql.connect(registry=root, orgs={"home": (emu.url, "home-t")})
+        insert = (
+            "INSERT INTO okta.apps.applications (data__label, data__signOnMode, subdomain) "
+            "SELECT 'copy', 'BOOKMARK', {} FROM okta.apps.applications WHERE subdomain = 'home'"
+        )
+        with pytest.raises(oktaql.PlanError, match="comes from row data"):
+            conn.cursor().execute(insert.format("label"))
+        assert [m for m, _, _ in emu.request_log] == ["GET"]
+        emu.reset_log()
+        try:  # a literal in the SELECT is the statement's own: the named org, its token
+            conn.cursor().execute(insert.format("'home'"))
+        except oktaql.APIError:
+            pass  # only where it went matters here
+        assert [(m, p) for m, p, _ in emu.request_log] == [
+            ("GET", "/api/v1/apps"),
+            ("POST", "/api/v1/apps"),
+        ]
+        assert _auths(emu) == {"SSWS home-t"}
     assert other.seen == []

@@ -605,7 +605,9 @@ def _show(o: tuple[str, str, int | None, bool]) -> str:
     scheme, host, port, _ = o
     if ":" in host:
         host = f"[{host}]"  # an IPv6 address
-    return f"{scheme}://{host}" + (f":{port}" if port else "")
+    return f"{scheme}://{host}" + (
+        f":{port}" if port and port != _DEFAULT_PORTS.get(scheme) else ""
+    )
 
 
 def _binding_origin(url: str) -> tuple[str, str, int | None, bool]:

@@ -175,8 +175,6 @@ class Session:
             return self._client_for(provider_name, url, org)
 
     def _client_for(self, provider_name: str, url: str | None, org: str | None) -> HTTPClient:
-        auth = self.catalog.provider(provider_name).auth
-        prefix = str(auth.get("valuePrefix", "SSWS "))
         if org is not None:
             named = self.orgs.get(org)
             if named is None:
@@ -186,8 +184,9 @@ class Session:
                 token = named.token()
                 if not token:
                     raise ConfigError(f"org {org!r} has no API token: {named.token_hint}")
+                auth = self.catalog.provider(provider_name).auth
                 client = HTTPClient(
-                    prefix + token,
+                    str(auth.get("valuePrefix", "SSWS ")) + token,
                     origin=named.url,
                     timeout=self._timeout,
                     transport=self._transport,
@@ -213,6 +212,7 @@ class Session:
                     connections=self.concurrency,
                 )
                 return self._http
+            auth = self.catalog.provider(provider_name).auth
             token = self.token()
             if not token:
                 other = auth.get("credentialsenvvar")
@@ -227,7 +227,7 @@ class Session:
                     f"token= to oktaql.connect(){note}; EXPLAIN works without one"
                 )
             self._http = HTTPClient(
-                prefix + token,
+                str(auth.get("valuePrefix", "SSWS ")) + token,
                 origin=self._own_url,
                 timeout=self._timeout,
                 transport=self._transport,

@@ -1,13 +1,16 @@
 """Parity of the built-in Okta provider with StackQL's Okta provider and Okta's API spec.
 
-Plain pyyaml, no engine: the built-in provider must expose the same resources, methods,
-HTTP calls, parameters, SQL verb mapping and columns as StackQL's provider (so queries port
-1:1), every call must exist in Okta's Management API spec, and its prose must be our own.
+Plain pyyaml, no engine: the built-in provider must expose every service and resource of
+StackQL's provider with the same methods, HTTP calls, parameters (path-level ones included),
+SQL verb mapping and columns (so queries port 1:1); every call, parameter, column and OAuth
+scope must be the Management API spec's; its prose must be our own; and it must be what
+tools/build_okta_provider.py builds today.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -323,6 +326,17 @@ def test_resources_match_stackql(svc):
         assert sql_verbs(res) == want, rname
 
 
+def test_every_stackql_service_and_resource_is_built_in():
+    need_shared()
+    theirs_services = sorted(p.stem for p in (STACKQL / "services").glob("*.yaml"))
+    assert len(theirs_services) == 55
+    assert sorted(SERVICES) == theirs_services
+    mine = {f"{svc}.{r}" for svc in SERVICES for r in resources(ours(svc))}
+    ref = {f"{svc}.{r}" for svc in theirs_services for r in resources(theirs(svc))}
+    assert len(ref) == 190
+    assert mine == ref - OMITTED_RESOURCES
+
+
 def test_required_coverage():
     need_shared()
     apps = resources(ours("apps"))
@@ -380,6 +394,32 @@ def test_calls_exist_in_management_api(svc):
                 for p in other.get("parameters", []) + op2.get("parameters", [])
             )
             assert names == names2, f"{verb} {path}"
+            where = f"{verb} {path}"
+            assert param_facts(doc, item, op) == param_facts(spec, other, op2), where
+            # the OAuth 2.0 scopes a service app must request for this call
+            assert "security" in op2, where
+            assert op.get("security") == op2["security"], where
+
+
+def param_facts(doc: dict, item: dict, op: dict) -> list[tuple]:
+    """(name, location, required, type) of a call's parameters, path-level ones included."""
+    out = []
+    for p in item.get("parameters", []) + op.get("parameters", []):
+        p = deref(doc, p)
+        kind = type_of(doc, p.get("schema", {}))[0]
+        out.append((p["name"], p["in"], bool(p.get("required")) or p["in"] == "path", kind))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_columns_are_the_management_api_s(svc):
+    """Each method's columns (name, type, format) are those of its response in the spec."""
+    need_shared()
+    doc, spec = ours(svc), mgmt()
+    for rname, res in resources(doc).items():
+        for mname, method in res["methods"].items():
+            want = response_columns(spec, method)
+            assert response_columns(doc, method) == want, f"{svc}.{rname}.{mname}"
 
 
 # ----- prose is ours -------------------------------------------------------------------------
@@ -407,6 +447,26 @@ def test_provider_prose_is_our_own():
     need_shared()
     copied = [t for t in prose(provider()) if " ".join(t.split()) in reference_prose()]
     assert not copied
+
+
+def test_the_build_tool_writes_these_files_and_needs_no_prose_it_lacks() -> None:
+    """The committed provider is the tool's output today, and the hand-written services have
+    all their prose in the prose file (the others may word gaps from facts)."""
+    need_shared()
+    spec = importlib.util.spec_from_file_location(
+        "build", REPO / "tools" / "build_okta_provider.py"
+    )
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    files, missing, generated = tool.build(SHARED)
+    assert missing == []
+    on_disk = {str(p.relative_to(BUILTIN)) for p in BUILTIN.rglob("*.yaml")}
+    assert on_disk == set(files)
+    stale = [name for name, text in files.items() if (BUILTIN / name).read_text() != text]
+    assert stale == [], "rebuild: .venv/bin/python tools/build_okta_provider.py"
+    hand_written = {f"services.{s}" for s in tool.HAND_WRITTEN}
+    assert not [g for g in generated if g.split(".")[0] == "services" and g in hand_written]
 
 
 def test_builtin_files_take_the_json_fast_path_and_parse_as_yaml_alike() -> None:

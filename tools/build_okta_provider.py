@@ -493,9 +493,10 @@ class ServiceBuilder:
             responses[str(code)] = out_resp
         responses["default"] = {"$ref": "#/components/responses/Error"}
         op["responses"] = responses
-        if src.get("security"):
+        if "security" in src:
             # the OAuth 2.0 scopes each operation needs (a fact of the API): service apps
-            # request exactly these
+            # request exactly these; an empty list says the call takes no API credentials
+            # (the current session's cookie, a security event token)
             op["security"] = [dict(s) for s in src["security"]]
         item[verb] = op
 

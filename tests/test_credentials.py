@@ -472,3 +472,20 @@ def test_insert_select_takes_no_subdomain_from_rows(
         ]
         assert _auths(emu) == {"SSWS home-t"}
     assert other.seen == []
+
+
+def test_with_an_org_url_a_subdomain_from_rows_must_name_that_org(tmp_path: Path) -> None:
+    with start_in_thread(EmulatorConfig(token="tok", seed=5, apps=1), host="localhost") as emu:
+        root = _registry(tmp_path)
+        _edit(root, "apps", _servers(f"http://{{subdomain}}:{emu.port}/"))
+        conn = oktaql.connect(registry=root, org_url=emu.url, token="tok")
+        sql = (
+            "SELECT t.id FROM okta.apps.applications a JOIN okta.apps.tokens t "
+            "ON t.appId = a.id AND t.subdomain = a.label"
+        )
+        app = _relabel(emu, "elsewhere")
+        with pytest.raises(oktaql.PlanError, match="'elsewhere' comes from row data"):
+            _rows(conn, sql)
+        assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps"]
+        _relabel(emu, "localhost")  # names the session's org through the provider's template
+        assert sorted(r[0] for r in _rows(conn, sql)) == sorted(emu.org.token_ids(app))

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import oktaql
 from oktaql._secrets import (
@@ -445,3 +447,74 @@ def test_errors_printed_by_the_cli_never_repeat_a_secret(server: Any) -> None:
         assert res.exit_code == 1
         assert "S3cret!-cli" not in res.stdout + res.stderr, res.stderr
     assert received == []
+
+
+# --- property: no generated secret survives, whatever the nesting and quoting ------------------
+
+SECRET_KEYS = ["password", "client_secret", "answer", "passCode", "privateKey", "apiToken", "token"]
+PLAIN_KEYS = ["profile", "credentials", "settings", "oauthClient", "login", "label", "items"]
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> tuple[Any, list[str], list[str]]:
+    """A JSON body with distinct secret strings under secret keys at any depth, and distinct
+    plain strings under plain keys outside any secret."""
+    secrets: list[str] = []
+    plains: list[str] = []
+    tail = st.text(alphabet="ab'\"\\/{}:,é \n", max_size=6)
+
+    def node(depth: int) -> Any:
+        kind = draw(st.sampled_from(["obj", "obj", "list", "plain"] if depth < 5 else ["plain"]))
+        if kind == "plain":
+            plains.append(f"P{len(plains)}x{draw(tail)}")
+            return plains[-1]
+        if kind == "list":
+            return [node(depth + 1) for _ in range(draw(st.integers(1, 3)))]
+        out: dict[str, Any] = {}
+        keys = draw(
+            st.lists(st.sampled_from(SECRET_KEYS + PLAIN_KEYS), min_size=1, max_size=3, unique=True)
+        )
+        for key in keys:
+            if key in SECRET_KEYS:
+                secrets.append(f"S{len(secrets)}x{draw(tail)}")
+                out[key] = secrets[-1]
+            else:
+                out[key] = node(depth + 1)
+        return out
+
+    return {"credentials": node(0)}, secrets, plains
+
+
+def _forms(value: str) -> set[str]:
+    return {value, json.dumps(value)[1:-1], json.dumps(value)[1:-1].replace("'", "''")}
+
+
+@given(_bodies(), st.sampled_from(["insert", "exec", "update", "set", "json"]))
+@settings(max_examples=300, deadline=None)
+def test_no_generated_secret_survives(case: tuple[Any, list[str], list[str]], form: str) -> None:
+    body, secrets, plains = case
+    masked = json.dumps(mask_json(body))
+    assert [s for s in secrets if json.dumps(s)[1:-1] in masked] == []
+    assert [p for p in plains if json.dumps(p)[1:-1] not in masked] == []
+    text = json.dumps(body).replace("'", "''")
+    sql = {
+        "insert": f"INSERT INTO okta.users.users (data__profile, data__credentials) SELECT '{{}}', '{text}';",
+        "exec": f"EXEC okta.users.users.create_user @activate = 'true', @@json = '{text}';",
+        "update": f"UPDATE okta.users.users SET data__credentials = '{text}' WHERE userId = 'u';",
+        "set": f".set body {json.dumps(body)}",
+        "json": text,
+    }[form]
+    out = mask_sql(sql) if form != "json" else mask_json_text(json.dumps(body))
+    leaked = [s for s in secrets if any(f in out for f in _forms(s))]
+    assert leaked == [], out
+    kept = [p for p in plains if not any(f in out for f in _forms(p))]
+    assert kept == [], out
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_masking_never_fails_on_any_text(text: str) -> None:
+    mask_sql(text)
+    mask_json_text(text)
+    mask_sql("INSERT INTO t (password) SELECT '" + text)
+    mask_sql(".set password " + text)

@@ -127,3 +127,53 @@ def test_the_db_api_returns_aware_utc_datetimes(emulator: Any, tail: str) -> Non
     assert stamps and {c.utcoffset() for c in stamps} == {dt.timedelta(0)}
     for ident, created in rows:
         assert created == dt.datetime.fromisoformat(truth[ident])
+
+
+def test_a_zone_the_user_sets_is_used_by_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OKTAQL_TIMEZONE (not the machine's TZ) changes how instants are shown, never which."""
+    sql = "; ".join(STATEMENTS)
+    utc = _tables(_cli("UTC", "csv", sql))
+    monkeypatch.setenv("OKTAQL_TIMEZONE", "Asia/Tokyo")
+    tokyo = _tables(_cli("America/Los_Angeles", "csv", sql))
+    assert (tokyo[0], tokyo[2]) == (utc[0], utc[2])  # the same instants, the same counts
+    tz = dt.timezone(dt.timedelta(hours=9))
+    # a literal without a zone is wall-clock time in the zone the user chose
+    created = [dt.datetime.fromisoformat(r[1]) for r in utc[4][1:] if r[1]]
+    local_midnight = dt.datetime(2024, 1, 2, tzinfo=tz)
+    want = sum(1 for c in created if c < local_midnight)
+    assert tokyo[1] == [["n"], [str(want)]] and want != int(utc[1][1][0])
+    streamed = {r[0]: r[1] for r in tokyo[4][1:]}
+    for (ident, stamp, day, hour, *_), (_, utc_stamp, *_) in zip(tokyo[3][1:], utc[3][1:]):
+        when = dt.datetime.fromisoformat(utc_stamp).astimezone(tz)
+        assert stamp == streamed[ident] == when.isoformat(timespec="milliseconds")
+        assert stamp.endswith("+09:00")
+        assert (day, hour) == (when.date().isoformat(), str(when.hour))
+
+
+@pytest.mark.parametrize("tail", ["", " ORDER BY id"])  # streamed, and through DuckDB
+def test_a_zone_the_user_sets_reaches_the_db_api(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tail: str
+) -> None:
+    monkeypatch.setenv("OKTAQL_TIMEZONE", "Asia/Tokyo")
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    cur.execute("SELECT id, created FROM okta.users.users" + tail)
+    rows = [(i, c) for i, c in cur.fetchall() if c is not None]
+    truth = {u["id"]: u["created"] for u in emulator.org.users}
+    assert rows and {c.utcoffset() for _, c in rows} == {dt.timedelta(hours=9)}
+    assert all(c == dt.datetime.fromisoformat(truth[i]) for i, c in rows)  # the same instants
+
+
+@pytest.mark.parametrize("tail", ["", " ORDER BY id"])
+def test_an_unknown_zone_is_a_clear_error(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tail: str
+) -> None:
+    monkeypatch.setenv("OKTAQL_TIMEZONE", "Mars/Olympus")
+    emulator.reset_log()
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    with pytest.raises(oktaql.ConfigError) as err:
+        cur.execute("SELECT id, created FROM okta.users.users" + tail)
+    assert str(err.value) == (
+        "OKTAQL_TIMEZONE='Mars/Olympus' is not a time zone: give an IANA name such as UTC, "
+        "America/New_York or Europe/Berlin, or unset it for UTC"
+    )
+    assert emulator.request_log == []  # before any request

@@ -10,9 +10,11 @@ comparison with ``now()`` or a ``...Z`` literal never depends on the machine's t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from oktaql.errors import ConfigError
 from oktaql.provider import Column
 
 if TYPE_CHECKING:
@@ -28,6 +30,24 @@ _DUCK = {
 
 
 TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"  # DuckDB's own name, as a cursor's description says it
+ZONE_VARIABLE = "OKTAQL_TIMEZONE"
+
+
+def session_zone() -> str:
+    """The zone instants are shown in: UTC unless ``$OKTAQL_TIMEZONE`` names another (IANA,
+    e.g. ``Europe/Berlin``). Never the machine's zone, so no answer depends on where it runs."""
+    name = os.environ.get(ZONE_VARIABLE, "").strip() or "UTC"
+    if name != "UTC":
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise ConfigError(
+                f"{ZONE_VARIABLE}={name!r} is not a time zone: give an IANA name such as UTC, "
+                "America/New_York or Europe/Berlin, or unset it for UTC"
+            ) from None
+    return name
 
 
 def duck_type(col: Column) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from oktaql._loading import TIMESTAMPTZ, duck_type
+from oktaql._loading import TIMESTAMPTZ, duck_type, session_zone
 from oktaql.planning import MISSING, Scan, conjuncts, literal
 
 
@@ -29,6 +29,7 @@ class Projection:
     types: list[str]  # DuckDB types
     limit: int | None
     offset: int
+    zone: dt.tzinfo = dt.UTC  # the session's: instants are given in it, as DuckDB gives them
 
 
 def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
@@ -88,18 +89,29 @@ def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
         return None
     if (limit is not None and not isinstance(limit, int)) or not isinstance(offset, int):
         return None
-    return Projection(names, sources, types, limit, offset)
+    # the zone is read when the statement is planned, so a bad one fails before any request
+    return Projection(names, sources, types, limit, offset, session_tzinfo())
 
 
-def _timestamp(value: Any) -> dt.datetime | None:
-    """An instant in UTC, as DuckDB's cast to TIMESTAMPTZ in a UTC session gives it."""
+def _timestamp(value: Any, zone: dt.tzinfo = dt.UTC) -> dt.datetime | None:
+    """An instant in the session's zone (UTC unless the user set one), as DuckDB's cast to
+    TIMESTAMPTZ gives it; a value without a zone is read in that zone, as DuckDB reads it."""
     try:
         when = dt.datetime.fromisoformat(value if type(value) is str else str(value))
     except ValueError:
         return None
-    if when.tzinfo is None:  # no zone: read in the session's zone, UTC
-        return when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    if when.tzinfo is None:
+        return when.replace(tzinfo=zone)
+    return when.astimezone(zone)
+
+
+def session_tzinfo() -> dt.tzinfo:
+    name = session_zone()
+    if name == "UTC":
+        return dt.UTC
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -153,17 +165,18 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _timestamp_column(col: list[Any]) -> list[Any]:
+def _timestamp_column(col: list[Any], zone: dt.tzinfo = dt.UTC) -> list[Any]:
     """A column of timestamps; those in Okta's own form (``...Z``, all of them) are converted
-    by C-level calls alone, anything else value by value."""
-    try:
-        # TypeError: a value is not text; ValueError: one is malformed
-        out = list(map(_fromiso, col))
-        if set(map(_tzinfo, out)) == _UTC_ONLY:  # all '...Z' (or '+00:00'): done
-            return out
-    except (TypeError, ValueError):
-        pass
-    return [None if v is None else _timestamp(v) for v in col]
+    by C-level calls alone in a UTC session, anything else value by value."""
+    if zone is dt.UTC:
+        try:
+            # TypeError: a value is not text; ValueError: one is malformed
+            out = list(map(_fromiso, col))
+            if set(map(_tzinfo, out)) == _UTC_ONLY:  # all '...Z' (or '+00:00'): done
+                return out
+        except (TypeError, ValueError):
+            pass
+    return [None if v is None else _timestamp(v, zone) for v in col]
 
 
 _DICT = {dict}
@@ -189,6 +202,7 @@ def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, .
         (name, is_extra, t, None if t == "JSON" else _CONVERT[t])
         for (name, is_extra), t in zip(projection.sources, projection.types, strict=True)
     ]
+    zone = projection.zone
     skip = projection.offset
     left = projection.limit
     if left is not None and left <= 0:
@@ -205,7 +219,7 @@ def rows(projection: Projection, pages: Iterator[Page]) -> Iterator[tuple[Any, .
                 if left == 0:
                     return
                 continue
-            yield from _page_rows(plan, page, bound)
+            yield from _page_rows(plan, page, bound, zone)
             del page  # its rows are built: let it go before the next is fetched
             if left == 0:
                 return
@@ -219,6 +233,7 @@ def _page_rows(
     plan: list[tuple[str, bool, str, Callable[[Any], Any] | None]],
     page: list[Any],
     bound: dict[str, Any],
+    zone: dt.tzinfo = dt.UTC,
 ) -> list[tuple[Any, ...]]:
     n = len(page)
     if set(map(type, page)) != _DICT:  # a row that is not an object has no columns
@@ -243,7 +258,7 @@ def _page_rows(
             if not set(map(type, col)) <= _STR_OR_NONE:
                 col = [v if v is None or type(v) is str else conv(v) for v in col]
         elif dtype == TIMESTAMPTZ:
-            col = _timestamp_column(col)
+            col = _timestamp_column(col, zone)
         else:
             col = [None if v is None else conv(v) for v in col]
         columns.append(col)

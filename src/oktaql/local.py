@@ -39,6 +39,8 @@ def open_database(path: str | os.PathLike[str] | None) -> duckdb.DuckDBPyConnect
     """The session's DuckDB; waits a little for another process's lock, then says so."""
     import duckdb
 
+    from oktaql._loading import ZONE_VARIABLE, session_zone
+
     target = ":memory:" if path in (None, ":memory:") else str(Path(path).expanduser())
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,12 @@ def open_database(path: str | os.PathLike[str] | None) -> duckdb.DuckDBPyConnect
             raise ConfigError(f"cannot open database {target}: {exc}") from None
     # GLOBAL: a cursor (each query's) starts from the global settings, not this connection's;
     # a session-only SET left every query in the machine's zone (Okta's times are UTC)
-    duck.execute("SET GLOBAL TimeZone='UTC'")
+    zone = session_zone()
+    try:
+        duck.execute("SET GLOBAL TimeZone = '" + zone.replace("'", "''") + "'")
+    except duckdb.Error as exc:
+        duck.close()
+        raise ConfigError(f"{ZONE_VARIABLE}={zone!r}: DuckDB does not know it ({exc})") from None
     duck.execute("ATTACH ':memory:' AS oktaql_scratch")
     duck.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
     duck.execute(

@@ -86,7 +86,7 @@ def test_secret_names() -> None:
 
 
 def test_mask_json_walks_every_depth_and_keeps_the_rest() -> None:
-    body = {
+    body: dict[str, Any] = {
         "profile": {"login": "ann@example.com", "email": "ann@example.com"},
         "credentials": {
             "password": {"hash": {"algorithm": "BCRYPT", "salt": "s4lt", "value": "h4sh"}},
@@ -291,12 +291,13 @@ class _Capture(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
-    handler = type("Capture", (_Capture,), {"received": []})
+    received: list[tuple[str, str, bytes]] = []
+    handler = type("Capture", (_Capture,), {"received": received})
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", handler.received
+        yield f"http://127.0.0.1:{srv.server_address[1]}", received
     finally:
         srv.shutdown()
         srv.server_close()

@@ -13,6 +13,10 @@ Profiles name an org and where its API token comes from, never the token itself:
     org_url = "https://acme.okta.com"
     token_command = "pass show okta/acme"       # a password manager's CLI; its first line is the token
 
+Like ssh, a config file or ``token_command`` program that others can write gets a warning on
+stderr (``chmod go-w FILE``), and a program every user can write is refused before it runs; a
+failing command's output is never shown, and an ``org_url`` never carries ``user:password@``.
+
 Variables files fill ``{{ name }}`` placeholders: a JSON or YAML mapping. :func:`merge_vars`
 applies the precedence ``--var`` > variables files (a later file wins) > ``OKTAQL_VAR_<NAME>``
 environment variables.

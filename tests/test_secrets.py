@@ -244,6 +244,10 @@ def _instance(
         ("SELECT 'Authorization: SSWS abcdefgh123' AS h;", "SELECT 'Authorization: SSWS ***' AS h;"),
         ("SELECT 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' AS jwt;", "SELECT '***' AS jwt;"),
         ("SELECT 'it''s' AS x WHERE secret = 'a''b';", "SELECT 'it''s' AS x WHERE secret = '***';"),
+        # words that only look like credentials are kept
+        ("SELECT 'Basic authentication' AS label WHERE credentialId = 'cid1';",
+         "SELECT 'Basic authentication' AS label WHERE credentialId = 'cid1';"),
+        ("SELECT 'Basic dXNlcjpwYXNz' AS h;", "SELECT 'Basic ***' AS h;"),
     ],
 )  # fmt: skip
 def test_mask_sql(text: str, want: str) -> None:

@@ -47,8 +47,9 @@ _SECRET_WHOLE = frozenset({"serviceaccountjson"})  # FCM's writeOnly service-acc
 # a {key, value} pair (hook headers) whose key is one of these carries a credential in value
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxyauthorization", "cookie", "setcookie"})
 _JWK_PRIVATE = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-# names of members that hold credential objects: a non-JSON string given for one is masked whole
-_CREDENTIAL_CONTAINER = re.compile(r"(?i)credential")
+# members that hold credential objects (credentials, data__credentials): a string given for one
+# that is not JSON is masked whole
+_CREDENTIAL_CONTAINER = frozenset({"credential", "credentials"})
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -59,7 +60,10 @@ _TOKEN_SHAPES = (
     re.compile(r"(?<![\w-])00[A-Za-z0-9_-]{40}(?![\w-])"),  # an Okta API (SSWS) token
     re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # a JWT
 )
-_AUTH_SCHEME = re.compile(r"(?i)\b(SSWS|Bearer|Basic|DPoP)(\s+)[A-Za-z0-9._~+/=-]{6,}")
+_AUTH_SCHEME = re.compile(r"(?i)\b(SSWS|Bearer|Basic|DPoP)(\s+)([A-Za-z0-9._~+/=-]{6,})")
+# what tells a credential from a word after the scheme ("Basic authentication"): a digit, a
+# symbol, or a capital letter past the first character, as base64 and API tokens have
+_CREDENTIAL_CHARS = re.compile(r"[0-9._~+/=-]|.[A-Z]")
 _TEMPLATE_ONLY = re.compile(r"\s*\{\{\s*([\w.]+)\s*\}\}\s*")
 # a value shorter than this is not searched for in error messages (it would hit other words)
 _MIN_SCRUB = 4
@@ -99,7 +103,8 @@ def is_secret_name(name: str) -> bool:
 
 def holds_secrets(name: str) -> bool:
     """A secret name, or one that holds credential objects (``data__credentials``)."""
-    return is_secret_name(name) or bool(_CREDENTIAL_CONTAINER.search(bare_name(name)))
+    words = _words(bare_name(name))
+    return is_secret_name(name) or (bool(words) and words[-1] in _CREDENTIAL_CONTAINER)
 
 
 def _secret_member(key: str, parent: str | None, siblings: Mapping[str, Any]) -> bool:
@@ -123,7 +128,14 @@ def mask_text(text: str) -> str:
     values, PEM private keys) replaced by ``***``."""
     for shape in _TOKEN_SHAPES:
         text = shape.sub(REDACTED, text)
-    return _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    return _AUTH_SCHEME.sub(
+        lambda m: (
+            m.group(1) + m.group(2) + REDACTED
+            if _CREDENTIAL_CHARS.search(m.group(3))
+            else m.group(0)
+        ),
+        text,
+    )
 
 
 def _looks_like_json(text: str) -> bool:

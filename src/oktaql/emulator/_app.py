@@ -1,8 +1,10 @@
 """The Starlette application: routing, auth, common headers, request log.
 
-Routing is a small regex table instead of Starlette routes so that unknown
-paths and wrong methods produce Okta-shaped error bodies (404 ``E0000007`` /
-405 ``E0000022``) rather than Starlette's plain-text defaults.
+Routing is one table built from Okta's spec (``_routing``) instead of Starlette routes, so
+that unknown paths and wrong methods produce Okta-shaped error bodies (404 ``E0000007`` /
+405 ``E0000022``) rather than Starlette's plain-text defaults. The handlers listed here and
+in ``_routes_more`` serve their paths; every other path of the spec is a generic resource
+(``_resources``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ._http import (
     rate_limited,
 )
 from ._org import Org
+from ._routing import Router
 from ._util import random_looking
 
 if TYPE_CHECKING:
@@ -49,55 +51,44 @@ log = logging.getLogger("oktaql.emulator")
 
 Handler = Callable[..., Reply]
 
-_ID = r"(?P<{}>[^/]+)"
-
-
-def _p(pattern: str) -> re.Pattern[str]:
-    names = re.findall(r"\{(\w+)\}", pattern)
-    regex = pattern
-    for name in names:
-        regex = regex.replace("{" + name + "}", _ID.format(name))
-    return re.compile(f"^{regex}/?$")
-
-
-_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (_p("/api/v1/apps"), {"GET": apps.list_apps, "POST": apps.create_app}),
+_ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("/api/v1/apps", {"GET": apps.list_apps, "POST": apps.create_app}),
     (
-        _p("/api/v1/apps/{app_id}"),
+        "/api/v1/apps/{app_id}",
         {"GET": apps.get_app, "PUT": apps.replace_app, "DELETE": apps.delete_app},
     ),
-    (_p("/api/v1/apps/{app_id}/lifecycle/activate"), {"POST": apps.activate_app}),
-    (_p("/api/v1/apps/{app_id}/lifecycle/deactivate"), {"POST": apps.deactivate_app}),
+    ("/api/v1/apps/{app_id}/lifecycle/activate", {"POST": apps.activate_app}),
+    ("/api/v1/apps/{app_id}/lifecycle/deactivate", {"POST": apps.deactivate_app}),
     (
-        _p("/api/v1/apps/{app_id}/tokens"),
+        "/api/v1/apps/{app_id}/tokens",
         {"GET": apps.list_tokens, "DELETE": apps.revoke_all_tokens},
     ),
     (
-        _p("/api/v1/apps/{app_id}/tokens/{token_id}"),
+        "/api/v1/apps/{app_id}/tokens/{token_id}",
         {"GET": apps.get_token, "DELETE": apps.revoke_token},
     ),
-    (_p("/api/v1/apps/{app_id}/users"), {"GET": apps.list_app_users}),
-    (_p("/api/v1/apps/{app_id}/users/{user_id}"), {"GET": apps.get_app_user}),
-    (_p("/api/v1/apps/{app_id}/groups"), {"GET": apps.list_app_groups}),
-    (_p("/api/v1/apps/{app_id}/groups/{group_id}"), {"GET": apps.get_app_group}),
-    (_p("/oauth2/v1/clients/{client_id}"), {"GET": apps.get_client}),
-    (_p("/api/v1/users"), {"GET": directory.list_users}),
-    (_p("/api/v1/users/{user_id}"), {"GET": directory.get_user}),
-    (_p("/api/v1/users/{user_id}/groups"), {"GET": directory.list_user_groups}),
-    (_p("/api/v1/groups"), {"GET": directory.list_groups}),
-    (_p("/api/v1/groups/{group_id}"), {"GET": directory.get_group}),
-    (_p("/api/v1/groups/{group_id}/users"), {"GET": directory.list_group_users}),
-    (_p("/api/v1/groups/{group_id}/apps"), {"GET": directory.list_group_apps}),
-    (_p("/api/v1/authorizationServers"), {"GET": directory.list_auth_servers}),
-    (_p("/api/v1/authorizationServers/{server_id}"), {"GET": directory.get_auth_server}),
-    (_p("/api/v1/authorizationServers/{server_id}/scopes"), {"GET": directory.list_scopes}),
+    ("/api/v1/apps/{app_id}/users", {"GET": apps.list_app_users}),
+    ("/api/v1/apps/{app_id}/users/{user_id}", {"GET": apps.get_app_user}),
+    ("/api/v1/apps/{app_id}/groups", {"GET": apps.list_app_groups}),
+    ("/api/v1/apps/{app_id}/groups/{group_id}", {"GET": apps.get_app_group}),
+    ("/oauth2/v1/clients/{client_id}", {"GET": apps.get_client}),
+    ("/api/v1/users", {"GET": directory.list_users}),
+    ("/api/v1/users/{user_id}", {"GET": directory.get_user}),
+    ("/api/v1/users/{user_id}/groups", {"GET": directory.list_user_groups}),
+    ("/api/v1/groups", {"GET": directory.list_groups}),
+    ("/api/v1/groups/{group_id}", {"GET": directory.get_group}),
+    ("/api/v1/groups/{group_id}/users", {"GET": directory.list_group_users}),
+    ("/api/v1/groups/{group_id}/apps", {"GET": directory.list_group_apps}),
+    ("/api/v1/authorizationServers", {"GET": directory.list_auth_servers}),
+    ("/api/v1/authorizationServers/{server_id}", {"GET": directory.get_auth_server}),
+    ("/api/v1/authorizationServers/{server_id}/scopes", {"GET": directory.list_scopes}),
     (
-        _p("/api/v1/authorizationServers/{server_id}/scopes/{scope_id}"),
+        "/api/v1/authorizationServers/{server_id}/scopes/{scope_id}",
         {"GET": directory.get_scope},
     ),
 ]
 # users' sub-resources, writes, logs, policies, admin... (see _routes_more)
-_ROUTES = _routes_more.extend(_ROUTES, _p)
+_ROUTES = _routes_more.extend(_ROUTES)
 
 # Reported when rate limiting is off: Okta's common per-minute endpoint budget.
 _NOMINAL_LIMIT = 600
@@ -109,6 +100,7 @@ class _State:
 
     config: EmulatorConfig
     org: Org
+    router: Router
     request_log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     counter: itertools.count = field(default_factory=itertools.count)
     window: int = 0
@@ -126,14 +118,6 @@ class _State:
         if limit is None:
             return _NOMINAL_LIMIT, _NOMINAL_LIMIT - 1, reset, True
         return limit, max(0, limit - self.used), reset, self.used <= limit
-
-
-def _match(path: str) -> tuple[dict[str, Handler], dict[str, str]] | None:
-    for regex, methods in _ROUTES:
-        m = regex.match(path)
-        if m:
-            return methods, m.groupdict()
-    return None
 
 
 def _authorized(request: Request, token: str) -> bool:
@@ -167,13 +151,15 @@ async def _dispatch(request: Request) -> Response:
             raise rate_limited()
         if not _authorized(request, state.config.token):
             await oauth.authorize(request, state.config)  # OAuth 2.0, else 401 as before
-        found = _match(scope["path"])
+        found = state.router.match(scope["path"])
         if found is None:
             raise not_found(scope["path"], "URI")
-        methods, params = found
-        handler = methods.get(request.method)
-        if handler is None:
-            raise method_not_allowed(sorted(methods))
+        endpoint, values = found
+        route = endpoint.methods.get(request.method)
+        if route is None:
+            raise method_not_allowed(sorted(endpoint.methods))
+        handler, names = route
+        params = dict(zip(names, values))
         ctx = Ctx(
             org=state.org,
             base=str(request.base_url).rstrip("/"),
@@ -233,7 +219,7 @@ def build_app(config: EmulatorConfig) -> Starlette:
     app = Starlette(routes=[Route("/{path:path}", endpoint=_dispatch, methods=_ALL_METHODS)])
     # paths the route's pattern cannot match (an encoded line break) still get Okta's answers
     app.router.default = _dispatch_any
-    state = _State(config=config, org=org)
+    state = _State(config=config, org=org, router=Router(_ROUTES, org.resources))
     app.state.emulator = state
     app.state.org = org
     app.state.config = config

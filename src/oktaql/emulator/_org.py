@@ -27,6 +27,7 @@ from ._render import (
     render_group,
     render_user,
 )
+from ._resources import Resources
 from ._tokens import AuthServer, TokenSet, TokenUser, render_auth_server, render_scope
 from ._util import BASE_EPOCH, DAY, iso, okta_id
 
@@ -62,6 +63,8 @@ class Org(OrgMore):
         self._app_users: dict[str, dict[str, dict[str, Any]]] = {}
         self._app_groups: dict[str, dict[str, dict[str, Any]]] = {}
         self._servers: dict[str, AuthServer] = {}
+        # every spec path no handler serves (``_resources``), seeded lazily
+        self.resources = Resources(self)
         populate(self, random.Random(config.seed))
         populate_more(self)  # factors, roles, grants, policies, logs... (_seed_more)
 

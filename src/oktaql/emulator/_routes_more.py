@@ -9,7 +9,6 @@ events (``application.lifecycle.*``, ``app.oauth2.token.revoke``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from . import _events
@@ -20,6 +19,7 @@ from . import _routes_logs as logs
 from . import _routes_policies as policies
 from . import _routes_users as users
 from ._http import Ctx, Reply
+from ._resources import shape
 
 Handler = Callable[..., Reply]
 
@@ -293,21 +293,17 @@ _WRAPS: dict[tuple[str, str], Callable[[Handler], Handler]] = {
 }
 
 
-def extend(
-    routes: list[tuple[re.Pattern[str], dict[str, Handler]]],
-    compile_path: Callable[[str], re.Pattern[str]],
-) -> list[tuple[re.Pattern[str], dict[str, Handler]]]:
+def extend(routes: list[tuple[str, dict[str, Handler]]]) -> list[tuple[str, dict[str, Handler]]]:
     """The app's route table with :data:`ROUTES` merged in (see module docstring)."""
-    by_pattern = {regex.pattern: (regex, dict(methods)) for regex, methods in routes}
+    by_shape = {shape(t): (t, dict(methods)) for t, methods in routes}
     for path, method in _WRAPS:
-        key = compile_path(path).pattern
-        if key in by_pattern and method in by_pattern[key][1]:
-            by_pattern[key][1][method] = _WRAPS[(path, method)](by_pattern[key][1][method])
-    added: list[tuple[re.Pattern[str], dict[str, Handler]]] = []
+        key = shape(path)
+        if key in by_shape and method in by_shape[key][1]:
+            by_shape[key][1][method] = _WRAPS[(path, method)](by_shape[key][1][method])
     for path, methods in ROUTES:
-        regex = compile_path(path)
-        if regex.pattern in by_pattern:
-            by_pattern[regex.pattern][1].update(methods)
+        key = shape(path)
+        if key in by_shape:
+            by_shape[key][1].update(methods)
         else:
-            added.append((regex, dict(methods)))
-    return added + [by_pattern[regex.pattern] for regex, _ in routes]
+            by_shape[key] = (path, dict(methods))
+    return list(by_shape.values())

@@ -69,7 +69,8 @@ def test_insert_validation_error_names_the_field(fresh_emulator: Any) -> None:
 def test_show_statements(emulator: Any, stackql_registry: Any) -> None:
     cur = oktaql.connect(registry=stackql_registry).cursor()
     cur.execute("SHOW PROVIDERS")
-    assert cur.fetchall() == [("okta", "v00.00.00000")]
+    folder = str(stackql_registry / "src" / "okta" / "v00.00.00000")
+    assert cur.fetchall() == [("okta", "v00.00.00000", "--registry", folder)]
     cur.execute("SHOW SERVICES IN okta")
     services = cur.fetchall()
     assert len(services) == 55 and ("okta.apps", "apps", "apps API") in services

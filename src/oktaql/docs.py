@@ -24,7 +24,7 @@ from typing import NoReturn
 import click
 
 from oktaql.errors import Error
-from oktaql.provider import Method, Param, Resource
+from oktaql.provider import Method, Param, Registry, Resource
 from oktaql.provider._model import BodyField
 
 SECTIONS = ("SELECT", "INSERT", "UPDATE", "REPLACE", "DELETE", "EXEC")
@@ -536,10 +536,17 @@ def render_service_index(provider: str, service: str, resources: list[Resource])
 # --- command line ---------------------------------------------------------------------------
 
 
-def _resources_of(registry: str | None) -> Iterator[tuple[str, str, list[Resource]]]:
+def _open(registry: str | None) -> Registry:
+    """The registry named, else the one a session without ``--registry`` uses (a pulled
+    provider, or the built-in one)."""
     from oktaql.provider import open_registry
+    from oktaql.registry_pull import pulled_registry
 
-    reg = open_registry(registry)
+    return open_registry(registry if registry is not None else pulled_registry())
+
+
+def _resources_of(registry: str | None) -> Iterator[tuple[str, str, list[Resource]]]:
+    reg = _open(registry)
     for pname in reg.provider_names():
         prov = reg.provider(pname)
         for sname, svc in prov.services.items():
@@ -577,7 +584,7 @@ def write_pages(out: Path, registry: str | None, only: Resource | None = None) -
 @click.option(
     "--registry",
     type=click.Path(file_okay=False),
-    help="Load providers from a StackQL registry folder instead of the built-in one.",
+    help="Load providers from a StackQL registry folder instead of the pulled or built-in one.",
 )
 def docs_command(resource: str | None, out: str | None, registry: str | None) -> None:
     """Print the reference page of RESOURCE (e.g. okta.apps.tokens), or write all with --out."""
@@ -587,9 +594,8 @@ def docs_command(resource: str | None, out: str | None, registry: str | None) ->
         found: Resource | None = None
         if resource is not None:
             from oktaql.catalog import Catalog
-            from oktaql.provider import open_registry
 
-            found = Catalog(open_registry(registry)).resource(resource)
+            found = Catalog(_open(registry)).resource(resource)
         if out is None:
             assert found is not None
             click.echo(render_resource_page(found), nl=False)

@@ -21,13 +21,16 @@ def _like(pattern: str | None, value: str) -> bool:
 
 def show(stmt: Show, catalog: Catalog) -> Rows:
     if stmt.what == "providers":
-        names = catalog.registry.provider_names()
+        from oktaql.registry_pull import registry_kind
+
+        reg = catalog.registry
+        source = registry_kind(reg.root, reg.builtin)  # built-in, pulled or --registry
         rows = []
-        for n in names:
+        for n in reg.provider_names():
             if _like(stmt.like, n):
                 p = catalog.provider(n)
-                rows.append((p.name, p.version))
-        return ["name", "version"], rows
+                rows.append((p.name, p.version, source, str(p.folder or p.root)))
+        return ["name", "version", "source", "path"], rows
     if stmt.what == "services":
         prov = catalog.provider(_need(stmt, 1, "SHOW SERVICES IN okta"))
         cols = ["id", "name", "title"] + (["description"] if stmt.extended else [])

@@ -103,7 +103,7 @@ class Local(Statement):
 
 @dataclass
 class Registry(Statement):
-    action: str = ""  # list | pull
+    action: str = ""  # list | pull | remove
     provider: str | None = None
     version: str | None = None
 
@@ -345,14 +345,22 @@ def _parse_one(text: str, hints: set[str]) -> Statement:
             raise syntax_error("expected REFRESH MATERIALIZED VIEW <name>", text, 0)
         return RefreshView(sql=text, hints=hints, name=m.group(1))
     if word == "REGISTRY":
-        m = re.match(r"(?is)\s*REGISTRY\s+(LIST|PULL)\b(?:\s+([\w-]+))?(?:\s+([\w.-]+))?\s*$", text)
+        m = re.match(
+            r"(?is)\s*REGISTRY\s+(LIST|PULL|REMOVE)\b(?:\s+([\w-]+))?(?:\s+([\w.-]+))?\s*$", text
+        )
         if not m:
             raise syntax_error(
-                "expected REGISTRY LIST [provider] or REGISTRY PULL <provider> [version]", text, 0
+                "expected REGISTRY LIST [provider], REGISTRY PULL <provider> [version] or "
+                "REGISTRY REMOVE <provider> [version]",
+                text,
+                0,
             )
         action = m.group(1).lower()
-        if action == "pull" and not m.group(2):
-            raise syntax_error("REGISTRY PULL needs a provider, e.g. REGISTRY PULL okta", text, 0)
+        if action in ("pull", "remove") and not m.group(2):
+            verb = action.upper()
+            raise syntax_error(
+                f"REGISTRY {verb} needs a provider, e.g. REGISTRY {verb} okta", text, 0
+            )
         return Registry(
             sql=text, hints=hints, action=action, provider=m.group(2), version=m.group(3)
         )

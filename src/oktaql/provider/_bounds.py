@@ -24,7 +24,7 @@ _STRING_UNIT = 64  # a string counts one unit, plus one per 64 characters
 MAX_DEPTH = 200  # nesting of mappings and lists; OpenAPI documents stay under 30
 
 
-def where(path: Path, pointer: str) -> str:
+def where(path: Path | str, pointer: str) -> str:
     """``<file>#<JSON pointer>``: the place a provider error is about."""
     return f"{path}#{pointer}"
 
@@ -34,7 +34,7 @@ def pointer(parts: list[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def check_bounds(doc: Any, path: Path) -> None:
+def check_bounds(doc: Any, path: Path | str) -> None:
     """Raise :class:`ConfigError` when ``doc`` is cyclic, deeper than :data:`MAX_DEPTH`, or
     larger than :data:`MAX_UNITS` with its aliases expanded.
 
@@ -81,7 +81,7 @@ def check_bounds(doc: Any, path: Path) -> None:
         measure(doc)
 
 
-def encode(doc: Any, path: Path) -> bytes:
+def encode(doc: Any, path: Path | str) -> bytes:
     """``doc`` as JSON text: what the parse cache stores, so a cold and a warm run see the same.
 
     YAML holds more than JSON; each extra is converted explicitly: keys that are not strings

@@ -185,6 +185,7 @@ class Provider:
     services: dict[str, Service]
     auth: dict[str, Any]
     root: Path
+    folder: Path | None = None  # <root>/src/<name>/<version>, where provider.yaml is
 
     def service(self, name: str) -> Service | None:
         return self.services.get(name)

@@ -36,7 +36,12 @@ class Registry:
         pdir = self.root / "src" / name
         if not pdir.is_dir():
             return []
-        found = [v.name for v in pdir.iterdir() if (v / "provider.yaml").is_file()]
+        # a dot folder is a pull's staging copy (oktaql.registry_pull), never a version
+        found = [
+            v.name
+            for v in pdir.iterdir()
+            if not v.name.startswith(".") and (v / "provider.yaml").is_file()
+        ]
         return sorted(found, key=_version_key)
 
     def provider(self, name: str, version: str | None = None) -> Provider:
@@ -92,6 +97,7 @@ def _load_provider(root: Path, name: str, version: str) -> Provider:
         services=services,
         auth=dict(auth),
         root=root,
+        folder=vdir,
     )
 
 

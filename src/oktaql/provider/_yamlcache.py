@@ -49,7 +49,15 @@ def cache_dir() -> Path | None:
 
 def load_yaml(path: Path) -> Any:
     """A provider file's document, measured by :func:`check_bounds`, in JSON's data model."""
-    raw = _read(path)
+    return load_document(_read(path), path)
+
+
+def load_document(raw: bytes, path: Path | str) -> Any:
+    """:func:`load_yaml` of a file's bytes; ``path`` names it in errors (a file or a URL)."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"provider file {path} is larger than {MAX_FILE_BYTES // 2**20} MB: not a provider"
+        )
     doc = _json_document(raw)
     if doc is not _NOT_JSON:
         check_bounds(doc, path)
@@ -77,14 +85,10 @@ def _read(path: Path) -> bytes:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read provider file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"provider file {path} is larger than {MAX_FILE_BYTES // 2**20} MB: not a provider"
-        )
     return raw
 
 
-def _parse_yaml(raw: bytes, path: Path) -> Any:
+def _parse_yaml(raw: bytes, path: Path | str) -> Any:
     import yaml  # only on a cache miss: a warm start reads JSON alone
 
     # the C loader is ~10x faster; fall back where libyaml is missing

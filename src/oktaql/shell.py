@@ -525,11 +525,11 @@ class Shell:
 
     def echo(self, text: str = "", err: bool = False) -> None:
         stream = sys.stderr if err and self.out is sys.stdout else self.out
-        if err:  # an error may quote API data: its control characters are shown, not sent
-            from oktaql.output import visible
+        from oktaql.output import visible
 
-            text = visible(text, lines=True)
-        stream.write(text + "\n")
+        # everything the shell says may quote API data (an error, a message, a planned request):
+        # its control characters are shown, never sent to the terminal
+        stream.write(visible(text, lines=True) + "\n")
         stream.flush()
 
     def echo_cancelled(self) -> None:
@@ -679,9 +679,7 @@ class Shell:
             self.last = (outcome.columns, outcome.rows)
             self.show_rows(outcome.columns, outcome.rows)
         if outcome.message:
-            from oktaql.output import visible
-
-            self.echo(visible(outcome.message, lines=True))
+            self.echo(outcome.message)
         if self.timer:
             self.echo(f"Time: {elapsed:.3f} s")
         return True

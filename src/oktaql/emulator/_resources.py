@@ -248,28 +248,37 @@ class Resources:
             else:
                 for i in range(SEED_ITEMS):
                     doc = self._seeded(coll, parents, i)
-                    found[str(doc.get(coll.key_prop))] = doc
+                    found.setdefault(_key(doc, coll.key_prop), doc)
         return found
 
     def _rng(self, *parts: Any) -> random.Random:
         return random.Random("|".join(map(str, (self.org.config.seed, *parts))))
 
-    def _seeded(self, coll: Collection, parents: tuple[str, ...], which: Any) -> dict[str, Any]:
+    def _seeded(self, coll: Collection, parents: tuple[str, ...], which: Any) -> Any:
         rng = self._rng(coll.template, "/".join(parents), which)
         doc = self.spec.schemas.generate(coll.item_schema, rng, label=_label(coll.template))
-        if not isinstance(doc, dict):
-            doc = {}
-        doc[coll.key_prop] = which if isinstance(which, str) else self._new_key(coll, rng, doc)
+        if isinstance(doc, dict):
+            doc[coll.key_prop] = (
+                which if isinstance(which, str) else self._new_key(coll, rng, doc, which)
+            )
         return doc
 
-    def _new_key(self, coll: Collection, rng: random.Random, doc: dict[str, Any]) -> str:
+    def _new_key(self, coll: Collection, rng: random.Random, doc: dict[str, Any], n: int) -> Any:
+        """A key of the documented shape: an enum's n-th value, a UUID, an Okta id."""
         current = doc.get(coll.key_prop)
+        prop = self.spec.schemas.deref(
+            self.spec.schemas.properties(coll.item_schema).get(coll.key_prop)
+        )
+        prop = prop if isinstance(prop, dict) else {}
+        if prop.get("enum"):
+            return prop["enum"][n % len(prop["enum"])]
+        if prop.get("pattern") or prop.get("format") or prop.get("type") not in (None, "string"):
+            return current  # generated to the documented shape already
         if coll.key_prop in ("id", "kid", "keyId") or not isinstance(current, str):
-            example = self.spec.schemas.properties(coll.item_schema).get(coll.key_prop) or {}
-            sample = self.spec.schemas.deref(example).get("example", "")
+            sample = prop.get("example", "")
             prefix = sample[:3] if isinstance(sample, str) and _ID_PREFIX.match(sample) else "gen"
             return okta_id(prefix, rng)
-        return f"{current}-{okta_id('', rng)[:6]}"
+        return current
 
     def _collection(self, ctx: Ctx, op: Op, coll: Collection, parents: tuple[str, ...]) -> Reply:
         store = self.store(coll, parents)
@@ -306,14 +315,14 @@ class Resources:
         after = ctx.param("after")
         start = 0
         if after:
-            pos = next((i for i, d in enumerate(docs) if str(d.get(key)) == after), None)
+            pos = next((i for i, d in enumerate(docs) if _key(d, key) == after), None)
             if pos is None:
                 raise bad_cursor()
             start = pos + 1
         page = docs[start : start + limit]
         links = [ctx.self_link()]
         if start + limit < len(docs) and page:
-            links.append(ctx.next_link(str(page[-1].get(key))))
+            links.append(ctx.next_link(_key(page[-1], key)))
         return Reply(200, page, links)
 
     def _create(
@@ -333,7 +342,9 @@ class Resources:
             return _answer(op, doc)
         doc = self._overlay(doc, body, schema, merge=True)
         key = body.get(coll.key_prop) if coll.key_prop not in ("id",) else None
-        doc[coll.key_prop] = key if isinstance(key, str) and key else self._new_key(coll, rng, doc)
+        if not (isinstance(key, str) and key):
+            key = self._new_key(coll, rng, doc, len(store))
+        doc[coll.key_prop] = key
         now = self.org.tick()
         for stamp in ("created", "lastUpdated"):
             if stamp in doc:
@@ -493,6 +504,11 @@ class Resources:
             else:
                 out[name] = value
         return out
+
+
+def _key(doc: Any, prop: str) -> str:
+    """An item's key: its key property, or the item itself when it is a plain value."""
+    return str(doc.get(prop) if isinstance(doc, dict) else doc)
 
 
 def _bool_as_number(value: Any, schema: dict[str, Any]) -> bool:

@@ -15,6 +15,11 @@ from __future__ import annotations
 import random
 import re
 import uuid
+
+try:  # the regular-expression parser, to build strings a pattern matches
+    import re._parser as _parser  # type: ignore[import-not-found]
+except ImportError:  # Python < 3.11
+    import sre_parse as _parser  # type: ignore[no-redef]
 from typing import Any
 
 from ._util import ALNUM, BASE_EPOCH, DAY, iso
@@ -203,6 +208,8 @@ class _Gen:
                     out[prop] = {}
                 continue
             out[prop] = value
+        for prop in required - set(props):  # required, yet undeclared: any value satisfies it
+            out.setdefault(prop, {})
         return out
 
     def _array(self, schema: dict[str, Any], depth: int, stack: tuple[str, ...], key: str) -> Any:
@@ -249,7 +256,11 @@ class _Gen:
             if _ID_EXAMPLE.match(example):
                 return example[:3] + _word(rng, len(example) - 3)
             return example
-        text = f"{key or 'value'}-{_word(rng, 6)}" if not schema.get("pattern") else _word(rng, 8)
+        pattern = schema.get("pattern")
+        text = _matching(pattern, rng) if pattern else None
+        if text is not None:
+            return text
+        text = f"{key or 'value'}-{_word(rng, 6)}"
         low, high = int(schema.get("minLength") or 0), schema.get("maxLength")
         if high is not None and len(text) > int(high):
             text = text[: int(high)]
@@ -276,6 +287,62 @@ class _Gen:
         if step:
             value = int(value // step * step) or int(step)
         return value
+
+
+def _matching(pattern: str, rng: random.Random) -> str | None:
+    """A string ``pattern`` matches, built from its parse tree (None if that fails)."""
+    try:
+        tree = _parser.parse(pattern)
+        text = _emit(tree, rng)
+        return text if re.search(pattern, text) else None
+    except (re.error, ValueError, TypeError, IndexError, RecursionError):
+        return None
+
+
+def _emit(tree: Any, rng: random.Random) -> str:
+    out: list[str] = []
+    for op, arg in tree:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_in(arg, rng))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            count = max(low, 1) if high != 0 else 0
+            out.extend(_emit(sub, rng) for _ in range(min(count, 64)))
+        elif name == "SUBPATTERN":
+            out.append(_emit(arg[-1], rng))
+        elif name == "BRANCH":
+            out.append(_emit(arg[1][0], rng))
+        elif name == "CATEGORY":
+            out.append(_category(str(arg)))
+        elif name in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF"):
+            continue
+        elif name == "NOT_LITERAL":
+            out.append("a" if arg != ord("a") else "b")
+        else:
+            raise ValueError(name)
+    return "".join(out)
+
+
+def _in(items: Any, rng: random.Random) -> str:
+    if items and str(items[0][0]) == "NEGATE":
+        return "a"
+    op, arg = items[rng.randrange(len(items))]
+    if str(op) == "LITERAL":
+        return chr(arg)
+    if str(op) == "RANGE":
+        return chr(rng.randint(arg[0], arg[1]))
+    if str(op) == "CATEGORY":
+        return _category(str(arg))
+    raise ValueError(str(op))
+
+
+def _category(name: str) -> str:
+    return {"CATEGORY_DIGIT": "7", "CATEGORY_SPACE": " ", "CATEGORY_WORD": "w"}.get(name, "a")
 
 
 def _word(rng: random.Random, n: int) -> str:

@@ -225,6 +225,7 @@ def _run_one(conn: Any, sql: str, fmt: str) -> None:
 @click.option("--fault-rate", default=0.0, type=click.FloatRange(0, 1), metavar="P", help="Share of requests answered 500/502/503/504 or cut off mid-response (seeded by --seed; a faulted write changes nothing).")
 @click.option("--rate-limit", type=click.IntRange(min=1), metavar="N", help="Requests per window per endpoint family before 429 E0000047.")
 @click.option("--rate-window", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds of a --rate-limit window.")
+@click.option("--concurrency-limit", type=click.IntRange(min=1), metavar="N", help="Requests in flight at once; the N+1th gets 429 E0000047 (Okta's concurrency limit).")
 @click.option("--oauth-client", "oauth_clients", multiple=True, metavar="ID=PUBLIC_KEY|auto", help="Register an OAuth 2.0 service app: its client id and public key file (PEM or JWK); 'auto' makes a throwaway one and prints its id and private key file. Repeatable.")
 def emulator_command(
     host: str,
@@ -239,6 +240,7 @@ def emulator_command(
     fault_rate: float,
     rate_limit: int | None,
     rate_window: float,
+    concurrency_limit: int | None,
     oauth_clients: tuple[str, ...],
 ) -> None:
     """Serve a local emulated Okta org over HTTP (Okta's wire format, seeded data)."""
@@ -279,6 +281,7 @@ def emulator_command(
         fault_rate=fault_rate,
         rate_limit=rate_limit,
         rate_window=rate_window,
+        concurrency_limit=concurrency_limit,
         oauth_clients=clients,
     )
     serve(config, host=host, port=port)

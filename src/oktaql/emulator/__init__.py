@@ -27,7 +27,9 @@ Behaviour (what callers may rely on)
   where); an ``after`` cursor that no list ever returned → 400 ``E0000029``;
   deleting an ACTIVE app → 403 ``E0000056`` ("Delete application
   forbidden."); over ``config.rate_limit`` → 429 ``E0000047`` (see ``_chaos``
-  for rate windows per endpoint family and injected faults: ``fault_rate``).
+  for rate windows per endpoint family and injected faults: ``fault_rate``); more than
+  ``config.concurrency_limit`` requests in flight → 429 ``E0000047`` with Okta's
+  concurrency headers (``X-Rate-Limit-Limit: 0``, ``-Remaining: 0``).
 * **Headers** on every response, errors included: ``Content-Type:
   application/json`` (except on a response without a body, e.g. a 204), ``Date``, ``X-Okta-Request-Id``, ``X-Rate-Limit-Limit``,
   ``X-Rate-Limit-Remaining``, ``X-Rate-Limit-Reset`` (epoch seconds, end of the
@@ -140,6 +142,8 @@ class EmulatorConfig:
     groups: int | None = None  # None: 6 (including the built-in Everyone group)
     latency_ms: float = 0.0  # added delay per request
     rate_limit: int | None = None  # requests per window per endpoint family; None: unlimited
+    # requests in flight at once (Okta's per-org concurrency limit); None: unlimited
+    concurrency_limit: int | None = None
     # faults and rate windows (``_chaos``): an outage and a throttled org on demand
     rate_window: float = 60.0  # seconds of a rate-limit window (60: Okta's per-minute limits)
     fault_rate: float = 0.0  # share of requests answered 5xx or cut off mid-response

@@ -26,6 +26,12 @@ An ASGI middleware in front of the emulator (installed by ``build_app``) that, p
      answering (reads are then answered normally, writes with 504 without acting), to
      exercise client timeouts.
 
+3. **Concurrency** (``config.concurrency_limit``): Okta limits the requests an org has in
+   flight at once; the N+1th concurrent request is answered 429 ``E0000047`` at once, with
+   the headers Okta sends for a concurrency violation: ``X-Rate-Limit-Limit: 0``,
+   ``X-Rate-Limit-Remaining: 0`` and ``X-Rate-Limit-Reset`` (the next second). A request
+   counts from arrival until its answer is sent (``latency_ms`` included).
+
 Faulted requests and 429s are added to the request log like any other, and to
 ``Chaos.events`` as ``(method, path?query, kind)`` (kind ``"429"`` or a fault kind) for
 tests. The object is ``app.state.chaos``.
@@ -45,7 +51,7 @@ from collections import Counter
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from ._http import JSON, OktaError, dumps, rate_limited
+from ._http import JSON, OktaError, concurrency_limited, dumps, rate_limited
 from ._util import random_looking
 
 if TYPE_CHECKING:
@@ -112,6 +118,7 @@ class Chaos:
         self._windows: dict[str, tuple[int, int]] = {}  # family → (window index, used)
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        self.in_flight = 0  # requests being answered now (the event loop's thread only)
         logging.getLogger("uvicorn.error").addFilter(_QUIET)
 
     def wrap(self, app: Any) -> Chaos:
@@ -120,12 +127,34 @@ class Chaos:
         return self
 
     def _active(self) -> bool:
-        return bool(self.config.fault_rate) or self.config.rate_limit is not None
+        return (
+            bool(self.config.fault_rate)
+            or self.config.rate_limit is not None
+            or getattr(self.config, "concurrency_limit", None) is not None
+        )
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not self._active():
             await self.app(scope, receive, send)
             return
+        limit = getattr(self.config, "concurrency_limit", None)
+        if limit is None:
+            await self._serve(scope, receive, send)
+            return
+        if self.in_flight >= limit:
+            method = scope["method"].upper()
+            raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+            query = scope.get("query_string", b"").decode("latin-1")
+            self._log(scope, method, raw_path + ("?" + query if query else ""), "429")
+            await self._error(send, concurrency_limited(), (0, 0, int(time.time()) + 1, False))
+            return
+        self.in_flight += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, scope: Scope, receive: Any, send: Any) -> None:
         cfg = self.config
         method = scope["method"].upper()
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")

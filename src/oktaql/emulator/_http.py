@@ -104,6 +104,11 @@ def rate_limited() -> OktaError:
     return OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
 
 
+def concurrency_limited() -> OktaError:
+    # Okta answers a concurrency violation with the rate limit's code and summary
+    return OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
+
+
 def internal_error() -> OktaError:
     return OktaError(500, "E0000009", "Internal Server Error")
 

@@ -456,7 +456,9 @@ class ServiceBuilder:
         src = src_item[verb]
         item = self.paths.setdefault(path, {})
         if "parameters" in src_item and "parameters" not in item:
-            item["parameters"] = [self.param(p, "path") for p in src_item["parameters"]]
+            # inline path-level parameters are looked up as `<operationId>.<name>` of the
+            # first method built on the path
+            item["parameters"] = [self.param(p, src["operationId"]) for p in src_item["parameters"]]
         text = self.prose.get(
             "methods", self.svc, method, fallback=Words.method(method, verb, path)
         )

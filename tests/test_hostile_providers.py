@@ -17,10 +17,12 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import oktaql
 from oktaql.provider import open_registry
@@ -615,3 +617,71 @@ def test_the_stackql_registry_reads_within_every_bound(stackql_registry: Path) -
     prov = open_registry(stackql_registry).provider("okta")
     methods = sum(len(r.methods) for s in prov.services.values() for r in s.resources.values())
     assert len(prov.services) == 55 and methods > 600
+
+
+_ODD_VALUES: list[Any] = [
+    None,
+    0,
+    "x",
+    [],
+    {},
+    [1, "a"],
+    {"a": 1},
+    True,
+    {"$ref": "#/components/schemas/Token"},
+    {"$ref": "#/nope"},
+    {"$ref": 3},
+    [{"$ref": "#/components/schemas/Token"}],
+]
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for k, v in items:
+        yield from _paths(v, (*path, k))
+
+
+def test_randomly_broken_providers_give_oktaql_errors_never_tracebacks(tmp_path: Path) -> None:
+    """Any value anywhere replaced by one of the wrong kind: an oktaql error (a ConfigError
+    naming the file, or the statement's own error), never another exception."""
+    import copy
+    import random
+
+    from oktaql.catalog import Catalog
+    from oktaql.docs import render_resource_page
+
+    base = yaml.safe_load(SERVICE)
+    places = list(_paths(base))[1:]
+    rng = random.Random(1406)
+    config_errors = 0
+    for i in range(120):
+        doc = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            *parents, last = rng.choice(places)
+            node = doc
+            try:
+                for k in parents:
+                    node = node[k]
+                node[last] = copy.deepcopy(rng.choice(_ODD_VALUES))
+            except (KeyError, IndexError, TypeError):
+                pass  # an earlier replacement took the path away
+        root, apps = make_registry(tmp_path / str(i), json.dumps(doc))
+        for step in ("describe", "docs"):
+            try:
+                if step == "docs":
+                    render_resource_page(Catalog(open_registry(root)).resource("okta.apps.tokens"))
+                else:
+                    oktaql.connect(registry=root).cursor().execute("DESCRIBE okta.apps.tokens")
+            except oktaql.ConfigError as exc:
+                assert f"{apps}#/" in str(exc), str(exc)
+                config_errors += 1
+            except oktaql.Error as exc:
+                assert not isinstance(exc, oktaql.InternalError), (exc, doc)
+    assert config_errors > 50  # the mutations do reach the document's structure

@@ -57,3 +57,53 @@ def test_emulator_command_passes_the_concurrency_limit(monkeypatch: pytest.Monke
     assert [c.concurrency_limit for c in seen] == [5]
     bad = CliRunner().invoke(main, ["emulator", "--concurrency-limit", "0"])
     assert bad.exit_code == 2 and "--concurrency-limit" in bad.output
+
+
+def test_saml_apps_carry_the_sign_on_fields_the_spec_requires() -> None:
+    with start_in_thread(EmulatorConfig(token=TOKEN, seed=4)) as emu:
+        saml = [a for a in emu.org.apps if a["signOnMode"] in ("SAML_2_0", "SAML_1_1")]
+        assert saml
+        for app in saml:
+            got = httpx.get(f"{emu.url}/api/v1/apps/{app['id']}", headers=AUTH).json()
+            sign_on = got["settings"]["signOn"]
+            assert (sign_on["allowMultipleAcsEndpoints"], sign_on["requestCompressed"]) == (
+                False,
+                False,
+            )
+
+
+def test_assign_and_unassign_a_group_to_an_app() -> None:
+    with start_in_thread(EmulatorConfig(token=TOKEN, seed=5)) as emu:
+        org = emu.org
+        client = httpx.Client(base_url=emu.url, headers=AUTH)
+        app = org.oidc_apps[0]["id"]
+        assigned = {g["id"] for g in org.app_groups(app)}
+        direct = {u["id"] for u in org.app_users(app) if u["scope"] == "USER"}
+        group = next(
+            g
+            for g in org.groups
+            if g["type"] == "OKTA_GROUP"
+            and g["id"] not in assigned
+            and any(m["id"] not in direct for m in org.group_members(g["id"]))
+        )
+        gid = group["id"]
+        members = {m["id"] for m in org.group_members(gid)}
+        before = {u["id"] for u in org.app_users(app)}
+        resp = client.put(f"/api/v1/apps/{app}/groups/{gid}", json={"priority": 7})
+        assert resp.status_code == 200, resp.text
+        assert (resp.json()["id"], resp.json()["priority"]) == (gid, 7)
+        listed = client.get(f"/api/v1/apps/{app}/groups").json()
+        assert gid in [g["id"] for g in listed]
+        users = {u["id"]: u["scope"] for u in client.get(f"/api/v1/apps/{app}/users").json()}
+        assert members <= set(users)
+        assert {users[m] for m in members - before} == {"GROUP"}
+        events = [e["eventType"] for e in org.log_events]
+        assert "group.application_assignment.add" in events
+        assert client.delete(f"/api/v1/apps/{app}/groups/{gid}").status_code == 204
+        assert client.get(f"/api/v1/apps/{app}/groups/{gid}").status_code == 404
+        after = {u["id"] for u in client.get(f"/api/v1/apps/{app}/users").json()}
+        assert after == before
+        missing = client.put(f"/api/v1/apps/{app}/groups/00gNOSUCHGROUP0000000")
+        assert (missing.status_code, missing.json()["errorCode"]) == (404, "E0000007")
+        bad = client.put(f"/api/v1/apps/{app}/groups/{gid}", json={"priority": "high"})
+        assert (bad.status_code, bad.json()["errorCode"]) == (400, "E0000001")

@@ -70,7 +70,14 @@ _ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/api/v1/apps/{app_id}/users", {"GET": apps.list_app_users}),
     ("/api/v1/apps/{app_id}/users/{user_id}", {"GET": apps.get_app_user}),
     ("/api/v1/apps/{app_id}/groups", {"GET": apps.list_app_groups}),
-    ("/api/v1/apps/{app_id}/groups/{group_id}", {"GET": apps.get_app_group}),
+    (
+        "/api/v1/apps/{app_id}/groups/{group_id}",
+        {
+            "GET": apps.get_app_group,
+            "PUT": apps.assign_app_group,
+            "DELETE": apps.unassign_app_group,
+        },
+    ),
     ("/oauth2/v1/clients/{client_id}", {"GET": apps.get_client}),
     ("/api/v1/users", {"GET": directory.list_users}),
     ("/api/v1/users/{user_id}", {"GET": directory.get_user}),

@@ -150,6 +150,9 @@ def default_app(
                 "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
             ),
             "attributeStatements": [],
+            # required by the spec's SamlApplicationSettingsSignOn
+            "allowMultipleAcsEndpoints": False,
+            "requestCompressed": False,
         }
     return {
         "id": app_id,

@@ -1080,6 +1080,47 @@ class OrgMore:
             if group_id in groups:
                 self._sync_app_user(app_id, user_id, uri, now)
 
+    def assign_app_group(
+        self, app_id: str, group_id: str, body: dict[str, Any], uri: str
+    ) -> dict[str, Any]:
+        """Assign a group to an app (or update its assignment); members follow via GROUP scope."""
+        priority = body.get("priority")
+        if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+            raise BodyError("priority", "The value must be an integer.")
+        profile = body.get("profile", {})
+        if not isinstance(profile, dict):
+            raise BodyError("profile", "The value must be an object.")
+        groups = self._app_groups.setdefault(app_id, {})
+        now = self.tick()
+        current = groups.get(group_id)
+        if priority is None:
+            priority = (
+                current["priority"]
+                if current
+                else max((g["priority"] for g in groups.values()), default=-1) + 1
+            )
+        doc = {"id": group_id, "priority": priority, "lastUpdated": now, "profile": profile}
+        groups[group_id] = doc
+        ordered = sorted(groups.items(), key=lambda kv: self.seq_of(kv[0]) or 0)
+        self._app_groups[app_id] = dict(ordered)
+        if current is None:
+            refs = [_events.group_ref(self._groups[group_id]), _events.app_ref(self._apps[app_id])]
+            self.log("group.application_assignment.add", refs, uri)
+            for uid in self._members.get(group_id, []):
+                self._sync_app_user(app_id, uid, uri, now)
+        return doc
+
+    def unassign_app_group(self, app_id: str, group_id: str, uri: str) -> None:
+        """Remove a group's assignment; members assigned only through groups lose the app."""
+        groups = self._app_groups.get(app_id, {})
+        if groups.pop(group_id, None) is None:
+            return
+        now = self.tick()
+        refs = [_events.group_ref(self._groups[group_id]), _events.app_ref(self._apps[app_id])]
+        self.log("group.application_assignment.remove", refs, uri)
+        for uid in self._members.get(group_id, []):
+            self._sync_app_user(app_id, uid, uri, now)
+
     def _sync_app_user(self, app_id: str, user_id: str, uri: str, now: str) -> None:
         """Keep a user's group-based assignment to an app in step with their groups."""
         assigned = self._app_users.setdefault(app_id, {})

@@ -256,6 +256,28 @@ def get_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     )
 
 
+def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
+    _app_or_404(ctx, app_id)
+    if ctx.org.group_doc(group_id) is None:
+        raise not_found(group_id, "UserGroup")
+    body = ctx.json_body()
+    if body is not None and not isinstance(body, dict):
+        raise validation_failed("body", "The request body must be a JSON object.")
+    try:
+        doc = ctx.org.assign_app_group(app_id, group_id, body or {}, ctx.path)
+    except BodyError as exc:
+        raise validation_failed(exc.field, exc.cause) from None
+    return Reply(200, render_app_group(app_id, doc, ctx.base))
+
+
+def unassign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
+    _app_or_404(ctx, app_id)
+    if not any(ag["id"] == group_id for ag in ctx.org.app_group_docs(app_id)):
+        raise not_found(group_id, "ApplicationGroupAssignment")
+    ctx.org.unassign_app_group(app_id, group_id, ctx.path)
+    return Reply(204)
+
+
 def get_client(ctx: Ctx, client_id: str) -> Reply:
     app = ctx.org.app_for_client(client_id)
     if app is None:

@@ -171,7 +171,8 @@ def test_a_service_ref_out_of_the_provider_folder_is_never_fetched(
         monkeypatch.setenv("OKTAQL_REGISTRY_URL", url)
         with pytest.raises(oktaql.ConfigError) as info:
             execute("REGISTRY PULL okta v1")
-        assert "#/providerServices/apps/service/$ref" in str(info.value)
+        where = f"{url.rstrip('/')}/src/okta/v1/provider.yaml#/providerServices/apps/service/$ref"
+        assert where in str(info.value)
         assert "inside the provider's own folder" in str(info.value)
         assert pulled_versions(data) == []
     assert remote.paths == ["/src/okta/v1/provider.yaml"]

@@ -361,7 +361,7 @@ def _fetch(
     data = load_document(raw, label)
     if not isinstance(data, dict):
         raise ConfigError(f"provider file {label} is not a provider document")
-    doc = Doc(Path(label), data)
+    doc = Doc(label, data)
     listed = doc.mapping(data.get("providerServices"), "/providerServices", "providerServices")
     if not listed:
         raise ConfigError(f"provider file {label} lists no providerServices")

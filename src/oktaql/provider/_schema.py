@@ -39,7 +39,7 @@ def escape(key: Any) -> str:
 class Doc:
     """A parsed service file and where it came from."""
 
-    def __init__(self, path: Path, data: dict[str, Any]):
+    def __init__(self, path: Path | str, data: dict[str, Any]):
         self.path = path
         self.data = data
         self._flat: dict[str, dict[str, Any]] = {}  # $ref target → its flattened schema

@@ -489,3 +489,37 @@ def test_with_an_org_url_a_subdomain_from_rows_must_name_that_org(tmp_path: Path
         assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps"]
         _relabel(emu, "localhost")  # names the session's org through the provider's template
         assert sorted(r[0] for r in _rows(conn, sql)) == sorted(emu.org.token_ids(app))
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+def test_cached_pages_belong_to_the_credential_that_read_them() -> None:
+    # two profiles of one org may see different pages: a cached read of one is not the other's
+    with start_in_thread(EmulatorConfig(token="ro-t", seed=5, apps=2)) as emu:
+        conn = oktaql.connect(orgs={"a": (emu.url, "ro-t"), "b": (emu.url, "ro-t")}, cache_ttl=300)
+        assert len(_rows(conn, APPS + " WHERE subdomain = 'a'")) == 2
+        emu.reset_log()
+        assert len(_rows(conn, APPS + " WHERE subdomain = 'a'")) == 2
+        assert emu.request_log == []  # a's own second read is cached
+        assert len(_rows(conn, APPS + " WHERE subdomain = 'b'")) == 2
+        assert len(emu.request_log) == 1  # b reads for itself
+
+
+def test_a_named_org_from_a_subquery_needs_no_org_url() -> None:
+    with start_in_thread(EmulatorConfig(token="h-t", seed=5, apps=2)) as emu:
+        conn = oktaql.connect(orgs={"home": (emu.url, "h-t")})
+        assert len(_rows(conn, APPS + " WHERE subdomain IN (SELECT 'home')")) == 2
+        assert _auths(emu) == {"SSWS h-t"}
+
+
+def test_explain_shows_a_named_orgs_own_scheme_under_oauth() -> None:
+    conn = oktaql.connect(
+        org_url="https://acme.okta.com",
+        oauth={"client_id": "0oa1", "private_key": "unused"},
+        orgs={"other": ("https://other.okta.com", "o-t")},
+    )
+    mine = _rows(conn, "EXPLAIN " + APPS)
+    theirs = _rows(conn, "EXPLAIN " + APPS + " WHERE subdomain = 'other'")
+    assert json.loads(mine[0][5])["Authorization"] == "Bearer ***"
+    assert json.loads(theirs[0][5])["Authorization"] == "SSWS ***"

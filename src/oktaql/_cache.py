@@ -28,13 +28,15 @@ class _Entry:
 class ResponseCache:
     def __init__(self, ttl: float = 0.0):
         self.ttl = float(ttl)
-        self._entries: dict[tuple[str, tuple[tuple[str, str], ...]], _Entry] = {}
+        self._entries: dict[tuple[str | None, str, tuple[tuple[str, str], ...]], _Entry] = {}
         self._lock = threading.Lock()
         self.hits = 0
 
     @staticmethod
-    def _key(req: Request) -> tuple[str, tuple[tuple[str, str], ...]]:
-        return req.url, tuple(sorted(req.headers.items()))
+    def _key(req: Request) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
+        # the credential is part of the key: a readonly profile and an admin one may see
+        # different pages of the same URL
+        return req.org, req.url, tuple(sorted(req.headers.items()))
 
     def age(self, req: Request) -> float | None:
         """Seconds since the cached answer to ``req`` was stored, or None."""

@@ -298,8 +298,9 @@ class Session:
         if self._oauth is not None:
             self._oauth.ensure_scopes(self._pending_scopes)
 
-    def auth_display(self, provider_name: str) -> str:
-        if self._oauth is not None or self._oauth_settings is not None:
+    def auth_display(self, provider_name: str, org: str | None = None) -> str:
+        """The Authorization scheme a request would carry, its credential masked."""
+        if org is None and (self._oauth is not None or self._oauth_settings is not None):
             dpop = (self._oauth_settings or {}).get("dpop") or getattr(self._oauth, "dpop", False)
             return ("DPoP" if dpop else "Bearer") + " ***"
         auth = self.catalog.provider(provider_name).auth
@@ -848,7 +849,7 @@ class Session:
     def _explain_row(
         self, step: int, rid: str, method: Method, req: Request, note: str
     ) -> tuple[Any, ...]:
-        headers = {"Authorization": self.auth_display(rid.split(".")[0]), **req.headers}
+        headers = {"Authorization": self.auth_display(rid.split(".")[0], req.org), **req.headers}
         from oktaql._secrets import mask_json  # EXPLAIN and --dry-run never show a secret
 
         body = json.dumps(mask_json(req.body)) if req.has_body else None

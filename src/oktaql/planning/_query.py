@@ -191,10 +191,9 @@ def _plan_scan(
         # the same table planned on its own, for when its sources depend on it in turn
         try:
             alone = choose_method(res, "select", set(bound))
-        except PlanError:
-            pass
-        else:
             scan.standalone = _scan(e, res, alone, dict(bound), [], ctx, referenced, not siblings)
+        except PlanError:
+            pass  # it cannot stand alone (a parameter only the join gives): no cycle breaker
     return scan, consumed
 
 

@@ -107,3 +107,45 @@ def test_assign_and_unassign_a_group_to_an_app() -> None:
         assert (missing.status_code, missing.json()["errorCode"]) == (404, "E0000007")
         bad = client.put(f"/api/v1/apps/{app}/groups/{gid}", json={"priority": "high"})
         assert (bad.status_code, bad.json()["errorCode"]) == (400, "E0000001")
+
+
+def test_assign_update_and_unassign_a_user_to_an_app() -> None:
+    with start_in_thread(EmulatorConfig(token=TOKEN, seed=6)) as emu:
+        org = emu.org
+        client = httpx.Client(base_url=emu.url, headers=AUTH)
+        app = org.oidc_apps[0]["id"]
+        assigned = {u["id"] for u in org.app_users(app)}
+        user = next(u for u in org.users if u["id"] not in assigned)
+        uid = user["id"]
+        resp = client.post(f"/api/v1/apps/{app}/users", json={"id": uid, "profile": {"a": 1}})
+        assert resp.status_code == 200, resp.text
+        got = resp.json()
+        assert (got["id"], got["scope"], got["profile"]) == (uid, "USER", {"a": 1})
+        assert got["credentials"]["userName"] == user["profile"]["login"]
+        listed = [u["id"] for u in client.get(f"/api/v1/apps/{app}/users").json()]
+        assert uid in listed
+        upd = client.post(f"/api/v1/apps/{app}/users/{uid}", json={"profile": {"b": 2}})
+        assert upd.json()["profile"] == {"a": 1, "b": 2}
+        assert client.delete(f"/api/v1/apps/{app}/users/{uid}").status_code == 204
+        assert client.get(f"/api/v1/apps/{app}/users/{uid}").status_code == 404
+        assert client.delete(f"/api/v1/apps/{app}/users/{uid}").status_code == 404
+        blank = client.post(f"/api/v1/apps/{app}/users", json={})
+        assert (blank.status_code, blank.json()["errorCauses"]) == (
+            400,
+            [{"errorSummary": "id: The field cannot be left blank."}],
+        )
+        nobody = client.post(f"/api/v1/apps/{app}/users", json={"id": "00uNOBODY00000000000"})
+        assert nobody.status_code == 404
+
+
+def test_spec_calls_on_a_behaviours_items_need_the_item() -> None:
+    """A spec operation no behaviour serves, on an item a behaviour owns (a user): answered
+    for a real user with the spec's status, 404 for an unknown one; the user is unchanged."""
+    with start_in_thread(EmulatorConfig(token=TOKEN, seed=6)) as emu:
+        client = httpx.Client(base_url=emu.url, headers=AUTH)
+        user = emu.org.users[0]
+        ok = client.post(f"/api/v1/users/{user['id']}/lifecycle/reset_factors")
+        assert (ok.status_code, ok.content) == (200, b"{}")
+        missing = client.post("/api/v1/users/00uNOBODY00000000000/lifecycle/reset_factors")
+        assert (missing.status_code, missing.json()["errorCode"]) == (404, "E0000007")
+        assert emu.org.user(user["id"]) == user

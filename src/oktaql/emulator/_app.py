@@ -67,8 +67,15 @@ _ROUTES: list[tuple[str, dict[str, Handler]]] = [
         "/api/v1/apps/{app_id}/tokens/{token_id}",
         {"GET": apps.get_token, "DELETE": apps.revoke_token},
     ),
-    ("/api/v1/apps/{app_id}/users", {"GET": apps.list_app_users}),
-    ("/api/v1/apps/{app_id}/users/{user_id}", {"GET": apps.get_app_user}),
+    ("/api/v1/apps/{app_id}/users", {"GET": apps.list_app_users, "POST": apps.assign_app_user}),
+    (
+        "/api/v1/apps/{app_id}/users/{user_id}",
+        {
+            "GET": apps.get_app_user,
+            "POST": apps.update_app_user,
+            "DELETE": apps.unassign_app_user,
+        },
+    ),
     ("/api/v1/apps/{app_id}/groups", {"GET": apps.list_app_groups}),
     (
         "/api/v1/apps/{app_id}/groups/{group_id}",

@@ -1080,6 +1080,56 @@ class OrgMore:
             if group_id in groups:
                 self._sync_app_user(app_id, user_id, uri, now)
 
+    def assign_app_user(
+        self, app_id: str, user_id: str, body: dict[str, Any], uri: str, *, update: bool
+    ) -> dict[str, Any]:
+        """Assign a user to an app directly (scope USER), or update the assignment's profile."""
+        credentials = body.get("credentials", {})
+        profile = body.get("profile", {})
+        if not isinstance(credentials, dict):
+            raise BodyError("credentials", "The value must be an object.")
+        if not isinstance(profile, dict):
+            raise BodyError("profile", "The value must be an object.")
+        assigned = self._app_users.setdefault(app_id, {})
+        user = self._users[user_id]
+        current = assigned.get(user_id)
+        now = self.tick()
+        if current is not None:
+            doc = {
+                **current,
+                "lastUpdated": now,
+                "profile": {**current.get("profile", {}), **profile},
+                "credentials": {**current.get("credentials", {}), **credentials},
+            }
+            if not update:
+                doc["scope"] = "USER"
+        else:
+            doc = {
+                "id": user_id,
+                "created": now,
+                "lastUpdated": now,
+                "scope": "USER",
+                "status": "ACTIVE",
+                "statusChanged": now,
+                "passwordChanged": None,
+                "syncState": "DISABLED",
+                "credentials": {"userName": user["profile"]["login"], **credentials},
+                "profile": profile,
+            }
+            refs = [_events.user_ref(user), _events.app_ref(self._apps[app_id])]
+            self.log("application.user_membership.add", refs, uri)
+        assigned[user_id] = doc
+        ordered = sorted(assigned.items(), key=lambda kv: self.seq_of(kv[0]) or 0)
+        self._app_users[app_id] = dict(ordered)
+        return doc
+
+    def unassign_app_user(self, app_id: str, user_id: str, uri: str) -> None:
+        if self._app_users.get(app_id, {}).pop(user_id, None) is None:
+            return
+        self.tick()
+        refs = [_events.user_ref(self._users[user_id]), _events.app_ref(self._apps[app_id])]
+        self.log("application.user_membership.remove", refs, uri)
+
     def assign_app_group(
         self, app_id: str, group_id: str, body: dict[str, Any], uri: str
     ) -> dict[str, Any]:

@@ -200,6 +200,8 @@ class Resources:
     singletons: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
     # Set by the router: does the item at (template, values) exist (a GET of it answers)?
     exists: Callable[[str, list[str]], bool] = lambda template, values: True
+    fetch: Callable[[str, list[str]], Any] = lambda template, values: {}
+    hand_served: Callable[[str], bool] = lambda template: False
 
     @property
     def spec(self) -> Spec:
@@ -213,13 +215,19 @@ class Resources:
         self._check_parent(op.template, values)
         if role == "collection":
             assert coll_template is not None
-            return self._collection(ctx, op, spec.collections[coll_template], tuple(values))
+            coll = spec.collections[coll_template]
+            if op.method == "POST" and self.hand_served(coll_template):
+                return self._of_behaviour(ctx, op, coll, None, values)
+            return self._collection(ctx, op, coll, tuple(values))
         if role in ("item", "lifecycle"):
             assert coll_template is not None
             coll_t = coll_template if role == "item" else spec.role(coll_template)[1]
             assert coll_t is not None
             coll = spec.collections[coll_t]
             parents, key = tuple(values[:-1]), values[-1]
+            if self.hand_served(coll_t):
+                item_t = coll_template if role == "lifecycle" else op.template
+                return self._of_behaviour(ctx, op, coll, item_t, values)
             if role == "item":
                 return self._item(ctx, op, coll, parents, key)
             return self._lifecycle(ctx, op, coll, parents, key)
@@ -353,6 +361,31 @@ class Resources:
             doc["status"] = "INACTIVE"
         store[str(doc[coll.key_prop])] = doc
         return _answer(op, doc)
+
+    def _of_behaviour(
+        self, ctx: Ctx, op: Op, coll: Collection, item_t: str | None, values: list[str]
+    ) -> Reply:
+        """A call on a collection a behaviour module lists, in a way that module does not serve.
+
+        The item must exist as the module shows it (else 404 ``E0000007``); the answer has
+        the spec's status and shape (the item itself where the spec answers with it), and the
+        module's state is left as it is: only behaviours change their own resources.
+        """
+        doc: Any = None
+        if item_t is not None:
+            count = len([s for s in item_t.split("/") if _PARAM.match(s)])
+            doc = self.fetch(item_t, values[:count])
+            if doc is None:
+                raise not_found(values[count - 1], self.spec.schemas.type_name(coll.item_schema))
+        body = self._body(ctx, op)
+        schema = op.ok.get("schema")
+        if schema is None:
+            return _answer(op, None)
+        same = self.spec.schemas.ref_name(schema) == self.spec.schemas.ref_name(coll.item_schema)
+        out = doc if same and isinstance(doc, dict) else self._generated(op, ctx, tuple(values))
+        if isinstance(out, dict):
+            out = self._overlay(out, body, schema, merge=op.method != "PUT")
+        return _answer(op, out)
 
     # ---------------------------------------------------------------------- items
 

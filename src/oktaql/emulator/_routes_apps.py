@@ -256,15 +256,55 @@ def get_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     )
 
 
+def _object_body(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json_body()
+    if body is not None and not isinstance(body, dict):
+        raise validation_failed("body", "The request body must be a JSON object.")
+    return body or {}
+
+
+def assign_app_user(ctx: Ctx, app_id: str) -> Reply:
+    _app_or_404(ctx, app_id)
+    body = _object_body(ctx)
+    user_id = body.get("id")
+    if not isinstance(user_id, str) or not user_id:
+        raise validation_failed("id", "The field cannot be left blank.")
+    if ctx.org.user_doc(user_id) is None:
+        raise not_found(user_id, "User")
+    return _app_user_write(ctx, app_id, user_id, body, update=False)
+
+
+def update_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
+    _app_or_404(ctx, app_id)
+    if not any(au["id"] == user_id for au in ctx.org.app_user_docs(app_id)):
+        raise not_found(user_id, "AppUser")
+    return _app_user_write(ctx, app_id, user_id, _object_body(ctx), update=True)
+
+
+def _app_user_write(
+    ctx: Ctx, app_id: str, user_id: str, body: dict[str, Any], *, update: bool
+) -> Reply:
+    try:
+        doc = ctx.org.assign_app_user(app_id, user_id, body, ctx.path, update=update)
+    except BodyError as exc:
+        raise validation_failed(exc.field, exc.cause) from None
+    return Reply(200, render_app_user(app_id, doc, ctx.base))
+
+
+def unassign_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
+    _app_or_404(ctx, app_id)
+    if not any(au["id"] == user_id for au in ctx.org.app_user_docs(app_id)):
+        raise not_found(user_id, "AppUser")
+    ctx.org.unassign_app_user(app_id, user_id, ctx.path)
+    return Reply(204)
+
+
 def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     _app_or_404(ctx, app_id)
     if ctx.org.group_doc(group_id) is None:
         raise not_found(group_id, "UserGroup")
-    body = ctx.json_body()
-    if body is not None and not isinstance(body, dict):
-        raise validation_failed("body", "The request body must be a JSON object.")
     try:
-        doc = ctx.org.assign_app_group(app_id, group_id, body or {}, ctx.path)
+        doc = ctx.org.assign_app_group(app_id, group_id, _object_body(ctx), ctx.path)
     except BodyError as exc:
         raise validation_failed(exc.field, exc.cause) from None
     return Reply(200, render_app_group(app_id, doc, ctx.base))

@@ -57,6 +57,8 @@ class Router:
             for method, handler in methods.items():
                 endpoint.methods[method] = (handler, _names(template))
         resources.exists = self.exists
+        resources.fetch = self.fetch
+        resources.hand_served = self.hand_served
 
     def _generic(self, op: Op) -> Handler:
         resources = self.resources
@@ -64,6 +66,7 @@ class Router:
         def handler(ctx: Ctx, **params: str) -> Reply:
             return resources.handle(ctx, op, list(params.values()))
 
+        handler.generic = True  # type: ignore[attr-defined]
         return handler
 
     def _insert(self, template: str) -> Endpoint:
@@ -91,19 +94,30 @@ class Router:
         found = _walk(self._root, segs, 0, values)
         return (found, values) if found is not None else None
 
-    def exists(self, template: str, values: list[str]) -> bool:
-        """Does a GET of the item at ``template`` with ``values`` answer (no GET: yes)?"""
+    def fetch(self, template: str, values: list[str]) -> Any:
+        """What a GET of ``template`` with ``values`` answers; None if 404 (no GET: ``{}``)."""
         endpoint = self._by_shape.get(shape(template))
         if endpoint is None or "GET" not in endpoint.methods:
-            return True
+            return {}
         handler, names = endpoint.methods["GET"]
         org = self.resources.org
         ctx = Ctx(org=org, base=org.base_url, path=template, query=[])
         try:
-            handler(ctx, **dict(zip(names, values)))
+            return handler(ctx, **dict(zip(names, values))).body
         except OktaError as err:
-            return err.status != 404
-        return True
+            if err.status == 404:
+                return None
+            return {}
+
+    def exists(self, template: str, values: list[str]) -> bool:
+        """Does a GET of the item at ``template`` with ``values`` answer (no GET: yes)?"""
+        return self.fetch(template, values) is not None
+
+    def hand_served(self, template: str) -> bool:
+        """Is the GET of ``template`` a behaviour module's (not the generic resource's)?"""
+        endpoint = self._by_shape.get(shape(template))
+        route = endpoint.methods.get("GET") if endpoint else None
+        return route is not None and not getattr(route[0], "generic", False)
 
 
 def _walk(node: _Node, segs: list[str], i: int, values: list[str]) -> Endpoint | None:

@@ -4,7 +4,8 @@
 each path parameter, left to right, is read from its parent collection as the emulator lists
 it (the item's key named like the parameter, ``name``/``type`` for ``*Name``/``*Type``, then
 ``id`` and other id-like keys). A parameter whose parent is no listing takes a root collection
-by its name (:data:`FALLBACK_ROOTS`), else its enum's first value. Used by the tests that run
+by its name (:data:`FALLBACK_ROOTS`), else its enum's first value, else a value Okta
+documents as fixed (:data:`CONSTANTS`). Used by the tests that run
 every path of the spec and every SELECT of StackQL's registry against the emulator.
 """
 
@@ -29,6 +30,14 @@ FALLBACK_ROOTS: dict[str, tuple[str, str | None]] = {
     "idpId": ("/api/v1/idps", None),
     "clientId": ("/api/v1/apps", "credentials.oauthClient.client_id"),
     "policyId": ("/api/v1/policies?type=OKTA_SIGN_ON", None),
+    "keyId": ("/api/v1/hook-keys", "keyId"),
+}
+# Names Okta documents as fixed values, for parameters no listing provides.
+CONSTANTS = {
+    "schemaId": "default",  # /api/v1/meta/schemas/user/default
+    "appName": "admin-console",  # the first-party app with settings
+    "roleRef": "SUPER_ADMIN",  # a standard role type
+    "relationshipName": "manager",
 }
 _PARAM = re.compile(r"^\{(\w+)\}$")
 
@@ -69,9 +78,21 @@ def key_of(item: Any, name: str) -> str | None:
 
 def concrete(template: str, get: Get) -> str | None:
     """``template`` with every path parameter filled from the emulator, or None."""
+    values = path_values(template, get)
+    if values is None:
+        return None
+    return "/".join(
+        quote(values[m.group(1)], safe="") if (m := _PARAM.match(seg)) else seg
+        for seg in template.split("/")
+    )
+
+
+def path_values(template: str, get: Get) -> dict[str, str] | None:
+    """The path parameters of ``template`` read from the emulator, left to right, or None."""
     spec = load_spec()
     segs = template.split("/")
     out: list[str] = []
+    values: dict[str, str] = {}
     for i, seg in enumerate(segs):
         m = _PARAM.match(seg)
         if not m:
@@ -83,7 +104,7 @@ def concrete(template: str, get: Get) -> str | None:
         if "GET" in spec.paths.get(parent_t, {}):
             status, body = get("/".join(out))
             if status == 200:
-                value = next((k for k in map(lambda x: key_of(x, name), items_of(body)) if k), None)
+                value = next((k for k in (key_of(x, name) for x in items_of(body)) if k), None)
         if value is None and name in FALLBACK_ROOTS:
             root, dotted = FALLBACK_ROOTS[name]
             status, body = get(root)
@@ -92,11 +113,12 @@ def concrete(template: str, get: Get) -> str | None:
                 if value:
                     break
         if value is None:
-            value = _enum_value(spec, template, name)
+            value = _enum_value(spec, template, name) or CONSTANTS.get(name)
         if value is None:
             return None
+        values[name] = str(value)
         out.append(quote(str(value), safe=""))
-    return "/".join(out)
+    return values
 
 
 def _enum_value(spec: Any, template: str, name: str) -> str | None:

@@ -1046,3 +1046,33 @@ def test_sdk_models_parse_every_new_resource(
         assert err is None and [r.id for r in roles.roles] == [r["id"] for r in org.iam_roles]
 
     asyncio.run(run())
+
+
+def test_sdk_reads_and_writes_authenticators_and_brands(
+    fresh: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two families served only by the generic resource, through Okta's own SDK models."""
+    client = _sdk_client(fresh, monkeypatch)
+    from okta.models import BrandWithEmbedded, CreateBrandRequest
+
+    async def run() -> None:
+        auths, _, err = await client.list_authenticators()
+        assert err is None and len(auths) == 3
+        one, _, err = await client.get_authenticator(auths[0].id)
+        assert err is None and (one.id, one.name) == (auths[0].id, auths[0].name)
+        off, _, err = await client.deactivate_authenticator(auths[0].id)
+        assert err is None and str(off.status).endswith("INACTIVE")
+        brands, _, err = await client.list_brands()
+        assert (
+            err is None
+            and len(brands) == 3
+            and all(isinstance(b, BrandWithEmbedded) for b in brands)
+        )
+        made, _, err = await client.create_brand(CreateBrandRequest(name="SDK brand"))
+        assert err is None and made.name == "SDK brand"
+        again, _, err = await client.get_brand(made.id)
+        assert err is None and (again.id, again.name) == (made.id, "SDK brand")
+        _, _, err = await client.get_brand("bndNOSUCHBRAND000000")
+        assert err is not None and getattr(err, "error_code", None) == "E0000007"
+
+    asyncio.run(run())

@@ -69,7 +69,7 @@ Behaviour (what callers may rely on)
   are stamped from a logical clock starting 2025-01-01T00:00:00.000Z.
 * ``latency_ms`` delays every response (asyncio sleep, so concurrent requests
   overlap, as against a real remote API).
-* **Beyond apps/users/groups** (``_routes_more`` lists every route): user writes
+* **Beyond apps/users/groups** (``behaviours/`` lists every hand-served route): user writes
   (``POST /api/v1/users?activate=``: STAGED, or ACTIVE with a password, else
   PROVISIONED; ``POST /users/{id}`` merges the profile, ``PUT`` replaces it;
   ``DELETE`` deactivates a user that is not DEPROVISIONED, else deletes it) and
@@ -87,7 +87,15 @@ Behaviour (what callers may rely on)
   network zones, trusted origins, event and inline hooks, API tokens, custom admin
   roles (``{"roles": [...]}``) and role assignees (``{"value": [...]}``). Every
   list pages with ``Link`` headers; invalid bodies are 400 ``E0000001``.
-* **System Log** (``GET /api/v1/logs``, see ``_routes_logs``): events in ascending
+* **Every other path of Okta's spec** (authenticators, brands, devices, domains... 400-odd
+  templates, see ``_resources``): a generic resource driven by the spec's facts
+  (``_spec_table``, derived by ``tools/build_emulator_spec.py``): list with the spec's
+  ``limit`` default/maximum, ``after`` and ``Link`` headers; get, create (required fields,
+  enums and types checked: 400 ``E0000001``), replace, update, delete (children go too),
+  ``lifecycle/activate|deactivate``; objects generated per seed from the response schemas.
+* **Apps' assignments**: ``PUT``/``DELETE /apps/{id}/groups/{groupId}`` (members follow with
+  GROUP scope), ``POST /apps/{id}/users`` and ``POST``/``DELETE /apps/{id}/users/{userId}``.
+* **System Log** (``GET /api/v1/logs``, see ``behaviours/logs``): events in ascending
   ``published`` order for what the seeded org went through (user creations,
   activations, logins, status changes, group/app memberships, refresh-token grants
   of each app's first tokens, consent and role grants) and for every mutation made
@@ -103,7 +111,7 @@ Ground truth for tests lives on :class:`Org` (``app.state.org`` /
 ``token_count(id)``, ``token(app_id, token_id)``, ``token_at(app_id, index)``,
 ``users``, ``user(id)``, ``groups``, ``group(id)``, ``group_members(id)``,
 ``app_users(id)``, ``app_groups(id)``, ``auth_servers``, ``scopes(id)``,
-``client(client_id)``; and (``_org_more``) ``factors(user_id)``,
+``client(client_id)``; ``factors(user_id)``,
 ``user_roles(user_id)``, ``role_assignees``, ``user_grants(user_id, client_id=None,
 expand_scope=False)``, ``user_clients(user_id)``, ``user_client_tokens(user_id,
 client_id)``, ``app_grants(app_id)``, ``app_keys(app_id)``, ``server_policies(id)``,
@@ -112,7 +120,8 @@ client_id)``, ``app_grants(app_id)``, ``app_keys(app_id)``, ``server_policies(id
 ``policies(type)``, ``policy_rules(policy_id)``, ``group_rules``, ``idps``,
 ``zones``, ``trusted_origins``, ``event_hooks``, ``inline_hooks``, ``api_tokens``,
 ``iam_roles``, ``log_events``, ``log_events_between(since, until)`` and
-``admin_id`` (the API token's owner). They render links with ``org.base_url``, which the
+``admin_id`` (the API token's owner); ``resources`` holds the generic resources' objects.
+They render links with ``org.base_url``, which the
 server helpers set to the listening URL.
 """
 

@@ -2,9 +2,9 @@
 
 Routing is one table built from Okta's spec (``_routing``) instead of Starlette routes, so
 that unknown paths and wrong methods produce Okta-shaped error bodies (404 ``E0000007`` /
-405 ``E0000022``) rather than Starlette's plain-text defaults. The handlers listed here and
-in ``_routes_more`` serve their paths; every other path of the spec is a generic resource
-(``_resources``).
+405 ``E0000022``) rather than Starlette's plain-text defaults. The behaviour modules
+(``behaviours/``) serve their families' paths; every other path of the spec is a generic
+resource (``_resources``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -25,15 +24,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _oauth as oauth
-from . import _routes_apps as apps
-from . import _routes_directory as directory
-from . import _routes_more
 from ._chaos import install as install_chaos
 from ._http import (
     JSON,
     Ctx,
     OktaError,
-    Reply,
     dumps,
     internal_error,
     method_not_allowed,
@@ -43,66 +38,13 @@ from ._http import (
 from ._org import Org
 from ._routing import Router
 from ._util import random_looking
+from .behaviours import ROUTES
 
 if TYPE_CHECKING:
     from . import EmulatorConfig
 
 log = logging.getLogger("oktaql.emulator")
 
-Handler = Callable[..., Reply]
-
-_ROUTES: list[tuple[str, dict[str, Handler]]] = [
-    ("/api/v1/apps", {"GET": apps.list_apps, "POST": apps.create_app}),
-    (
-        "/api/v1/apps/{app_id}",
-        {"GET": apps.get_app, "PUT": apps.replace_app, "DELETE": apps.delete_app},
-    ),
-    ("/api/v1/apps/{app_id}/lifecycle/activate", {"POST": apps.activate_app}),
-    ("/api/v1/apps/{app_id}/lifecycle/deactivate", {"POST": apps.deactivate_app}),
-    (
-        "/api/v1/apps/{app_id}/tokens",
-        {"GET": apps.list_tokens, "DELETE": apps.revoke_all_tokens},
-    ),
-    (
-        "/api/v1/apps/{app_id}/tokens/{token_id}",
-        {"GET": apps.get_token, "DELETE": apps.revoke_token},
-    ),
-    ("/api/v1/apps/{app_id}/users", {"GET": apps.list_app_users, "POST": apps.assign_app_user}),
-    (
-        "/api/v1/apps/{app_id}/users/{user_id}",
-        {
-            "GET": apps.get_app_user,
-            "POST": apps.update_app_user,
-            "DELETE": apps.unassign_app_user,
-        },
-    ),
-    ("/api/v1/apps/{app_id}/groups", {"GET": apps.list_app_groups}),
-    (
-        "/api/v1/apps/{app_id}/groups/{group_id}",
-        {
-            "GET": apps.get_app_group,
-            "PUT": apps.assign_app_group,
-            "DELETE": apps.unassign_app_group,
-        },
-    ),
-    ("/oauth2/v1/clients/{client_id}", {"GET": apps.get_client}),
-    ("/api/v1/users", {"GET": directory.list_users}),
-    ("/api/v1/users/{user_id}", {"GET": directory.get_user}),
-    ("/api/v1/users/{user_id}/groups", {"GET": directory.list_user_groups}),
-    ("/api/v1/groups", {"GET": directory.list_groups}),
-    ("/api/v1/groups/{group_id}", {"GET": directory.get_group}),
-    ("/api/v1/groups/{group_id}/users", {"GET": directory.list_group_users}),
-    ("/api/v1/groups/{group_id}/apps", {"GET": directory.list_group_apps}),
-    ("/api/v1/authorizationServers", {"GET": directory.list_auth_servers}),
-    ("/api/v1/authorizationServers/{server_id}", {"GET": directory.get_auth_server}),
-    ("/api/v1/authorizationServers/{server_id}/scopes", {"GET": directory.list_scopes}),
-    (
-        "/api/v1/authorizationServers/{server_id}/scopes/{scope_id}",
-        {"GET": directory.get_scope},
-    ),
-]
-# users' sub-resources, writes, logs, policies, admin... (see _routes_more)
-_ROUTES = _routes_more.extend(_ROUTES)
 
 # Reported when rate limiting is off: Okta's common per-minute endpoint budget.
 _NOMINAL_LIMIT = 600
@@ -233,7 +175,7 @@ def build_app(config: EmulatorConfig) -> Starlette:
     app = Starlette(routes=[Route("/{path:path}", endpoint=_dispatch, methods=_ALL_METHODS)])
     # paths the route's pattern cannot match (an encoded line break) still get Okta's answers
     app.router.default = _dispatch_any
-    state = _State(config=config, org=org, router=Router(_ROUTES, org.resources))
+    state = _State(config=config, org=org, router=Router(ROUTES, org.resources))
     app.state.emulator = state
     app.state.org = org
     app.state.config = config

@@ -120,6 +120,10 @@ class Reply:
     links: list[str] = field(default_factory=list)  # full ``Link`` header values
 
 
+# a route's handler: (ctx, **path parameters) -> Reply, or raises OktaError
+Handler = Callable[..., "Reply"]
+
+
 @dataclass
 class Ctx:
     """What a handler needs from the request, already decoded."""
@@ -187,8 +191,9 @@ def paged(
     default_limit: int,
     max_limit: int,
     ordered_by_seq: bool = True,
+    key: Callable[[Any], str] = lambda d: d["id"],
 ) -> Reply:
-    """One page of ``docs`` with Okta's ``Link`` headers; the cursor is the last id.
+    """One page of ``docs`` with Okta's ``Link`` headers; the cursor is the last one's ``key``.
 
     ``docs`` are in list-position order when ``ordered_by_seq`` (the usual
     case), so a cursor whose item has since been deleted still resolves.
@@ -204,12 +209,12 @@ def paged(
             seq_of = ctx.org.seq_of
             start = bisect_right(docs, seq, key=lambda d: seq_of(d["id"]))
         else:
-            pos = next((i for i, d in enumerate(docs) if d["id"] == after), None)
+            pos = next((i for i, d in enumerate(docs) if key(d) == after), None)
             if pos is None:
                 raise bad_cursor()
             start = pos + 1
     page = docs[start : start + limit]
     links = [ctx.self_link()]
     if start + limit < len(docs) and page:
-        links.append(ctx.next_link(page[-1]["id"]))
+        links.append(ctx.next_link(key(page[-1])))
     return Reply(200, [render(d) for d in page], links)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._filters import FilterError, compile_filter
-from ._http import Ctx, Reply, bad_cursor, not_found, validation_failed
+from ._http import Ctx, Reply, not_found, paged, validation_failed
 from ._schemagen import Schemas
 from ._util import deep_merge, okta_id
 
@@ -319,19 +319,15 @@ class Resources:
         maximum = int(lschema.get("maximum") or 200)
         default = lschema.get("default")
         default = int(default) if isinstance(default, int) and default > 0 else maximum
-        limit = ctx.limit(min(default, maximum), maximum)
-        after = ctx.param("after")
-        start = 0
-        if after:
-            pos = next((i for i, d in enumerate(docs) if _key(d, key) == after), None)
-            if pos is None:
-                raise bad_cursor()
-            start = pos + 1
-        page = docs[start : start + limit]
-        links = [ctx.self_link()]
-        if start + limit < len(docs) and page:
-            links.append(ctx.next_link(_key(page[-1], key)))
-        return Reply(200, page, links)
+        return paged(
+            ctx,
+            docs,
+            lambda d: d,
+            default_limit=min(default, maximum),
+            max_limit=maximum,
+            ordered_by_seq=False,
+            key=lambda d: _key(d, key),
+        )
 
     def _create(
         self,

@@ -1,4 +1,4 @@
-"""Helpers shared by the route modules added beyond apps/users/groups (``_routes_*``)."""
+"""Helpers shared by the behaviour modules (``behaviours/``): lookups, filters, paging order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._appdefs import BodyError
-from ._filters import FilterError, compile_filter
+from ._filters import MISSING, FilterError, compile_filter, resolve_path
 from ._http import Ctx, Reply, bad_filter, not_found, validation_failed
 
 T = TypeVar("T")
@@ -116,3 +116,31 @@ def token_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
 def revoke_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
     ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
     return Reply(204)
+
+
+def sorted_for_search(ctx: Ctx, docs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """Apply ``sortBy``/``sortOrder`` (search only); returns (docs, still in list order)."""
+    sort_by = ctx.param("sortBy")
+    if not sort_by or ctx.param("search") is None:
+        return docs, True
+    order = (ctx.param("sortOrder") or "asc").lower()
+    if order not in ("asc", "desc"):
+        raise validation_failed("sortOrder", f"'{order}' is not one of asc, desc.")
+    path = tuple(sort_by.split("."))
+
+    def key(doc: dict[str, Any]) -> tuple[bool, str, str]:
+        # Okta sorts case-insensitively and orders ties by id; missing values last.
+        value = resolve_path(doc, path)
+        missing = value is MISSING or value is None
+        return (missing, "" if missing else str(value).lower(), doc["id"])
+
+    ordered = sorted(docs, key=key)
+    if order == "desc":
+        present = [d for d in ordered if not key(d)[0]]
+        absent = [d for d in ordered if key(d)[0]]
+        ordered = list(reversed(present)) + absent
+    return ordered, False
+
+
+def starts(q: str, values: tuple[Any, ...]) -> bool:
+    return any(isinstance(v, str) and v.lower().startswith(q) for v in values)

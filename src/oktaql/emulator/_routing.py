@@ -13,14 +13,11 @@ matching no template is 404 ``E0000007`` for the URI.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._http import Ctx, OktaError, Reply
+from ._http import Ctx, Handler, OktaError, Reply
 from ._resources import Op, Resources, segments, shape
-
-Handler = Callable[..., Reply]
 
 
 @dataclass
@@ -52,9 +49,13 @@ class Router:
             endpoint = self._insert(template)
             for method, op in ops.items():
                 endpoint.methods[method] = (self._generic(op), _names(template))
+        served: set[tuple[str, str]] = set()
         for template, methods in hand:
             endpoint = self._insert(template)
             for method, handler in methods.items():
+                if (endpoint.template, method) in served:  # two behaviours claim one call
+                    raise ValueError(f"{method} {template} is routed twice")
+                served.add((endpoint.template, method))
                 endpoint.methods[method] = (handler, _names(template))
         resources.exists = self.exists
         resources.fetch = self.fetch

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _events
-from ._appdefs import BodyError
-from ._http import Ctx, OktaError, Reply, not_found, paged
-from ._render_more import render_api_token, render_iam_role, render_role_assignee, render_simple
-from ._route_helpers import filtered, in_store, prefix_q, validated
-from ._simple_kinds import KINDS, SimpleKind
-
-Handler = Callable[..., Reply]
+from .. import _events
+from .._appdefs import BodyError
+from .._http import Ctx, Handler, OktaError, Reply, not_found, paged
+from .._render_more import render_api_token, render_iam_role, render_role_assignee, render_simple
+from .._route_helpers import filtered, in_store, prefix_q, validated
+from .._simple_kinds import KINDS, SimpleKind
 
 
 def _ref(kind: SimpleKind, doc: dict[str, Any]) -> dict[str, Any]:
@@ -304,3 +302,40 @@ def list_role_assignees(ctx: Ctx) -> Reply:
         lambda d: render_role_assignee(d["id"], org.user_orn(d["id"]), base),
         100,
     )
+
+
+# ------------------------------------------------------------------ routes
+
+
+def _simple_routes() -> list[tuple[str, dict[str, Handler]]]:
+    """The flat org-level collections of ``_simple_kinds``, each at /api/v1/<segment>."""
+    out: list[tuple[str, dict[str, Handler]]] = []
+    for key, kind in KINDS.items():
+        h = simple_handlers(key)
+        base = f"/api/v1/{kind.segment}"
+        out += [
+            (base, {"GET": h["list"], "POST": h["create"]}),
+            (base + "/{rid}", {"GET": h["get"], "PUT": h["replace"], "DELETE": h["delete"]}),
+            *(
+                (f"{base}/{{rid}}/lifecycle/{op}", {"POST": h[op]})
+                for op in ("activate", "deactivate", "verify")
+                if op in h
+            ),
+        ]
+    return out
+
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    *_simple_routes(),
+    ("/api/v1/api-tokens", {"GET": list_api_tokens}),
+    (
+        "/api/v1/api-tokens/{token_id}",
+        {"GET": get_api_token, "PUT": upsert_api_token, "DELETE": revoke_api_token},
+    ),
+    ("/api/v1/iam/roles", {"GET": list_iam_roles, "POST": create_iam_role}),
+    (
+        "/api/v1/iam/roles/{role}",
+        {"GET": get_iam_role, "PUT": replace_iam_role, "DELETE": delete_iam_role},
+    ),
+    ("/api/v1/iam/assignees/users", {"GET": list_role_assignees}),
+]

@@ -6,12 +6,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ._http import Ctx, Reply, not_found, paged
-from ._render import render_group
-from ._render_more import render_group_rule
-from ._route_helpers import expand, group_or_404, user_or_404, validated
+from .._http import Ctx, Handler, Reply, not_found, paged
+from .._render import render_group, render_user
+from .._render_more import render_group_rule
+from .._route_helpers import (
+    expand,
+    filtered,
+    group_or_404,
+    sorted_for_search,
+    starts,
+    user_or_404,
+    validated,
+)
 
 
 def create_group(ctx: Ctx) -> Reply:
@@ -112,3 +121,81 @@ def deactivate_rule(ctx: Ctx, rule_id: str) -> Reply:
     _rule(ctx, rule_id)
     validated(ctx.org.set_group_rule_status, rule_id, "INACTIVE", ctx.path)
     return Reply(204)
+
+
+# ----------------------------------------------------------------- groups
+
+
+def _group_renderer(ctx: Ctx) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    org, base = ctx.org, ctx.base
+    expand = {p.strip() for p in (ctx.param("expand") or "").split(",") if p.strip()}
+    if "stats" not in expand:
+        return lambda g: render_group(g, base)
+
+    def render(g: dict[str, Any]) -> dict[str, Any]:
+        stats = {
+            "usersCount": len(org.member_ids(g["id"])),
+            "appsCount": len(org.apps_of_group(g["id"])),
+            "groupPushMappingsCount": 0,
+            "hasAdminPrivilege": g["profile"]["name"] == "Admins",
+        }
+        return render_group(g, base, stats)
+
+    return render
+
+
+def list_groups(ctx: Ctx) -> Reply:
+    docs = ctx.org.group_docs()
+    q = ctx.param("q")
+    if q:
+        ql = q.lower()
+        docs = [g for g in docs if starts(ql, (g["profile"].get("name"),))]
+    docs = filtered(ctx, filtered(ctx, docs), param="search")
+    docs, natural = sorted_for_search(ctx, docs)
+    return paged(
+        ctx,
+        docs,
+        _group_renderer(ctx),
+        default_limit=300 if q else 10000,
+        max_limit=10000,
+        ordered_by_seq=natural,
+    )
+
+
+def get_group(ctx: Ctx, group_id: str) -> Reply:
+    return Reply(200, _group_renderer(ctx)(group_or_404(ctx, group_id)))
+
+
+def list_group_users(ctx: Ctx, group_id: str) -> Reply:
+    group_or_404(ctx, group_id)
+    org, base = ctx.org, ctx.base
+    docs = [org.user_doc(uid) for uid in org.member_ids(group_id)]
+    return paged(ctx, docs, lambda u: render_user(u, base), default_limit=1000, max_limit=10000)
+
+
+def list_group_apps(ctx: Ctx, group_id: str) -> Reply:
+    group_or_404(ctx, group_id)
+    org, base = ctx.org, ctx.base
+    docs = org.apps_of_group(group_id)
+    return paged(ctx, docs, lambda a: org.render_app(a, base), default_limit=20, max_limit=200)
+
+
+# ------------------------------------------------------------------ routes
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("/api/v1/groups", {"GET": list_groups, "POST": create_group}),
+    (
+        "/api/v1/groups/{group_id}",
+        {"GET": get_group, "PUT": replace_group, "DELETE": delete_group},
+    ),
+    ("/api/v1/groups/{group_id}/users", {"GET": list_group_users}),
+    ("/api/v1/groups/{group_id}/users/{user_id}", {"PUT": assign_user, "DELETE": unassign_user}),
+    ("/api/v1/groups/{group_id}/apps", {"GET": list_group_apps}),
+    ("/api/v1/groups/rules", {"GET": list_rules, "POST": create_rule}),
+    (
+        "/api/v1/groups/rules/{rule_id}",
+        {"GET": get_rule, "PUT": replace_rule, "DELETE": delete_rule},
+    ),
+    ("/api/v1/groups/rules/{rule_id}/lifecycle/activate", {"POST": activate_rule}),
+    ("/api/v1/groups/rules/{rule_id}/lifecycle/deactivate", {"POST": deactivate_rule}),
+]

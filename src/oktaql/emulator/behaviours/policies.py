@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _events
-from ._appdefs import BodyError
-from ._http import Ctx, OktaError, Reply, not_found, paged, validation_failed
-from ._render_more import render_policy, render_policy_rule
-from ._route_helpers import validated
+from .. import _events
+from .._appdefs import BodyError
+from .._http import Ctx, Handler, OktaError, Reply, not_found, paged, validation_failed
+from .._render_more import render_policy, render_policy_rule
+from .._route_helpers import validated
 
 POLICY_TYPES = (
     "OKTA_SIGN_ON",
@@ -278,3 +278,22 @@ def deactivate_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
         raise _forbidden("A default rule cannot be deactivated.")
     _set_status(ctx, rule, "INACTIVE", "policy.rule.deactivate", policy_id)
     return Reply(204)
+
+
+# ------------------------------------------------------------------ routes
+
+P = "/api/v1/policies/{policy_id}"
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("/api/v1/policies", {"GET": list_policies, "POST": create_policy}),
+    (P, {"GET": get_policy, "PUT": replace_policy, "DELETE": delete_policy}),
+    (f"{P}/lifecycle/activate", {"POST": activate_policy}),
+    (f"{P}/lifecycle/deactivate", {"POST": deactivate_policy}),
+    (f"{P}/rules", {"GET": list_policy_rules, "POST": create_policy_rule}),
+    (
+        f"{P}/rules/{{rule_id}}",
+        {"GET": get_policy_rule, "PUT": replace_policy_rule, "DELETE": delete_policy_rule},
+    ),
+    (f"{P}/rules/{{rule_id}}/lifecycle/activate", {"POST": activate_policy_rule}),
+    (f"{P}/rules/{{rule_id}}/lifecycle/deactivate", {"POST": deactivate_policy_rule}),
+]

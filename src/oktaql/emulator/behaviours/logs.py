@@ -20,9 +20,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ._events import event_text, resolve_event_path
-from ._filters import FilterError, compile_filter
-from ._http import Ctx, Reply, bad_cursor, bad_filter, validation_failed
+from .._events import event_text, resolve_event_path
+from .._filters import FilterError, compile_filter
+from .._http import Ctx, Handler, Reply, bad_cursor, bad_filter, validation_failed
 
 
 def normalize_ts(raw: str) -> str | None:
@@ -98,3 +98,8 @@ def list_logs(ctx: Ctx) -> Reply:
     elif not page and polling and after:
         links.append(ctx.next_link(after))  # caught up: poll the same cursor again
     return Reply(200, [dict(e) for e in page], links)
+
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("/api/v1/logs", {"GET": list_logs}),
+]

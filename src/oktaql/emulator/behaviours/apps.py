@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._appdefs import BodyError
-from ._filters import FilterError, compile_filter, resolve_path
-from ._http import (
+from .. import _events
+from .._appdefs import BodyError
+from .._filters import FilterError, compile_filter, resolve_path
+from .._http import (
     Ctx,
+    Handler,
     Reply,
     bad_cursor,
     bad_filter,
@@ -21,7 +23,7 @@ from ._http import (
     paged,
     validation_failed,
 )
-from ._render import render_app_group, render_app_user, render_client
+from .._render import render_app_group, render_app_user, render_client
 
 
 def _app_or_404(ctx: Ctx, app_id: str) -> dict[str, Any]:
@@ -292,11 +294,7 @@ def _app_user_write(
 
 
 def unassign_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
-    _app_or_404(ctx, app_id)
-    if not any(au["id"] == user_id for au in ctx.org.app_user_docs(app_id)):
-        raise not_found(user_id, "AppUser")
-    ctx.org.unassign_app_user(app_id, user_id, ctx.path)
-    return Reply(204)
+    return _unassign(ctx, app_id, user_id, ctx.org.app_user_docs, "AppUser", "unassign_app_user")
 
 
 def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
@@ -311,10 +309,18 @@ def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
 
 
 def unassign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
+    docs = ctx.org.app_group_docs
+    return _unassign(
+        ctx, app_id, group_id, docs, "ApplicationGroupAssignment", "unassign_app_group"
+    )
+
+
+def _unassign(ctx: Ctx, app_id: str, rid: str, listed: Any, type_name: str, mutation: str) -> Reply:
+    """Remove an assignment of the app (404 unless the app lists it)."""
     _app_or_404(ctx, app_id)
-    if not any(ag["id"] == group_id for ag in ctx.org.app_group_docs(app_id)):
-        raise not_found(group_id, "ApplicationGroupAssignment")
-    ctx.org.unassign_app_group(app_id, group_id, ctx.path)
+    if not any(a["id"] == rid for a in listed(app_id)):
+        raise not_found(rid, type_name)
+    getattr(ctx.org, mutation)(app_id, rid, ctx.path)
     return Reply(204)
 
 
@@ -323,3 +329,98 @@ def get_client(ctx: Ctx, client_id: str) -> Reply:
     if app is None:
         raise not_found(client_id, "OAuth2Client")
     return Reply(200, render_client(app, ctx.base))
+
+
+# ------------------------------------------------ System Log events of app changes
+
+
+def _app_events(handler: Handler, event: str, *, status_change: bool = False) -> Handler:
+    def wrapped(ctx: Ctx, **params: str) -> Reply:
+        org = ctx.org
+        before = org.app_doc(params.get("app_id", ""))
+        before_status = before["status"] if before else None
+        reply = handler(ctx, **params)
+        if reply.status >= 300:
+            return reply
+        app = org.app_doc(params["app_id"]) if "app_id" in params else None
+        if app is None and isinstance(reply.body, dict) and "id" in reply.body:
+            app = org.app_doc(reply.body["id"])
+        app = app or before
+        if app is None or (status_change and app["status"] == before_status):
+            return reply
+        if event == "application.lifecycle.delete":
+            org.forget_app_grants(app["id"])
+        org.log(event, [_events.app_ref(app)], ctx.path)
+        return reply
+
+    return wrapped
+
+
+def _token_revoke_events(handler: Handler, *, all_tokens: bool) -> Handler:
+    def wrapped(ctx: Ctx, **params: str) -> Reply:
+        org = ctx.org
+        app = org.app_doc(params["app_id"])
+        user_id = None
+        if app is not None and not all_tokens:
+            tokens = org.token_set(app["id"])
+            index = tokens.index_of(params["token_id"]) if tokens else None
+            if tokens is not None and index is not None and tokens.is_active(index):
+                user_id = org.token_attrs(app["id"], index)[0]
+        had = org.token_count(app["id"]) if app is not None else 0
+        reply = handler(ctx, **params)
+        if reply.status < 300 and app is not None and had:
+            org.log_token_revoke(app, None if all_tokens else params["token_id"], user_id, ctx.path)
+        return reply
+
+    return wrapped
+
+
+# ------------------------------------------------------------------ routes
+
+A = "/api/v1/apps/{app_id}"
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    (
+        "/api/v1/apps",
+        {"GET": list_apps, "POST": _app_events(create_app, "application.lifecycle.create")},
+    ),
+    (
+        A,
+        {
+            "GET": get_app,
+            "PUT": _app_events(replace_app, "application.lifecycle.update"),
+            "DELETE": _app_events(delete_app, "application.lifecycle.delete"),
+        },
+    ),
+    (
+        f"{A}/lifecycle/activate",
+        {"POST": _app_events(activate_app, "application.lifecycle.activate", status_change=True)},
+    ),
+    (
+        f"{A}/lifecycle/deactivate",
+        {
+            "POST": _app_events(
+                deactivate_app, "application.lifecycle.deactivate", status_change=True
+            )
+        },
+    ),
+    (
+        f"{A}/tokens",
+        {"GET": list_tokens, "DELETE": _token_revoke_events(revoke_all_tokens, all_tokens=True)},
+    ),
+    (
+        f"{A}/tokens/{{token_id}}",
+        {"GET": get_token, "DELETE": _token_revoke_events(revoke_token, all_tokens=False)},
+    ),
+    (f"{A}/users", {"GET": list_app_users, "POST": assign_app_user}),
+    (
+        f"{A}/users/{{user_id}}",
+        {"GET": get_app_user, "POST": update_app_user, "DELETE": unassign_app_user},
+    ),
+    (f"{A}/groups", {"GET": list_app_groups}),
+    (
+        f"{A}/groups/{{group_id}}",
+        {"GET": get_app_group, "PUT": assign_app_group, "DELETE": unassign_app_group},
+    ),
+    ("/oauth2/v1/clients/{client_id}", {"GET": get_client}),
+]

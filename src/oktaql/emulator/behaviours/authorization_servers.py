@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _events
-from ._appdefs import BodyError
-from ._http import Ctx, Reply, not_found, paged
-from ._render_more import (
+from .. import _events
+from .._appdefs import BodyError
+from .._http import Ctx, Handler, Reply, not_found, paged
+from .._render_more import (
     render_app_grant,
     render_claim,
     render_server_client,
@@ -21,7 +21,7 @@ from ._render_more import (
     render_server_policy,
     render_server_rule,
 )
-from ._route_helpers import (
+from .._route_helpers import (
     app_or_404,
     expand,
     obj,
@@ -31,7 +31,8 @@ from ._route_helpers import (
     token_reply,
     validated,
 )
-from ._routes_users import token_page
+from .._tokens import render_auth_server, render_scope
+from .users import token_page
 
 # ------------------------------------------------------------ helpers
 
@@ -598,3 +599,105 @@ def get_app_key(ctx: Ctx, app_id: str, key_id: str) -> Reply:
     if key is None:
         raise not_found(key_id, "JsonWebKey")
     return Reply(200, key)
+
+
+# ------------------------------------------------- authorization servers
+
+
+def list_auth_servers(ctx: Ctx) -> Reply:
+    base = ctx.base
+    servers = ctx.org.server_list()
+    q = ctx.param("q")
+    if q:
+        servers = [s for s in servers if s.name.lower().startswith(q.lower())]
+    docs = [{"id": s.id, "server": s} for s in servers]
+    return paged(
+        ctx,
+        docs,
+        lambda d: render_auth_server(d["server"], base),
+        default_limit=200,
+        max_limit=200,
+        ordered_by_seq=False,
+    )
+
+
+def get_auth_server(ctx: Ctx, server_id: str) -> Reply:
+    return Reply(200, render_auth_server(server_or_404(ctx, server_id), ctx.base))
+
+
+def list_scopes(ctx: Ctx, server_id: str) -> Reply:
+    server = server_or_404(ctx, server_id)
+    base = ctx.base
+    docs = list(server.scopes)
+    q = ctx.param("q")
+    if q:
+        docs = [s for s in docs if s["name"].lower().startswith(q.lower())]
+    return paged(
+        ctx,
+        docs,
+        lambda s: render_scope(server, s, base),
+        default_limit=200,
+        max_limit=200,
+        ordered_by_seq=False,
+    )
+
+
+def get_scope(ctx: Ctx, server_id: str, scope_id: str) -> Reply:
+    server = server_or_404(ctx, server_id)
+    scope = next((s for s in server.scopes if s["id"] == scope_id), None)
+    if scope is None:
+        raise not_found(scope_id, "OAuth2Scope")
+    return Reply(200, render_scope(server, scope, ctx.base))
+
+
+# ------------------------------------------------------------------ routes
+
+AS = "/api/v1/authorizationServers/{server_id}"
+RULE = f"{AS}/policies/{{policy_id}}/rules/{{rule_id}}"
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    # apps' consent grants and keys
+    ("/api/v1/apps/{app_id}/grants", {"GET": list_app_grants, "POST": create_app_grant}),
+    (
+        "/api/v1/apps/{app_id}/grants/{grant_id}",
+        {"GET": get_app_grant, "DELETE": revoke_app_grant},
+    ),
+    ("/api/v1/apps/{app_id}/credentials/keys", {"GET": list_app_keys}),
+    ("/api/v1/apps/{app_id}/credentials/keys/{key_id}", {"GET": get_app_key}),
+    # authorization servers
+    ("/api/v1/authorizationServers", {"GET": list_auth_servers}),
+    (AS, {"GET": get_auth_server}),
+    (f"{AS}/scopes", {"GET": list_scopes}),
+    (f"{AS}/scopes/{{scope_id}}", {"GET": get_scope}),
+    (f"{AS}/credentials/keys", {"GET": list_server_keys}),
+    (f"{AS}/credentials/keys/{{key_id}}", {"GET": get_server_key}),
+    (f"{AS}/policies", {"GET": list_server_policies, "POST": create_server_policy}),
+    (
+        f"{AS}/policies/{{policy_id}}",
+        {
+            "GET": get_server_policy,
+            "PUT": replace_server_policy,
+            "DELETE": delete_server_policy,
+        },
+    ),
+    (f"{AS}/policies/{{policy_id}}/lifecycle/activate", {"POST": activate_server_policy}),
+    (f"{AS}/policies/{{policy_id}}/lifecycle/deactivate", {"POST": deactivate_server_policy}),
+    (f"{AS}/policies/{{policy_id}}/rules", {"GET": list_server_rules, "POST": create_server_rule}),
+    (RULE, {"GET": get_server_rule, "PUT": replace_server_rule, "DELETE": delete_server_rule}),
+    (f"{RULE}/lifecycle/activate", {"POST": activate_server_rule}),
+    (f"{RULE}/lifecycle/deactivate", {"POST": deactivate_server_rule}),
+    (f"{AS}/claims", {"GET": list_claims, "POST": create_claim}),
+    (
+        f"{AS}/claims/{{claim_id}}",
+        {"GET": get_claim, "PUT": replace_claim, "DELETE": delete_claim},
+    ),
+    (f"{AS}/clients", {"GET": list_server_clients}),
+    (
+        f"{AS}/clients/{{client_id}}/tokens",
+        {"GET": list_server_client_tokens, "DELETE": revoke_server_client_tokens},
+    ),
+    (
+        f"{AS}/clients/{{client_id}}/tokens/{{token_id}}",
+        {"GET": get_server_client_token, "DELETE": revoke_server_client_token},
+    ),
+]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._http import Ctx, Reply, not_found, paged
-from ._render import render_user
-from ._render_more import render_factor, render_role, render_user_client
-from ._route_helpers import (
+from .._http import Ctx, Handler, Reply, not_found, paged
+from .._render import render_group, render_user
+from .._render_more import render_factor, render_role, render_user_client
+from .._route_helpers import (
     expand,
+    filtered,
     owned_token,
     revoke_reply,
+    sorted_for_search,
+    starts,
     token_reply,
     user_or_404,
     validated,
@@ -268,3 +271,85 @@ def revoke_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:
     app = _client_app(ctx, client_id)
     ctx.org.revoke_token_indexes(app["id"], _user_token_indexes(ctx, uid, app), ctx.path)
     return Reply(204)
+
+
+# ------------------------------------------------------------------ users
+
+
+def list_users(ctx: Ctx) -> Reply:
+    org = ctx.org
+    q, expr, search = ctx.param("q"), ctx.param("filter"), ctx.param("search")
+    docs = org.user_docs()
+    if expr is None and search is None:
+        # A plain listing (and ``q``) omits DEPROVISIONED users, as Okta does.
+        docs = [u for u in docs if u["status"] != "DEPROVISIONED"]
+    if q:
+        ql = q.lower()
+        docs = [
+            u
+            for u in docs
+            if starts(
+                ql,
+                (
+                    u["profile"].get("firstName"),
+                    u["profile"].get("lastName"),
+                    u["profile"].get("email"),
+                ),
+            )
+        ]
+    docs = filtered(ctx, filtered(ctx, docs), param="search")
+    docs, natural = sorted_for_search(ctx, docs)
+    base = ctx.base
+    return paged(
+        ctx,
+        docs,
+        lambda u: render_user(u, base),
+        default_limit=10 if q else 200,
+        max_limit=200,
+        ordered_by_seq=natural,
+    )
+
+
+def get_user(ctx: Ctx, user_id: str) -> Reply:
+    return Reply(200, render_user(user_or_404(ctx, user_id), ctx.base))
+
+
+def list_user_groups(ctx: Ctx, user_id: str) -> Reply:
+    user = user_or_404(ctx, user_id)
+    base = ctx.base
+    docs = ctx.org.groups_of_user(user["id"])
+    return paged(ctx, docs, lambda g: render_group(g, base), default_limit=200, max_limit=200)
+
+
+# ------------------------------------------------------------------ routes
+
+U = "/api/v1/users/{user_id}"
+
+ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("/api/v1/users", {"GET": list_users, "POST": create_user}),
+    (U, {"GET": get_user, "POST": update_user, "PUT": replace_user, "DELETE": delete_user}),
+    (f"{U}/groups", {"GET": list_user_groups}),
+    *[
+        (f"{U}/lifecycle/{op}", {"POST": globals()[f"{op}_user"]})
+        for op in ("activate", "reactivate", "deactivate", "suspend", "unsuspend", "unlock")
+    ],
+    (f"{U}/factors", {"GET": list_factors, "POST": enroll_factor}),
+    (f"{U}/factors/{{factor_id}}", {"GET": get_factor, "DELETE": unenroll_factor}),
+    (f"{U}/roles", {"GET": list_roles, "POST": assign_role}),
+    (f"{U}/roles/{{assignment_id}}", {"GET": get_role, "DELETE": unassign_role}),
+    (f"{U}/grants", {"GET": list_user_grants, "DELETE": revoke_user_grants}),
+    (f"{U}/grants/{{grant_id}}", {"GET": get_user_grant, "DELETE": revoke_user_grant}),
+    (f"{U}/clients", {"GET": list_user_clients}),
+    (
+        f"{U}/clients/{{client_id}}/grants",
+        {"GET": list_client_grants, "DELETE": revoke_client_grants},
+    ),
+    (
+        f"{U}/clients/{{client_id}}/tokens",
+        {"GET": list_client_tokens, "DELETE": revoke_client_tokens},
+    ),
+    (
+        f"{U}/clients/{{client_id}}/tokens/{{token_id}}",
+        {"GET": get_client_token, "DELETE": revoke_client_token},
+    ),
+]

@@ -449,16 +449,22 @@ def test_provider_prose_is_our_own():
     assert not copied
 
 
+@functools.cache
+def build_tool() -> Any:
+    """tools/build_okta_provider.py as a module."""
+    path = REPO / "tools" / "build_okta_provider.py"
+    spec = importlib.util.spec_from_file_location("build_okta_provider", path)
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def test_the_build_tool_writes_these_files_and_needs_no_prose_it_lacks() -> None:
     """The committed provider is the tool's output today, and the hand-written services have
     all their prose in the prose file (the others may word gaps from facts)."""
     need_shared()
-    spec = importlib.util.spec_from_file_location(
-        "build", REPO / "tools" / "build_okta_provider.py"
-    )
-    assert spec and spec.loader
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = build_tool()
     files, missing, generated = tool.build(SHARED)
     assert missing == []
     on_disk = {str(p.relative_to(BUILTIN)) for p in BUILTIN.rglob("*.yaml")}
@@ -467,6 +473,58 @@ def test_the_build_tool_writes_these_files_and_needs_no_prose_it_lacks() -> None
     assert stale == [], "rebuild: .venv/bin/python tools/build_okta_provider.py"
     hand_written = {f"services.{s}" for s in tool.HAND_WRITTEN}
     assert not [g for g in generated if g.split(".")[0] == "services" and g in hand_written]
+
+
+@pytest.mark.parametrize(
+    ("name", "verb", "path", "text"),
+    [
+        (
+            "list_brand_themes",
+            "get",
+            "/api/v1/brands/{brandId}/themes",
+            "Lists the brand themes. Calls `GET /api/v1/brands/{brandId}/themes`.",
+        ),
+        ("create_brand", "post", "/api/v1/brands", "Creates a brand. Calls `POST /api/v1/brands`."),
+        ("upload_org_logo", "post", "/x", "Uploads an org logo. Calls `POST /x`."),
+        ("list_all_custom_aaguids", "get", "/x", "Lists all custom AAGUIDs. Calls `GET /x`."),
+        ("get_sign_in_page", "get", "/x", "Fetches the sign-in page. Calls `GET /x`."),
+        ("verify_domain", "post", "/x", "Verifies the domain. Calls `POST /x`."),
+        ("refresh_session", "post", "/x", "Refreshes the session. Calls `POST /x`."),
+        ("upsert_certificate", "put", "/x", "Creates or replaces the certificate. Calls `PUT /x`."),
+        (
+            "bulk_remove_email_address_bounces",
+            "post",
+            "/x",
+            "Removes email address bounces in bulk. Calls `POST /x`.",
+        ),
+        (
+            "opt_in_users_to_okta_communication_emails",
+            "post",
+            "/x",
+            "Opts in users to Okta communication emails. Calls `POST /x`.",
+        ),
+    ],
+)
+def test_methods_without_prose_are_worded_from_their_name_and_call(name, verb, path, text):
+    assert build_tool().Words.method(name, verb, path) == text
+
+
+def test_columns_and_resources_without_prose_are_worded_from_their_names():
+    words = build_tool().Words
+    assert words.field("BrandRequest", "customPrivacyPolicyUrl") == (
+        "Custom privacy policy URL of the brand."
+    )
+    assert words.field("Brand", "isDefault") == "Whether the brand is default."
+    assert words.field("BaseEmailServer", "port") == "Port of the email server."
+    assert words.field("CustomAAGUIDResponseObject", "aaguid") == "AAGUID of the custom AAGUID."
+    assert words.resource("email_domains", "/api/v1/email-domains") == {
+        "title": "Email domains",
+        "description": "The email domains at `/api/v1/email-domains`.",
+    }
+    assert words.service("device_posture_checks") == {
+        "title": "Device posture checks",
+        "description": "The org's device posture checks.",
+    }
 
 
 def test_builtin_files_take_the_json_fast_path_and_parse_as_yaml_alike() -> None:

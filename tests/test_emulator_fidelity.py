@@ -830,6 +830,9 @@ def test_generic_resources_write_and_validate(
     )
     listed = check("GET", "/api/v1/brands", status=200).json()
     assert [b["id"] for b in listed][-1] == brand["id"]
+    # a generated reference to another resource names a real one
+    apps = {a["id"] for a in fresh.org.apps}
+    assert all(b["defaultApp"]["appInstanceId"] in apps for b in listed)
     check("POST", "/api/v1/brands", status=400, json_body={})  # name is required
     check("POST", "/api/v1/brands", status=400, json_body={"name": 5})  # of type string
     replaced = check(

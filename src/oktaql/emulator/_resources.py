@@ -264,7 +264,9 @@ class Resources:
 
     def _seeded(self, coll: Collection, parents: tuple[str, ...], which: Any) -> Any:
         rng = self._rng(coll.template, "/".join(parents), which)
-        doc = self.spec.schemas.generate(coll.item_schema, rng, label=_label(coll.template))
+        doc = self.spec.schemas.generate(
+            coll.item_schema, rng, label=_label(coll.template), refs=self._refs()
+        )
         if isinstance(doc, dict):
             doc[coll.key_prop] = (
                 which if isinstance(which, str) else self._new_key(coll, rng, doc, which)
@@ -341,7 +343,8 @@ class Resources:
         rng = self._rng(coll.template, "/".join(parents), "created", len(self.items), ctx.path)
         rng.seed(self.org.new_id("new"))  # each create draws afresh from the org's stream
         schema = op.ok.get("schema") or coll.item_schema
-        doc = self.spec.schemas.generate(schema, rng, hint=body, label=_label(coll.template))
+        label = _label(coll.template)
+        doc = self.spec.schemas.generate(schema, rng, hint=body, label=label, refs=self._refs())
         if not isinstance(doc, dict):
             return _answer(op, doc)
         doc = self._overlay(doc, body, schema, merge=True)
@@ -475,7 +478,21 @@ class Resources:
         if schema is None:
             return None
         rng = self._rng(op.template, op.method, "/".join(values))
-        return self.spec.schemas.generate(schema, rng, label=_label(op.template))
+        return self.spec.schemas.generate(schema, rng, label=_label(op.template), refs=self._refs())
+
+    def _refs(self) -> dict[str, list[str]]:
+        """Ids of the behaviours' resources, for generated fields that reference them."""
+        org = self.org
+        users = [u["id"] for u in org.user_docs()]
+        groups = [g["id"] for g in org.group_docs()]
+        apps = [a["id"] for a in org.app_docs()]
+        return {
+            "userId": users,
+            "groupId": groups,
+            "appId": apps,
+            "appInstanceId": apps,
+            "authServerId": [s.id for s in org.server_list()],
+        }
 
     # ----------------------------------------------------------------- bodies
 

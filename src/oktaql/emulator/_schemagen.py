@@ -100,17 +100,27 @@ class Schemas:
         *,
         hint: dict[str, Any] | None = None,
         label: str = "",
+        refs: dict[str, list[str]] | None = None,
     ) -> Any:
-        """A value of schema ``node``; ``hint`` picks discriminated subtypes and enum values."""
-        return _Gen(self, rng, hint or {}, label).value(node, 0, (), "")
+        """A value of schema ``node``; ``hint`` picks discriminated subtypes and enum values,
+        ``refs`` gives free-form string fields named like a reference (``userId``) real ids."""
+        return _Gen(self, rng, hint or {}, label, refs or {}).value(node, 0, (), "")
 
 
 class _Gen:
-    def __init__(self, schemas: Schemas, rng: random.Random, hint: dict[str, Any], label: str):
+    def __init__(
+        self,
+        schemas: Schemas,
+        rng: random.Random,
+        hint: dict[str, Any],
+        label: str,
+        refs: dict[str, list[str]],
+    ):
         self.s = schemas
         self.rng = rng
         self.hint = hint
         self.label = label or "item"
+        self.refs = refs
 
     def value(self, node: Any, depth: int, stack: tuple[str, ...], key: str) -> Any:
         name = self.s.ref_name(node)
@@ -251,6 +261,9 @@ class _Gen:
             return f"{_word(rng, 6).lower()}.example.com"
         if fmt == "byte":
             return "ZXhhbXBsZQ=="
+        pool = self.refs.get(key) if not schema.get("pattern") else None
+        if pool:
+            return pool[rng.randrange(len(pool))]
         example = schema.get("example")
         if isinstance(example, str):
             if _ID_EXAMPLE.match(example):

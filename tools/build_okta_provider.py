@@ -311,6 +311,7 @@ class Prose:
         self.data = data
         self.missing: list[str] = []
         self.generated: list[str] = []
+        self.used: set[str] = set()
         self.strict = True
 
     def gap(self, key: str, fallback: Any) -> Any:
@@ -326,7 +327,17 @@ class Prose:
             if not isinstance(node, dict) or p not in node:
                 return self.gap(".".join(path), fallback) if required else None
             node = node[p]
+        self.used.add(".".join(path))
         return node
+
+    def unused(self) -> list[str]:
+        """Services, resources and methods the file describes that the provider lacks (a
+        misspelt or stale key, whose text would silently go nowhere)."""
+        keys = [f"services.{s}" for s in self.data.get("services", {})]
+        for kind in ("resources", "methods"):
+            for svc, names in self.data.get(kind, {}).items():
+                keys += [f"{kind}.{svc}.{name}" for name in names]
+        return [f"unused:{k}" for k in keys if k not in self.used]
 
     def field(self, schema: str, name: str) -> str | None:
         """A column's description: ``fields[Schema.name]``, else ``fields[name]``."""
@@ -651,7 +662,8 @@ def build(shared: Path) -> tuple[dict[str, str], list[str], list[str]]:
         f"# (v{API_VERSION}); prose from tools/okta_provider_prose.yaml. Edit those, then rebuild.\n"
     )
     files = {"provider.yaml": header + dump(provider), **{k: header + v for k, v in files.items()}}
-    return files, sorted(set(prose.missing)), sorted(set(prose.generated) - set(prose.missing))
+    missing = sorted(set(prose.missing)) + prose.unused()
+    return files, missing, sorted(set(prose.generated) - set(prose.missing))
 
 
 def service_names(ref_dir: Path) -> list[str]:

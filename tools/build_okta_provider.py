@@ -102,6 +102,20 @@ def load(path: Path) -> Any:
     return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping: in the prose file the
+    second would silently replace the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise SystemExit(f"{PROSE}:{key_node.start_mark.line + 1}: {key!r} given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def pointer(doc: dict, ref: str) -> Any:
     node: Any = doc
     for part in ref.lstrip("#/").split("/"):
@@ -625,7 +639,7 @@ def build(shared: Path) -> tuple[dict[str, str], list[str], list[str]]:
     """The files of the provider, the prose keys missing and those worded from facts."""
     mgmt = load(shared / "okta" / "management-minimal.yaml")
     ref_dir = shared / "okta" / "stackql-registry" / "src" / "okta" / REF_VERSION
-    prose = Prose(load(PROSE))
+    prose = Prose(yaml.load(PROSE.read_text(), Loader=UniqueKeyLoader))
     files: dict[str, str] = {}
     services = {}
     for svc in service_names(ref_dir):

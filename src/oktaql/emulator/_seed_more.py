@@ -1,4 +1,4 @@
-"""Deterministic seeding of the org beyond apps/users/groups/tokens (see ``_org_more``).
+"""Deterministic seeding of the org beyond apps/users/groups/tokens (see the ``_org_<family>`` modules).
 
 Runs after ``_seed.populate`` on its own ``random.Random`` stream (so the base org is
 unchanged by it) and only ever refers to resources that exist: role assignments and factors
@@ -21,7 +21,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import _events
-from ._org_more import GRANT_SCAN, STANDARD_ROLES
+from ._org_grants import GRANT_SCAN
+from ._org_users import STANDARD_ROLES
 from ._util import BASE_EPOCH, DAY, iso, okta_id
 
 if TYPE_CHECKING:
@@ -134,7 +135,6 @@ class _Log:
 
 
 def populate_more(org: Org) -> None:
-    org._init_more()
     rng = random.Random(f"oktaql-emulator-more-{org.config.seed}")
     log = _Log(random.Random(f"oktaql-emulator-log-{org.config.seed}"))
     _iam(org, rng)

@@ -237,7 +237,7 @@ _NO_EVENTS: Events = (None, None, None, None, None)
 
 @dataclass(frozen=True)
 class SimpleKind:
-    kind: str  # OrgMore store: ``<kind>_store``
+    kind: str  # the Org's store: ``<kind>_store``
     segment: str  # /api/v1/<segment>
     type_name: str  # in 404 errors
     build: Callable[[Org, dict[str, Any], str, dict[str, Any] | None], dict[str, Any]]

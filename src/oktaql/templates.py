@@ -470,7 +470,7 @@ def _jinja(source: str, context: dict[str, Any]) -> str:
         ) from None
     except jinja2.UndefinedError as exc:
         m = re.search(r"'([^']+)' is undefined", str(exc))
-        raise _missing(m.group(1) if m else "") from None
+        raise (_missing(m.group(1)) if m else TemplateError(f"template error: {exc}")) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound:

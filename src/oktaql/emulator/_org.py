@@ -55,8 +55,7 @@ class Org:
     """Ground truth of the emulated org (see module docstring)."""
 
     def __init__(self, config: EmulatorConfig):
-        from ._seed import populate  # local import: _seed builds on this class
-        from ._seed_more import populate_more
+        from ._seed import populate, populate_families  # _seed builds on this class
 
         self.config = config
         self.base_url = "http://127.0.0.1:8080"
@@ -105,7 +104,7 @@ class Org:
         self.admin_id: str | None = None  # owner of the emulator's API token
         self._admin_ref: dict[str, Any] = dict(_events.SYSTEM_ACTOR)
         populate(self, random.Random(config.seed))
-        populate_more(self)  # factors, roles, grants, policies, logs... (_seed_more)
+        populate_families(self)  # factors, roles, grants, policies, logs...
 
     # ------------------------------------------------------------ internals
 

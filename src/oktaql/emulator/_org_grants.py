@@ -6,20 +6,24 @@ as its methods there.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _events
 from ._appdefs import BodyError
-from ._render_more import (
+from ._render import (
     render_app_grant,
     render_server_client,
     render_user_client,
 )
-from ._render_more import (
+from ._render import (
     render_user_grant as render_grant_doc,
 )
 from ._tokens import TokenUser
+from ._util import TEN_YEARS, iso, parse_iso
 
 if TYPE_CHECKING:
     from ._org import Org
@@ -297,7 +301,6 @@ def refresh_token_titles(self: Org, user_id: str) -> None:
 
 
 def app_key_docs(self: Org, app_id: str) -> list[dict[str, Any]]:
-    from ._seed_more import app_key
 
     app = self._apps[app_id]
     kid = ((app.get("credentials") or {}).get("signing") or {}).get("kid")
@@ -307,3 +310,37 @@ def app_key_docs(self: Org, app_id: str) -> list[dict[str, Any]]:
 def app_keys(self: Org, app_id: str) -> list[dict[str, Any]]:
     """An app's signing keys (``/api/v1/apps/{id}/credentials/keys``)."""
     return [dict(k) for k in self.app_key_docs(app_id)]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def rsa_public_parts(seed: str) -> tuple[str, str, str]:
+    """(n, x5c certificate, x5t#S256) that look like a 2048-bit RSA key, derived from ``seed``."""
+    rng = random.Random(seed)
+    modulus = bytes([0xC0 | rng.getrandbits(6)]) + rng.randbytes(255)
+    der = b"\x30\x82\x03\x9c" + rng.randbytes(460) + modulus + b"\x02\x03\x01\x00\x01"
+    return (
+        _b64url(modulus),
+        base64.b64encode(der).decode(),
+        _b64url(hashlib.sha256(der).digest()),
+    )
+
+
+def app_key(app: dict[str, Any], kid: str) -> dict[str, Any]:
+    """The signing key (``JsonWebKey``) of an app, derived from its ``kid``."""
+    n, x5c, x5t = rsa_public_parts(kid)
+    created = app["created"]
+    return {
+        "created": created,
+        "lastUpdated": created,
+        "expiresAt": iso(parse_iso(created) + TEN_YEARS),
+        "x5c": [x5c],
+        "e": "AQAB",
+        "n": n,
+        "kid": kid,
+        "kty": "RSA",
+        "use": "sig",
+        "x5t#S256": x5t,
+    }

@@ -6,12 +6,13 @@ as its methods there.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from . import _events
 from ._appdefs import BodyError
 from ._http import OktaError
-from ._render_more import (
+from ._render import (
     render_group_rule,
 )
 from ._route_helpers import obj
@@ -381,7 +382,6 @@ def set_group_rule_status(self: Org, rule_id: str, status: str, uri: str) -> Non
 
 
 def _apply_group_rule(self: Org, rule: dict[str, Any], uri: str, now: str) -> None:
-    from ._seed_more import rule_matches
 
     excluded = set(rule["conditions"]["people"]["users"]["exclude"])
     excluded_groups = rule["conditions"]["people"]["groups"]["exclude"]
@@ -413,3 +413,23 @@ def delete_group_rule(self: Org, rule_id: str, remove_users: bool, uri: str) -> 
             for app_id, groups in self._app_groups.items():
                 if gid in groups:
                     self._sync_app_user(app_id, uid, uri, now)
+
+
+_CLAUSE = re.compile(r'^\s*user\.(?:profile\.)?(\w+)\s*==\s*"((?:[^"\\]|\\.)*)"\s*$')
+
+
+def rule_matches(expression: str, user: dict[str, Any]) -> bool:
+    """Evaluate the subset of Okta's expression language group rules use most:
+    ``user.attr=="value"`` clauses joined with ``&&`` / ``||`` (``&&`` binds tighter).
+    Anything else matches nobody."""
+    profile = user.get("profile") or {}
+    for alternative in expression.split("||"):
+        ok = True
+        for clause in alternative.split("&&"):
+            m = _CLAUSE.match(clause)
+            if not m or str(profile.get(m.group(1))) != m.group(2).replace('\\"', '"'):
+                ok = False
+                break
+        if ok:
+            return True
+    return False

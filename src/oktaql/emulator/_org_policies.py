@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._render_more import (
+from ._render import (
     render_claim,
     render_policy,
     render_policy_rule,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import _events
 from ._appdefs import BodyError
 from ._http import OktaError
-from ._render_more import (
+from ._render import (
     render_factor,
     render_role,
     render_role_assignee,

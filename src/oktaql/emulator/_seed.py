@@ -11,6 +11,10 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from ._appdefs import default_app
+from ._seed_access import seed_admin_roles, seed_api_tokens, seed_factors, seed_grants, seed_iam
+from ._seed_log import SeedLog, seed_history
+from ._seed_policies import seed_group_rules, seed_policies, seed_server_extras
+from ._simple_kinds import seed_simple
 from ._tokens import AuthServer, TokenSet
 from ._util import BASE_EPOCH, DAY, iso, okta_id
 
@@ -334,3 +338,20 @@ def _apps(org: Org, rng: random.Random) -> None:
                 created,
             )
             org.set_tokens(app_id, tokens)
+
+
+def populate_families(org: Org) -> None:
+    """Seed every family beyond apps/users/groups/tokens, each on its own stream."""
+    rng = random.Random(f"oktaql-emulator-more-{org.config.seed}")
+    log = SeedLog(random.Random(f"oktaql-emulator-log-{org.config.seed}"))
+    seed_iam(org, rng)
+    seed_admin_roles(org, rng, log)
+    seed_api_tokens(org, rng)
+    seed_factors(org, rng)
+    seed_server_extras(org, rng)
+    seed_grants(org, rng, log)
+    seed_policies(org, rng)
+    seed_group_rules(org, rng)
+    seed_simple(org, rng)  # IdPs, zones, trusted origins, hooks
+    seed_history(org, log)
+    log.flush(org)

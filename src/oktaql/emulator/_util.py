@@ -6,6 +6,7 @@ Everything here is a pure function of its arguments (no wall clock, no global
 
 from __future__ import annotations
 
+import calendar
 import random
 import time
 from typing import Any
@@ -19,6 +20,7 @@ ID_LEN = 20
 # 2024-01-01T00:00:00Z: every seeded timestamp is this base plus a seeded offset.
 BASE_EPOCH = 1704067200
 DAY = 86400
+TEN_YEARS = 3650 * DAY
 
 _MASK64 = (1 << 64) - 1
 
@@ -76,6 +78,11 @@ def random_looking(x: int, width: int) -> str:
 def iso(epoch_seconds: int) -> str:
     """Okta's timestamp format: ``2024-01-01T00:00:00.000Z`` (always UTC, millis)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_seconds))
+
+
+def parse_iso(ts: str) -> int:
+    """Epoch seconds of an Okta timestamp (``2024-01-01T00:00:00.000Z``; the millis dropped)."""
+    return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from .. import _events
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, Reply, not_found, paged
-from .._render_more import render_api_token, render_iam_role, render_role_assignee, render_simple
+from .._render import render_api_token, render_iam_role, render_role_assignee, render_simple
 from .._route_helpers import filtered, in_store, prefix_q, validated
 from .._simple_kinds import KINDS, SimpleKind
 

@@ -13,7 +13,7 @@ from typing import Any
 from .. import _events
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, Reply, not_found, paged
-from .._render_more import (
+from .._render import (
     render_app_grant,
     render_claim,
     render_server_client,

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._http import Ctx, Handler, Reply, not_found, paged
-from .._render import render_group, render_user
-from .._render_more import render_group_rule
+from .._render import render_group, render_group_rule, render_user
 from .._route_helpers import (
     expand,
     filtered,

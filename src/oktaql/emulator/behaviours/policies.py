@@ -12,7 +12,7 @@ from typing import Any
 from .. import _events
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, Reply, not_found, paged, validation_failed
-from .._render_more import render_policy, render_policy_rule
+from .._render import render_policy, render_policy_rule
 from .._route_helpers import validated
 
 POLICY_TYPES = (

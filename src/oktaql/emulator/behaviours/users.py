@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._http import Ctx, Handler, Reply, not_found, paged
-from .._render import render_group, render_user
-from .._render_more import render_factor, render_role, render_user_client
+from .._render import render_factor, render_group, render_role, render_user, render_user_client
 from .._route_helpers import (
     expand,
     filtered,

@@ -7,6 +7,8 @@ parameters and returns a :class:`~oktaql.emulator._http.Reply`, or raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import _events
@@ -187,75 +189,115 @@ def revoke_all_tokens(ctx: Ctx, app_id: str) -> Reply:
 # ------------------------------------------------------------ assignments
 
 
-def list_app_users(ctx: Ctx, app_id: str) -> Reply:
+@dataclass(frozen=True)
+class _Assigned:
+    """What differs between an app's user and group assignments."""
+
+    listed: str  # Org method: the app's assignment documents
+    target: str  # Org method: the assigned user or group
+    embed: str  # the ``expand`` value that embeds it
+    type_name: str  # in 404 errors
+    render: Callable[..., dict[str, Any]]
+    q_values: Callable[[dict[str, Any], dict[str, Any]], tuple[Any, ...]]  # what ``q`` matches
+    default_limit: int
+    max_limit: int
+    unassign: str  # Org mutation
+
+
+_USERS = _Assigned(
+    "app_user_docs",
+    "user_doc",
+    "user",
+    "AppUser",
+    render_app_user,
+    lambda a, u: (
+        a.get("credentials", {}).get("userName"),
+        u["profile"].get("firstName"),
+        u["profile"].get("lastName"),
+        u["profile"].get("email"),
+    ),
+    50,
+    500,
+    "unassign_app_user",
+)
+_GROUPS = _Assigned(
+    "app_group_docs",
+    "group_doc",
+    "group",
+    "ApplicationGroupAssignment",
+    render_app_group,
+    lambda a, g: (g["profile"]["name"],),
+    20,
+    200,
+    "unassign_app_group",
+)
+
+
+def _list_assigned(kind: _Assigned) -> Handler:
+    def handler(ctx: Ctx, app_id: str) -> Reply:
+        _app_or_404(ctx, app_id)
+        target = getattr(ctx.org, kind.target)
+        docs = getattr(ctx.org, kind.listed)(app_id)
+        q = (ctx.param("q") or "").lower()
+        if q:
+            docs = [
+                a
+                for a in docs
+                if any(
+                    isinstance(v, str) and v.lower().startswith(q)
+                    for v in kind.q_values(a, target(a["id"]))
+                )
+            ]
+        embed = kind.embed in _expand(ctx)
+        base = ctx.base
+
+        def render(a: dict[str, Any]) -> dict[str, Any]:
+            return kind.render(app_id, a, base, target(a["id"]) if embed else None)
+
+        return paged(ctx, docs, render, default_limit=kind.default_limit, max_limit=kind.max_limit)
+
+    return handler
+
+
+def _get_assigned(kind: _Assigned) -> Handler:
+    def handler(ctx: Ctx, app_id: str, **ids: str) -> Reply:
+        (rid,) = ids.values()
+        doc = _assignment(ctx, kind, app_id, rid)
+        embed = kind.embed in _expand(ctx)
+        target = getattr(ctx.org, kind.target)(rid) if embed else None
+        return Reply(200, kind.render(app_id, doc, ctx.base, target))
+
+    return handler
+
+
+def _unassign(kind: _Assigned) -> Handler:
+    def handler(ctx: Ctx, app_id: str, **ids: str) -> Reply:
+        (rid,) = ids.values()
+        _assignment(ctx, kind, app_id, rid)
+        getattr(ctx.org, kind.unassign)(app_id, rid, ctx.path)
+        return Reply(204)
+
+    return handler
+
+
+def _assignment(ctx: Ctx, kind: _Assigned, app_id: str, rid: str) -> dict[str, Any]:
     _app_or_404(ctx, app_id)
-    org = ctx.org
-    docs = org.app_user_docs(app_id)
-    q = ctx.param("q")
-    if q:
-        ql = q.lower()
-
-        def matches(au: dict[str, Any]) -> bool:
-            profile = org.user_doc(au["id"])["profile"]
-            values = (
-                au.get("credentials", {}).get("userName"),
-                profile.get("firstName"),
-                profile.get("lastName"),
-                profile.get("email"),
-            )
-            return any(isinstance(v, str) and v.lower().startswith(ql) for v in values)
-
-        docs = [au for au in docs if matches(au)]
-    embed = "user" in _expand(ctx)
-    base = ctx.base
-
-    def render(au: dict[str, Any]) -> dict[str, Any]:
-        return render_app_user(app_id, au, base, org.user_doc(au["id"]) if embed else None)
-
-    return paged(ctx, docs, render, default_limit=50, max_limit=500)
-
-
-def get_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
-    _app_or_404(ctx, app_id)
-    org = ctx.org
-    doc = next((au for au in org.app_user_docs(app_id) if au["id"] == user_id), None)
+    doc = next((a for a in getattr(ctx.org, kind.listed)(app_id) if a["id"] == rid), None)
     if doc is None:
-        raise not_found(user_id, "AppUser")
-    embed = "user" in _expand(ctx)
-    return Reply(
-        200, render_app_user(app_id, doc, ctx.base, org.user_doc(user_id) if embed else None)
-    )
+        raise not_found(rid, kind.type_name)
+    return doc
 
 
-def list_app_groups(ctx: Ctx, app_id: str) -> Reply:
-    _app_or_404(ctx, app_id)
-    org = ctx.org
-    docs = org.app_group_docs(app_id)
-    q = ctx.param("q")
-    if q:
-        ql = q.lower()
-        docs = [
-            ag for ag in docs if org.group_doc(ag["id"])["profile"]["name"].lower().startswith(ql)
-        ]
-    embed = "group" in _expand(ctx)
-    base = ctx.base
-
-    def render(ag: dict[str, Any]) -> dict[str, Any]:
-        return render_app_group(app_id, ag, base, org.group_doc(ag["id"]) if embed else None)
-
-    return paged(ctx, docs, render, default_limit=20, max_limit=200)
-
-
-def get_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
-    _app_or_404(ctx, app_id)
-    org = ctx.org
-    doc = next((ag for ag in org.app_group_docs(app_id) if ag["id"] == group_id), None)
-    if doc is None:
-        raise not_found(group_id, "ApplicationGroupAssignment")
-    embed = "group" in _expand(ctx)
-    return Reply(
-        200, render_app_group(app_id, doc, ctx.base, org.group_doc(group_id) if embed else None)
-    )
+list_app_users, get_app_user, unassign_app_user = (
+    _list_assigned(_USERS),
+    _get_assigned(_USERS),
+    _unassign(_USERS),
+)
+list_app_groups, get_app_group, unassign_app_group = (
+    _list_assigned(_GROUPS),
+    _get_assigned(_GROUPS),
+    _unassign(_GROUPS),
+)
 
 
 def _object_body(ctx: Ctx) -> dict[str, Any]:
@@ -293,10 +335,6 @@ def _app_user_write(
     return Reply(200, render_app_user(app_id, doc, ctx.base))
 
 
-def unassign_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
-    return _unassign(ctx, app_id, user_id, ctx.org.app_user_docs, "AppUser", "unassign_app_user")
-
-
 def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     _app_or_404(ctx, app_id)
     if ctx.org.group_doc(group_id) is None:
@@ -306,22 +344,6 @@ def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     except BodyError as exc:
         raise validation_failed(exc.field, exc.cause) from None
     return Reply(200, render_app_group(app_id, doc, ctx.base))
-
-
-def unassign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
-    docs = ctx.org.app_group_docs
-    return _unassign(
-        ctx, app_id, group_id, docs, "ApplicationGroupAssignment", "unassign_app_group"
-    )
-
-
-def _unassign(ctx: Ctx, app_id: str, rid: str, listed: Any, type_name: str, mutation: str) -> Reply:
-    """Remove an assignment of the app (404 unless the app lists it)."""
-    _app_or_404(ctx, app_id)
-    if not any(a["id"] == rid for a in listed(app_id)):
-        raise not_found(rid, type_name)
-    getattr(ctx.org, mutation)(app_id, rid, ctx.path)
-    return Reply(204)
 
 
 def get_client(ctx: Ctx, client_id: str) -> Reply:

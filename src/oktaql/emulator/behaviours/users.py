@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .._http import Ctx, Handler, Reply, not_found, paged
@@ -69,27 +71,70 @@ suspend_user = _lifecycle("suspend", False)
 unsuspend_user = _lifecycle("unsuspend", False)
 unlock_user = _lifecycle("unlock", False)
 
-# ------------------------------------------------------------ factors
+# ------------------------------------------------------- factors and admin roles
 
 
-def list_factors(ctx: Ctx, user_id: str) -> Reply:
+@dataclass(frozen=True)
+class _OfUser:
+    """A collection of a user's own (factors, role assignments): what differs between them."""
+
+    docs: str  # Org method: the user's documents
+    render: Callable[[str, dict[str, Any], str], dict[str, Any]]
+    type_name: str  # in 404 errors
+    remove: str  # Org mutation deleting one
+
+
+_FACTORS = _OfUser("factor_docs", render_factor, "UserFactor", "unenroll_factor")
+_ROLES = _OfUser("role_docs", render_role, "RoleAssignment", "unassign_role")
+
+
+def _list_of_user(kind: _OfUser) -> Handler:
+    def handler(ctx: Ctx, user_id: str) -> Reply:
+        uid = user_or_404(ctx, user_id)["id"]
+        base = ctx.base
+        docs = getattr(ctx.org, kind.docs)(uid)
+        return paged(
+            ctx, docs, lambda d: kind.render(uid, d, base), default_limit=200, max_limit=200
+        )
+
+    return handler
+
+
+def _one_of_user(ctx: Ctx, kind: _OfUser, user_id: str, rid: str) -> tuple[str, dict[str, Any]]:
     uid = user_or_404(ctx, user_id)["id"]
-    base = ctx.base
-    docs = ctx.org.factor_docs(uid)
-    return paged(ctx, docs, lambda f: render_factor(uid, f, base), default_limit=200, max_limit=200)
+    doc = next((d for d in getattr(ctx.org, kind.docs)(uid) if d["id"] == rid), None)
+    if doc is None:
+        raise not_found(rid, kind.type_name)
+    return uid, doc
 
 
-def _factor(ctx: Ctx, user_id: str, factor_id: str) -> tuple[str, dict[str, Any]]:
-    uid = user_or_404(ctx, user_id)["id"]
-    factor = next((f for f in ctx.org.factor_docs(uid) if f["id"] == factor_id), None)
-    if factor is None:
-        raise not_found(factor_id, "UserFactor")
-    return uid, factor
+def _get_of_user(kind: _OfUser) -> Handler:
+    def handler(ctx: Ctx, user_id: str, **ids: str) -> Reply:
+        uid, doc = _one_of_user(ctx, kind, user_id, *ids.values())
+        return Reply(200, kind.render(uid, doc, ctx.base))
+
+    return handler
 
 
-def get_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
-    uid, factor = _factor(ctx, user_id, factor_id)
-    return Reply(200, render_factor(uid, factor, ctx.base))
+def _remove_of_user(kind: _OfUser) -> Handler:
+    def handler(ctx: Ctx, user_id: str, **ids: str) -> Reply:
+        uid, doc = _one_of_user(ctx, kind, user_id, *ids.values())
+        getattr(ctx.org, kind.remove)(uid, doc["id"], ctx.path)
+        return Reply(204)
+
+    return handler
+
+
+list_factors, get_factor, unenroll_factor = (
+    _list_of_user(_FACTORS),
+    _get_of_user(_FACTORS),
+    _remove_of_user(_FACTORS),
+)
+list_roles, get_role, unassign_role = (
+    _list_of_user(_ROLES),
+    _get_of_user(_ROLES),
+    _remove_of_user(_ROLES),
+)
 
 
 def enroll_factor(ctx: Ctx, user_id: str) -> Reply:
@@ -99,45 +144,10 @@ def enroll_factor(ctx: Ctx, user_id: str) -> Reply:
     return Reply(200, render_factor(uid, factor, ctx.base))
 
 
-def unenroll_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
-    uid, factor = _factor(ctx, user_id, factor_id)
-    ctx.org.unenroll_factor(uid, factor["id"], ctx.path)
-    return Reply(204)
-
-
-# ------------------------------------------------------------ roles
-
-
-def list_roles(ctx: Ctx, user_id: str) -> Reply:
-    uid = user_or_404(ctx, user_id)["id"]
-    base = ctx.base
-    docs = ctx.org.role_docs(uid)
-    return paged(ctx, docs, lambda r: render_role(uid, r, base), default_limit=200, max_limit=200)
-
-
-def _role(ctx: Ctx, user_id: str, assignment_id: str) -> tuple[str, dict[str, Any]]:
-    uid = user_or_404(ctx, user_id)["id"]
-    role = next((r for r in ctx.org.role_docs(uid) if r["id"] == assignment_id), None)
-    if role is None:
-        raise not_found(assignment_id, "RoleAssignment")
-    return uid, role
-
-
-def get_role(ctx: Ctx, user_id: str, assignment_id: str) -> Reply:
-    uid, role = _role(ctx, user_id, assignment_id)
-    return Reply(200, render_role(uid, role, ctx.base))
-
-
 def assign_role(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
     role = validated(ctx.org.assign_role, uid, ctx.json_body(), ctx.path)
     return Reply(201, render_role(uid, role, ctx.base))
-
-
-def unassign_role(ctx: Ctx, user_id: str, assignment_id: str) -> Reply:
-    uid, role = _role(ctx, user_id, assignment_id)
-    ctx.org.unassign_role(uid, role["id"], ctx.path)
-    return Reply(204)
 
 
 # ------------------------------------------------------------ grants

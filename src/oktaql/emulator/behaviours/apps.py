@@ -288,16 +288,12 @@ def _assignment(ctx: Ctx, kind: _Assigned, app_id: str, rid: str) -> dict[str, A
     return doc
 
 
-list_app_users, get_app_user, unassign_app_user = (
-    _list_assigned(_USERS),
-    _get_assigned(_USERS),
-    _unassign(_USERS),
-)
-list_app_groups, get_app_group, unassign_app_group = (
-    _list_assigned(_GROUPS),
-    _get_assigned(_GROUPS),
-    _unassign(_GROUPS),
-)
+def _handlers_of(kind: _Assigned) -> tuple[Handler, Handler, Handler]:
+    return _list_assigned(kind), _get_assigned(kind), _unassign(kind)
+
+
+list_app_users, get_app_user, unassign_app_user = _handlers_of(_USERS)
+list_app_groups, get_app_group, unassign_app_group = _handlers_of(_GROUPS)
 
 
 def _object_body(ctx: Ctx) -> dict[str, Any]:

@@ -125,16 +125,12 @@ def _remove_of_user(kind: _OfUser) -> Handler:
     return handler
 
 
-list_factors, get_factor, unenroll_factor = (
-    _list_of_user(_FACTORS),
-    _get_of_user(_FACTORS),
-    _remove_of_user(_FACTORS),
-)
-list_roles, get_role, unassign_role = (
-    _list_of_user(_ROLES),
-    _get_of_user(_ROLES),
-    _remove_of_user(_ROLES),
-)
+def _handlers_of_user(kind: _OfUser) -> tuple[Handler, Handler, Handler]:
+    return _list_of_user(kind), _get_of_user(kind), _remove_of_user(kind)
+
+
+list_factors, get_factor, unenroll_factor = _handlers_of_user(_FACTORS)
+list_roles, get_role, unassign_role = _handlers_of_user(_ROLES)
 
 
 def enroll_factor(ctx: Ctx, user_id: str) -> Reply:

@@ -582,3 +582,151 @@ def test_emulator_path_with_a_line_break_gets_an_okta_404(
     resp = client.get("/api/v1/apps/a%0Ab", headers={"Authorization": "SSWS emulator-token"})
     assert resp.status_code == 404
     assert resp.json()["errorCode"] == "E0000007"
+
+
+# --------------------------------------------------------------------------- values stay values
+
+SKELETONS = [
+    "SELECT id FROM okta.apps.tokens WHERE appId = '{{ a }}' AND tokenId = {{ b }}",
+    "SELECT 'a_b' LIKE 'a\\_b' ESCAPE '\\' AS m, '{{ a }}' AS v, {{ b }} AS w",
+    "EXEC okta.apps.applications.activate_application @appId = {{ a }}, "
+    '@@json = \'{"x": "{{ b }}"}\'',
+    "SELECT \"{{ a }}\", `{{ b }}` FROM t -- {{ a }}\nWHERE c = '{{ b }}' /* {{ b }} */",
+    "SELECT {% if flag %}'{{ a }}'{% else %}{{ b }}{% endif %}"
+    "{% for x in items %}, '{{ x }}', {{ x }}{% endfor %}",
+    "SELECT id FROM okta.users.users WHERE search = 'profile.login eq \"{{ a }}\"' AND x={{ b }}",
+    "EXPLAIN DELETE FROM okta.apps.tokens WHERE appId = {{ a }} AND tokenId='{{ b }}'",
+    "SHOW RESOURCES IN okta.apps LIKE '{{ a }}%'; SELECT 1 -{{ b }}",
+    "SELECT {{ a }}{{ b }}, x'00', [c] FROM t WHERE d = {{a}}-{{b}}",
+]
+MUTATION_CHARS = st.sampled_from(list("'\"\\`[]-/*;\n (){}%#:?$@x0.|"))
+VALUE_PIECES = st.sampled_from(
+    ["'", "''", '"', "\\", "\\'", "--", "/*", "*/", "\n", ";", "{{ a }}", "}}", "{%", "%}", "`",
+     "]", " OR 1=1 ", "read_text('/etc/hostname')", "\x00", "\ufdd0", "-", "1", "oktaql1_0_"]
+)  # fmt: skip
+FUZZ_VALUES = st.one_of(
+    st.text(max_size=12),
+    st.lists(st.one_of(VALUE_PIECES, st.text(max_size=3)), max_size=5).map("".join),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["12", "-3", "1.5", "true", "NULL", "-0", "007"]),
+)
+
+
+def _neutral(value: Any) -> Any:
+    """A harmless value rendering to a literal of the same kind (README: numbers and booleans
+    stay as they are, anything else becomes a quoted string; a list is iterated by loops)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return [_neutral(v) for v in value]
+    text = repr(value) if isinstance(value, int | float) else str(value)
+    if re.fullmatch(r"-?\d+(\.\d+)?", text) or (isinstance(value, int | float)):
+        return -7 if text.startswith("-") else 7
+    return value if text.lower() in ("true", "false", "null") else "x"
+
+
+def _sql_tokens(sql: str) -> list[tuple[str, str, list[str]]] | None:
+    """(type, text, comments) of each token as the parser's dialect reads it; None: no tokens."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import TokenError
+
+    from oktaql.parser import READ_DIALECT
+
+    dialect = Dialect.get_or_raise(READ_DIALECT)
+
+    class Lexer(dialect.tokenizer_class):  # type: ignore[name-defined,misc]
+        COMMANDS: set[Any] = set()  # token by token after EXPLAIN/SHOW, as oktaql parses
+
+    try:
+        tokens = Lexer(dialect=dialect).tokenize(sql)
+    except TokenError:
+        return None
+    return [(t.token_type.name, t.text, t.comments) for t in tokens]
+
+
+LITERAL_TOKENS = {"STRING", "NUMBER", "IDENTIFIER", "TRUE", "FALSE", "NULL"}
+
+
+def _assert_same_statement(real: str, neutral: str) -> None:
+    ours, theirs = _sql_tokens(real), _sql_tokens(neutral)
+    assert ours is not None, (real, neutral)
+    assert theirs is not None, (real, neutral)
+    assert [t[0] for t in ours] == [t[0] for t in theirs], (real, neutral)
+    for (kind, text, comments), (_, text2, comments2) in zip(ours, theirs, strict=True):
+        assert comments == comments2, (real, neutral)
+        if text != text2:  # only a literal may differ: the value's own
+            assert kind in LITERAL_TOKENS, (kind, text, text2, real)
+
+
+@st.composite
+def mutated_template(draw: st.DrawFn) -> str:
+    sql = draw(st.sampled_from(SKELETONS))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(sql)))
+        if draw(st.booleans()):
+            sql = sql[:i] + draw(MUTATION_CHARS) + sql[i:]
+        else:
+            sql = sql[:i] + sql[i + 1 :]
+    return sql
+
+
+@settings(FUZZ, max_examples=400)
+@given(
+    sql=mutated_template(),
+    a=FUZZ_VALUES,
+    b=FUZZ_VALUES,
+    flag=st.booleans(),
+    items=st.lists(FUZZ_VALUES, max_size=3),
+)
+def test_no_value_changes_the_token_stream_outside_its_literal(
+    sql: str, a: Any, b: Any, flag: bool, items: list[Any]
+) -> None:
+    from oktaql.templates import render
+
+    values = {"a": a, "b": b, "flag": flag, "items": items}
+    try:
+        real = render(sql, values)
+    except oktaql.Error as exc:
+        assert not isinstance(exc, oktaql.InternalError)
+        event(f"refused: {type(exc).__name__}")
+        return
+    neutral = render(sql, {k: _neutral(v) for k, v in values.items()})
+    if _sql_tokens(neutral) is None:
+        assert _sql_tokens(real) is None, (sql, real)  # a value never mends a broken statement
+        return
+    event("rendered")
+    _assert_same_statement(real, neutral)
+
+
+@FUZZ
+@given(
+    values=st.lists(FUZZ_VALUES, min_size=2, max_size=2),
+    sql=st.sampled_from(
+        [
+            "SELECT ?, '?', \"?\" -- ?\n, ? /* ? */",
+            "SELECT :a, ':a', 1::INTEGER, {'k':v}, :b FROM t",
+            "EXEC okta.apps.applications.activate_application @appId = ?, @x=?",
+            "SELECT '{{ t }}', ? , ?",
+        ]
+    ),
+)
+def test_db_api_parameters_never_change_the_token_stream(values: list[Any], sql: str) -> None:
+    from oktaql.templates import PARAMETERS, render
+
+    def neutral(v: Any) -> Any:  # DB-API binds by Python type: a str is always a string
+        return "x" if isinstance(v, str) else _neutral(v)
+
+    if ":a" in sql:
+        params: Any = {"a": values[0], "b": values[1]}
+        neutral_params: Any = {k: neutral(v) for k, v in params.items()}
+    else:
+        params, neutral_params = values, [neutral(v) for v in values]
+    try:
+        real = render(sql, {"t": "x'", PARAMETERS: params})
+    except oktaql.Error as exc:
+        assert not isinstance(exc, oktaql.InternalError)
+        return
+    _assert_same_statement(real, render(sql, {"t": "x'", PARAMETERS: neutral_params}))

@@ -107,9 +107,11 @@ def _variables(parameters: Parameters) -> dict[Any, Any] | None:
         return None
     if isinstance(parameters, Mapping):
         for key in parameters:
-            if not isinstance(key, str):
+            if not isinstance(key, str) or key == PARAMETERS:
                 raise ProgrammingError(
                     f"parameter names must be strings, not {type(key).__name__} ({key!r})"
+                    if not isinstance(key, str)
+                    else f"{key!r} is no parameter name"
                 )
         return {**parameters, PARAMETERS: parameters}
     if isinstance(parameters, str | bytes | bytearray) or not isinstance(parameters, Sequence):

@@ -55,14 +55,10 @@ _GONE_GLOBALS = {"range", "dict", "cycler", "joiner", "namespace", "lipsum"}
 _MAX_SIZE = 100_000  # longest string or list a template's `*` may build
 
 
-class _ParametersKey:
-    def __repr__(self) -> str:
-        return "oktaql.templates.PARAMETERS"
-
-
 #: The variables key under which DB-API parameters reach :func:`render` (a mapping for
-#: ``:name``, a list for ``?``); not a string, so no template variable can be it.
-PARAMETERS: Any = _ParametersKey()
+#: ``:name``, a list for ``?``). It starts with NUL, which no command-line ``--var`` name can
+#: hold, and is never a template variable.
+PARAMETERS = "\0parameters"
 
 
 def has_template(sql: str) -> bool:
@@ -339,7 +335,7 @@ def render(sql: str, variables: Mapping[Any, Any]) -> str:
     params = variables.get(PARAMETERS)
     if params is None and not has_template(sql):
         return sql
-    values = {k: v for k, v in variables.items() if isinstance(k, str)}
+    values = {k: v for k, v in variables.items() if k != PARAMETERS}
     if _OPEN in sql or _CLOSE in sql:
         raise TemplateError("the statement holds U+FDD0 or U+FDD1, characters oktaql reserves")
     constructs = list(_CONSTRUCT.finditer(sql))

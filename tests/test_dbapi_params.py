@@ -61,10 +61,11 @@ def test_qmark_parameters_bind_in_order(emu: RunningEmulator, conn: oktaql.Conne
 def test_a_bound_value_is_one_path_segment(
     emu: RunningEmulator, conn: oktaql.Connection, value: str
 ) -> None:
-    for sql, params in [
+    cases: list[tuple[str, Any]] = [
         ("SELECT id FROM okta.apps.tokens WHERE appId = ?", [value]),
         ("SELECT id FROM okta.apps.tokens WHERE appId = :app", {"app": value}),
-    ]:
+    ]
+    for sql, params in cases:
         emu.reset_log()
         with pytest.raises(oktaql.APIError) as err:
             conn.cursor().execute(sql, params).fetchall()

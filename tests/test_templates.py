@@ -14,7 +14,7 @@ import pytest
 from sqlglot import exp
 
 import oktaql
-from oktaql.parser import parse
+from oktaql.parser import Exec, Query, parse
 from oktaql.templates import render
 
 
@@ -40,6 +40,7 @@ def test_json_text_in_a_string_gets_json_escapes() -> None:
     hostile = "a\"b\\c'd"
     out = render('EXEC okta.x.y.z @@json=\'{"file": "{{ f }}"}\'', {"f": hostile})
     stmt = parse(out)
+    assert isinstance(stmt, Exec) and stmt.json_body is not None
     assert json.loads(stmt.json_body)["file"] == hostile
 
 
@@ -229,6 +230,7 @@ def test_value_after_a_backslash_literal_stays_in_its_string(tmp_path: Path) -> 
     sql = "SELECT 'a_b' LIKE 'a\\_b' ESCAPE '\\' AS m, '{{ v }}' AS v"
     out = render(sql, {"v": value})
     stmt = parse(out)
+    assert isinstance(stmt, Query) and isinstance(stmt.ast, exp.Select)
     assert [e.sql() for e in stmt.ast.expressions] == [
         "'a_b' LIKE 'a\\_b' ESCAPE '\\' AS m",
         f"'{value}' AS v",

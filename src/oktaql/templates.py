@@ -8,7 +8,8 @@ Where a placeholder stands is decided by sqlglot's tokenizer in the parser's dia
 * inside a quoted identifier (``"..."``, ```...```), its quotes are doubled;
 * bare (``activate = {{ activate }}``), it becomes one SQL literal: numbers and booleans as
   they are, anything else a quoted string;
-* inside a SQL comment, ``{{ }}`` and ``{% %}`` are left as text and need no value.
+* inside a SQL comment, ``{{ }}``, ``{% %}`` and ``{# #}`` are text (a space is put after the
+  brace: ``{ {``) and need no value.
 
 Each rendered statement is then tokenized again and compared with the same rendering holding
 neutral values: a value that changed any token outside its own literal is refused
@@ -48,6 +49,7 @@ _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\{%|\{#", re.S)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _HYPHENATED = re.compile(r"^[A-Za-z_]\w*(?:-\w+)+$")
 _WORD = re.compile(r"[A-Za-z_]\w*")
+_NAME = re.compile(r"[A-Za-z_][\w-]*")
 # Noncharacters mark each value in Jinja's output; neither source nor value may hold them.
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
 _MARKED = re.compile(f"{_OPEN}(\\d+){_CLOSE}(.*?){_OPEN}{_CLOSE}", re.S)
@@ -379,11 +381,12 @@ def render(sql: str, variables: Mapping[Any, Any]) -> str:
             edits.append((a, b, text))  # {% ... %} and {# ... #} go to Jinja as written
         else:
             expr, left, right = _expression(text[2:-2])
+            name = f"template variable {expr}" if _NAME.fullmatch(expr) else f"{{{{ {expr} }}}}"
             if _HYPHENATED.match(expr):  # {{ OktaAccessGateway-Agent }} names a variable
                 if expr not in values:
                     raise _missing(expr)
                 expr = "__vars__[" + repr(expr) + "]"
-            slots.append(_slot_for(probe, tok, a, f"template variable {expr}"))
+            slots.append(_slot_for(probe, tok, a, name))
             jinja = f"{{{{{left} ({expr}) | _oktaql({len(slots) - 1}) {right}}}}}"
             edits.append((a, b, jinja))
     bound: list[Any] = []
@@ -611,8 +614,9 @@ def _escaping_slot(
         return _nearest(real_spans, exc.offset)
     if theirs is None:
         return real_spans[0][2]  # a value made a broken statement whole: nothing to trust
+    starts = [t.start for t in ours]
     for start, end, slot in real_spans:
-        if not _contained(real, ours, start, end, slot):
+        if not _contained(real, ours, starts, start, end, slot):
             return slot
     for a, b in zip(ours, theirs, strict=False):
         in_a = any(s <= a.end and a.start < e for s, e, _ in real_spans)
@@ -624,10 +628,12 @@ def _escaping_slot(
     return None
 
 
-def _contained(sql: str, tokens: list[Any], start: int, end: int, slot: _Slot) -> bool:
+def _contained(
+    sql: str, tokens: list[Any], starts: list[int], start: int, end: int, slot: _Slot
+) -> bool:
+    """Whether the value at ``[start, end)`` lies inside one literal of its slot's kind."""
     from sqlglot.tokens import TokenType
 
-    starts = [t.start for t in tokens]
     k = bisect_right(starts, start - 1) - 1  # the last token opening before the value
     if slot.kind in ("string", "json", "ident"):
         if k < 0:

@@ -171,6 +171,8 @@ def test_template_cannot_send_the_token_to_another_host(
         "[].__class__.__base__.__subclasses__()",
         "(v|attr('__class__')).__mro__",
         "self._TemplateReference__context",
+        "('{0.__globals__}'|attr('format'))(f)",
+        "('{x.__globals__}'|attr('format_map'))({'x': f})",
     ],
 )
 def test_underscore_attributes_are_refused(expr: str) -> None:
@@ -287,7 +289,8 @@ def test_contexts(sql: str, values: dict[str, object], want: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "values", "message"),
     [
-        ("SELECT [{{ v }}]", {"v": "a]b"}, "template variable v holds ']' inside [...]"),
+        ("SELECT [{{ v }}]", {"v": "a]b"}, "template variable v holds a quote or ']' inside [...]"),
+        ("SELECT [{{ v }}]", {"v": "a'b"}, "template variable v holds a quote or ']' inside [...]"),
         ("SELECT x'{{ v }}'", {"v": "ab"}, "unterminated"),
         ("SELECT {{ v }}", {"v": float("nan")}, "template variable v is nan, not a finite number"),
         ("SELECT '{{ v }}'", {"v": "\ufdd0"}, "template variable v holds U+FDD0 or U+FDD1"),

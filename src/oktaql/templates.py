@@ -135,8 +135,12 @@ def parameter_literal(value: Any, name: str) -> str:
 def _ident(value: Any, quote: str, name: str) -> str:
     text = _text(value)
     if quote == "[":
-        if "]" in text:
-            raise TemplateError(f"{name} holds ']' inside [...]: quote that name with \"...\"")
+        # [...] has no escape, and the parser's comment and name passes do not know brackets:
+        # a quote inside would look to them like a string opening
+        if any(c in text for c in "]'\"`"):
+            raise TemplateError(
+                f"{name} holds a quote or ']' inside [...]: quote that name with \"...\""
+            )
         return text
     return text.replace(quote, quote * 2)
 

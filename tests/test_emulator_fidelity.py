@@ -1079,3 +1079,25 @@ def test_sdk_reads_and_writes_authenticators_and_brands(
         assert err is not None and getattr(err, "error_code", None) == "E0000007"
 
     asyncio.run(run())
+
+
+def test_generic_resources_never_echo_write_only_secrets(fresh: RunningEmulator) -> None:
+    """A write-only field of the spec (a CAPTCHA's secretKey) is accepted but never answered,
+    listed or stored; generated objects have none either."""
+    client = httpx.Client(base_url=fresh.url, headers={"Authorization": f"SSWS {TOKEN}"})
+    secret = "captcha-secret-6Lc0000000000000000000000000000000000000"
+    body = {
+        "name": "Sign-in CAPTCHA",
+        "siteKey": "site-key-1",
+        "secretKey": secret,
+        "type": "HCAPTCHA",
+    }
+    made = client.post("/api/v1/captchas", json=body)
+    assert made.status_code == 201, made.text  # the spec's status for createCaptchaInstance
+    assert made.json()["name"] == "Sign-in CAPTCHA" and "secretKey" not in made.json()
+    listed = client.get("/api/v1/captchas")
+    got = client.get(f"/api/v1/captchas/{made.json()['id']}")
+    assert got.status_code == 200
+    for resp in (made, listed, got):
+        assert secret not in resp.text and "secretKey" not in resp.text
+    assert secret not in repr(fresh.org.resources.items)

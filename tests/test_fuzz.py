@@ -591,7 +591,7 @@ SKELETONS = [
     "SELECT 'a_b' LIKE 'a\\_b' ESCAPE '\\' AS m, '{{ a }}' AS v, {{ b }} AS w",
     "EXEC okta.apps.applications.activate_application @appId = {{ a }}, "
     '@@json = \'{"x": "{{ b }}"}\'',
-    "SELECT \"{{ a }}\", `{{ b }}` FROM t -- {{ a }}\nWHERE c = '{{ b }}' /* {{ b }} */",
+    "SELECT \"{{ a }}\", `{{ b }}`, [{{ a }}] FROM t -- {{ a }}\nWHERE c = '{{ b }}' /* {{ b }} */",
     "SELECT {% if flag %}'{{ a }}'{% else %}{{ b }}{% endif %}"
     "{% for x in items %}, '{{ x }}', {{ x }}{% endfor %}",
     "SELECT id FROM okta.users.users WHERE search = 'profile.login eq \"{{ a }}\"' AND x={{ b }}",

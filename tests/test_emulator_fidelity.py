@@ -855,7 +855,9 @@ def test_generic_resources_write_and_validate(
         brandId=brand["id"],
         themeId=theme,
     )
-    auth = check("GET", "/api/v1/authenticators", status=200).json()[0]["id"]
+    auths = check("GET", "/api/v1/authenticators", status=200).json()
+    assert all(a["id"].startswith("aut") for a in auths)  # the spec's id prefix for them
+    auth = auths[0]["id"]
     out = check(
         "POST",
         "/api/v1/authenticators/{authenticatorId}/lifecycle/deactivate",

@@ -91,6 +91,7 @@ class Collection:
     item_schema: Any
     key_param: str | None = None  # the {param} of its item path
     key_enum: list[str] | None = None
+    key_example: str = ""  # the spec's example of the key parameter (its id prefix)
     key_prop: str = "id"
     wrapper: str | None = None  # GET answers {wrapper: [items]} ({"domains": [...]})
 
@@ -129,6 +130,8 @@ class Spec:
                 pschema = (item_get.param(m.group(1), "path") if item_get else None) or {}
                 enum = (pschema.get("schema") or {}).get("enum")
                 coll.key_enum = list(enum) if enum else None
+                example = (pschema.get("schema") or {}).get("example")
+                coll.key_example = example if isinstance(example, str) else ""
         for coll in self.collections.values():
             coll.key_prop = self._key_prop(coll)
 
@@ -285,8 +288,11 @@ class Resources:
         if prop.get("pattern") or prop.get("format") or prop.get("type") not in (None, "string"):
             return current  # generated to the documented shape already
         if coll.key_prop in ("id", "kid", "keyId") or not isinstance(current, str):
-            sample = prop.get("example", "")
-            prefix = sample[:3] if isinstance(sample, str) and _ID_PREFIX.match(sample) else "gen"
+            # an id of the documented prefix: the property's example, else the path parameter's
+            samples = [prop.get("example"), coll.key_example]
+            prefix = next(
+                (x[:3] for x in samples if isinstance(x, str) and _ID_PREFIX.match(x)), "gen"
+            )
             return okta_id(prefix, rng)
         return current
 

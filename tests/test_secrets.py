@@ -436,11 +436,6 @@ def test_mask_error_hides_what_the_statement_gave_a_secret() -> None:
     assert "S3cret!-err" not in str(syntax) and syntax.sql == "SELECT 1 WHERE secret = '***' FRM"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wiring owned elsewhere: dbapi.Cursor.execute must `raise mask_error(exc, sql, "
-    "variables)` (oktaql._secrets) for the errors it passes on",
-)
 def test_errors_printed_by_the_cli_never_repeat_a_secret(server: Any) -> None:
     url, received = server
     for sql in [

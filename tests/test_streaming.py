@@ -11,21 +11,20 @@ import pytest
 
 import oktaql
 from oktaql import parser
+from oktaql.planning import Stream
+
+
+def _streams(conn: oktaql.Connection, sql: str) -> bool:
+    return isinstance(conn.session.plan(parser.parse(sql)).steps[-1], Stream)
 
 
 def _both(emu: Any, sql: str) -> tuple[Any, Any]:
     out = []
     for streaming in (True, False):
-        conn = oktaql.connect(org_url=emu.url, token=emu.config.token)
-        session = conn.session
-        stmt = parser.parse(sql)
-        result = session._run_query(session.plan_query(stmt.ast), streaming=streaming)
-        assert (result.stream is not None) == streaming
+        conn = oktaql.connect(org_url=emu.url, token=emu.config.token, stream=streaming)
+        assert _streams(conn, sql) == streaming
         cur = conn.cursor()
-        cur._result = result
-        cur._json_cols = (
-            [] if streaming else [i for i, (_, t) in enumerate(result.columns) if t == "JSON"]
-        )
+        cur.execute(sql)
         out.append(([d[:2] for d in cur.description], cur.fetchall()))
     return out[0], out[1]
 
@@ -78,9 +77,7 @@ def test_filters_and_joins_still_go_through_duckdb(emulator: Any) -> None:
         "SELECT count(*) FROM okta.apps.applications",
         "SELECT upper(label) FROM okta.apps.applications",
     ]:
-        result = conn.session._run_query(conn.session.plan_query(parser.parse(sql).ast))
-        assert result.stream is None, sql
-        conn.session.drop_scratch(result.scratch)
+        assert not _streams(conn, sql), sql
 
 
 def test_explain_says_whether_rows_stream_or_go_through_duckdb() -> None:

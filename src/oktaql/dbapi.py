@@ -46,6 +46,7 @@ def connect(
     progress: bool = False,
     oauth: Mapping[str, Any] | None = None,
     retry: RetryPolicy | None = None,
+    stream: bool = True,
 ) -> Connection:
     """Open a connection.
 
@@ -65,6 +66,8 @@ def connect(
     retry: how hard to retry (:class:`oktaql.RetryPolicy`: retries, backoff, the longest wait
         for a rate limit, pacing as the limit runs low).
     cache_ttl: seconds to reuse identical GET responses (0: never); writes invalidate.
+    stream: a query that only projects one resource's rows streams them from the API, typed,
+        without DuckDB (False: always through DuckDB; the rows are the same).
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
     """
@@ -83,6 +86,7 @@ def connect(
             progress=progress,
             oauth=oauth,
             retry=retry,
+            stream=stream,
             orgs={
                 name: org
                 if isinstance(org, NamedOrg)

@@ -28,6 +28,22 @@ from oktaql.planning._query import (
     dependent_calls,
     plan_query,
 )
+from oktaql.planning._statements import Environment, plan
+from oktaql.planning._steps import (
+    EXPLAIN_COLUMNS,
+    Answer,
+    DropView,
+    FanOut,
+    Fetch,
+    ManageRegistry,
+    Materialize,
+    Plan,
+    RunLocal,
+    Send,
+    Step,
+    StoreView,
+    Stream,
+)
 from oktaql.planning._writes import (
     WritePlan,
     insert_target,
@@ -38,7 +54,22 @@ from oktaql.planning._writes import (
 )
 
 __all__ = [
+    "EXPLAIN_COLUMNS",
     "MISSING",
+    "Answer",
+    "DropView",
+    "Environment",
+    "FanOut",
+    "Fetch",
+    "ManageRegistry",
+    "Materialize",
+    "Plan",
+    "RunLocal",
+    "Send",
+    "Step",
+    "StoreView",
+    "Stream",
+    "plan",
     "Call",
     "Dependency",
     "PlanContext",

@@ -210,7 +210,9 @@ def _scan(
     path_params = [p for p in method.required_params if method.params[p].location == "path"]
     extra = list(dict.fromkeys(path_params + [d.param for d in deps]))
     taken = {c.name.lower() for c in (method.columns or res.columns)}
-    renamed = {p: f"param__{p}" for p in extra if p.lower() in taken}
+    # only a join's parameter needs its own column (its condition runs over it); a literal
+    # one that a response column shadows is that column's value anyway
+    renamed = {d.param: f"param__{d.param}" for d in deps if d.param.lower() in taken}
     pushed = (
         plan_pushdown(method, e.alias, e.select, bound, single_table=single_table)
         if ctx.pushdown

@@ -1,0 +1,406 @@
+"""Running a plan: one small runner per step type.
+
+Reads go into scratch tables (an in-memory database attached to the session's DuckDB) and the
+last step answers: a DuckDB cursor, a stream of typed rows, literal rows or a status. Scratch
+tables of a statement whose rows are still to be fetched live until the caller is done with
+them (``Result.scratch``); any error drops them at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from sqlglot import exp
+
+from oktaql._http import HTTPClient, Request, decode_json, origin, show_origin
+from oktaql._loading import TableSink, infer_columns
+from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
+from oktaql.errors import APIError, Error, OperationalError, ProgrammingError
+from oktaql.planning import Call, Scan, dependent_calls
+from oktaql.planning._steps import (
+    Answer,
+    DropView,
+    FanOut,
+    Fetch,
+    ManageRegistry,
+    Materialize,
+    Plan,
+    RunLocal,
+    Send,
+    Step,
+    StoreView,
+    Stream,
+)
+from oktaql.provider import Method
+from oktaql.provider._model import object_key_parts
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    import duckdb
+    import httpx
+
+    from oktaql.session import Session
+
+AWAIT_TIMEOUT = 300.0
+PENDING_STATES = {"IN_PROGRESS", "PENDING", "QUEUED", "RUNNING", "SCHEDULED"}
+
+
+@dataclass
+class Result:
+    """What a statement produced: a row source (DuckDB) or literal rows, plus a status."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
+    rows: list[tuple[Any, ...]] | None = None
+    relation: duckdb.DuckDBPyConnection | None = None  # rows still to fetch from DuckDB
+    stream: Iterator[tuple[Any, ...]] | None = None  # rows still to come from the API, typed
+    rowcount: int = -1
+    message: str | None = None
+    scratch: list[str] = field(default_factory=list)
+
+
+def run(plan: Plan, session: Session) -> Result:
+    """Run every step of ``plan``; the last one's answer is the statement's."""
+    runner = _Runner(session)
+    result = Result(rowcount=0, message="done")
+    try:
+        for step in plan.steps:
+            result = _RUNNERS[type(step)](runner, step)
+    except BaseException:
+        session.drop_scratch(runner.scratch)
+        raise
+    if result.relation is None:
+        session.drop_scratch(runner.scratch)  # nothing left to read from them
+    else:
+        result.scratch = runner.scratch
+    return result
+
+
+class _Runner:
+    def __init__(self, session: Session):
+        self.session = session
+        self.scratch: list[str] = []
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def fetch(self, step: Fetch) -> Result:
+        self.session.check_targets(step.requests())
+        self._load(step.scan, step.scan.calls)
+        return Result()
+
+    def fan_out(self, step: FanOut) -> Result:
+        scan, s = step.scan, self.session
+        combos = []
+        scalar = {d.param: d.source for d in scan.deps if d.scalar}
+        for names, sql in step.groups:
+            rows = s.duck.execute(sql).fetchall()
+            for name in names:
+                if name in scalar and len(rows) > 1:
+                    # before any call: SQL would refuse it only after the fan-out
+                    raise ProgrammingError(
+                        f"{scan.resource.id}: {name} {scalar[name]} gives {len(rows)} "
+                        f"values; a scalar subquery must give one: write {name} IN "
+                        "(SELECT ...) to read them all"
+                    )
+            # sorted so the calls, and so the row order, never depend on timing
+            combos.append((list(names), sorted(rows, key=lambda r: tuple(map(str, r)))))
+        # the values came from rows: they may only name an org the user configured
+        calls = dependent_calls(scan, combos, s.plan_context(frozenset(d.param for d in scan.deps)))
+        s.check_targets([c.request for c in calls])
+        self._load(scan, calls)
+        return Result()
+
+    def stream(self, step: Stream) -> Result:
+        from oktaql import _stream
+
+        self.session.check_targets(step.requests())
+        pages = self.session.pages(step.scan, step.scan.calls)
+        first = next(pages, None)  # the first request runs now: its errors belong here
+
+        def chained() -> Iterator[tuple[list[Any], dict[str, Any]]]:
+            if first is not None:
+                yield first
+                yield from pages
+
+        p = step.projection
+        return Result(
+            columns=list(zip(p.names, p.types, strict=True)), stream=_stream.rows(p, chained())
+        )
+
+    def _load(self, scan: Scan, calls: list[Call]) -> None:
+        s = self.session
+        self.scratch.append(scan.table_name)
+        provider = scan.resource.id.split(".")[0]
+        s.need_scopes([scan.method])
+        sink = (
+            TableSink(s.duck, scan.table_name, scan.columns, scan.extra, undescribed=False)
+            if scan.described
+            else None
+        )
+
+        def fetch_all(call: Call) -> list[Any]:
+            http = s.http(provider, call.request.url, call.request.org)
+            out: list[Any] = []
+            try:
+                for body in s.cache.pages(http, call.request, scan.resource.id):
+                    out.extend(extract_rows(scan.method, body))
+            except APIError as exc:
+                if scan.deps and exc.status == 404:
+                    return []  # the object named by the other side is gone: no rows for it
+                raise
+            return out
+
+        def append(rows: list[Any], bound: dict[str, Any]) -> None:
+            nonlocal sink
+            if sink is None:
+                sink = TableSink(s.duck, scan.table_name, infer_columns(rows), scan.extra)
+            sink.append(rows, bound)
+
+        if len(calls) > 1 and s.concurrency > 1:
+            from concurrent.futures import ThreadPoolExecutor  # 8 ms to import: fan-out only
+
+            workers = min(s.concurrency, len(calls))
+            with (
+                ThreadPoolExecutor(max_workers=workers) as pool,
+                progress_for(
+                    s.progress and len(calls) >= PROGRESS_MIN_CALLS, scan, len(calls)
+                ) as bar,
+            ):
+                # a sliding window of futures consumed in call order: results never depend
+                # on timing, and at most a window's rows wait in memory
+                window = workers * 4
+                pending: deque[tuple[Call, Future[list[Any]]]] = deque()
+                queue = iter(calls)
+                for call in itertools.islice(queue, window):
+                    pending.append((call, pool.submit(fetch_all, call)))
+                while pending:
+                    call, future = pending.popleft()
+                    rows = future.result()
+                    append(rows, call.bound)
+                    bar.advance(len(rows))
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.append((nxt, pool.submit(fetch_all, nxt)))
+        else:
+            for rows, bound in s.pages(scan, calls):
+                append(rows, bound)
+                if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
+                    break  # leaving the generator stops the paging
+        if sink is None:
+            sink = TableSink(s.duck, scan.table_name, [], scan.extra)
+        sink.flush()
+
+    # --- local ------------------------------------------------------------------------------
+
+    def run_local(self, step: RunLocal) -> Result:
+        cur = self.session.duck.cursor()
+        cur.execute(step.sql)
+        cols = [(d[0], str(d[1])) for d in cur.description or []]
+        if not step.statement:
+            return Result(columns=cols, relation=cur)
+        if cols and cols[0][0] == "Count" and len(cols) == 1:
+            # DuckDB answers DDL/DML with a row count; report it as a status instead
+            row = cur.fetchone()
+            n = int(row[0]) if row and row[0] is not None else 0
+            return Result(rowcount=n, message=f"{n} row(s) affected")
+        if not cols:
+            return Result(rowcount=0, message="done")
+        return Result(columns=cols, relation=cur)
+
+    def answer(self, step: Answer) -> Result:
+        return literal_result(list(step.columns), list(step.rows))
+
+    def store_view(self, step: StoreView) -> Result:
+        views = self.session.views
+        if step.materialized:
+            views.put(step.name, step.body_sql, True, replace=True, check_table=False)
+            return Result(rowcount=self.last_stored, message=self.last_message)
+        views.put(step.name, step.body_sql, False, replace=step.or_replace)
+        return Result(rowcount=0, message=f"view {step.name} created")
+
+    def drop_view(self, step: DropView) -> Result:
+        s = self.session
+        dropped = s.views.drop(step.name, step.materialized, step.if_exists)
+        if dropped and step.materialized:
+            s.duck.execute(f"DROP TABLE IF EXISTS {ident(step.name)}")
+        kind = "materialized view" if step.materialized else "view"
+        return Result(
+            rowcount=0,
+            message=f"{kind} {step.name} dropped" if dropped else f"no {kind} {step.name}",
+        )
+
+    last_stored = 0
+    last_message: str | None = None
+
+    def materialize(self, step: Materialize) -> Result:
+        s = self.session
+        if step.create:
+            existing = s.views.get(step.name)
+            if existing is not None and not step.or_replace:
+                raise ProgrammingError(
+                    f"materialized view {step.name} already exists: use CREATE OR REPLACE, "
+                    "REFRESH MATERIALIZED VIEW, or DROP it first"
+                )
+            if existing is None and s.views.is_table(step.name.lower()):
+                raise ProgrammingError(
+                    f"a table named {step.name} already exists: choose another view name"
+                )
+        s.duck.execute(f"CREATE OR REPLACE TABLE {ident(step.name)} AS {step.sql}")
+        row = s.duck.execute(f"SELECT count(*) FROM {ident(step.name)}").fetchone()
+        n = int(row[0]) if row else 0
+        self.last_stored = n
+        self.last_message = f"materialized view {step.name}: {n} row(s) stored"
+        return Result(rowcount=n, message=self.last_message)
+
+    def registry(self, step: ManageRegistry) -> Result:
+        from oktaql import registry_pull
+
+        cols, rows = registry_pull.run(step.statement)
+        return literal_result(cols, rows)
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def send(self, step: Send) -> Result:
+        s, plan = self.session, step.write
+        provider = plan.resource.id.split(".")[0]
+        s.need_scopes([plan.method])
+        s.check_targets(step.requests())
+        bodies: list[Any] = []
+        done: list[Call] = []
+        for call in plan.calls:
+            http = s.http(provider, call.request.url, call.request.org)
+            try:
+                resp = http.send(call.request)
+                if plan.await_completion and resp.status_code == 202:
+                    resp = _await(http, call.request, resp)
+            except Error as exc:
+                if done:
+                    # say exactly which objects were already changed: a known end state
+                    exc.args = (
+                        f"{exc}\n{len(done)} of {len(plan.calls)} requests had succeeded before "
+                        "this one: " + "; ".join(c.request.describe() for c in done),
+                    )
+                raise
+            done.append(call)
+            s.cache.invalidate(plan.resource.id, call.request.url)
+            bodies.append(decode_json(call.request, resp))
+        verb = plan.verb.upper()
+        message = f"{verb} {plan.resource.id}: {len(done)} request(s) sent ({plan.method.name})"
+        want_rows = plan.returning is not None or (
+            plan.verb == "exec" and (plan.show_results or plan.method.http_method == "GET")
+        )
+        if not want_rows:
+            return Result(rowcount=len(done), message=message)
+        rows: list[Any] = []
+        for body in bodies:
+            rows.extend(extract_rows(plan.method, body))
+        table = "oktaql_scratch.returning"
+        self.scratch.append(table)
+        sink = TableSink(s.duck, table, plan.method.columns or infer_columns(rows))
+        sink.append(rows)
+        sink.flush()
+        proj = ", ".join(e.sql(dialect="duckdb") for e in plan.returning or []) or "*"
+        cur = s.duck.cursor()
+        cur.execute(f"SELECT {proj} FROM {table}")
+        cols = [(d[0], str(d[1])) for d in cur.description or []]
+        return Result(columns=cols, relation=cur, rowcount=len(done), message=message)
+
+
+_RUNNERS: dict[type[Step], Callable[[_Runner, Any], Result]] = {
+    Fetch: _Runner.fetch,
+    FanOut: _Runner.fan_out,
+    Stream: _Runner.stream,
+    RunLocal: _Runner.run_local,
+    Send: _Runner.send,
+    Answer: _Runner.answer,
+    StoreView: _Runner.store_view,
+    DropView: _Runner.drop_view,
+    Materialize: _Runner.materialize,
+    ManageRegistry: _Runner.registry,
+}
+
+
+def _await(http: HTTPClient, req: Request, resp: httpx.Response) -> httpx.Response:
+    """/*+ AWAIT */: poll an accepted (202) operation's Location until it is done."""
+    location = resp.headers.get("Location")
+    if not location:
+        return resp
+    deadline = time.monotonic() + AWAIT_TIMEOUT
+    delay = 0.2
+    target = urljoin(req.url, location)
+    if origin(target) != origin(req.url):
+        # the credential goes only to its own origin, whatever a response names
+        raise OperationalError(
+            f"{req.describe()}: accepted (202), but its Location points at another origin "
+            f"({show_origin(target)}); refusing to send the credential there, so the "
+            "operation was not awaited: check its outcome in the org"
+        )
+    poll = Request("GET", target, org=req.org)
+    while True:
+        current = http.send(poll)
+        body = decode_json(poll, current)
+        state = str(body.get("status", "")).upper() if isinstance(body, dict) else ""
+        if current.status_code != 202 and state not in PENDING_STATES:
+            return current
+        if time.monotonic() > deadline:
+            raise OperationalError(
+                f"{req.describe()}: still running after {AWAIT_TIMEOUT:.0f} s "
+                f"(polling {poll.url}); run the statement without /*+ AWAIT */ to not wait"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def pages(
+    session: Session, scan: Scan, calls: list[Call]
+) -> Generator[tuple[list[Any], dict[str, Any]], None, None]:
+    """(rows of each page, the call's parameters), fetched as they are consumed."""
+    provider = scan.resource.id.split(".")[0]
+    session.need_scopes([scan.method])
+    for call in calls:
+        http = session.http(provider, call.request.url, call.request.org)
+        for body in session.cache.pages(http, call.request, scan.resource.id):
+            yield extract_rows(scan.method, body), call.bound
+            del body  # let the page go before the next is fetched
+
+
+def ident(name: str) -> str:
+    return ".".join(exp.to_identifier(p).sql(dialect="duckdb") for p in name.split("."))
+
+
+def extract_rows(method: Method, body: Any) -> list[Any]:
+    if body is None:
+        return []
+    if method.object_key and isinstance(body, dict):
+        node: Any = body
+        for part in object_key_parts(method.object_key):
+            if isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = None
+                break
+        body = node if node is not None else []
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [body]
+    return [{"value": body}]
+
+
+def literal_result(cols: list[str], rows: list[tuple[Any, ...]]) -> Result:
+    types = []
+    for i, _ in enumerate(cols):
+        sample = next((r[i] for r in rows if r[i] is not None), None)
+        if isinstance(sample, bool):
+            types.append("BOOLEAN")
+        elif isinstance(sample, int):
+            types.append("BIGINT")
+        else:
+            types.append("VARCHAR")
+    return Result(columns=list(zip(cols, types, strict=True)), rows=rows, rowcount=len(rows))

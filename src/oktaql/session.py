@@ -1,0 +1,388 @@
+"""A session: settings, credentials and clients, the DuckDB engine, and running statements.
+
+SQL text → templates → parse → ``planning.plan`` (typed steps) → ``_execute.run`` → Result.
+EXPLAIN is a plan of one step that answers the inner plan's description; it sends nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from oktaql import _execute, local, parser, templates
+from oktaql._cache import ResponseCache
+from oktaql._execute import Result
+from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
+from oktaql.binding import check_org_url
+from oktaql.catalog import Catalog
+from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
+from oktaql.planning import Call, PlanContext, Scan
+from oktaql.planning._statements import Environment, names_local_tables, plan, query_steps
+from oktaql.planning._steps import Plan
+from oktaql.provider import Method, open_registry
+from oktaql.registry_pull import pulled_registry
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    # DuckDB loads on first use: EXPLAIN of a provider query never needs it
+    import duckdb
+    import httpx
+
+TOKEN_ENV_VARS = ("OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN")
+ORG_URL_ENV = "OKTA_CLIENT_ORGURL"
+
+
+@dataclass
+class NamedOrg:
+    """An org a statement can name with ``subdomain = '<name>'`` (a profile)."""
+
+    name: str
+    url: str
+    token_getter: Callable[[], str | None] = field(default=lambda: None, repr=False)
+    token_hint: str = "give it a token"
+
+    def token(self) -> str | None:
+        return self.token_getter()
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        registry: str | os.PathLike[str] | None = None,
+        org_url: str | None = None,
+        token: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        concurrency: int = 16,
+        db: str | os.PathLike[str] | None = None,
+        orgs: Mapping[str, NamedOrg] | None = None,
+        pushdown: bool = True,
+        cache_ttl: float = 0.0,
+        progress: bool = False,
+        oauth: Mapping[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
+        stream: bool = True,
+    ):
+        self.progress = progress
+        self.stream = stream  # a query that only projects one resource skips DuckDB
+        # pacing keeps a reserve of about one call per worker in flight
+        self.retry = retry or RetryPolicy(pace_reserve=max(1, int(concurrency)))
+        self._oauth_settings = dict(oauth) if oauth else None
+        self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
+        self._pending_scopes: set[str] = set()
+        self._client_lock = threading.Lock()  # fan-out threads build clients at most once
+        self.pushdown = pushdown
+        self.cache = ResponseCache(cache_ttl)
+        self.orgs = {name: org for name, org in (orgs or {}).items()}
+        for org in self.orgs.values():
+            org.url = check_org_url(org.url)
+        self._org_clients: dict[str, HTTPClient] = {}
+        self.concurrency = max(1, int(concurrency))
+        self.catalog = Catalog(
+            open_registry(Path(registry) if registry is not None else pulled_registry())
+        )
+        url = org_url or os.environ.get(ORG_URL_ENV) or None
+        self.org_url = check_org_url(url) if url else None
+        # the one origin the session's own credential goes to: the org URL, or without one the
+        # first org a statement names (bound when its first request is about to go)
+        self._own_url: str | None = self.org_url
+        self._token = token
+        self.variables: dict[str, Any] = dict(variables or {})
+        self._transport = transport
+        self._timeout = timeout
+        self._http: HTTPClient | None = None
+        self._db_path = db
+        self._duck: duckdb.DuckDBPyConnection | None = None
+        self._views: local.ViewStore | None = None
+
+    # --- settings -------------------------------------------------------------------------
+
+    # A credential is bound to one origin. The session's own (token=, the chosen profile's,
+    # $OKTA_API_TOKEN/$OKTA_CLIENT_TOKEN, or an OAuth 2.0 app) goes to the org URL, or, without
+    # one, to the first org a statement names; a named org's goes to its own URL. Each call
+    # carries which one it was planned with (Request.org) and the client is picked by that
+    # alone, never by matching a URL; each client refuses any other origin (HTTPClient).
+
+    def token(self) -> str | None:
+        """The session's API token: token= (a profile's, from the CLI), else $OKTA_API_TOKEN,
+        else $OKTA_CLIENT_TOKEN. A provider's ``credentialsenvvar`` is never read: a provider
+        must not choose which of the user's secrets is sent."""
+        if self._token:
+            return self._token
+        for name in TOKEN_ENV_VARS:
+            if os.environ.get(name):
+                return os.environ[name]
+        return None
+
+    def http(
+        self, provider_name: str, url: str | None = None, org: str | None = None
+    ) -> HTTPClient:
+        """The client for a call planned with ``org``'s credential (None: the session's own)."""
+        with self._client_lock:
+            return self._client_for(provider_name, url, org)
+
+    def _client_for(self, provider_name: str, url: str | None, org: str | None) -> HTTPClient:
+        if org is not None:
+            named = self.orgs.get(org)
+            if named is None:
+                raise ConfigError(f"no named org {org!r}: pass it in orgs= or add a profile")
+            client = self._org_clients.get(org)
+            if client is None:
+                token = named.token()
+                if not token:
+                    raise ConfigError(f"org {org!r} has no API token: {named.token_hint}")
+                auth = self.catalog.provider(provider_name).auth
+                client = HTTPClient(
+                    str(auth.get("valuePrefix", "SSWS ")) + token,
+                    origin=named.url,
+                    timeout=self._timeout,
+                    transport=self._transport,
+                    retry=self.retry,
+                    connections=self.concurrency,
+                )
+                self._org_clients[org] = client
+            return client
+        if self._http is None:
+            if self._own_url is None and url is not None:
+                self._own_url = url
+            oauth = self._oauth_auth()
+            if oauth is not None:
+                oauth.ensure_scopes(self._pending_scopes)
+                self._oauth = oauth
+                self._http = HTTPClient(
+                    None,
+                    origin=self._own_url,
+                    auth=oauth,
+                    timeout=self._timeout,
+                    transport=self._transport,
+                    retry=self.retry,
+                    connections=self.concurrency,
+                )
+                return self._http
+            auth = self.catalog.provider(provider_name).auth
+            token = self.token()
+            if not token:
+                other = auth.get("credentialsenvvar")
+                note = (
+                    f" (the provider names {other}, which oktaql does not read: only the "
+                    "variables above supply a token)"
+                    if other and other not in TOKEN_ENV_VARS
+                    else ""
+                )
+                raise ConfigError(
+                    "no Okta API token: set OKTA_API_TOKEN (or OKTA_CLIENT_TOKEN), or pass "
+                    f"token= to oktaql.connect(){note}; EXPLAIN works without one"
+                )
+            self._http = HTTPClient(
+                str(auth.get("valuePrefix", "SSWS ")) + token,
+                origin=self._own_url,
+                timeout=self._timeout,
+                transport=self._transport,
+                retry=self.retry,
+                connections=self.concurrency,
+            )
+        return self._http
+
+    def check_targets(self, requests: Iterable[Request], bind: bool = True) -> None:
+        """Before a statement sends anything: every call planned with the session's own
+        credential goes to its one origin. Without an org URL the first org named binds it
+        (``bind``; EXPLAIN only checks)."""
+        own = self._own_url
+        for req in requests:
+            if req.org is not None:
+                continue  # a named org's call: built from its URL, its client checks it
+            if own is None:
+                own = req.url
+                continue
+            if origin(req.url) != origin(own):
+                raise ConfigError(
+                    f"{req.method} {show_origin(req.url)}: the session's credential is bound to "
+                    f"{show_origin(own)}"
+                    + (
+                        ""
+                        if self.org_url
+                        else ", the first org this session named (no org URL was given)"
+                    )
+                    + "; to call another org, configure a profile for it and name it "
+                    "(subdomain = '<profile>'), or pass orgs= to oktaql.connect(); nothing was sent"
+                )
+        if bind and own is not None and self._own_url is None:
+            self._own_url = own
+
+    def _oauth_auth(self) -> Any:
+        """An OAuth 2.0 service app from connect(oauth=...) or the Okta SDKs' variables."""
+        if self._oauth_settings is None and os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE") is None:
+            return None
+        from oktaql import auth
+
+        if self._oauth_settings is not None:
+            if not self.org_url:
+                raise ConfigError(
+                    "OAuth 2.0 needs the org URL: pass org_url= or set OKTA_CLIENT_ORGURL"
+                )
+            s = self._oauth_settings
+            return auth.OAuthServiceApp(
+                self.org_url,
+                s.get("client_id", ""),
+                s.get("private_key"),
+                scopes=s.get("scopes"),
+                dpop=bool(s.get("dpop", False)),
+                key_id=s.get("key_id"),
+            )
+        return auth.from_env(self.org_url)
+
+    def need_scopes(self, methods: list[Method]) -> None:
+        """One access token covers the whole statement: ask for its scopes up front."""
+        if (
+            self._oauth_settings is None
+            and self._oauth is None
+            and not os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE")
+        ):
+            return
+        from oktaql.auth import scopes_for
+
+        self._pending_scopes.update(scopes_for(methods))
+        if self._oauth is not None:
+            self._oauth.ensure_scopes(self._pending_scopes)
+
+    def auth_display(self, provider_name: str, org: str | None = None) -> str:
+        """The Authorization scheme a request would carry, its credential masked."""
+        if org is None and (self._oauth is not None or self._oauth_settings is not None):
+            dpop = (self._oauth_settings or {}).get("dpop") or getattr(self._oauth, "dpop", False)
+            return ("DPoP" if dpop else "Bearer") + " ***"
+        auth = self.catalog.provider(provider_name).auth
+        return str(auth.get("valuePrefix", "SSWS ")) + "***"
+
+    @property
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        if self._duck is None:
+            self._duck = local.open_database(self._db_path)
+        return self._duck
+
+    @property
+    def views(self) -> local.ViewStore:
+        if self._views is None:
+            self._views = local.ViewStore(self.duck)
+        return self._views
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        for client in self._org_clients.values():
+            client.close()
+        if self._duck is not None:
+            self._duck.close()
+
+    # --- statements -----------------------------------------------------------------------
+
+    def execute(self, sql: str, variables: Mapping[str, Any] | None = None) -> Result:
+        values = {**self.variables, **(variables or {})}
+        try:
+            text = templates.render(sql, values)
+            return _execute.run(self.plan(parser.parse(text)), self)
+        except Error as exc:
+            from oktaql._secrets import mask_error  # an error never repeats a secret
+
+            raise mask_error(exc, sql, values) from None
+        except Exception as exc:
+            if _is_duck_error(exc):
+                from oktaql._secrets import mask_error
+
+                raise mask_error(_duck_error(exc), sql, values) from None
+            raise
+
+    def plan(self, stmt: parser.Statement) -> Plan:
+        """The plan of a parsed statement (what EXPLAIN prints, what ``execute`` runs)."""
+        return plan(stmt, self.plan_context(), self._environment())
+
+    def _environment(self) -> Environment:
+        return Environment(
+            views=lambda: self.views.all(),
+            source_rows=self._source_rows,
+            explain=self,
+            check_targets=lambda reqs: self.check_targets(reqs, bind=False),
+            stream=self.stream,
+        )
+
+    def plan_context(self, row_params: frozenset[str] = frozenset()) -> PlanContext:
+        return PlanContext(
+            self.catalog,
+            self.org_url,
+            self._evaluate,
+            {n: o.url for n, o in self.orgs.items()},
+            self.pushdown,
+            row_params=row_params,
+        )
+
+    def _evaluate(self, node: exp.Expression) -> Any:
+        try:
+            row = self.duck.execute("SELECT " + node.sql(dialect="duckdb")).fetchone()
+        except Exception as exc:
+            if _is_duck_error(exc):
+                raise _duck_error(exc) from None
+            raise
+        return row[0] if row else None
+
+    def _source_rows(self, source: exp.Expression, row_params: frozenset[str]) -> list[Any]:
+        """The rows of an INSERT's SELECT: read through its own plan when it names a provider
+        table or a view, else straight from DuckDB."""
+        if any(t.args.get("catalog") for t in source.find_all(exp.Table)) or (
+            names_local_tables(source) and self.views.views()
+        ):
+            steps = query_steps(source, self.plan_context(), self._environment())
+            result = _execute.run(Plan(tuple(steps)), self)
+            try:
+                return result.relation.fetchall() if result.relation is not None else []
+            finally:
+                self.drop_scratch(result.scratch)
+        return self.duck.execute(source.sql(dialect="duckdb")).fetchall()
+
+    def pages(
+        self, scan: Scan, calls: list[Call]
+    ) -> Generator[tuple[list[Any], dict[str, Any]], None, None]:
+        return _execute.pages(self, scan, calls)
+
+    def cache_age(self, req: Request) -> float | None:
+        return self.cache.age(req)
+
+    def drop_scratch(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.duck.execute(f"DROP TABLE IF EXISTS {name}")
+            except Exception as exc:  # a scratch table that is already gone
+                if not _is_duck_error(exc):
+                    raise
+
+
+def _is_duck_error(exc: BaseException) -> bool:
+    import sys
+
+    duck = sys.modules.get("duckdb")
+    return duck is not None and isinstance(exc, duck.Error)
+
+
+def _duck_error(exc: Exception) -> Error:
+    import duckdb
+
+    text = str(exc).strip()
+    if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)):
+        return ProgrammingError(text)
+    if isinstance(exc, duckdb.ConversionException):
+        from oktaql.errors import DataError
+
+        return DataError(text)
+    if isinstance(exc, duckdb.InterruptException):
+        return OperationalError("interrupted")
+    return DatabaseError(text)
+
+
+__all__ = ["NamedOrg", "Result", "Session"]

@@ -311,3 +311,11 @@ def test_contexts(sql: str, values: dict[str, object], want: str) -> None:
 def test_refused(sql: str, values: dict[str, object], message: str) -> None:
     with pytest.raises(oktaql.ProgrammingError, match=re.escape(message)):
         render(sql, values)
+
+
+def test_a_statement_renders_alike_every_time() -> None:
+    # compiled once and cached: constant placeholders must not keep the first rendering's marks
+    sql = "SELECT {{ 'k' }}, '{{ v }}', {{ 1 + 1 }}"
+    for v in ["a", "b'c", "d"]:
+        assert render("SELECT '{{ v }}', {{ 'other' }}", {"v": "z"}) == "SELECT 'z', 'other'"
+        assert render(sql, {"v": v}) == f"SELECT 'k', '{v.replace(chr(39), chr(39) * 2)}', 2"

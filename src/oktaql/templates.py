@@ -458,12 +458,8 @@ def _jinja(source: str, context: dict[str, Any]) -> str:
     import jinja2
     from jinja2.sandbox import SecurityError
 
-    global _ENV
-    if _ENV is None:
-        _ENV = _make_env()
     try:
-        _only_marked_output(_ENV, source)
-        return str(_ENV.from_string(source).render(context))
+        return str(_compiled(source).render(context))
     except Error:
         raise
     except SecurityError as exc:
@@ -482,6 +478,15 @@ def _jinja(source: str, context: dict[str, Any]) -> str:
         raise TemplateError(f"template error: {exc}") from None
     except Exception as exc:  # an expression failed (1/0, int('x') ...): the template's fault
         raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)  # executemany and loops render one statement many times
+def _compiled(source: str) -> Any:
+    global _ENV
+    if _ENV is None:
+        _ENV = _make_env()
+    _only_marked_output(_ENV, source)
+    return _ENV.from_string(source)
 
 
 def _only_marked_output(env: Any, source: str) -> None:
@@ -531,7 +536,12 @@ def _make_env() -> Any:
         loader=jinja2.DictLoader({}),
     )
     env.globals.clear()  # range, dict, cycler, joiner, namespace, lipsum: none is documented
-    env.filters["_oktaql"] = _emit
+
+    @jinja2.pass_context  # never folded into a constant when compiling: it records each value
+    def emit(_context: Any, value: Any, index: int) -> str:
+        return _emit(value, index)
+
+    env.filters["_oktaql"] = emit
     return env
 
 

@@ -22,9 +22,9 @@ from oktaql._http import HTTPClient, Request, decode_json, origin, show_origin
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.errors import APIError, Error, OperationalError, ProgrammingError
-from oktaql.planning import Call, Scan, dependent_calls
-from oktaql.planning._steps import (
+from oktaql.planning import (
     Answer,
+    Call,
     DropView,
     FanOut,
     Fetch,
@@ -32,13 +32,14 @@ from oktaql.planning._steps import (
     Materialize,
     Plan,
     RunLocal,
+    Scan,
     Send,
     Step,
     StoreView,
     Stream,
+    dependent_calls,
 )
-from oktaql.provider import Method
-from oktaql.provider._model import object_key_parts
+from oktaql.provider import Method, object_key_parts
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

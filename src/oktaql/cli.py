@@ -246,8 +246,7 @@ def emulator_command(
     """Serve a local emulated Okta org over HTTP (Okta's wire format, seeded data)."""
     if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("OKTAQL_EMULATOR_ANY_HOST"):
         _fail("the emulator listens on loopback only (127.0.0.1, localhost or ::1)")
-    from oktaql.emulator import EmulatorConfig, serve
-    from oktaql.emulator._oauth import generate_client, public_key
+    from oktaql.emulator import EmulatorConfig, generate_client, public_key, serve
 
     clients: dict[str, Any] = {}
     for spec in oauth_clients:

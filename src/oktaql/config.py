@@ -393,7 +393,7 @@ def named_orgs(config: Config | None = None) -> dict[str, Any]:
 
     Tokens are read only when a statement actually calls that org.
     """
-    from oktaql.engine import NamedOrg
+    from oktaql.session import NamedOrg
 
     cfg = config if config is not None else load_config()
     out: dict[str, Any] = {}

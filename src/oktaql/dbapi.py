@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from oktaql._http import RetryPolicy
 from oktaql._json import loads
-from oktaql.engine import NamedOrg, Result, Session
+from oktaql.session import NamedOrg, Result, Session
 from oktaql.errors import (
     Error,
     InterfaceError,

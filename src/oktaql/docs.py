@@ -24,8 +24,7 @@ from typing import NoReturn
 import click
 
 from oktaql.errors import Error
-from oktaql.provider import Method, Param, Registry, Resource
-from oktaql.provider._model import BodyField
+from oktaql.provider import BodyField, Method, Param, Registry, Resource
 
 SECTIONS = ("SELECT", "INSERT", "UPDATE", "REPLACE", "DELETE", "EXEC")
 _VERB_SECTIONS = ("select", "insert", "update", "replace", "delete")

@@ -12,10 +12,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from oktaql.errors import ConfigError, ProgrammingError
 
@@ -126,57 +123,3 @@ class ViewStore:
             [name],
         ).fetchone()
         return bool(row and row[0])
-
-
-def inline_views(
-    ast: exp.Expression, views: dict[str, str], param_names: Any, depth: int = 0
-) -> exp.Expression:
-    """Replace references to stored views by their bodies.
-
-    ``param_names(table)`` gives the parameter names of a provider table, so an outer
-    ``WHERE appId = 'x'`` can bind the body's provider table.
-    """
-    if not views:
-        return ast
-    if depth > 16:
-        raise ProgrammingError("views nest more than 16 deep (a view that refers to itself?)")
-    from oktaql.planning import binding, conjuncts
-
-    for table in list(ast.find_all(exp.Table)):
-        if table.args.get("catalog") or table.args.get("db"):
-            continue
-        body_sql = views.get(table.name.lower())
-        if body_sql is None:
-            continue
-        parsed = sqlglot.parse_one(body_sql, read="sqlite")
-        if not isinstance(parsed, exp.Expression):
-            continue
-        body: exp.Expression = parsed
-        body = inline_views(body, views, param_names, depth + 1)
-        alias = table.alias_or_name
-        outer = table.find_ancestor(exp.Select)
-        if outer is not None and isinstance(body, exp.Select):
-            inner = [
-                t
-                for t in body.find_all(exp.Table)
-                if t.args.get("catalog") and t.find_ancestor(exp.Select) is body
-            ]
-            if len(inner) == 1:
-                params = {p.lower(): p for p in param_names(inner[0])}
-                projected = {e.alias_or_name.lower() for e in body.expressions}
-                star = any(isinstance(e, exp.Star) for e in body.expressions)
-                for node in conjuncts(outer.args.get("where")):
-                    b = binding(node)
-                    if b is None:
-                        continue
-                    col, _ = b
-                    if (col.table and col.table != alias) or col.name.lower() not in params:
-                        continue
-                    pushed = node.copy()
-                    for c in pushed.find_all(exp.Column):
-                        c.set("table", exp.to_identifier(inner[0].alias_or_name))
-                    body.where(pushed, copy=False)
-                    if not star and col.name.lower() not in projected:
-                        node.replace(exp.true())
-        table.replace(exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias))))
-    return ast

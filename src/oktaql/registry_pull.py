@@ -55,7 +55,7 @@ def pulled_root() -> Path:
 
 def _pulled(root: Path) -> dict[str, list[str]]:
     """Provider → its pulled versions (oldest first), from the folders under ``root/src``."""
-    from oktaql.provider._registry import _version_key
+    from oktaql.provider import version_key
 
     src = root / "src"
     found: dict[str, list[str]] = {}
@@ -70,7 +70,7 @@ def _pulled(root: Path) -> dict[str, list[str]]:
             if _VERSION_NAME.fullmatch(v.name) and (v / "provider.yaml").is_file()
         ]
         if versions:
-            found[pdir.name] = sorted(versions, key=_version_key)
+            found[pdir.name] = sorted(versions, key=version_key)
     return found
 
 
@@ -87,7 +87,7 @@ def pulled_registry() -> Path | None:
     pulled = _pulled(root)
     if not pulled:
         return None
-    from oktaql.provider._private import failing_dir
+    from oktaql.provider import failing_dir
 
     folders = [root, root / "src"]
     for name, versions in pulled.items():
@@ -171,9 +171,9 @@ def _check_remote(url: str) -> str:
         return url
     if parts.scheme == "http":
         # the same rule as an org URL's: plain http only to this machine
-        from oktaql.binding import _is_loopback
+        from oktaql.planning import is_loopback
 
-        if parts.hostname and _is_loopback(parts.hostname):
+        if parts.hostname and is_loopback(parts.hostname):
             return url
         raise ConfigError(
             f"{REGISTRY_URL_ENV}={url}: plain http:// is refused except from this machine "
@@ -192,7 +192,7 @@ class _LocalSource:
         self.url = url
 
     def versions(self, provider: str) -> list[str]:
-        from oktaql.provider._registry import _version_key
+        from oktaql.provider import version_key
 
         pdir = self.root / "src" / provider
         if not pdir.is_dir():
@@ -202,13 +202,13 @@ class _LocalSource:
             for v in pdir.iterdir()
             if _VERSION_NAME.fullmatch(v.name) and (v / "provider.yaml").is_file()
         ]
-        return sorted(found, key=_version_key)
+        return sorted(found, key=version_key)
 
     def label(self, provider: str, version: str, parts: tuple[str, ...]) -> str:
         return str(self.root.joinpath("src", provider, version, *parts))
 
     def read(self, provider: str, version: str, parts: tuple[str, ...]) -> bytes:
-        from oktaql.provider._yamlcache import MAX_FILE_BYTES
+        from oktaql.provider import MAX_FILE_BYTES
 
         vdir = self.root / "src" / provider / version
         path = vdir.joinpath(*parts)
@@ -247,7 +247,7 @@ class _RemoteSource:
     def read(self, provider: str, version: str, parts: tuple[str, ...]) -> bytes:
         import httpx
 
-        from oktaql.provider._yamlcache import MAX_FILE_BYTES
+        from oktaql.provider import MAX_FILE_BYTES
 
         url = self.label(provider, version, parts)
         try:
@@ -351,9 +351,7 @@ def _fetch(
     source: _LocalSource | _RemoteSource, provider: str, version: str
 ) -> dict[tuple[str, ...], bytes]:
     """``provider.yaml`` and every service file it names, each parsed within the bounds."""
-    from oktaql.provider._registry import service_ref_parts
-    from oktaql.provider._schema import Doc, escape
-    from oktaql.provider._yamlcache import load_document
+    from oktaql.provider import Doc, escape, load_document, service_ref_parts
 
     top: tuple[str, ...] = ("provider.yaml",)
     label = source.label(provider, version, top)
@@ -386,13 +384,13 @@ def _fetch(
 
 def _install(provider: str, version: str, files: dict[tuple[str, ...], bytes]) -> Path:
     """Write the version next to where it goes, then swap it in: whole or not at all."""
-    from oktaql.provider._private import private_dir
+    from oktaql.provider import private_dir
 
     root = pulled_root()
     pdir = root / "src" / provider
     for d in (root, root / "src", pdir):
         if private_dir(d) is None:
-            from oktaql.provider._private import failing_dir
+            from oktaql.provider import failing_dir
 
             raise ConfigError(
                 f"cannot pull into {d}: it {failing_dir(d) or 'cannot be made'}; "

@@ -19,12 +19,19 @@ from oktaql import _execute, local, parser, templates
 from oktaql._cache import ResponseCache
 from oktaql._execute import Result
 from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
-from oktaql.binding import check_org_url
 from oktaql.catalog import Catalog
 from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
-from oktaql.planning import Call, PlanContext, Scan
-from oktaql.planning._statements import Environment, names_local_tables, plan, query_steps
-from oktaql.planning._steps import Plan
+from oktaql.planning import (
+    Call,
+    Environment,
+    Plan,
+    PlanContext,
+    Scan,
+    check_org_url,
+    names_local_tables,
+    plan,
+    query_steps,
+)
 from oktaql.provider import Method, open_registry
 from oktaql.registry_pull import pulled_registry
 

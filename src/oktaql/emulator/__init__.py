@@ -133,10 +133,20 @@ from typing import Any
 from starlette.applications import Starlette
 
 from ._app import build_app
+from ._oauth import generate_client, public_key
 from ._org import Org
 from ._server import RunningEmulator, serve, start_in_thread
 
-__all__ = ["EmulatorConfig", "Org", "RunningEmulator", "create_app", "serve", "start_in_thread"]
+__all__ = [
+    "EmulatorConfig",
+    "Org",
+    "RunningEmulator",
+    "create_app",
+    "generate_client",
+    "public_key",
+    "serve",
+    "start_in_thread",
+]
 
 
 @dataclass

@@ -14,7 +14,7 @@ from oktaql.planning._common import (
     MISSING,
     Call,
     PlanContext,
-    binding,
+    bound_values,
     choose_method,
     conjuncts,
     dotted,
@@ -28,7 +28,8 @@ from oktaql.planning._query import (
     dependent_calls,
     plan_query,
 )
-from oktaql.planning._statements import Environment, plan
+from oktaql.planning._requests import check_org_url, is_loopback
+from oktaql.planning._statements import Environment, names_local_tables, plan, query_steps
 from oktaql.planning._steps import (
     EXPLAIN_COLUMNS,
     Answer,
@@ -69,7 +70,11 @@ __all__ = [
     "Step",
     "StoreView",
     "Stream",
+    "check_org_url",
+    "is_loopback",
+    "names_local_tables",
     "plan",
+    "query_steps",
     "Call",
     "Dependency",
     "PlanContext",
@@ -77,7 +82,7 @@ __all__ = [
     "Scan",
     "WritePlan",
     "choose_method",
-    "binding",
+    "bound_values",
     "conjuncts",
     "dotted",
     "dependency_groups",

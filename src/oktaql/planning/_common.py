@@ -10,9 +10,9 @@ from typing import Any
 from sqlglot import exp
 
 from oktaql._http import Request
-from oktaql.binding import BODY_PREFIX, build_request
 from oktaql.catalog import Catalog
 from oktaql.errors import PlanError
+from oktaql.planning._requests import BODY_PREFIX, build_request
 from oktaql.provider import Method, Resource
 
 MISSING = object()
@@ -81,7 +81,7 @@ def conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
     return out
 
 
-def binding(node: exp.Expression) -> tuple[exp.Column, list[Any]] | None:
+def bound_values(node: exp.Expression) -> tuple[exp.Column, list[Any]] | None:
     """``col = literal`` / ``literal = col`` / ``col IN (literals)`` → (column, values)."""
     while isinstance(node, exp.Paren):
         node = node.this

@@ -28,7 +28,7 @@ from oktaql.planning._common import (
     MISSING,
     Call,
     PlanContext,
-    binding,
+    bound_values,
     calls_for,
     choose_method,
     conjuncts,
@@ -162,7 +162,7 @@ def _plan_scan(
     consumed: list[exp.Expression] = []
     nodes = _where_and_on(e.select)
     for node in nodes:
-        b = binding(node)
+        b = bound_values(node)
         if b is not None:
             col, values = b
             if col.table and col.table != e.alias:
@@ -286,7 +286,7 @@ def _dependency(
                 for c in conjuncts(e.select.args.get("where") if e.select else None)
                 if _only_alias(c, other.alias)
                 # a parameter binding of the other table went to its API, not its rows
-                and not ((b := binding(c)) and b[0].name.lower() in other_params)
+                and not ((b := bound_values(c)) and b[0].name.lower() in other_params)
             ]
             where = (
                 (" WHERE " + " AND ".join(f.sql(dialect="duckdb") for f in filters))

@@ -87,7 +87,7 @@ def plan(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> Plan:
     if isinstance(stmt, parser.Registry):
         return Plan((ManageRegistry(stmt),))
     if isinstance(stmt, (parser.Show, parser.Describe, parser.ShowInsert)):
-        from oktaql import meta
+        from oktaql.planning import _metadata as meta
 
         if isinstance(stmt, parser.ShowInsert):
             cols, rows = meta.show_insert(stmt, ctx.catalog)
@@ -133,7 +133,7 @@ def _query_plan(ast: exp.Expression, ctx: PlanContext, env: Environment, stream:
     if local:
         views = {n: body for n, (body, mat) in env.views().items() if not mat}
         if views:
-            from oktaql.local import inline_views
+            from oktaql.planning._views import inline_views
 
             ast = inline_views(ast.copy(), views, lambda t: _param_names(ctx, t))
     qp = plan_query(ast, ctx)
@@ -173,7 +173,7 @@ def _materialize(
 
 def _url_template(scan: Any, ctx: PlanContext) -> tuple[str, str | None]:
     """A dependent step's URL with what is known filled in (the org, literal values)."""
-    from oktaql.binding import base_url
+    from oktaql.planning._requests import base_url
 
     known = {k: v[0] for k, v in scan.literal_bound.items() if len(v) == 1}
     try:

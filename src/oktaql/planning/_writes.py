@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlglot import exp
 
-from oktaql.binding import BODY_PREFIX, body_from_fields, build_request
 from oktaql.catalog import suggest
 from oktaql.errors import PlanError, ProgrammingError
 from oktaql.planning._common import (
     MISSING,
     Call,
     PlanContext,
-    binding,
+    bound_values,
     choose_method,
     conjuncts,
     dotted,
@@ -28,6 +27,7 @@ from oktaql.planning._common import (
     literal,
 )
 from oktaql.planning._hints import with_hints
+from oktaql.planning._requests import BODY_PREFIX, body_from_fields, build_request
 from oktaql.provider import Method, Resource
 
 
@@ -63,7 +63,7 @@ def _write_bindings(
     bound: dict[str, list[Any]] = {}
     lookup = {p.lower(): p for p in res.param_names}
     for node in conjuncts(where):
-        b = binding(node)
+        b = bound_values(node)
         if b is None:
             raise PlanError(
                 f"{res.id}: {verb} binds parameters only (name = 'value' or name IN (...)); "

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from oktaql.provider._model import Column, Method, Param, Provider, Resource, Service
-from oktaql.provider._registry import BUILTIN_REGISTRY, Registry, open_registry
+from oktaql.provider._model import (
+    BodyField,
+    Column,
+    Method,
+    Param,
+    Provider,
+    Resource,
+    Service,
+    object_key_parts,
+)
+from oktaql.provider._private import failing_dir, private_dir
+from oktaql.provider._registry import (
+    BUILTIN_REGISTRY,
+    Registry,
+    open_registry,
+    service_ref_parts,
+    version_key,
+)
+from oktaql.provider._schema import Doc, escape
+from oktaql.provider._yamlcache import MAX_FILE_BYTES, load_document
 
 __all__ = [
     "BUILTIN_REGISTRY",
+    "MAX_FILE_BYTES",
+    "BodyField",
+    "Doc",
+    "escape",
+    "failing_dir",
+    "load_document",
+    "object_key_parts",
+    "private_dir",
+    "service_ref_parts",
+    "version_key",
     "Column",
     "Method",
     "Param",

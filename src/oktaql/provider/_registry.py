@@ -16,7 +16,7 @@ from oktaql.provider._yamlcache import load_yaml
 BUILTIN_REGISTRY = Path(__file__).resolve().parent.parent / "registry"
 
 
-def _version_key(name: str) -> tuple[int, ...]:
+def version_key(name: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", name)) or (0,)
 
 
@@ -42,7 +42,7 @@ class Registry:
             for v in pdir.iterdir()
             if not v.name.startswith(".") and (v / "provider.yaml").is_file()
         ]
-        return sorted(found, key=_version_key)
+        return sorted(found, key=version_key)
 
     def provider(self, name: str, version: str | None = None) -> Provider:
         if name in self._providers and version is None:

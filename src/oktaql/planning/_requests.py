@@ -22,7 +22,7 @@ BODY_PREFIX = "data__"
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     """An address on this machine: 127.0.0.0/8, ::1 or exactly "localhost" (not a DNS name
     that merely starts like one, such as 127.evil.example)."""
     import ipaddress
@@ -115,7 +115,7 @@ def check_org_url(url: str, what: str = "org URL") -> str:
     if parts.username or parts.password:
         raise ConfigError(f"{what} must not contain credentials; pass the token separately")
     host = parts.hostname
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"{what} {url!r} uses plain http to a non-loopback host: the API token would "
             "travel unencrypted; use https (http is allowed only for 127.0.0.1/localhost)"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
-from oktaql._http import RetryPolicy
+from oktaql._http import RetryPolicy  # noqa: F401 - re-exported as oktaql.RetryPolicy
 from oktaql._json import loads
-from oktaql.session import NamedOrg, Result, Session
+from oktaql._settings import Settings
 from oktaql.errors import (
     Error,
     InterfaceError,
@@ -24,10 +24,8 @@ from oktaql.errors import (
     NotSupportedError,
     ProgrammingError,
 )
+from oktaql.session import Result, Session
 from oktaql.templates import PARAMETERS
-
-if TYPE_CHECKING:
-    import httpx
 
 
 def connect(
@@ -35,26 +33,20 @@ def connect(
     org_url: str | None = None,
     token: str | None = None,
     *,
-    variables: Mapping[str, Any] | None = None,
-    transport: httpx.BaseTransport | None = None,
-    timeout: float = 30.0,
-    concurrency: int = 16,
-    db: str | os.PathLike[str] | None = None,
-    orgs: Mapping[str, tuple[str, str | None] | NamedOrg] | None = None,
-    pushdown: bool = True,
-    cache_ttl: float = 0.0,
-    progress: bool = False,
-    oauth: Mapping[str, Any] | None = None,
-    retry: RetryPolicy | None = None,
-    stream: bool = True,
+    settings: Settings | None = None,
+    **options: Any,
 ) -> Connection:
-    """Open a connection.
+    """Open a connection: ``settings`` (an :class:`oktaql.dbapi.Settings`; the defaults when None)
+    with any of its fields given as keywords. An unknown keyword is a ProgrammingError.
 
     registry: a StackQL registry folder (``<root>/src/okta/<version>/provider.yaml``); the
         built-in provider when None.
     org_url: the whole org URL (``https://acme.okta.com``, or the emulator's URL); defaults to
         ``$OKTA_CLIENT_ORGURL``, else statements name their org with ``subdomain``.
     token: the API token; defaults to ``$OKTA_API_TOKEN`` or ``$OKTA_CLIENT_TOKEN``.
+    variables: values for ``{{ name }}`` placeholders.
+    transport: an ``httpx`` transport (tests, proxies); timeout: seconds per request (30).
+    concurrency: requests in flight at once when a join or IN list fans out (16).
     orgs: named orgs, ``{"east": (org_url, token), ...}``: a statement binding
         ``subdomain = 'east'`` goes to that org with its token, so one statement may span
         several orgs (``... UNION ALL ...``).
@@ -66,39 +58,19 @@ def connect(
     retry: how hard to retry (:class:`oktaql.RetryPolicy`: retries, backoff, the longest wait
         for a rate limit, pacing as the limit runs low).
     cache_ttl: seconds to reuse identical GET responses (0: never); writes invalidate.
+    pushdown: translate WHERE predicates into Okta's filter/search parameters (True).
     stream: a query that only projects one resource's rows streams them from the API, typed,
         without DuckDB (False: always through DuckDB; the rows are the same).
+    progress: a progress line on stderr while a fan-out runs (False).
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
     """
-    return Connection(
-        Session(
-            registry=registry,
-            org_url=org_url,
-            token=token,
-            variables=variables,
-            transport=transport,
-            timeout=timeout,
-            concurrency=concurrency,
-            db=db,
-            pushdown=pushdown,
-            cache_ttl=cache_ttl,
-            progress=progress,
-            oauth=oauth,
-            retry=retry,
-            stream=stream,
-            orgs={
-                name: org
-                if isinstance(org, NamedOrg)
-                else NamedOrg(name, org[0], _constant(org[1]), "pass its token in orgs=")
-                for name, org in (orgs or {}).items()
-            },
-        )
-    )
-
-
-def _constant(value: str | None) -> Callable[[], str | None]:
-    return lambda: value
+    given = {
+        k: v
+        for k, v in (("registry", registry), ("org_url", org_url), ("token", token))
+        if v is not None
+    }
+    return Connection(Session(Settings.of(settings, **given, **options)))
 
 
 Parameters = Mapping[str, Any] | Sequence[Any] | None

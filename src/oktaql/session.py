@@ -19,6 +19,7 @@ from oktaql import _execute, local, parser, templates
 from oktaql._cache import ResponseCache
 from oktaql._execute import Result
 from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
+from oktaql._settings import Settings
 from oktaql.catalog import Catalog
 from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
 from oktaql.planning import (
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     # DuckDB loads on first use: EXPLAIN of a provider query never needs it
     import duckdb
-    import httpx
 
 TOKEN_ENV_VARS = ("OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN")
 ORG_URL_ENV = "OKTA_CLIENT_ORGURL"
@@ -60,54 +60,39 @@ class NamedOrg:
 
 
 class Session:
-    def __init__(
-        self,
-        *,
-        registry: str | os.PathLike[str] | None = None,
-        org_url: str | None = None,
-        token: str | None = None,
-        variables: Mapping[str, Any] | None = None,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        concurrency: int = 16,
-        db: str | os.PathLike[str] | None = None,
-        orgs: Mapping[str, NamedOrg] | None = None,
-        pushdown: bool = True,
-        cache_ttl: float = 0.0,
-        progress: bool = False,
-        oauth: Mapping[str, Any] | None = None,
-        retry: RetryPolicy | None = None,
-        stream: bool = True,
-    ):
-        self.progress = progress
-        self.stream = stream  # a query that only projects one resource skips DuckDB
+    def __init__(self, settings: Settings | None = None, /, **options: Any):
+        """``settings`` (the defaults when None) with any of its fields given as keywords."""
+        s = Settings.of(settings, **options)
+        self.settings = s
+        self.progress = s.progress
+        self.stream = s.stream  # a query that only projects one resource skips DuckDB
         # pacing keeps a reserve of about one call per worker in flight
-        self.retry = retry or RetryPolicy(pace_reserve=max(1, int(concurrency)))
-        self._oauth_settings = dict(oauth) if oauth else None
+        self.retry = s.retry or RetryPolicy(pace_reserve=max(1, int(s.concurrency)))
+        self._oauth_settings = dict(s.oauth) if s.oauth else None
         self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
         self._pending_scopes: set[str] = set()
         self._client_lock = threading.Lock()  # fan-out threads build clients at most once
-        self.pushdown = pushdown
-        self.cache = ResponseCache(cache_ttl)
-        self.orgs = {name: org for name, org in (orgs or {}).items()}
+        self.pushdown = s.pushdown
+        self.cache = ResponseCache(s.cache_ttl)
+        self.orgs = {name: org for name, org in (s.orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)
         self._org_clients: dict[str, HTTPClient] = {}
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = max(1, int(s.concurrency))
         self.catalog = Catalog(
-            open_registry(Path(registry) if registry is not None else pulled_registry())
+            open_registry(Path(s.registry) if s.registry is not None else pulled_registry())
         )
-        url = org_url or os.environ.get(ORG_URL_ENV) or None
+        url = s.org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
         # the one origin the session's own credential goes to: the org URL, or without one the
         # first org a statement names (bound when its first request is about to go)
         self._own_url: str | None = self.org_url
-        self._token = token
-        self.variables: dict[str, Any] = dict(variables or {})
-        self._transport = transport
-        self._timeout = timeout
+        self._token = s.token
+        self.variables: dict[str, Any] = dict(s.variables or {})
+        self._transport = s.transport
+        self._timeout = s.timeout
         self._http: HTTPClient | None = None
-        self._db_path = db
+        self._db_path = s.db
         self._duck: duckdb.DuckDBPyConnection | None = None
         self._views: local.ViewStore | None = None
 

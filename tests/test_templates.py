@@ -289,8 +289,6 @@ def test_contexts(sql: str, values: dict[str, object], want: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "values", "message"),
     [
-        ("SELECT [{{ v }}]", {"v": "a]b"}, "template variable v holds a quote or ']' inside [...]"),
-        ("SELECT [{{ v }}]", {"v": "a'b"}, "template variable v holds a quote or ']' inside [...]"),
         ("SELECT x'{{ v }}'", {"v": "ab"}, "unterminated"),
         ("SELECT {{ v }}", {"v": float("nan")}, "template variable v is nan, not a finite number"),
         ("SELECT '{{ v }}'", {"v": "\ufdd0"}, "template variable v holds U+FDD0 or U+FDD1"),
@@ -319,3 +317,12 @@ def test_a_statement_renders_alike_every_time() -> None:
     for v in ["a", "b'c", "d"]:
         assert render("SELECT '{{ v }}', {{ 'other' }}", {"v": "z"}) == "SELECT 'z', 'other'"
         assert render(sql, {"v": v}) == f"SELECT 'k', '{v.replace(chr(39), chr(39) * 2)}', 2"
+
+
+@pytest.mark.parametrize("value", ["a]b", "a'b", "x', 'y"])
+def test_a_value_inside_brackets_is_one_list_element(value: str) -> None:
+    # [...] is a DuckDB list (the dialect reads no bracket-quoted names): a value in it is
+    # a literal like anywhere else
+    cur = oktaql.connect().cursor()
+    cur.execute("SELECT [{{ v }}]", {"v": value})
+    assert cur.fetchall() == [([value],)]

@@ -12,15 +12,51 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 
 from oktaql.errors import NotSupportedError, SQLSyntaxError
 
-READ_DIALECT = "sqlite"
+# Interval text sqlglot reads in full: a number, optionally one unit ('90', '1 day')
+_SIMPLE_INTERVAL = re.compile(r"[+-]?\d+(\.\d+)?(\s*[A-Za-z]+)?")
+
+
+class OktaQL(SQLite):
+    """StackQL's SQLite-flavoured SQL as it runs here: in DuckDB.
+
+    SQLite's reading stays where StackQL's docs rely on it (``json_extract`` gives text), but
+    what DuckDB users write must not change meaning on the way: ``[1, 2]`` is a list (SQLite
+    reads a quoted name), ``a[1]`` is DuckDB's 1-based index, ``strftime`` keeps its arguments
+    in the order written (DuckDB takes both orders; SQLite's reading swapped them), and an
+    interval's text is kept whole (sqlglot keeps only ``'1 day'`` of ``'1 day 02:03:04.5'``).
+    """
+
+    INDEX_OFFSET = 1
+
+    class Tokenizer(SQLite.Tokenizer):
+        IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = ['"', "`"]
+
+    class Parser(SQLite.Parser):
+        FUNCTIONS: ClassVar[dict[str, Any]] = {
+            **SQLite.Parser.FUNCTIONS,
+            "STRFTIME": lambda args: exp.Anonymous(this="strftime", expressions=args),
+        }
+
+        def _parse_interval_span(self, this: Any, parse_function_unit: bool = True) -> Any:
+            if (
+                this is not None
+                and this.is_string
+                and not _SIMPLE_INTERVAL.fullmatch(this.name.strip())
+            ):
+                return self.expression(exp.Interval(this=this))
+            return super()._parse_interval_span(this, parse_function_unit)
+
+
+READ_DIALECT = OktaQL
 
 
 @dataclass

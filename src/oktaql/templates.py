@@ -133,16 +133,7 @@ def parameter_literal(value: Any, name: str) -> str:
 
 
 def _ident(value: Any, quote: str, name: str) -> str:
-    text = _text(value)
-    if quote == "[":
-        # [...] has no escape, and the parser's comment and name passes do not know brackets:
-        # a quote inside would look to them like a string opening
-        if any(c in text for c in "]'\"`"):
-            raise TemplateError(
-                f"{name} holds a quote or ']' inside [...]: quote that name with \"...\""
-            )
-        return text
-    return text.replace(quote, quote * 2)
+    return _text(value).replace(quote, quote * 2)
 
 
 # --- where each placeholder stands ----------------------------------------------------------
@@ -263,7 +254,7 @@ def _slot_for(probe: str, tok: Any, start: int, name: str) -> _Slot:
     if "STRING" in tok.token_type.name:
         kind = tok.token_type.name.lower().replace("_", " ")
         raise TemplateError(f"{name} stands inside a {kind} literal: use a plain '...' string")
-    if tok.token_type == TokenType.IDENTIFIER and probe[tok.start] in '"`[':
+    if tok.token_type == TokenType.IDENTIFIER and probe[tok.start] in '"`':
         return _Slot("ident", name, probe[tok.start])
     return _Slot("bare", name)
 

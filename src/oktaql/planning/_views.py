@@ -33,7 +33,9 @@ def inline_views(
         body_sql = views.get(table.name.lower())
         if body_sql is None:
             continue
-        parsed = sqlglot.parse_one(body_sql, read="sqlite")
+        from oktaql.parser import READ_DIALECT
+
+        parsed = sqlglot.parse_one(body_sql, read=READ_DIALECT)
         if not isinstance(parsed, exp.Expression):
             continue
         body: exp.Expression = parsed

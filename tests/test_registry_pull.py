@@ -351,3 +351,22 @@ def test_registry_remove_is_documented() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "`REGISTRY REMOVE okta [version]`" in readme
     assert "`SHOW PROVIDERS`" in readme
+
+
+def test_the_session_that_pulls_or_removes_uses_the_result_and_says_so(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make_source(tmp_path / "source", "v1")
+    monkeypatch.setenv("OKTAQL_REGISTRY_URL", str(src))
+    cur = oktaql.connect().cursor()
+    cur.execute("SHOW PROVIDERS")
+    assert cur.fetchall()[0][2] == "built-in"
+    cur.execute("REGISTRY PULL okta v1")
+    cur.fetchall()
+    assert cur.message and "v1" in cur.message  # the note reaches the caller (stderr in the CLI)
+    cur.execute("SHOW PROVIDERS")
+    assert cur.fetchall()[0][1:3] == ("v1", "pulled")  # the same session, no reconnect
+    cur.execute("REGISTRY REMOVE okta")
+    cur.fetchall()
+    cur.execute("SHOW PROVIDERS")
+    assert cur.fetchall()[0][2] == "built-in"

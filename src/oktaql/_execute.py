@@ -262,8 +262,12 @@ class _Runner:
     def registry(self, step: ManageRegistry) -> Result:
         from oktaql import registry_pull
 
-        cols, rows = registry_pull.run(step.statement)
-        return literal_result(cols, rows)
+        cols, rows, note = registry_pull.run_with_message(step.statement)
+        if step.statement.action in ("pull", "remove"):
+            self.session.reload_provider()  # this session, too, uses what new ones will
+        result = literal_result(cols, rows)
+        result.message = note
+        return result
 
     # --- writes -----------------------------------------------------------------------------
 

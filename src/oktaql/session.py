@@ -343,6 +343,12 @@ class Session:
     ) -> Generator[tuple[list[Any], dict[str, Any]], None, None]:
         return _execute.pages(self, scan, calls)
 
+    def reload_provider(self) -> None:
+        """After REGISTRY PULL or REMOVE: a session that named no registry reads the provider
+        new sessions will use (the pulled one, or the built-in one again)."""
+        if self.settings.registry is None:
+            self.catalog = Catalog(open_registry(pulled_registry()))
+
     def cache_age(self, req: Request) -> float | None:
         return self.cache.age(req)
 

@@ -82,7 +82,11 @@ def _request_row(
 ) -> ExplainRow:
     from oktaql._secrets import mask_json  # EXPLAIN and --dry-run never show a secret
 
-    headers = {"Authorization": env.auth_display(rid.split(".")[0], req.org), **req.headers}
+    # a header parameter named like a secret (an API key header) is masked like a body field
+    headers = {
+        "Authorization": env.auth_display(rid.split(".")[0], req.org),
+        **mask_json(req.headers),
+    }
     body = json.dumps(mask_json(req.body)) if req.has_body else None
     return (step, rid, operation, req.method, req.url, json.dumps(headers), body, note)
 

@@ -40,7 +40,7 @@ class OktaQL(SQLite):
     class Tokenizer(SQLite.Tokenizer):
         IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = ['"', "`"]
 
-    class Parser(SQLite.Parser):
+    class Parser(SQLite.Parser):  # type: ignore[misc,valid-type]  # a class sqlglot assigns
         FUNCTIONS: ClassVar[dict[str, Any]] = {
             **SQLite.Parser.FUNCTIONS,
             "STRFTIME": lambda args: exp.Anonymous(this="strftime", expressions=args),
@@ -95,7 +95,7 @@ class Exec(Statement):
 
 @dataclass
 class Show(Statement):
-    what: str = ""  # providers | services | resources | methods
+    what: str = ""  # providers | services | resources | methods | tables | views
     target: str | None = None
     like: str | None = None
     extended: bool = False
@@ -508,6 +508,10 @@ def _parse_exec(text: str, i: int, hints: set[str]) -> Exec:
 
 def _parse_show(text: str, i: int, hints: set[str]) -> Show:
     rest = text[i:]
+    local = re.match(r"(?is)\s*(TABLES|VIEWS)(?:\s+LIKE\s+'((?:[^']|'')*)')?\s*$", rest)
+    if local:  # the session's own tables and views (the DuckDB file), as Steampipe lists them
+        pattern = local.group(2).replace("''", "'") if local.group(2) is not None else None
+        return Show(sql=text, hints=hints, what=local.group(1).lower(), like=pattern)
     m = re.match(
         r"(?is)\s*(EXTENDED\s+)?(PROVIDERS|SERVICES|RESOURCES|METHODS)\b"
         r"(?:\s+(?:IN|FROM)\s+([\w.]+))?(?:\s+LIKE\s+'((?:[^']|'')*)')?\s*$",
@@ -517,7 +521,7 @@ def _parse_show(text: str, i: int, hints: set[str]) -> Show:
         raise syntax_error(
             "expected SHOW [EXTENDED] PROVIDERS | SERVICES IN <provider> | "
             "RESOURCES IN <provider>.<service> | METHODS IN <provider>.<service>.<resource> "
-            "[LIKE 'pattern']",
+            "| TABLES | VIEWS [LIKE 'pattern']",
             text,
             i,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -277,3 +278,22 @@ def test_a_literal_parameter_named_like_a_column_binds_only(emulator: Any) -> No
     cur = _cur(emulator)
     cur.execute(f"SELECT id FROM okta.users.user_groups WHERE id = '{user['id']}' ORDER BY id")
     assert cur.fetchall() == sorted((g["id"],) for g in emulator.org.groups_of_user(user["id"]))
+
+
+def test_an_instant_from_a_column_is_sent_in_oktas_form(emulator: Any) -> None:
+    # published is TIMESTAMPTZ: the value read back is a datetime, and goes out as Okta
+    # writes instants, not as Python prints them ('2024-01-01 00:30:00+00:00')
+    first = min(e["published"] for e in emulator.org.log_events_between())
+    emulator.reset_log()
+    cur = _cur(emulator)
+    cur.execute(
+        "SELECT count(*) FROM okta.logs.system_log_events "
+        "WHERE since = (SELECT min(published) FROM okta.logs.system_log_events)"
+    )
+    cur.fetchall()
+    sent = {
+        q["since"][0]
+        for _, p, _ in emulator.request_log
+        if (q := parse_qs(urlsplit(p).query)).get("since")
+    }
+    assert sent == {first}

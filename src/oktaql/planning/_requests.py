@@ -7,6 +7,7 @@ each, query parameters, header parameters, and the JSON body from ``data__`` fie
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -82,6 +83,8 @@ def coerce(name: str, ptype: str, value: Any, where: str) -> Any:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value)
+    if isinstance(value, dt.datetime):
+        return okta_time(value)
     return str(value)
 
 
@@ -92,7 +95,19 @@ def _query_text(value: Any) -> str:
         return ",".join(_query_text(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value)
+    if isinstance(value, dt.datetime):
+        return okta_time(value)
     return str(value)
+
+
+def okta_time(value: dt.datetime) -> str:
+    """An instant as Okta writes one (``2024-01-05T00:00:00.000Z``): a value read from a
+    TIMESTAMPTZ column (``since = (SELECT max(published) ...)``) is sent in Okta's own form,
+    not Python's ``2024-01-05 00:00:00+00:00``."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds") + "Z"
+    return value.isoformat(timespec="milliseconds")
 
 
 def _segment(value: Any) -> str:

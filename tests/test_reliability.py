@@ -19,8 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import oktaql
-from oktaql import _http
-from oktaql._http import HTTPClient, Request, RetryPolicy
+from oktaql._http import HTTPClient, Request, RetryPolicy, _clock, _pacing
 from oktaql.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 
 FAST = RetryPolicy(max_retries=8, backoff_base=0.001, backoff_max=0.01, max_rate_limit_wait=5)
@@ -50,8 +49,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(_http, "_now", c.now)
-    monkeypatch.setattr(_http, "_sleep", c.sleep)
+    monkeypatch.setattr(_clock, "now", c.now)
+    monkeypatch.setattr(_clock, "sleep", c.sleep)
     return c
 
 
@@ -434,7 +433,7 @@ def test_pacer_spreads_the_last_of_the_budget_until_reset(clock: Clock) -> None:
     client = Script(limited(100, 5, start + 10, start)).client(RetryPolicy(pace_reserve=8))
     client.send(Request("GET", URL))  # the answer says: 5 left, reset in 10 s
     assert clock.sleeps == []
-    pacer, key = client.pacer, _http._family(URL)
+    pacer, key = client.pacer, _pacing.family(URL)
     policy = client.retry
     for _ in range(5):  # five slots, evenly spread, none past the reset (nothing answers)
         pacer.acquire(key, policy)
@@ -456,7 +455,7 @@ def test_pacer_leaves_a_healthy_budget_alone(clock: Clock) -> None:
 
 
 def test_pacer_is_per_endpoint_family() -> None:
-    family = _http._family
+    family = _pacing.family
     assert family(URL + "/0oa1/tokens") == family(URL + "/0oa2/tokens?limit=5")
     assert family(URL + "/0oa1/tokens") != family(URL)
     assert family(URL + "/0oa1") != family("https://acme.okta.com/api/v1/users/00u1")
@@ -466,7 +465,7 @@ def test_pacer_is_per_endpoint_family() -> None:
 def test_a_429_holds_back_the_other_threads(clock: Clock) -> None:
     start = clock.t
     client = Script(ok()).client()
-    key = _http._family(URL)
+    key = _pacing.family(URL)
     # one thread's answer: 429, the window resets in 4 s
     client.pacer.record(key, limited(10, 0, start + 4, start, status=429), None)
     client.send(Request("GET", URL + "/0oa2/tokens"))  # another family: not held

@@ -11,7 +11,9 @@ Error                       (DB-API ``Error``; everything oktaql raises)
     ├── ProviderError       a provider document cannot be loaded or is inconsistent
     ├── ConfigError         bad settings: org URL, token source, registry path
     ├── OperationalError    the API call failed: network, HTTP status, bad response
-    │   └── APIError        Okta answered with an error body (status, errorCode, ...)
+    │   ├── APIError        Okta answered with an error body (status, errorCode, ...)
+    │   └── WriteIncomplete a write stopped early (an error, Ctrl-C): what is done, not
+    │                       done, unknown, per call
     ├── DataError           a value cannot be converted
     ├── IntegrityError      (DB-API; unused)
     ├── InternalError       a bug in oktaql
@@ -20,6 +22,7 @@ Error                       (DB-API ``Error``; everything oktaql raises)
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -75,7 +78,9 @@ class ConfigError(DatabaseError):
 
 
 class OperationalError(DatabaseError):
-    pass
+    # True when the request may have taken effect although it failed (its answer was cut off,
+    # a 5xx answered a write, an earlier attempt failed midway): check before sending it again
+    may_have_acted: bool = False
 
 
 class APIError(OperationalError):
@@ -101,6 +106,84 @@ class APIError(OperationalError):
         self.error_summary = error_summary
         self.request_id = request_id
         self.body = body
+
+
+@dataclass(frozen=True)
+class WriteCall:
+    """One call of a write that stopped early, as :class:`WriteIncomplete` lists it."""
+
+    index: int  # 1-based position among the statement's calls (the n-th row of an INSERT)
+    method: str
+    url: str
+    # the call's path parameters (appId, tokenId, ...); for a done create also the new "id"
+    ids: dict[str, Any] = field(default_factory=dict)
+    row: Any = None  # for a done create: the object the API returned
+    note: str = ""  # "already absent"; for an unknown call, why it is unknown
+
+    def describe(self) -> str:
+        text = f"#{self.index} {self.method} {self.url}"
+        if "id" in self.ids and self.row is not None:
+            text += f" -> id {self.ids['id']}"
+        return text + (f" ({self.note})" if self.note else "")
+
+
+class WriteIncomplete(OperationalError):
+    """A write of several calls (or one whose outcome is unknown) stopped early.
+
+    ``done``: calls that took effect (a DELETE answered 404 is done: already absent);
+    ``unknown``: calls that may have acted (the answer was cut, a 5xx to a write, in flight at
+    Ctrl-C): check them before running the statement again; ``pending``: calls not made or
+    refused, nothing changed. ``cause`` is what stopped the write (an :class:`Error` or
+    ``KeyboardInterrupt``); ``rows``/``columns``: the RETURNING rows of the done calls.
+    ``str()`` is :meth:`report`: the cause and every call with its state.
+    """
+
+    def __init__(
+        self,
+        statement: str,
+        total: int,
+        *,
+        done: list[WriteCall],
+        pending: list[WriteCall],
+        unknown: list[WriteCall],
+        cause: BaseException,
+        rows: list[tuple[Any, ...]] | None = None,
+        columns: list[str] | None = None,
+    ):
+        self.statement = statement  # "DELETE okta.apps.tokens"
+        self.total = total
+        self.done = done
+        self.pending = pending
+        self.unknown = unknown
+        self.cause = cause
+        self.rows = rows or []
+        self.columns = columns or []
+        self.may_have_acted = bool(done or unknown)
+        super().__init__(self.report())
+
+    @property
+    def interrupted(self) -> bool:
+        return isinstance(self.cause, KeyboardInterrupt)
+
+    def report(self) -> str:
+        """The cause, then every call by state: done, unknown, not done."""
+        why = "interrupted" if self.interrupted else "stopped by an error"
+        lines = [
+            f"{self.statement} {why}: {len(self.done)} done, {len(self.unknown)} unknown, "
+            f"{len(self.pending)} not done, of {self.total} request(s)"
+        ]
+        if not self.interrupted:
+            lines.append(f"error: {self.cause}")
+        sections = (
+            ("done", self.done),
+            ("unknown (Okta may have acted: check these before running it again)", self.unknown),
+            ("not done", self.pending),
+        )
+        for title, calls in sections:
+            if calls:
+                lines.append(f"{title}:")
+                lines += [f"  {c.describe()}" for c in calls]
+        return "\n".join(lines)
 
 
 class DataError(DatabaseError):

@@ -20,9 +20,22 @@ def _busiest(emu: Any) -> dict[str, Any]:
     return max(emu.org.oidc_apps, key=lambda a: emu.org.token_count(a["id"]))
 
 
-def test_view_binds_parameter_from_outer_where(emulator: Any) -> None:
+def _one(cur: oktaql.Cursor) -> tuple[Any, ...]:
+    row = cur.fetchone()
+    assert row is not None
+    return row
+
+
+@pytest.fixture(params=["memory", "file"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Local objects in the session's own DuckDB, or in a file attached only while a
+    statement needs it: both behave the same."""
+    return ":memory:" if request.param == "memory" else str(tmp_path / "state.duckdb")
+
+
+def test_view_binds_parameter_from_outer_where(emulator: Any, db: str) -> None:
     app = _busiest(emulator)
-    cur = _conn(emulator).cursor()
+    cur = _conn(emulator, db=db).cursor()
     cur.execute("CREATE VIEW my_tokens AS SELECT id, userId, status FROM okta.apps.tokens")
     assert cur.message == "view my_tokens created"
     emulator.reset_log()
@@ -38,8 +51,8 @@ def test_view_binds_parameter_from_outer_where(emulator: Any) -> None:
         cur.execute("SELECT id FROM my_tokens")
 
 
-def test_view_errors_and_replace(emulator: Any) -> None:
-    cur = _conn(emulator).cursor()
+def test_view_errors_and_replace(emulator: Any, db: str) -> None:
+    cur = _conn(emulator, db=db).cursor()
     cur.execute("CREATE VIEW v AS SELECT id FROM okta.apps.applications")
     with pytest.raises(
         oktaql.ProgrammingError,
@@ -55,8 +68,8 @@ def test_view_errors_and_replace(emulator: Any) -> None:
     cur.execute("DROP VIEW IF EXISTS v")
 
 
-def test_materialized_view_reads_without_requests(emulator: Any) -> None:
-    cur = _conn(emulator).cursor()
+def test_materialized_view_reads_without_requests(emulator: Any, db: str) -> None:
+    cur = _conn(emulator, db=db).cursor()
     cur.execute(
         "CREATE MATERIALIZED VIEW apps_mv AS SELECT id, label, status FROM okta.apps.applications"
     )
@@ -74,11 +87,11 @@ def test_materialized_view_reads_without_requests(emulator: Any) -> None:
         cur.execute("SELECT * FROM apps_mv")
 
 
-def test_user_table_joined_with_tokens(emulator: Any) -> None:
+def test_user_table_joined_with_tokens(emulator: Any, db: str) -> None:
     app = _busiest(emulator)
     tokens = emulator.org.tokens_for_app(app["id"])
     watched = sorted({t["userId"] for t in tokens})[:2]
-    cur = _conn(emulator).cursor()
+    cur = _conn(emulator, db=db).cursor()
     cur.execute("CREATE TABLE watchlist (user_id VARCHAR, reason VARCHAR)")
     cur.execute(
         f"INSERT INTO watchlist VALUES ('{watched[0]}', 'left'), ('{watched[1]}', 'contractor')"
@@ -119,7 +132,9 @@ def test_database_file_is_shared_between_processes(emulator: Any, tmp_path: Path
     assert out.stdout.strip() == str(len(emulator.org.apps))
 
 
-def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
+def test_locked_database_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "busy.duckdb"
     holder = subprocess.Popen(
         [
@@ -133,8 +148,18 @@ def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         cur = oktaql.connect(db=str(db)).cursor()  # the file opens on first use
-        with pytest.raises(oktaql.ConfigError, match="is in use by another oktaql process"):
+        with pytest.raises(oktaql.OperationalError) as caught:
             cur.execute("CREATE TABLE t (a INTEGER)")
+        assert str(caught.value) == (
+            f"database {db} is in use: another oktaql process is writing it (waited 5 s); run "
+            "the statement again once it is done, or keep this session's views and tables in "
+            "another file (--db PATH, db= in Python; :memory: keeps nothing). Queries of "
+            "provider tables alone never need the file"
+        )
+        # it said it was waiting, once, before giving up
+        assert capsys.readouterr().err == (
+            f"waiting for {db}: another oktaql process is writing it\n"
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -150,7 +175,7 @@ def test_show_insert_template(stackql_registry: Path) -> None:
     )
     # the template runs once its placeholders are filled
     cur.execute("EXPLAIN " + sql, {"label": "x", "signOnMode": "BOOKMARK", "subdomain": "acme"})
-    assert cur.fetchone()[3:5] == ("POST", "https://acme.okta.com/api/v1/apps")
+    assert _one(cur)[3:5] == ("POST", "https://acme.okta.com/api/v1/apps")
 
 
 def test_registry_pull_from_local_directory(
@@ -170,7 +195,7 @@ def test_registry_pull_from_local_directory(
     cur.execute("SHOW SERVICES IN okta")
     assert len(cur.fetchall()) == 55
     cur.execute("EXPLAIN SELECT id FROM okta.brands.brands WHERE subdomain = 'acme'")
-    assert cur.fetchone()[4] == "https://acme.okta.com/api/v1/brands"
+    assert _one(cur)[4] == "https://acme.okta.com/api/v1/brands"
 
 
 def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> None:
@@ -185,8 +210,10 @@ def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> No
     assert cur.fetchall() == first
     assert emu.request_log == []
     cur.execute("EXPLAIN " + sql)
-    assert "cached response reused" in cur.fetchone()[7]
-    cur.execute(f"DELETE FROM okta.apps.tokens WHERE appId = '{app['id']}' AND tokenId = '{first[0][0]}'")
+    assert "cached response reused" in _one(cur)[7]
+    cur.execute(
+        f"DELETE FROM okta.apps.tokens WHERE appId = '{app['id']}' AND tokenId = '{first[0][0]}'"
+    )
     emu.reset_log()
     cur.execute(sql)
     assert cur.fetchall() == first[1:]

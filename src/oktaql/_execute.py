@@ -12,6 +12,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -70,9 +71,15 @@ def run(plan: Plan, session: Session) -> Result:
     """Run every step of ``plan``; the last one's answer is the statement's."""
     runner = _Runner(session)
     result = Result(rowcount=0, message="done")
+    span = local_span(plan)
     try:
-        for step in plan.steps:
-            result = _RUNNERS[type(step)](runner, step)
+        with ExitStack() as file:
+            for i, step in enumerate(plan.steps):
+                if span is not None and i == span[0]:
+                    file.enter_context(session.local_state(write=span[2]))
+                result = _RUNNERS[type(step)](runner, step)
+                if span is not None and i == span[1]:
+                    file.close()  # detached right after the last step that needs it
     except BaseException:
         session.drop_scratch(runner.scratch)
         raise
@@ -81,6 +88,40 @@ def run(plan: Plan, session: Session) -> Result:
     else:
         result.scratch = runner.scratch
     return result
+
+
+def local_span(plan: Plan) -> tuple[int, int, bool] | None:
+    """(first, last, writes): the steps that need the database file, so that it is attached
+    only around them (API calls before them never hold it); None when no step needs it (a
+    view is read at planning, a query over it runs on scratch tables)."""
+    needs: list[tuple[int, bool]] = []
+    for i, step in enumerate(plan.steps):
+        if isinstance(step, (StoreView, DropView, Materialize)) or (
+            isinstance(step, RunLocal) and step.statement
+        ):
+            needs.append((i, True))
+        elif plan.reads_local and isinstance(step, (RunLocal, FanOut)) and _reads_file(step):
+            needs.append((i, False))
+    if not needs:
+        return None
+    return needs[0][0], needs[-1][0], any(w for _, w in needs)
+
+
+def _reads_file(step: RunLocal | FanOut) -> bool:
+    """Whether a step's SQL names a table that is not a scratch table (a user table or a
+    materialized view)."""
+    import sqlglot
+
+    from oktaql.local import SCRATCH
+
+    texts = [step.sql] if isinstance(step, RunLocal) else [sql for _, sql in step.groups]
+    for text in texts:
+        tree = sqlglot.parse_one(text, dialect="duckdb")
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        for t in tree.find_all(exp.Table):
+            if t.db.lower() != SCRATCH and not (not t.db and t.name.lower() in ctes):
+                return True
+    return False
 
 
 class _Runner:
@@ -200,7 +241,7 @@ class _Runner:
     # --- local ------------------------------------------------------------------------------
 
     def run_local(self, step: RunLocal) -> Result:
-        cur = self.session.duck.cursor()
+        cur = self.session.cursor()
         cur.execute(step.sql)
         cols = [(d[0], str(d[1])) for d in cur.description or []]
         if not step.statement:
@@ -252,6 +293,10 @@ class _Runner:
                 raise ProgrammingError(
                     f"a table named {step.name} already exists: choose another view name"
                 )
+        else:
+            found = s.views.get(step.name)  # planned from a read: dropped since by another?
+            if found is None or not found[1]:
+                raise ProgrammingError(f"no materialized view named {step.name}")
         s.duck.execute(f"CREATE OR REPLACE TABLE {ident(step.name)} AS {step.sql}")
         row = s.duck.execute(f"SELECT count(*) FROM {ident(step.name)}").fetchone()
         n = int(row[0]) if row else 0

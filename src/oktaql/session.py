@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,23 +255,45 @@ class Session:
         auth = self.catalog.provider(provider_name).auth
         return str(auth.get("valuePrefix", "SSWS ")) + "***"
 
+    # the database file, attached to the private DuckDB only while a statement needs it; None
+    # when the local objects live in the private DuckDB itself (db=":memory:")
+    _file: local.LocalFile | None = None
+
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:
+        """The session's private in-memory DuckDB: scratch tables and constant folding. The
+        database file is attached to it only within ``local_state``."""
         if self._duck is None:
             self._duck = local.open_database(self._db_path)
+            if not local.is_memory(self._db_path):
+                self._file = local.LocalFile(self._duck, str(self._db_path))
         return self._duck
 
     @property
     def views(self) -> local.ViewStore:
         if self._views is None:
-            self._views = local.ViewStore(self.duck)
+            self._views = local.ViewStore(self.duck, self.local_state)
         return self._views
+
+    def local_state(self, write: bool = False) -> local.Attachment:
+        """The database file attached for a block, read-only unless ``write``; unqualified
+        names resolve in it there. Yields whether there is a file to read."""
+        self.duck  # noqa: B018 - opens the private DuckDB (and so knows the file)
+        return local.attachment(self._file, write)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the private DuckDB that sees what the statement sees (the file, when
+        it is attached)."""
+        duck = self.duck
+        return self._file.cursor() if self._file is not None else duck.cursor()
 
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
         for client in self._org_clients.values():
             client.close()
+        if self._file is not None:
+            self._file.close()  # never leave the file locked
         if self._duck is not None:
             self._duck.close()
 
@@ -303,7 +326,30 @@ class Session:
             explain=self,
             check_targets=lambda reqs: self.check_targets(reqs, bind=False),
             stream=self.stream,
+            tables=self._local_objects,
         )
+
+    def _local_objects(self) -> list[tuple[str, str, str | None]]:
+        """SHOW TABLES: the session's own tables and views, (name, kind, view SQL)."""
+        views = {n.lower(): (n, sql, m) for n, (sql, m) in self.views.all().items()}
+        with self.local_state() as present:
+            tables = (
+                self.cursor()
+                .execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                    "current_database() AND schema_name = 'main' AND NOT internal"
+                )
+                .fetchall()
+                if present
+                else []
+            )
+        out: list[tuple[str, str, str | None]] = []
+        for (name,) in tables:
+            view = views.pop(str(name).lower(), None)  # a materialized view's rows are a table
+            out.append((name, "materialized view", view[1]) if view else (name, "table", None))
+        for name, sql, materialized in views.values():
+            out.append((name, "materialized view" if materialized else "view", sql))
+        return out
 
     def plan_context(self, row_params: frozenset[str] = frozenset()) -> PlanContext:
         return PlanContext(
@@ -317,7 +363,9 @@ class Session:
 
     def _evaluate(self, node: exp.Expression) -> Any:
         try:
-            row = self.duck.execute("SELECT " + node.sql(dialect="duckdb")).fetchone()
+            # a constant needs no file; a subquery of a local table does
+            with self.local_state(write=False) if names_local_tables(node) else nullcontext():
+                row = self.duck.execute("SELECT " + node.sql(dialect="duckdb")).fetchone()
         except Exception as exc:
             if _is_duck_error(exc):
                 raise _duck_error(exc) from None
@@ -336,7 +384,8 @@ class Session:
                 return result.relation.fetchall() if result.relation is not None else []
             finally:
                 self.drop_scratch(result.scratch)
-        return self.duck.execute(source.sql(dialect="duckdb")).fetchall()
+        with self.local_state(write=False):
+            return self.duck.execute(source.sql(dialect="duckdb")).fetchall()
 
     def pages(
         self, scan: Scan, calls: list[Call]

@@ -113,9 +113,7 @@ def test_emulator_option() -> None:
 def test_missing_variable_and_bad_options(emulator: Any, app: str) -> None:
     with pytest.raises(oktaql.TemplateError, match="template variable app_id has no value"):
         notebook.run_cell(f"--org-url {emulator.url}", "SELECT '{{ app_id }}' AS a", {})
-    with pytest.raises(
-        notebook.MagicUsageError, match=r"^%%oktaql: unrecognized arguments: --bogus"
-    ):
+    with pytest.raises(notebook.MagicUsageError, match=r"^%%oktaql: No such option '--bogus'"):
         notebook.run_cell("--bogus", "SELECT 1", {})
     with pytest.raises(
         notebook.MagicUsageError, match=r"-o needs a Python variable name, not 'not-a-name'"
@@ -144,3 +142,32 @@ def test_load_ipython_extension_registers_the_cell_magic(emulator: Any, app: str
     )
     assert rows == [{"n": emulator.org.token_count(app)}]
     assert ip.user_ns["n"] == rows
+
+
+def test_the_magic_takes_execs_options_and_sees_execs_database(
+    emulator: Any, app: str, tmp_path: Any
+) -> None:
+    """One set of options (oktaql._options): a view made by `oktaql exec --db FILE` is there in
+    a cell with --db FILE, and the engine options (--cache-ttl, --concurrency) are accepted."""
+    from click.testing import CliRunner
+
+    from oktaql.cli import main
+
+    db = str(tmp_path / "shared.duckdb")
+    made = CliRunner().invoke(
+        main,
+        ["exec", "--org-url", emulator.url, "--db", db,
+         f"CREATE VIEW app_tokens AS SELECT id FROM okta.apps.tokens WHERE appId = '{app}'"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    before = len(emulator.request_log)
+    line = f"--org-url {emulator.url} --db {db} --cache-ttl 60 --concurrency 2"
+    rows = notebook.run_cell(line, "SELECT count(*) AS n FROM app_tokens", {})
+    assert rows == [{"n": emulator.org.token_count(app)}]
+    first = len(emulator.request_log) - before
+    assert first > 0
+    rows = notebook.run_cell(line, "SELECT count(*) AS n FROM app_tokens", {})
+    assert rows == [{"n": emulator.org.token_count(app)}]
+    assert len(emulator.request_log) - before == first  # the second cell read the cache
+    with pytest.raises(oktaql.ConfigError, match="--emulator and --org-url both name an org"):
+        notebook.run_cell(f"--emulator --org-url {emulator.url}", "SELECT 1", {})

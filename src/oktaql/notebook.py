@@ -14,10 +14,11 @@ stand, as everywhere in oktaql). The cell's last statement that returns rows giv
 value: a pandas DataFrame when pandas is installed, else a list of dicts; ``-o NAME`` also stores
 it in the notebook variable NAME. Other statements print their status line.
 
-Options: ``--profile NAME`` (a profile of the config file), ``--org-url URL``,
-``--registry DIR``, ``--emulator`` (an in-process emulated org), ``-o/--out NAME``. One
-connection per distinct set of options is kept for the kernel's life, so views and tables made
-in one cell are there in the next.
+Options: exec's connection and engine options, with exec's defaults (``--profile NAME``,
+``--org-url URL``, ``--registry DIR``, ``--emulator``, ``--db PATH``, ``--cache-ttl``, ...;
+:mod:`oktaql._options`), and ``-o/--out NAME``. One connection per distinct set of options is
+kept for the kernel's life, so views and tables made in one cell are there in the next (and, in
+the ``--db`` file, in ``oktaql exec`` and ``oktaql shell``).
 
 IPython is imported by nothing here: the module loads without it, and :func:`run_cell` is the
 whole magic, callable with any namespace.
@@ -25,14 +26,18 @@ whole magic, callable with any namespace.
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
+import click
+
+from oktaql import _report
+from oktaql._options import ConnectionOptions, connection_options
 from oktaql.errors import Error
 
-_CONNECTIONS: dict[tuple[Any, ...], Any] = {}
+_CONNECTIONS: dict[ConnectionOptions, Any] = {}
 _EMULATOR: list[Any] = []
 
 
@@ -40,57 +45,50 @@ class MagicUsageError(ValueError):
     """The magic's option line is wrong."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would exit the kernel
-        raise MagicUsageError(f"%%oktaql: {message} ({self.format_usage().strip()})")
+@dataclass(frozen=True)
+class MagicOptions:
+    """The magic's line: where to connect, and the variable to store the result in."""
+
+    connection: ConnectionOptions
+    out: str | None = None
 
 
-def _parser() -> _Parser:
-    p = _Parser(prog="%%oktaql", add_help=False)
-    p.add_argument("--org-url", dest="org_url")
-    p.add_argument("--registry")
-    p.add_argument("--profile")
-    p.add_argument("--emulator", action="store_true")
-    p.add_argument("-o", "--out", dest="out", metavar="NAME")
-    return p
+@click.command("%%oktaql", add_help_option=False)
+@click.option("-o", "--out", metavar="NAME", help="Also store the result in variable NAME.")
+@connection_options
+def _line(out: str | None, connection: ConnectionOptions) -> MagicOptions:
+    return MagicOptions(connection, out)
 
 
-def parse_line(line: str) -> argparse.Namespace:
+def parse_line(line: str) -> MagicOptions:
     try:
         words = shlex.split(line)
     except ValueError as exc:
         raise MagicUsageError(f"%%oktaql: the option line does not parse ({exc})") from None
-    opts = _parser().parse_args(words)
+    try:
+        opts: MagicOptions = _line.main(words, prog_name="%%oktaql", standalone_mode=False)
+    except click.UsageError as exc:
+        raise MagicUsageError(f"%%oktaql: {exc.format_message()}") from None
     if opts.out is not None and not opts.out.isidentifier():
         raise MagicUsageError(f"%%oktaql: -o needs a Python variable name, not {opts.out!r}")
-    if opts.emulator and (opts.profile or opts.org_url):
-        raise MagicUsageError("%%oktaql: --emulator names its own org: drop --profile/--org-url")
     return opts
 
 
-def _connection(opts: argparse.Namespace) -> Any:
-    key = (opts.registry, opts.org_url, opts.profile, opts.emulator)
-    conn = _CONNECTIONS.get(key)
+def _connection(opts: ConnectionOptions) -> Any:
+    conn = _CONNECTIONS.get(opts)
     if conn is not None:
         return conn
     import oktaql
+    from oktaql._options import check_org_flags, resolve
 
-    if opts.emulator:
-        if not _EMULATOR:
-            from oktaql.emulator import EmulatorConfig, start_in_thread
+    check_org_flags(opts)
+    if opts.emulator and not _EMULATOR:
+        from oktaql.emulator import EmulatorConfig, start_in_thread
 
-            _EMULATOR.append(start_in_thread(EmulatorConfig()))
-        emu = _EMULATOR[0]
-        org_url, token = emu.url, emu.config.token
-    else:
-        from oktaql.config import resolve_connection
-
-        settings = resolve_connection(
-            opts.profile, opts.org_url, org_url_explicit=opts.org_url is not None
-        )
-        org_url, token = settings.org_url, settings.token
-    conn = oktaql.connect(registry=opts.registry, org_url=org_url, token=token)
-    _CONNECTIONS[key] = conn
+        _EMULATOR.append(start_in_thread(EmulatorConfig()))
+    target = resolve(opts, emulator=_EMULATOR[0] if opts.emulator else None)
+    conn = oktaql.connect(settings=target.settings)
+    _CONNECTIONS[opts] = conn
     return conn
 
 
@@ -134,7 +132,7 @@ def run_cell(line: str, cell: str, user_ns: MutableMapping[str, Any]) -> Any:
     statements = parser.split_statements(cell)
     if not statements:
         raise MagicUsageError("%%oktaql: the cell has no statement")
-    conn = _connection(opts)
+    conn = _connection(opts.connection)
     variables = _namespace_vars(user_ns)
     result: Any = None
     for sql in statements:
@@ -164,7 +162,8 @@ def load_ipython_extension(ipython: Any) -> None:
                 from IPython.core.error import UsageError
             except ImportError:  # pragma: no cover - IPython is what calls us
                 raise exc from None
-            raise UsageError(str(exc)) from None
+            text = str(exc) if isinstance(exc, MagicUsageError) else _report.report(exc).message
+            raise UsageError(text) from None
 
     ipython.register_magic_function(oktaql, magic_kind="cell", magic_name="oktaql")
 
@@ -173,4 +172,11 @@ def unload_ipython_extension(ipython: Any) -> None:
     close_all()
 
 
-__all__ = ["MagicUsageError", "close_all", "load_ipython_extension", "parse_line", "run_cell"]
+__all__ = [
+    "MagicOptions",
+    "MagicUsageError",
+    "close_all",
+    "load_ipython_extension",
+    "parse_line",
+    "run_cell",
+]

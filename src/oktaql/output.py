@@ -1,4 +1,4 @@
-"""Result rows → text: table, json, jsonl, csv, markdown.
+"""Result rows → text: table, text, json, jsonl, csv, markdown.
 
 ``json`` and ``jsonl`` are machine-exact: nested objects stay nested and every DuckDB type has
 one JSON form (see :func:`jsonable`). ``table``, ``markdown`` and ``csv`` are for people and
@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-FORMATS = ("table", "json", "jsonl", "csv", "markdown")
+# the one list of output formats (the CLI's -o, the shell's .output)
+OUTPUT_FORMATS = ("table", "text", "json", "jsonl", "csv", "markdown")
 _WIDE = 60
 _ZERO = dt.timedelta(0)
 
@@ -273,8 +274,10 @@ def write(
     *,
     width: int | None = None,
     written: Written | None = None,
+    headers: bool = True,
 ) -> int:
-    """Write rows in ``fmt``; returns the number of rows written.
+    """Write rows in ``fmt``; returns the number of rows written. ``headers=False`` leaves
+    out the header line of ``table``, ``text`` and ``csv``.
 
     When ``rows`` fails part way, the error propagates: ``json`` has written nothing (a
     half array is not JSON), the others what came before; ``written.rows`` says how many.
@@ -300,7 +303,8 @@ def write(
         return count.rows
     if fmt == "csv":
         w = csv.writer(out, lineterminator="\n")
-        w.writerow([visible(c, lines=True) for c in columns])
+        if headers:
+            w.writerow([visible(c, lines=True) for c in columns])
         for row in rows:
             w.writerow([visible(scalar_text(v), lines=True) for v in row])
             count.rows += 1
@@ -312,8 +316,17 @@ def write(
             out.write("| " + " | ".join(_md(v, full=True) for v in row) + " |\n")
             count.rows += 1
         return count.rows
+    if fmt == "text":
+        # StackQL's text: one line per row, tab-separated, no quoting; a tab or newline inside
+        # a value is escaped (visible), so every line is exactly one row
+        if headers:
+            out.write("\t".join(visible(c) for c in columns) + "\n")
+        for row in rows:
+            out.write("\t".join(visible(scalar_text(v)) for v in row) + "\n")
+            count.rows += 1
+        return count.rows
     if fmt == "table":
-        count.rows = _table(columns, rows, out, width)
+        count.rows = _table(columns, rows, out, width, headers)
         return count.rows
     raise ValueError(f"unknown output format {fmt!r}")
 
@@ -327,14 +340,18 @@ def _row_obj(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
 
 
 def _table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str], width: int | None
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    out: IO[str],
+    width: int | None,
+    headers: bool = True,
 ) -> int:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     materialised = [list(r) for r in rows]
-    table = Table(show_header=True, header_style="bold", show_lines=False)
+    table = Table(show_header=headers, header_style="bold", show_lines=False)
     for i, name in enumerate(columns):
         numeric = (
             bool(materialised)

@@ -32,20 +32,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 # secrets (history, .vars) are masked by the one rule of oktaql._secrets, as EXPLAIN's are
+from oktaql import _report
+from oktaql._options import ConnectionOptions, connected, connection_options, output_option
 from oktaql._secrets import REDACTED, is_secret_name, mask_json, mask_sql
 from oktaql.errors import ConfigError, Error
+from oktaql.output import OUTPUT_FORMATS
 
-OUTPUT_FORMATS = ("table", "json", "jsonl", "csv", "markdown")
+if TYPE_CHECKING:
+    from oktaql._settings import Settings
+
 PROMPT = "oktaql> "
 
 META_COMMANDS: dict[str, str] = {
     ".help": "this list",
-    ".output": ".output table|json|jsonl|csv|markdown: the result format (alone: show it)",
+    ".output": ".output table|text|json|jsonl|csv|markdown: the result format (alone: show it)",
+    ".tables": "the session's own tables and views (SHOW TABLES)",
+    ".inspect": ".inspect RESOURCE: the columns and parameters of okta.<service>.<resource>",
     ".vars": "list the template variables ({{ name }})",
     ".set": ".set NAME VALUE: set a template variable",
     ".unset": ".unset NAME: remove a template variable",
@@ -61,6 +68,7 @@ KEYWORDS = (
     "DISTINCT", "COUNT", "UNION ALL", "ASC", "DESC", "CASE", "WHEN", "THEN", "ELSE", "END",
     "INSERT INTO", "VALUES", "UPDATE", "REPLACE", "SET", "DELETE FROM", "RETURNING", "EXEC",
     "SHOW", "SERVICES", "RESOURCES", "METHODS", "PROVIDERS", "EXTENDED", "DESCRIBE",
+    "TABLES", "VIEWS",
     "METHOD", "EXPLAIN", "CREATE VIEW", "CREATE MATERIALIZED VIEW", "DROP VIEW",
     "REFRESH MATERIALIZED VIEW", "WITH", "true", "false",
 )  # fmt: skip
@@ -471,7 +479,7 @@ def _transport_class() -> type:
 class Shell:
     def __init__(
         self,
-        connect_kwargs: Mapping[str, Any],
+        connect_kwargs: Settings | Mapping[str, Any],
         output_format: str = "table",
         history_path: str | os.PathLike[str] | None = None,
         input: Any = None,
@@ -480,12 +488,15 @@ class Shell:
         profile: str | None = None,
         stdout: IO[str] | None = None,
         width: int | None = None,
+        dry_run: bool = False,
     ):
         if output_format not in OUTPUT_FORMATS:
             raise ConfigError(
                 f"unknown output format {output_format!r}: {', '.join(OUTPUT_FORMATS)}"
             )
-        self.kwargs = dict(connect_kwargs)
+        # the options of oktaql.connect: every field of Settings (a reconnect keeps them all)
+        self.kwargs = _as_options(connect_kwargs)
+        self.dry_run = dry_run  # every statement runs as EXPLAIN
         self.fmt = output_format
         self.history_path = (
             Path(history_path) if history_path is not None else default_history_path()
@@ -645,7 +656,7 @@ class Shell:
         try:
             statements = parser.split_statements(text)
         except Error as exc:
-            self.echo(f"error: {exc}", err=True)
+            self.report(exc)
             return True
         for i, stmt in enumerate(statements):
             if not self.run_statement(stmt) and i + 1 < len(statements):
@@ -656,10 +667,16 @@ class Shell:
 
     # --- statements -------------------------------------------------------------------------
 
+    def report(self, exc: BaseException) -> None:
+        """An error, as every oktaql surface shows it (oktaql._report)."""
+        self.echo(_report.report(exc, "cli").lines(), err=True)
+
     def run_statement(self, sql: str) -> bool:
         self._settle_abandoned()
         started = time.monotonic()
-        if first_word(sql) in _DESTRUCTIVE:
+        if self.dry_run and first_word(sql) != "EXPLAIN":
+            sql = "EXPLAIN " + sql  # --dry-run: plans only, so nothing to confirm
+        elif first_word(sql) in _DESTRUCTIVE:
             go = self.confirm(sql)
             if go is None:
                 self.echo_cancelled()
@@ -673,7 +690,7 @@ class Shell:
             return False
         elapsed = time.monotonic() - started
         if outcome.error is not None:
-            self.echo(f"error: {outcome.error}", err=True)
+            self.report(outcome.error)
             return False
         if outcome.columns is not None:
             self.last = (outcome.columns, outcome.rows)
@@ -829,6 +846,10 @@ class Shell:
                 self.echo(f"output: {arg}")
             else:
                 self.echo(f"error: unknown format {arg!r}: {', '.join(OUTPUT_FORMATS)}", err=True)
+        elif cmd == ".tables":
+            self.run_statement("SHOW TABLES")
+        elif cmd == ".inspect":
+            self.meta_inspect(arg)
         elif cmd == ".vars":
             variables = self.conn.session.variables
             if not variables:
@@ -869,6 +890,25 @@ class Shell:
             self.echo(f"error: unknown command {cmd!r}: .help lists them", err=True)
         return True
 
+    def meta_inspect(self, arg: str) -> None:
+        """A resource's columns (DESCRIBE), then the parameters its SELECT methods take."""
+        if not re.fullmatch(r"[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*", arg):
+            self.echo("error: usage: .inspect okta.<service>.<resource>", err=True)
+            return
+        if not self.run_statement(f"DESCRIBE {arg}"):
+            return
+        resource = self.conn.session.catalog.resource(arg)
+        rows: list[tuple[Any, ...]] = []
+        for method in resource.methods_for("select"):
+            for param in method.params.values():
+                if param.location != "server":
+                    where = "required" if param.required else "optional"
+                    rows.append((param.name, param.location, where, method.name))
+        if rows:
+            self.show_rows(["parameter", "in", "required", "method"], rows)
+        else:
+            self.echo(f"{arg} takes no parameters")
+
     def meta_show(self, arg: str) -> None:
         if self.last is None:
             self.echo("error: no result yet", err=True)
@@ -897,7 +937,7 @@ class Shell:
             prof = load_config().resolve(arg)
             token = prof.token()
         except Error as exc:
-            self.echo(f"error: {exc}", err=True)
+            self.report(exc)
             return
         self._settle_abandoned()
         old_kwargs = self.kwargs
@@ -906,21 +946,27 @@ class Shell:
             self.connect()
         except Error as exc:
             self.kwargs = old_kwargs
-            self.echo(f"error: {exc}", err=True)
+            self.report(exc)
             return
         self.profile = prof.name
         self.last = None
         self.echo(f"profile {prof.name}: {prof.org_url or '-'} (token from {prof.token_source})")
 
 
-def _unexpected(exc: BaseException) -> Error:
-    from oktaql.errors import InternalError
+_unexpected = _report.unexpected
 
-    return InternalError(f"unexpected {type(exc).__name__}: {exc}")
+
+def _as_options(given: Settings | Mapping[str, Any]) -> dict[str, Any]:
+    """``oktaql.connect``'s keywords from Settings (or a mapping of them)."""
+    if isinstance(given, Mapping):
+        return dict(given)
+    import dataclasses
+
+    return {f.name: getattr(given, f.name) for f in dataclasses.fields(given)}
 
 
 def run_shell(
-    connect_kwargs: Mapping[str, Any],
+    connect_kwargs: Settings | Mapping[str, Any],
     output_format: str = "table",
     history_path: str | os.PathLike[str] | None = None,
     input: Any = None,
@@ -928,15 +974,23 @@ def run_shell(
     *,
     profile: str | None = None,
     stdout: IO[str] | None = None,
+    dry_run: bool = False,
 ) -> int:
     """Run the shell until Ctrl-D or ``.quit``; returns the exit status (0).
 
-    connect_kwargs go to :func:`oktaql.connect` (``registry``, ``org_url``, ``token``,
-    ``variables``, ...). input/output are prompt_toolkit ``Input``/``Output`` objects (the
+    connect_kwargs: the session's Settings, or :func:`oktaql.connect`'s keywords
+    (``registry``, ``org_url``, ``token``, ``variables``, ...). input/output are prompt_toolkit ``Input``/``Output`` objects (the
     terminal when None); results are written to ``stdout`` (``sys.stdout`` when None).
     """
     shell = Shell(
-        connect_kwargs, output_format, history_path, input, output, profile=profile, stdout=stdout
+        connect_kwargs,
+        output_format,
+        history_path,
+        input,
+        output,
+        profile=profile,
+        stdout=stdout,
+        dry_run=dry_run,
     )
     return shell.run()
 
@@ -944,107 +998,28 @@ def run_shell(
 # --- `oktaql shell` ------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> None:
-    from oktaql.output import visible
-
-    click.echo(f"error: {visible(message, lines=True)}", err=True)
-    sys.exit(1)
-
-
-def _parse_var_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            _fail(f"--var {pair!r} is not NAME=VALUE (e.g. --var appId=0oa1b2c3)")
-        out[name.strip()] = value
-    return out
-
-
 @click.command("shell", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(OUTPUT_FORMATS),
-    default="table",
-    show_default=True,
-    help="Result format (.output changes it).",
-)
-@click.option(
-    "--registry",
-    type=click.Path(file_okay=False),
-    help="Load providers from a StackQL registry folder instead of the built-in one.",
-)
-@click.option(
-    "--org-url",
-    envvar="OKTA_CLIENT_ORGURL",
-    help="The whole org URL (default: the profile's, else $OKTA_CLIENT_ORGURL).",
-)
-@click.option(
-    "--profile",
-    help="A profile of the config file (org URL and token source); default: $OKTAQL_PROFILE, else default_profile.",
-)
-@click.option(
-    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Fill {{ NAME }}; repeatable."
-)
-@click.option(
-    "--vars-file",
-    "vars_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Variables from a JSON or YAML mapping; repeatable, a later file wins, --var wins over files.",
-)
-@click.option("--emulator", is_flag=True, help="Run against an in-process emulated Okta org.")
-@click.pass_context
-def shell_command(
-    ctx: click.Context,
-    output: str,
-    registry: str | None,
-    org_url: str | None,
-    profile: str | None,
-    variables: tuple[str, ...],
-    vars_files: tuple[str, ...],
-    emulator: bool,
-) -> None:
-    """Interactive SQL shell: multi-line statements, completion, history, Ctrl-C cancels."""
-    from oktaql.config import merge_vars, resolve_connection
+@output_option
+@connection_options
+def shell_command(output: str, connection: ConnectionOptions) -> None:
+    """Interactive SQL shell: multi-line statements, completion, history, Ctrl-C cancels.
 
-    values = _parse_var_pairs(variables)
+    It takes exec's connection and engine options with exec's defaults, so the views and
+    tables of exec's --db file are the shell's, and the other way round."""
     if not sys.stdin.isatty():
-        _fail("oktaql shell needs a terminal; to run SQL from a file or a pipe use oktaql exec")
-    if emulator and profile:
-        _fail("--emulator and --profile both name an org: give one")
-    running = None
+        _report.fail(
+            "oktaql shell needs a terminal; to run SQL from a file or a pipe use oktaql exec"
+        )
     try:
-        merged = merge_vars(vars_files, values)
-        token = None
-        prof_name = None
-        if emulator:
-            from oktaql.emulator import EmulatorConfig, start_in_thread
-
-            running = start_in_thread(EmulatorConfig())
-            org_url, token = running.url, running.config.token
-            prof_name = "emulator"
-        else:
-            source = ctx.get_parameter_source("org_url")
-            settings = resolve_connection(
-                profile, org_url, org_url_explicit=source == click.core.ParameterSource.COMMANDLINE
+        with connected(connection) as target:
+            code = run_shell(
+                target.settings,
+                output_format=output,
+                profile=target.profile,
+                dry_run=connection.dry_run,
             )
-            org_url, token = settings.org_url, settings.token
-            prof_name = settings.profile.name if settings.profile else None
-        kwargs: dict[str, Any] = {
-            "registry": registry,
-            "org_url": org_url,
-            "token": token,
-            "variables": merged,
-        }
-        code = run_shell(kwargs, output_format=output, profile=prof_name)
     except Error as exc:
-        _fail(str(exc))
-        return
-    finally:
-        if running is not None:
-            running.stop()
+        _report.exit_with(exc)
     _leave(code)
 
 

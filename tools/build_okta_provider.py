@@ -43,6 +43,8 @@ API_VERSION = "5.1.0"
 REF_VERSION = "v00.00.00000"
 OUT = ROOT / "src" / "oktaql" / "registry" / "src" / "okta" / VERSION
 PROSE = Path(__file__).with_name("okta_provider_prose.yaml")
+# beside the registry's src/ folder, not in the provider's: the facts serve every provider
+FACTS_NAME = "../../../okta_facts.json"
 
 # The services whose prose is all hand-written (a gap is an error), in the priority order of
 # the project brief; every other service of StackQL's provider follows, by name.
@@ -629,6 +631,126 @@ class ServiceBuilder:
         return {"type": "object", "properties": props}
 
 
+# ----- facts for every provider -----------------------------------------------------------
+#
+# Okta facts that belong to an API operation, whoever's document maps a resource onto it:
+# StackQL's provider carries neither filter capabilities nor (for some operations) scopes, and
+# its polymorphic schemas name subtypes it leaves out. They go to registry/okta_facts.json,
+# which oktaql reads for any provider (src/oktaql/provider/_facts.py).
+
+OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "pr")
+ATTRIBUTE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+LOG_FIELDS = [
+    "eventType",
+    "outcome.result",
+    "actor.id",
+    "actor.alternateId",
+    "actor.type",
+    "client.ipAddress",
+    "severity",
+    "uuid",
+    "transaction.id",
+    "authenticationContext.externalSessionId",
+]
+# What the spec says only in prose, or not at all. A path here replaces what its parameter's
+# description gives; None: nothing is pushed (the operators named work on a few attributes
+# only, and `co` is not one oktaql translates).
+FILTERS: dict[str, dict | None] = {
+    # "all properties": oktaql pushes only supersets (planning/_pushdown.py). An expression
+    # search also returns DEPROVISIONED users, which the plain listing leaves out: ANDed back.
+    "/api/v1/users": {
+        "param": "search",
+        "ops": list(OPERATORS),
+        "fields": None,
+        "implicit": ["status", "DEPROVISIONED"],
+    },
+    "/api/v1/groups": {"param": "search", "ops": list(OPERATORS), "fields": None},
+    # "All operators except [ ] are supported", on the attributes of the System Log guide
+    "/api/v1/logs": {
+        "param": "filter",
+        "ops": ["eq", "sw", "co", "gt", "ge", "lt", "le", "pr"],
+        "fields": LOG_FIELDS,
+    },
+    "/api/v1/devices": None,
+    "/api/v1/realms": None,
+}
+
+
+def described_filter(p: dict) -> dict | None:
+    """A `filter`/`search` parameter's capability, where its description names both the
+    operators (`eq`) and the attributes (`status`) it accepts."""
+    ticks = re.findall(r"`([^`]+)`", p.get("description") or "")
+    ops = [t for t in dict.fromkeys(ticks) if t in OPERATORS]
+    fields = [t for t in dict.fromkeys(ticks) if t not in OPERATORS and ATTRIBUTE.fullmatch(t)]
+    if not ops or not fields:
+        return None
+    return {"param": p["name"], "ops": ops, "fields": fields}
+
+
+def operation_facts(mgmt: dict) -> dict:
+    """``"GET /api/v1/users"`` → its OAuth 2.0 scopes and filter capability."""
+    out: dict = {}
+    for path, item in sorted(mgmt["paths"].items()):
+        for verb, op in sorted(item.items()):
+            if verb not in ("get", "put", "post", "patch", "delete", "head"):
+                continue
+            entry: dict = {}
+            if "security" in op:
+                entry["scopes"] = sorted(
+                    {s for req in op["security"] for v in req.values() for s in v or []}
+                )
+            if verb == "get":
+                params = [
+                    deref(mgmt, x) for x in item.get("parameters", []) + op.get("parameters", [])
+                ]
+                if path in FILTERS:
+                    rule = FILTERS[path]
+                else:
+                    rule = next(
+                        (
+                            r
+                            for p in params
+                            if p["name"] in ("search", "filter")
+                            for r in [described_filter(p)]
+                            if r
+                        ),
+                        None,
+                    )
+                if rule is not None:
+                    entry["filter"] = rule
+            if entry:
+                out[f"{verb.upper()} {path}"] = entry
+    return out
+
+
+def subtype_facts(docs: dict[str, dict]) -> dict:
+    """Every discriminator subtype of the built documents → its columns (type, format and our
+    description): a provider whose document names a subtype but leaves its schema out (as
+    StackQL's does) still gets the subtype's columns."""
+    out: dict = {}
+    for doc in docs.values():
+        schemas = doc["components"]["schemas"]
+        for base in schemas.values():
+            disc = base.get("discriminator") if isinstance(base, dict) else None
+            for ref in ((disc or {}).get("mapping") or {}).values():
+                name = ref.split("/")[-1]
+                if name in out or name not in schemas:
+                    continue
+                cols = {}
+                for pname, prop in (flatten(doc, schemas[name]).get("properties") or {}).items():
+                    kind, fmt = column_type(doc, prop)
+                    node = deref(doc, prop)
+                    text = node.get("description") or flatten(doc, node).get("description")
+                    col = {"type": kind or "string"}
+                    if fmt:
+                        col["format"] = fmt
+                    if text:
+                        col["description"] = text
+                    cols[pname] = col
+                out[name] = dict(sorted(cols.items()))
+    return dict(sorted(out.items()))
+
+
 def dump(doc: Any) -> str:
     # JSON is YAML, and oktaql reads it ~20x faster than PyYAML reads block style: the first
     # run after an install pays no parse (src/oktaql/provider/_yamlcache.py)
@@ -641,11 +763,13 @@ def build(shared: Path) -> tuple[dict[str, str], list[str], list[str]]:
     ref_dir = shared / "okta" / "stackql-registry" / "src" / "okta" / REF_VERSION
     prose = Prose(yaml.load(PROSE.read_text(), Loader=UniqueKeyLoader))
     files: dict[str, str] = {}
+    docs: dict[str, dict] = {}
     services = {}
     for svc in service_names(ref_dir):
         prose.strict = svc in HAND_WRITTEN
         ref_doc = load(ref_dir / "services" / f"{svc}.yaml")
         doc = ServiceBuilder(svc, mgmt, ref_doc, prose).build()
+        docs[svc] = doc
         files[f"services/{svc}.yaml"] = dump(doc)
         info = prose.get("services", svc, fallback=Words.service(svc))
         services[svc] = {
@@ -676,6 +800,16 @@ def build(shared: Path) -> tuple[dict[str, str], list[str], list[str]]:
         f"# (v{API_VERSION}); prose from tools/okta_provider_prose.yaml. Edit those, then rebuild.\n"
     )
     files = {"provider.yaml": header + dump(provider), **{k: header + v for k, v in files.items()}}
+    facts = {
+        "about": (
+            f"Okta facts for any provider (v{API_VERSION}), generated by "
+            "tools/build_okta_provider.py: each operation's OAuth 2.0 scopes and filter "
+            "capability, and the columns of each discriminator subtype"
+        ),
+        "operations": operation_facts(mgmt),
+        "subtypes": subtype_facts(docs),
+    }
+    files[FACTS_NAME] = json.dumps(facts, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
     missing = sorted(set(prose.missing)) + prose.unused()
     return files, missing, sorted(set(prose.generated) - set(prose.missing))
 

@@ -7,6 +7,7 @@ EXPLAIN is a plan of one step that answers the inner plan's description; it send
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
@@ -417,10 +418,47 @@ def _is_duck_error(exc: BaseException) -> bool:
     return duck is not None and isinstance(exc, duck.Error)
 
 
+# DuckDB's suggestions of its own catalog (sqlite_master, pg_tables, duckdb_*, information
+# schema) for a name the user mistyped: noise, never what an oktaql user meant
+_DUCK_INTERNAL = re.compile(
+    r"(?i)^(sqlite_\w+|pg_\w+|duckdb_\w+|information_schema(\.\w+)?|temp\.\w+|system\.\w+)$"
+)
+
+
+def _duck_text(raw: str) -> str:
+    """DuckDB's message as one line, plus the statement's line and a caret when it points.
+
+    ``Catalog Error: Table with name x does not exist!\nDid you mean "pg_tables"?\n\nLINE 1:
+    SELECT * FROM x\n               ^`` becomes ``Table with name x does not exist``,
+    ``  SELECT * FROM x`` and ``                ^``; a suggestion of DuckDB's own catalog is
+    dropped, one of the user's names is kept ("did you mean ...?")."""
+    head, _, rest = raw.strip().partition("\n")
+    head = re.sub(r"^[A-Z][A-Za-z ]* Error: ", "", head).rstrip("!").rstrip()
+    extras: list[str] = []
+    where: list[str] = []
+    lines = rest.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"LINE (\d+): ?(.*)$", line)
+        if m:
+            caret = lines[i + 1] if i + 1 < len(lines) else ""
+            offset = len("LINE ") + len(m.group(1)) + 2
+            col = caret.find("^") - offset
+            # the line shown is the SQL DuckDB ran (oktaql's translation), so no line number
+            where = [f"  {m.group(2)}"] + ([" " * (col + 2) + "^"] if col >= 0 else [])
+            break
+        hint = re.match(r'Did you mean "([^"]+)"\?', line.strip())
+        if hint and not _DUCK_INTERNAL.match(hint.group(1)):
+            extras.append(f'did you mean "{hint.group(1)}"?')
+        cand = re.match(r"Candidate bindings: (.+)$", line.strip())
+        if cand:
+            extras.append(f"columns there: {cand.group(1)}")
+    return "\n".join([head + "".join(f"; {e}" for e in extras), *where])
+
+
 def _duck_error(exc: Exception) -> Error:
     import duckdb
 
-    text = str(exc).strip()
+    text = _duck_text(str(exc))
     if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)):
         return ProgrammingError(text)
     if isinstance(exc, duckdb.ConversionException):

@@ -1,9 +1,9 @@
 """SQL predicates → Okta filter expressions, where the API can filter.
 
 Okta's list endpoints filter server-side with a SCIM-like language (``status eq "ACTIVE" and
-profile.login sw "a"``). Where a rule below says an endpoint accepts it, the planner translates
-the translatable part of a scan's WHERE clause and binds it to the endpoint's ``search`` or
-``filter`` parameter. The predicates still run locally too, so the API only has to return a
+profile.login sw "a"``). Where a method's ``filter`` (a fact of Okta's spec, provider._facts)
+says its endpoint accepts it, the planner translates the translatable part of a scan's WHERE
+clause and binds it to the endpoint's ``search`` or ``filter`` parameter. The predicates still run locally too, so the API only has to return a
 superset and results are identical either way.
 
 The rows of a resource are what its method returns with no parameter the planner adds; a
@@ -13,8 +13,8 @@ superset of the SQL predicate is pushed: Okta compares strings case-insensitivel
 and its ordering of text is unspecified; those stay local. An expression search also returns
 users the plain listing leaves out (DEPROVISIONED), so the listing's own rule is ANDed in.
 
-The rules describe Okta's API, keyed by operation path, so they serve any provider document
-that maps resources onto these endpoints (StackQL's as well as ours).
+The rules describe Okta's API, found by operation path, so they serve any provider document that
+maps resources onto these endpoints (StackQL's as well as ours).
 """
 
 from __future__ import annotations
@@ -28,47 +28,10 @@ from typing import Any
 from sqlglot import exp
 
 from oktaql.planning._common import MISSING, conjuncts, literal
-from oktaql.provider import Column, Method
-
-ALL_OPS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "pr"})
-
-
-@dataclass(frozen=True)
-class Rule:
-    param: str  # the query parameter carrying the expression
-    ops: frozenset[str]
-    fields: frozenset[str] | None = None  # attribute paths the endpoint filters on; None: any
-    # (attribute, value) the plain listing leaves out and an expression would let in: always
-    # ANDed, so the rows stay the listing's
-    implicit: tuple[str, str] | None = None
-
+from oktaql.provider import Column, FilterRule, Method
 
 # parameters that each choose the rows themselves: one bound by the user leaves pushdown out
 _ROW_CHOOSERS = ("search", "filter", "q")
-
-RULES: dict[str, Rule] = {
-    "/api/v1/users": Rule("search", ALL_OPS, implicit=("status", "DEPROVISIONED")),
-    "/api/v1/groups": Rule("search", ALL_OPS),
-    "/api/v1/apps": Rule("filter", frozenset({"eq"}), frozenset({"status", "name"})),
-    "/api/v1/logs": Rule(
-        "filter",
-        frozenset({"eq", "sw", "co", "gt", "ge", "lt", "le", "pr"}),
-        frozenset(
-            {
-                "eventType",
-                "outcome.result",
-                "actor.id",
-                "actor.alternateId",
-                "actor.type",
-                "client.ipAddress",
-                "severity",
-                "uuid",
-                "transaction.id",
-                "authenticationContext.externalSessionId",
-            }
-        ),
-    ),
-}
 
 _OPS: dict[type[exp.Expression], str] = {
     exp.EQ: "eq",
@@ -95,7 +58,7 @@ def plan_pushdown(
     bound: dict[str, list[Any]],
     single_table: bool,
 ) -> Pushdown | None:
-    rule = RULES.get(method.path)
+    rule = method.filter
     if rule is None or method.http_method != "GET" or rule.param not in method.params:
         return None
     if select is None or any(p in bound for p in _ROW_CHOOSERS if p in method.params):
@@ -129,7 +92,7 @@ def _translate(
     node: exp.Expression,
     alias: str,
     columns: dict[str, Column],
-    rule: Rule,
+    rule: FilterRule,
     single_table: bool,
 ) -> str | None:
     if isinstance(node, exp.Paren):
@@ -197,7 +160,7 @@ def _translate(
     return f"{name} {op} {text}"
 
 
-def _allowed(path: str, rule: Rule) -> bool:
+def _allowed(path: str, rule: FilterRule) -> bool:
     return rule.fields is None or path in rule.fields
 
 

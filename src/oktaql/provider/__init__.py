@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oktaql.provider._facts import FilterRule, request_scopes
 from oktaql.provider._model import (
     BodyField,
     Column,
@@ -28,11 +29,13 @@ __all__ = [
     "MAX_FILE_BYTES",
     "BodyField",
     "Doc",
+    "FilterRule",
     "escape",
     "failing_dir",
     "load_document",
     "object_key_parts",
     "private_dir",
+    "request_scopes",
     "service_ref_parts",
     "version_key",
     "Column",

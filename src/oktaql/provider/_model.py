@@ -3,7 +3,8 @@
 A *resource* (``okta.apps.tokens``) has *methods*, each an OpenAPI operation with the
 parameters of the operation, its path item (path-level ``parameters``: where ``appId`` and
 ``tokenId`` live) and the server variables (``subdomain``). Columns come from the response
-schema named by the method's ``openAPIDocKey``, unwrapped by ``objectKey``.
+schema named by the method's ``openAPIDocKey``, unwrapped by ``objectKey``; for a polymorphic
+schema (a ``discriminator``), the union over its subtypes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ConfigError
+from oktaql.provider._facts import FilterRule, operation_facts
 from oktaql.provider._schema import Doc, escape, kind
 from oktaql.provider._yamlcache import load_yaml
-
-SQL_VERBS = ("select", "insert", "update", "delete", "replace")
-HTTP_VERBS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,15 @@ class Method:
     body_is_array: bool
     columns: list[Column]
     body_open: bool  # polymorphic or free-form body: fields beyond body_fields are accepted
-    response_media_type: str
     object_key: str | None
     summary: str
     description: str
     sql_verb: str | None  # None: reachable with EXEC only
     operation_id: str = ""
+    # the OAuth 2.0 scopes the operation lists: the document's ``security``, else Okta's spec's
     scopes: tuple[str, ...] = ()
+    # how its search/filter parameter takes an expression (Okta's spec); None: not at all
+    filter: FilterRule | None = None
 
     @cached_property
     def required_params(self) -> tuple[str, ...]:
@@ -378,7 +379,11 @@ def _build_method(
     scopes: list[str] = []
     for i, sec in enumerate(doc.sequence(op.get("security"), f"{op_at}/security", "security")):
         for v in doc.mapping(sec, f"{op_at}/security/{i}", "a security requirement").values():
-            scopes.extend(str(s) for s in v or [])
+            scopes.extend(str(s) for s in doc.sequence(v, f"{op_at}/security/{i}", "scopes"))
+    facts = operation_facts(verb, path)
+    if "security" not in op and facts.scopes is not None:
+        scopes = list(facts.scopes)  # the document says nothing: Okta's spec does
+    rule = facts.filter if facts.filter is not None and facts.filter.param in params else None
     return Method(
         name=name,
         resource_id=rid,
@@ -391,13 +396,13 @@ def _build_method(
         body_is_array=body_is_array,
         columns=columns,
         body_open=body_open,
-        response_media_type=media,
         object_key=str(object_key) if object_key else None,
         summary=str(op.get("summary") or "").strip(),
         description=str(op.get("description") or op.get("summary") or "").strip(),
         sql_verb=sql_verb,
         operation_id=str(op.get("operationId") or ""),
-        scopes=tuple(scopes),
+        scopes=tuple(dict.fromkeys(scopes)),
+        filter=rule,
     )
 
 
@@ -427,7 +432,8 @@ def _columns(
             schema, s_at = doc.deref_at(props.get(part) or {}, f"{s_at}/properties/{escape(part)}")
     if isinstance(schema, dict) and (schema.get("type") == "array" or "items" in schema):
         schema, s_at = doc.deref_at(schema.get("items") or {}, f"{s_at}/items")
-    flat = doc.flatten(schema, s_at)
+    # a polymorphic object's columns are its subtypes' too (an app's name, a rule's actions)
+    flat = doc.flatten_polymorphic(schema, s_at)
     cols = []
     for pname, prop in (flat.get("properties") or {}).items():
         prop_at = f"{s_at}/properties/{escape(pname)}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from oktaql.errors import ConfigError
 from oktaql.provider._bounds import where
+from oktaql.provider._facts import subtype_columns
 
 MAX_REF_CHAIN = 32  # $ref to $ref to ...: Okta's documents have at most 2
 MAX_NESTING = 32  # allOf/oneOf/anyOf inside each other: Okta's have at most 5
@@ -44,6 +45,7 @@ class Doc:
         self.data = data
         self._flat: dict[str, dict[str, Any]] = {}  # $ref target → its flattened schema
         self._open: set[str] = set()  # $ref targets being flattened, to catch cycles
+        self._poly: dict[str, dict[str, Any]] = {}  # $ref target → base + its subtypes
 
     def error(self, at: str, message: str) -> ConfigError:
         return ConfigError(f"provider file {where(self.path, at)}: {message}")
@@ -201,3 +203,79 @@ class Doc:
         if props:
             merged["properties"] = props
         return merged
+
+    def flatten_polymorphic(self, schema: Any, at: str) -> dict[str, Any]:
+        """Like :meth:`flatten`, with ``properties`` the union over the schema's
+        ``discriminator`` subtypes (and theirs, transitively): an Okta app's ``name`` and
+        ``settings``, a policy rule's ``actions``, exist only on the subtypes.
+
+        A subtype is usually ``allOf: [base, own properties]`` while the base's discriminator
+        maps back to it: every schema is visited once (base → subtype → base ends there) and a
+        property already seen keeps its place. A property whose type differs between subtypes
+        becomes a JSON value (``type: object``); one whose format differs loses the format. A
+        subtype that cannot be read is left out, so it never hides the base's columns.
+        """
+        node, target = self.deref_at(schema, at)
+        cached = self._poly.get(target) if target != at else None
+        if cached is not None:
+            return cached
+        merged = dict(self.flatten(schema, at))
+        props: dict[str, Any] = dict(merged.get("properties") or {})
+        seen = {target}
+        todo: list[tuple[Any, str, int]] = [(node, target, 0)]
+        while todo:
+            base, base_at, depth = todo.pop(0)
+            if not isinstance(base, dict) or depth > MAX_NESTING:
+                continue
+            disc = base.get("discriminator")
+            mapping = disc.get("mapping") if isinstance(disc, dict) else None
+            if not isinstance(mapping, dict):
+                continue
+            for name, ref in mapping.items():
+                ref_at = f"{base_at}/discriminator/mapping/{escape(name)}"
+                if isinstance(ref, str) and not ref.startswith("#"):
+                    ref = f"#/components/schemas/{ref}"  # OpenAPI allows the bare name
+                try:
+                    sub, sub_at = self.deref_at({"$ref": ref}, ref_at)
+                    if sub_at in seen:
+                        continue
+                    seen.add(sub_at)
+                    flat = self.flatten({"$ref": ref}, ref_at)
+                except ConfigError:
+                    # a subtype the document names but leaves out (StackQL's do): its
+                    # columns as Okta's spec gives them
+                    sub, sub_at = None, f"facts:{ref}"
+                    known = subtype_columns(str(ref).rsplit("/", 1)[-1])
+                    if known is None or sub_at in seen:
+                        continue
+                    seen.add(sub_at)
+                    flat = {"properties": known}
+                for pname, prop in (flat.get("properties") or {}).items():
+                    if pname not in props:
+                        props[pname] = prop
+                    else:
+                        props[pname] = self._reconcile(props[pname], prop, f"{sub_at}/properties")
+                todo.append((sub, sub_at, depth + 1))
+        if props:
+            merged["properties"] = props
+        if target != at:
+            self._poly[target] = merged
+        return merged
+
+    def _reconcile(self, have: Any, other: Any, at: str) -> Any:
+        """One property seen on two subtypes: the first, unless their types differ."""
+        if have is other:
+            return have
+        try:
+            t1, f1 = self.describe_type(have, at)
+            t2, f2 = self.describe_type(other, at)
+        except ConfigError:
+            return have
+        if t1 == t2 and f1 == f2:
+            return have
+        description = self.deref(have, at)
+        text = description.get("description") if isinstance(description, dict) else None
+        out: dict[str, Any] = {"type": t1} if t1 == t2 else {"type": "object"}
+        if text:
+            out["description"] = text
+        return out

@@ -24,6 +24,7 @@ from oktaql.auth import (
     from_env,
     key_algorithm,
     load_private_key,
+    narrowest_scopes,
     parse_scopes,
     scopes_for,
     scopes_for_request,
@@ -156,32 +157,83 @@ def test_scopes_for_derives_read_and_manage_scopes() -> None:
     ]
 
 
+def _by_operation(conn: oktaql.Connection) -> dict[tuple[str, str], Any]:
+    """Every method of the session's provider by (verb, path with unnamed parameters)."""
+    import re
+
+    prov = conn.session.catalog.provider("okta")
+    out = {}
+    for sname in prov.services:
+        for res in prov.service(sname).resources.values():  # type: ignore[union-attr]
+            for m in res.methods.values():
+                out[(m.http_method, re.sub(r"\{[^}]+\}", "{}", m.path))] = m
+    return out
+
+
 def test_path_scopes_match_the_openapi_security_of_every_builtin_method(
     stackql_registry: Path,
 ) -> None:
-    """The built-in provider carries no ``security``; the path table must agree with Okta's."""
+    """A call's own scopes (each call adds them, and a 403 names them) come from Okta's spec by
+    path: for every operation of the built-in provider, concrete ids in the path, they are the
+    narrowest of what StackQL's copy of the spec lists for it."""
     import re
 
-    from oktaql.auth import _pick
-
-    def index(conn: oktaql.Connection) -> dict[tuple[str, str], Any]:
-        prov = conn.session.catalog.provider("okta")
-        out = {}
-        for sname in prov.services:
-            for res in prov.service(sname).resources.values():  # type: ignore[union-attr]
-                for m in res.methods.values():
-                    out[(m.http_method, re.sub(r"\{[^}]+\}", "{}", m.path))] = m
-        return out
-
-    spec = index(oktaql.connect(registry=stackql_registry, org_url="http://127.0.0.1:9"))
-    builtin = index(oktaql.connect(org_url="http://127.0.0.1:9"))
+    spec = _by_operation(oktaql.connect(registry=stackql_registry, org_url="http://127.0.0.1:9"))
+    builtin = _by_operation(oktaql.connect(org_url="http://127.0.0.1:9"))
+    assert len(builtin) > 600
     wrong = []
     for key, m in builtin.items():
-        want = _pick(m.http_method, spec[key].scopes)
-        got = set(scopes_for_request(m.http_method, m.path))
-        if got != want:
+        want = narrowest_scopes(m.http_method, spec[key].scopes)
+        concrete = re.sub(r"\{[^}]+\}", "x1Y2", m.path) + "?limit=2"
+        got = set(scopes_for_request(m.http_method, concrete))
+        if got != want or set(scopes_for([m])) - want:
             wrong.append((key, sorted(got), sorted(want)))
     assert not wrong, wrong[:10]
+    # a literal segment wins over a parameter; a path of no operation needs no scope
+    assert scopes_for_request("GET", "/api/v1/users/me") == ["okta.users.read"]
+    assert scopes_for_request("GET", "/api/v1/org") == ["okta.orgs.read"]
+    assert scopes_for_request("GET", "/api/v1/no-such-api") == []
+
+
+def test_a_provider_without_security_gets_the_scopes_of_okta_s_spec(
+    tmp_path: Path, stackql_registry: Path
+) -> None:
+    """Scopes are facts of the operation: a provider document that carries no ``security``
+    (here StackQL's, stripped of it) gets the spec's scopes on its methods, with its own
+    parameter names, and a statement requests exactly those."""
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "reg"
+    shutil.copytree(stackql_registry, root)
+    services = next((root / "src" / "okta").iterdir()) / "services"
+    for name in ("apps.yaml", "threats.yaml"):
+        doc = yaml.safe_load((services / name).read_text())
+        for item in doc["paths"].values():
+            for op in item.values():
+                if isinstance(op, dict):
+                    op.pop("security", None)
+        (services / name).write_text(yaml.safe_dump(doc))
+    cat = oktaql.connect(registry=root, org_url="http://127.0.0.1:9").session.catalog
+    listing = cat.method("okta.apps.applications.list_applications")[1]
+    assert (
+        "security"
+        not in yaml.safe_load((services / "apps.yaml").read_text())["paths"]["/api/v1/apps"]["get"]
+    )
+    assert listing.scopes == ("okta.apps.read",)
+    deactivate = cat.method("okta.apps.applications.deactivate_application")[1]
+    assert scopes_for([listing, deactivate]) == ["okta.apps.manage"]
+    threats = [
+        m
+        for r in cat.provider("okta").service("threats").resources.values()  # type: ignore[union-attr]
+        for m in r.methods.values()
+    ]
+    assert threats and all(m.scopes for m in threats)
+    assert {s for m in threats for s in m.scopes} <= {
+        "okta.threatInsights.read",
+        "okta.threatInsights.manage",
+    }
 
 
 # --- scopes refused ----------------------------------------------------------------------
@@ -292,7 +344,7 @@ def test_dpop_with_the_nonce_retry(emu: RunningEmulator) -> None:
     assert auth.token_requests == 2
     api = [h for _, p, h in emu.request_log if p.startswith("/api/v1/")]
     assert api and all(h["authorization"].startswith("DPoP ") and h["dpop"] for h in api)
-    proof = jwt.decode(api[0]["dpop"], auth._dpop_key)  # type: ignore[arg-type]
+    proof = jwt.decode(api[0]["dpop"], auth._dpop.key)  # type: ignore[union-attr]
     assert proof.header["typ"] == "dpop+jwt" and "d" not in proof.header["jwk"]
     assert proof.claims["htm"] == "GET" and proof.claims["htu"] == emu.url + "/api/v1/apps"
     assert {"iat", "jti", "ath"} <= set(proof.claims)
@@ -307,7 +359,7 @@ def test_dpop_with_the_nonce_retry(emu: RunningEmulator) -> None:
 @pytest.mark.parametrize("dpop_key", [None, RSAKey.generate_key(2048, private=True)])
 def test_dpop_proof_keys_es256_and_rs256(emu: RunningEmulator, dpop_key: Any) -> None:
     auth = OAuthServiceApp(emu.url, "0oarsa", RSA, "okta.apps.read", dpop=True, dpop_key=dpop_key)
-    assert auth._dpop_alg == ("ES256" if dpop_key is None else "RS256")
+    assert auth._dpop.alg == ("ES256" if dpop_key is None else "RS256")
     conn = _connect(emu, auth)
     assert len(_rows(conn, APPS_SQL)) == len(emu.org.apps)
     token = auth._token
@@ -538,7 +590,7 @@ def test_api_nonce_demand_is_retried_once_with_the_nonce() -> None:
         if request.url.path == "/oauth2/v1/token":
             body = {"token_type": "DPoP", "access_token": "at-1", "expires_in": 60}
             return httpx.Response(200, json=body)
-        proof = jwt.decode(request.headers["dpop"], auth._dpop_key)  # type: ignore[arg-type]
+        proof = jwt.decode(request.headers["dpop"], auth._dpop.key)  # type: ignore[union-attr]
         seen.append(proof.claims)
         if proof.claims.get("nonce") != "rs-nonce":
             headers = {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "rs-nonce"}

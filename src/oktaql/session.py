@@ -253,6 +253,12 @@ class Session:
         if org is None and (self._oauth is not None or self._oauth_settings is not None):
             dpop = (self._oauth_settings or {}).get("dpop") or getattr(self._oauth, "dpop", False)
             return ("DPoP" if dpop else "Bearer") + " ***"
+        mode = os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE", "").strip().lower()
+        if org is None and mode == "privatekey":  # the SDKs' variables: the app is built later
+            from oktaql.auth import ENV_DPOP
+
+            dpop = os.environ.get(ENV_DPOP, "").strip().lower() in ("1", "true", "yes")
+            return ("DPoP" if dpop else "Bearer") + " ***"
         auth = self.catalog.provider(provider_name).auth
         return str(auth.get("valuePrefix", "SSWS ")) + "***"
 

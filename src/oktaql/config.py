@@ -34,7 +34,6 @@ import shlex
 import shutil
 import stat
 import subprocess
-import sys
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -342,9 +341,10 @@ def _tname(value: Any) -> str:
 
 
 @dataclass
-class Settings:
-    """What to connect with: ``org_url`` None means the usual defaults apply, ``token`` None
-    means ``$OKTA_API_TOKEN``/``$OKTA_CLIENT_TOKEN``."""
+class ConnectionTarget:
+    """What to connect with, a profile resolved (the session's options are
+    :class:`oktaql._settings.Settings`): ``org_url`` None means the usual defaults apply,
+    ``token`` None means ``$OKTA_API_TOKEN``/``$OKTA_CLIENT_TOKEN``."""
 
     org_url: str | None
     token: str | None
@@ -359,7 +359,7 @@ def resolve_connection(
     need_token: bool = True,
     config: Config | None = None,
     environ: Mapping[str, str] | None = None,
-) -> Settings:
+) -> ConnectionTarget:
     """Settle the org URL and token from ``--profile``/``--org-url`` and the config file.
 
     * ``--profile NAME`` (else ``$OKTAQL_PROFILE``) picks a profile: its org URL and token;
@@ -374,15 +374,15 @@ def resolve_connection(
     env = os.environ if environ is None else environ
     name = profile or env.get(PROFILE_ENV) or None
     if name is None and org_url:
-        return Settings(org_url=org_url, token=None, profile=None)
+        return ConnectionTarget(org_url=org_url, token=None, profile=None)
     cfg = config if config is not None else load_config()
     if name is None:
         name = cfg.default_profile
         if name is None:
-            return Settings(org_url=org_url, token=None, profile=None)
+            return ConnectionTarget(org_url=org_url, token=None, profile=None)
     prof = cfg.resolve(name)
     url = org_url if (org_url and org_url_explicit) else (prof.org_url or org_url)
-    return Settings(org_url=url, token=prof.token() if need_token else None, profile=prof)
+    return ConnectionTarget(org_url=url, token=prof.token() if need_token else None, profile=prof)
 
 
 # --- variables files ----------------------------------------------------------------------------
@@ -483,8 +483,9 @@ def merge_vars(
 
 
 def _config_fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    from oktaql._report import fail
+
+    fail(message)
 
 
 @click.group("config", context_settings={"help_option_names": ["-h", "--help"]})
@@ -533,7 +534,7 @@ def config_path_command() -> None:
 
 __all__ = [
     "Config",
-    "Settings",
+    "ConnectionTarget",
     "Profile",
     "config_command",
     "config_path",

@@ -15,7 +15,6 @@ shown too, as in StackQL's pages; drop the lines you do not need.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -608,8 +607,9 @@ def docs_command(resource: str | None, out: str | None, registry: str | None) ->
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    from oktaql._report import fail
+
+    fail(message)
 
 
 __all__ = ["Example", "docs_command", "examples", "render_resource_page", "write_pages"]

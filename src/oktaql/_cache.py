@@ -30,7 +30,6 @@ class ResponseCache:
         self.ttl = float(ttl)
         self._entries: dict[tuple[str | None, str, tuple[tuple[str, str], ...]], _Entry] = {}
         self._lock = threading.Lock()
-        self.hits = 0
 
     @staticmethod
     def _key(req: Request) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
@@ -60,7 +59,6 @@ class ResponseCache:
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry.stored <= self.ttl:
-            self.hits += 1
             yield from entry.pages
             return
         collected: list[Any] = []

@@ -339,10 +339,8 @@ def _parse_one(text: str, hints: set[str]) -> Statement:
             # StackQL's REPLACE reads like UPDATE; sqlglot knows REPLACE only as MySQL's INSERT
             start = text.upper().find("REPLACE")
             body = text[:start] + "UPDATE " + text[start + len("REPLACE") :]
-        body = re.sub(r"(?is)\bSET(\s+)WHERE\b", r"SET\1WHERE", body)
-        empty_set = re.search(r"(?is)\bSET\s+WHERE\b", body) is not None
-        if empty_set:  # docs write `SET -- No updatable properties` and then WHERE
-            body = re.sub(r"(?is)\bSET(\s+)WHERE\b", r"SET __oktaql_noop = NULL\1WHERE", body)
+        # docs write `SET -- No updatable properties` and then WHERE: sqlglot reads an empty
+        # SET as an Update without assignments, which the planner sends with no body fields
         ast = _sqlglot(body)
         if not isinstance(ast, exp.Update):
             raise syntax_error(f"expected {word} <resource> SET ... WHERE ...", text, 0)

@@ -136,13 +136,11 @@ def plan_delete(ast: exp.Delete, ctx: PlanContext) -> WritePlan:
 def plan_update(ast: exp.Update, replace: bool, ctx: PlanContext) -> WritePlan:
     verb = "replace" if replace else "update"
     res = _target(ast.this, ctx, verb.upper())
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {}  # an empty SET (no assignments): a call with no body fields
     for assignment in ast.expressions:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
             raise PlanError(f"{res.id}: SET takes data__field = value pairs")
         name = assignment.this.name
-        if name == "__oktaql_noop":
-            continue
         if not name.startswith(BODY_PREFIX):
             raise PlanError(
                 f"{res.id}: SET {name} is not a body field: request body fields are written "

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ConfigError
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a platform without an orjson wheel
+    orjson = None  # type: ignore[assignment]
 
 # StackQL's largest Okta service file comes to ~40k units with its examples; a limit 25 times
 # that keeps even a hand-written provider well inside and a bomb's output under ~64 MB
@@ -89,17 +95,11 @@ def encode(doc: Any, path: Path | str) -> bytes:
     ISO 8601 text, sets sorted lists, binary base64 text. Only call it on a document that
     passed :func:`check_bounds`.
     """
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - a platform without an orjson wheel
-        orjson = None  # type: ignore[assignment]
     if orjson is not None:
         try:
             return orjson.dumps(doc, default=_convert, option=orjson.OPT_NON_STR_KEYS)
         except orjson.JSONEncodeError:
             pass  # an integer wider than 64 bits: the standard library writes it
-    import json
-
     try:
         return json.dumps(doc, default=_convert, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from oktaql._json import loads
 from oktaql.errors import ConfigError
 from oktaql.provider._bounds import check_bounds, encode
 from oktaql.provider._private import is_private, private_dir
@@ -71,7 +72,6 @@ def load_document(raw: bytes, path: Path | str) -> Any:
     doc = _parse_yaml(raw, path)
     check_bounds(doc, path)
     text = encode(doc, path)
-    from oktaql._json import loads
 
     doc = loads(text)  # what a warm run will read: a cold one must see the same
     if cached is not None:
@@ -149,7 +149,6 @@ def _json_document(raw: bytes) -> Any:
         body = body.lstrip()
     if not body.startswith(b"{"):
         return _NOT_JSON
-    from oktaql._json import loads
 
     try:
         return loads(body)
@@ -173,7 +172,6 @@ def _read_cache(target: Path) -> Any:
         return _NOT_JSON
     finally:
         os.close(fd)
-    from oktaql._json import loads
 
     try:
         return loads(text)

@@ -16,11 +16,11 @@ from typing import Any
 
 from oktaql._http import RetryPolicy  # noqa: F401 - re-exported as oktaql.RetryPolicy
 from oktaql._json import loads
+from oktaql._report import unexpected
 from oktaql._settings import Settings
 from oktaql.errors import (
     Error,
     InterfaceError,
-    InternalError,
     NotSupportedError,
     ProgrammingError,
 )
@@ -174,7 +174,7 @@ class Cursor:
         except Error:
             raise
         except Exception as exc:  # a bug of ours must still surface as an oktaql error
-            raise InternalError(f"unexpected {type(exc).__name__}: {exc}") from exc
+            raise unexpected(exc) from exc
         self._result = result
         self.rowcount = result.rowcount
         self.message = result.message
@@ -231,7 +231,7 @@ class Cursor:
             except Error:
                 raise
             except Exception as exc:
-                raise InternalError(f"unexpected {type(exc).__name__}: {exc}") from exc
+                raise unexpected(exc) from exc
         assert res.relation is not None
         raw = res.relation.fetchall() if n is None else res.relation.fetchmany(n)
         return self._convert(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,84 @@ def test_explain_cache_note_belongs_to_its_own_call(emulator: Any) -> None:
     assert "cached response reused" in notes[apps[0]]
     # the calls after the cached one were never read: no cache note (it used to carry over)
     assert [a for a in apps[1:] if "cached" in notes[a]] == []
+
+
+def test_plain_queries_never_open_the_file(emulator: Any, tmp_path: Path) -> None:
+    db = tmp_path / "data" / "oktaql.duckdb"
+    cur = _conn(emulator, db=str(db)).cursor()
+    app = _busiest(emulator)
+    cur.execute("SELECT label FROM okta.apps.applications ORDER BY label")
+    assert [r[0] for r in cur.fetchall()] == sorted(a["label"] for a in emulator.org.apps)
+    cur.execute(
+        "SELECT count(*) FROM okta.apps.applications a JOIN okta.apps.tokens t ON t.appId = a.id "
+        f"WHERE a.id = '{app['id']}'"
+    )
+    assert cur.fetchall() == [(emulator.org.token_count(app["id"]),)]
+    cur.execute(  # a CTE's name is no local table
+        "WITH a AS (SELECT id FROM okta.apps.applications) SELECT count(*) FROM a"
+    )
+    assert cur.fetchall() == [(len(emulator.org.apps),)]
+    # values DuckDB works out at planning: an UPDATE's expression, an INSERT's SELECT
+    cur.execute(
+        f"EXPLAIN REPLACE okta.apps.applications SET data__label = upper('x') || '1' "
+        f"WHERE appId = '{app['id']}'"
+    )
+    assert json.loads(_one(cur)[6])["label"] == "X1"
+    cur.execute(
+        "EXPLAIN INSERT INTO okta.groups.groups (data__profile) "
+        """SELECT json_object('name', 'g' || 2)"""
+    )
+    assert json.loads(_one(cur)[6]) == {"profile": {"name": "g2"}}
+    cur.connection.close()
+    assert not db.parent.exists()
+
+
+def test_the_file_is_attached_only_around_the_steps_that_need_it(
+    emulator: Any, tmp_path: Path
+) -> None:
+    from oktaql import _execute, parser
+
+    conn = _conn(emulator, db=str(tmp_path / "state.duckdb"))
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE watchlist (user_id VARCHAR)")
+    cur.execute("CREATE VIEW labels AS SELECT label FROM okta.apps.applications")
+
+    def span(sql: str) -> tuple[list[str], tuple[int, int, bool] | None]:
+        plan = conn.session.plan(parser.parse(sql))
+        return [type(s).__name__ for s in plan.steps], _execute.local_span(plan)
+
+    # the API is read first, without the file; only the INSERT itself holds it, to write
+    assert span("INSERT INTO watchlist SELECT userId FROM okta.apps.tokens WHERE appId = 'x'") == (
+        ["Fetch", "RunLocal"],
+        (1, 1, True),
+    )
+    # a view over the API is read at planning: its rows come from scratch tables only
+    assert span("SELECT label FROM labels ORDER BY label") == (["Fetch", "RunLocal"], None)
+    # reading a table of the file, read-only
+    assert span(
+        "SELECT t.id FROM okta.apps.tokens t JOIN watchlist w ON w.user_id = t.userId "
+        "WHERE t.appId = 'x'"
+    ) == (["Fetch", "RunLocal"], (1, 1, False))
+    # a fan-out whose values come from the file holds it from there on
+    fed = "SELECT id FROM okta.users.users u WHERE u.id IN (SELECT user_id FROM watchlist)"
+    assert span(fed) == (["FanOut", "RunLocal"], (0, 1, False))
+    assert span("CREATE MATERIALIZED VIEW mv AS SELECT id FROM okta.apps.applications") == (
+        ["Fetch", "Materialize", "StoreView"],
+        (1, 2, True),
+    )
+    assert span("DROP VIEW labels") == (["DropView"], (0, 0, True))
+
+
+def test_fan_out_fed_by_a_table_of_the_file(emulator: Any, tmp_path: Path) -> None:
+    apps = sorted(a["id"] for a in emulator.org.oidc_apps[:2])
+    cur = _conn(emulator, db=str(tmp_path / "state.duckdb")).cursor()
+    cur.execute("CREATE TABLE mine (app_id VARCHAR)")
+    cur.execute("INSERT INTO mine VALUES " + ", ".join(f"('{a}')" for a in apps))
+    emulator.reset_log()
+    cur.execute(
+        "SELECT id FROM okta.apps.tokens WHERE appId IN (SELECT app_id FROM mine) ORDER BY id"
+    )
+    assert [r[0] for r in cur.fetchall()] == sorted(
+        t for a in apps for t in emulator.org.token_ids(a)
+    )
+    assert sorted({p.split("/")[4] for _, p, _ in emulator.request_log}) == apps

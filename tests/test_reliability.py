@@ -88,11 +88,7 @@ def ok(body: Any = None, **headers: str) -> httpx.Response:
 
 def connect(emu: RunningEmulator, policy: RetryPolicy = FAST, **kw: Any) -> oktaql.Connection:
     """A connection to the emulator whose HTTP client retries by ``policy``."""
-    if not kw:
-        return oktaql.connect(org_url=emu.url, token=emu.config.token, retry=policy)
-    conn = oktaql.connect(org_url=emu.url, token=emu.config.token)
-    conn.session._http = HTTPClient("SSWS " + emu.config.token, retry=policy, **kw)
-    return conn
+    return oktaql.connect(org_url=emu.url, token=emu.config.token, retry=policy, **kw)
 
 
 def rows(conn: oktaql.Connection, sql: str) -> list[tuple[Any, ...]]:
@@ -307,8 +303,51 @@ def test_dropped_delete_then_404_says_it_may_already_be_done(clock: Clock) -> No
     )
     with pytest.raises(oktaql.APIError) as err:
         script.client().send(Request("DELETE", URL + "/0oa1/tokens/oar1"))
-    assert "may already have deleted it" in str(err.value)
+    assert "may already have deleted it" in str(err.value) and err.value.may_have_acted
     assert "(after 1 retry)" in str(err.value)
+
+
+DROP = httpx.RemoteProtocolError("peer closed connection")
+REFUSED = httpx.ConnectError("connection refused")
+
+
+@pytest.mark.parametrize(
+    ("method", "answers", "acted"),
+    [
+        ("POST", [DROP], True),  # the answer was cut: Okta may have acted
+        ("POST", [okta_error(500, "E0000009", "Internal Server Error", "r")], True),
+        ("POST", [okta_error(400, "E0000001", "Api validation failed", "r")], False),
+        ("POST", [REFUSED], False),  # never reached the server
+        ("POST", [okta_error(429, "E0000047", "API call exceeded rate limit", "r")], False),
+        ("DELETE", [DROP], True),  # every retry cut too
+        ("DELETE", [okta_error(503, "E0000009", "Service Unavailable", "r")], True),
+        ("DELETE", [DROP, okta_error(400, "E0000001", "Api validation failed", "r")], True),
+        ("DELETE", [REFUSED, okta_error(400, "E0000001", "Api validation failed", "r")], False),
+    ],
+)
+def test_a_failure_says_whether_okta_may_have_acted(
+    clock: Clock, method: str, answers: list[Answer], acted: bool
+) -> None:
+    """What the write report's "unknown" rests on: only a failure after which the request may
+    have taken effect says so."""
+    script = Script(*answers)
+    policy = RetryPolicy(max_retries=2, backoff_base=0.001, max_rate_limit_wait=0)
+    with pytest.raises(oktaql.OperationalError) as err:
+        script.client(policy).send(Request(method, URL + "/0oa1/tokens/oar1"))
+    assert err.value.may_have_acted is acted
+
+
+def test_planning_never_loads_the_http_client() -> None:
+    """EXPLAIN plans without httpx: planning imports the request models only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, oktaql.planning; "
+        "print(sorted(m for m in sys.modules if m.startswith(('oktaql._http', 'httpx'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['oktaql._http', 'oktaql._http._models']"
 
 
 def test_redirects_are_errors_not_followed(clock: Clock) -> None:
@@ -570,7 +609,7 @@ class FaultOnlyFirst(httpx.HTTPTransport):
             self.config.fault_rate = 0.0
 
 
-def test_sql_delete_cut_off_after_acting_is_retried_and_explained() -> None:
+def test_sql_delete_cut_off_after_acting_is_retried_and_counted_as_done() -> None:
     cfg = EmulatorConfig(
         apps=1,
         tokens_per_app=3,
@@ -582,13 +621,15 @@ def test_sql_delete_cut_off_after_acting_is_retried_and_explained() -> None:
         app = emu.org.oidc_apps[0]["id"]
         tokens = emu.org.token_ids(app)
         conn = connect(emu, transport=FaultOnlyFirst(emu.config))
-        with pytest.raises(oktaql.APIError) as err:
-            rows(
-                conn,
-                f"DELETE FROM okta.apps.tokens WHERE appId = '{app}' AND tokenId = '{tokens[1]}'",
-            )
-        assert err.value.status == 404
-        assert "may already have deleted it" in str(err.value)
+        cur = conn.cursor()
+        cur.execute(
+            f"DELETE FROM okta.apps.tokens WHERE appId = '{app}' AND tokenId = '{tokens[1]}'"
+        )
+        # the retry's 404 means the first try deleted it: a DELETE's goal, absence, is met
+        assert cur.message == (
+            "DELETE okta.apps.tokens: 1 request(s) sent (revoke_oauth2_token_for_application); "
+            "1 already absent"
+        )
         assert emu.org.token_ids(app) == [tokens[0], tokens[2]]  # exactly that one, once
         deletes = [h for m, _, h in emu.request_log if m == "DELETE"]
         assert [h.get("x-okta-retry-count") for h in deletes] == [None, "1"]

@@ -25,6 +25,7 @@ from oktaql.errors import (
     SQLSyntaxError,
     TemplateError,
     Warning,
+    WriteIncomplete,
 )
 
 __version__ = "0.1.0"
@@ -67,6 +68,7 @@ __all__ = [
     "SQLSyntaxError",
     "TemplateError",
     "Warning",
+    "WriteIncomplete",
     "__version__",
     "apilevel",
     "connect",

@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 from sqlglot import exp
 
 from oktaql._http import HTTPClient, Request, decode_json, origin, show_origin
+from oktaql._ledger import WriteLedger, is_absent
 from oktaql._loading import TableSink, infer_columns
 from oktaql._progress import PROGRESS_MIN_CALLS, progress_for
 from oktaql.errors import APIError, Error, OperationalError, ProgrammingError
@@ -321,45 +322,89 @@ class _Runner:
         provider = plan.resource.id.split(".")[0]
         s.need_scopes([plan.method])
         s.check_targets(step.requests())
-        bodies: list[Any] = []
-        done: list[Call] = []
-        for call in plan.calls:
-            http = s.http(provider, call.request.url, call.request.org)
-            try:
-                resp = http.send(call.request)
-                if plan.await_completion and resp.status_code == 202:
-                    resp = _await(http, call.request, resp)
-            except Error as exc:
-                if done:
-                    # say exactly which objects were already changed: a known end state
-                    exc.args = (
-                        f"{exc}\n{len(done)} of {len(plan.calls)} requests had succeeded before "
-                        "this one: " + "; ".join(c.request.describe() for c in done),
-                    )
-                raise
-            done.append(call)
-            s.cache.invalidate(plan.resource.id, call.request.url)
-            bodies.append(decode_json(call.request, resp))
         verb = plan.verb.upper()
-        message = f"{verb} {plan.resource.id}: {len(done)} request(s) sent ({plan.method.name})"
-        want_rows = plan.returning is not None or (
+        ledger = WriteLedger(f"{verb} {plan.resource.id}", plan.method, plan.calls)
+        bodies: list[Any] = []
+        index, phase = 0, "before"  # how far the current call got: before/sending/awaiting/answered
+        try:
+            for index, call in enumerate(plan.calls):
+                phase = "before"
+                http = s.http(provider, call.request.url, call.request.org)
+                phase = "sending"
+                try:
+                    resp = http.send(call.request)
+                except Error as exc:
+                    if not is_absent(call, exc):
+                        raise
+                    ledger.record_absent(index)  # a DELETE's goal is absence: done
+                    s.cache.invalidate(plan.resource.id, call.request.url)
+                    continue
+                if plan.await_completion and resp.status_code == 202:
+                    phase = "awaiting"
+                    resp = _await(http, call.request, resp)
+                phase = "answered"
+                s.cache.invalidate(plan.resource.id, call.request.url)
+                body = decode_json(call.request, resp)
+                bodies.append(body)
+                ledger.record(index, body)
+        except (Exception, KeyboardInterrupt) as exc:
+            if phase == "answered" and len(ledger.done) == index:
+                ledger.record(index, None)  # it acted; its answer could not be read
+            stop = index + 1 if phase == "answered" else index
+            rows: list[tuple[Any, ...]] | None = None
+            columns: list[str] | None = None
+            if bodies and self._wants_rows(step):
+                try:  # the RETURNING rows of what was done are kept on the error
+                    cols, cur = self._returning(step, bodies)
+                    rows, columns = cur.fetchall(), [c for c, _ in cols]
+                except Exception:  # noqa: BLE001 - the write's own cause is what to report
+                    rows = columns = None
+            incomplete = ledger.stopped(
+                stop,
+                exc,
+                in_flight=phase in ("sending", "awaiting"),
+                awaiting=phase == "awaiting",
+                rows=rows,
+                columns=columns,
+            )
+            if incomplete is None:
+                raise
+            raise incomplete from exc
+        message = (
+            f"{verb} {plan.resource.id}: {len(plan.calls)} request(s) sent ({plan.method.name})"
+        )
+        if ledger.absent:
+            message += f"; {ledger.absent} already absent"
+        if not self._wants_rows(step):
+            return Result(rowcount=len(plan.calls), message=message)
+        cols, cur = self._returning(step, bodies)
+        return Result(columns=cols, relation=cur, rowcount=len(plan.calls), message=message)
+
+    @staticmethod
+    def _wants_rows(step: Send) -> bool:
+        plan = step.write
+        return plan.returning is not None or (
             plan.verb == "exec" and (plan.show_results or plan.method.http_method == "GET")
         )
-        if not want_rows:
-            return Result(rowcount=len(done), message=message)
+
+    def _returning(
+        self, step: Send, bodies: list[Any]
+    ) -> tuple[list[tuple[str, str]], duckdb.DuckDBPyConnection]:
+        """The RETURNING projection (or, for EXEC, every column) of the answers' rows."""
+        s, plan = self.session, step.write
         rows: list[Any] = []
         for body in bodies:
             rows.extend(extract_rows(plan.method, body))
         table = "oktaql_scratch.returning"
-        self.scratch.append(table)
+        if table not in self.scratch:
+            self.scratch.append(table)
         sink = TableSink(s.duck, table, plan.method.columns or infer_columns(rows))
         sink.append(rows)
         sink.flush()
         proj = ", ".join(e.sql(dialect="duckdb") for e in plan.returning or []) or "*"
         cur = s.duck.cursor()
         cur.execute(f"SELECT {proj} FROM {table}")
-        cols = [(d[0], str(d[1])) for d in cur.description or []]
-        return Result(columns=cols, relation=cur, rowcount=len(done), message=message)
+        return [(d[0], str(d[1])) for d in cur.description or []], cur
 
 
 _RUNNERS: dict[type[Step], Callable[[_Runner, Any], Result]] = {

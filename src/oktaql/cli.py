@@ -26,7 +26,7 @@ from oktaql._options import (
     output_option,
 )
 from oktaql._report import fail as _fail
-from oktaql.errors import ConfigError, Error
+from oktaql.errors import ConfigError, Error, WriteIncomplete
 
 
 @contextmanager
@@ -34,6 +34,9 @@ def _errors_reported() -> Iterator[None]:
     try:
         yield
     except (Error, KeyboardInterrupt) as exc:
+        if isinstance(exc, WriteIncomplete) and exc.interrupted:  # the report, then 130
+            _report.echo(str(exc))
+            sys.exit(_report.INTERRUPTED)
         _report.exit_with(exc)
 
 

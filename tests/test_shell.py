@@ -530,3 +530,91 @@ def test_profile_and_vars_file(org: Any, spawn: Any, home: dict[str, str], tmp_p
     sh.prompt()
     sh.send("\x04")
     assert sh.wait_exit(nudge="\x04") == 0
+
+
+# --- the shell takes exec's options and keeps exec's database (issues 15.11, 15.17) ---------------
+
+
+def _exec(home: dict[str, str], *args: str) -> Any:
+    """``oktaql exec`` in its own process, with the shell's environment (the same data dir)."""
+    import subprocess
+
+    return subprocess.run(
+        [PYTHON, "-m", "oktaql.cli", "exec", *args],
+        env=home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_shell_keeps_execs_database(org: Any, spawn: Any, home: dict[str, str]) -> None:
+    """No --db: the shell opens exec's default file (<data dir>/oktaql.duckdb), so a table made
+    by exec is there, and a view made in the shell is there for exec after the shell left."""
+    made = _exec(home, "--org-url", org.url, "CREATE TABLE from_exec AS SELECT 42 AS answer")
+    assert made.returncode == 0, made.stderr
+    sh = spawn(org.url, "--cache-ttl", "30", "--concurrency", "4", "--max-retries", "1")
+    sh.run(".tables", r"(?s)┃ name\s+┃ kind\s+┃.*?from_exec\s+│ table\s+│.*?1 row\n")
+    sh.prompt()
+    sh.run("SELECT answer FROM from_exec;", r"│\s+42 │")
+    sh.prompt()
+    sh.run(
+        "CREATE VIEW active_apps AS SELECT id FROM okta.apps.applications WHERE status = 'ACTIVE';",
+        r"view active_apps created\n",
+    )
+    sh.prompt()
+    sh.run("SHOW TABLES;", r"(?s)active_apps\s+│ view\s+│.*?from_exec\s+│ table\s+│.*?2 rows\n")
+    sh.prompt()
+    # an error is one report: DuckDB's, one line and a caret, without its catalog noise
+    sh.run("SELECT * FROM sqlite_mastr;", r"error: Table with name sqlite_mastr does not exist\n")
+    sh.expect(r"  SELECT \* FROM sqlite_mastr\n\s+\^\n")
+    sh.prompt()
+    assert "Did you mean" not in sh.text
+    sh.send("\x04")
+    assert sh.wait_exit(nudge="\x04") == 0
+    assert (Path(home["XDG_DATA_HOME"]) / "oktaql" / "oktaql.duckdb").is_file()
+    active = sum(1 for a in org.org.apps if a["status"] == "ACTIVE")
+    shown = _exec(home, "--org-url", org.url, "-o", "text", "-H",
+                  "SELECT count(*) FROM active_apps")  # fmt: skip
+    assert (shown.returncode, shown.stdout) == (0, f"{active}\n"), shown.stderr
+
+
+def test_shell_db_option_inspect_and_dry_run(
+    org: Any, spawn: Any, home: dict[str, str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "own.duckdb")
+    made = _exec(home, "--db", db, "CREATE TABLE only_here AS SELECT 1 AS one")
+    assert made.returncode == 0, made.stderr
+    sh = spawn(org.url, "--db", db, "--dry-run")
+    sh.run(".tables", r"only_here\s+│ table")
+    sh.prompt()
+    # .inspect: the columns, then the parameters of the SELECT methods
+    sh.run(".inspect okta.apps.tokens", r"(?s)┃ name\s+┃ type\s+┃.*?userId\s+│ string")
+    m = sh.expect(r"(?s)┃ parameter\s+┃ in\s+┃ required\s+┃ method\s+┃.*?rows\n")
+    assert re.search(r"│ appId\s+│ path\s+│ required\s+│ list_oauth2_tokens_for_application", m[0])
+    sh.prompt()
+    sh.run(".inspect nonsense", r"error: usage: \.inspect okta\.<service>\.<resource>\n")
+    sh.prompt()
+    # --dry-run: every statement is planned and shown, nothing is sent, no confirmation asked
+    before = len(org.request_log)
+    app = org.org.apps[0]["id"]
+    sh.run(".output jsonl", r"output: jsonl")
+    sh.prompt()
+    sh.run(
+        f"DELETE FROM okta.apps.tokens WHERE appId = '{app}';",
+        rf'"method": "DELETE", "url": "{re.escape(org.url)}/api/v1/apps/{app}/tokens"',
+    )
+    sh.prompt()
+    assert len(org.request_log) == before
+    assert "proceed?" not in sh.text
+    sh.send("\x04")
+    assert sh.wait_exit(nudge="\x04") == 0
+
+
+def test_shell_refuses_emulator_with_org_url(home: dict[str, str]) -> None:
+    sh = PtyShell(["--emulator", "--org-url", "https://acme.okta.com"], home)
+    try:
+        sh.expect(r"error: --emulator and --org-url both name an org: give one")
+        assert sh.wait_exit() == 1
+    finally:
+        sh.close()

@@ -671,10 +671,11 @@ class Shell:
         """An error, as every oktaql surface shows it (oktaql._report)."""
         self.echo(_report.report(exc, "cli").lines(), err=True)
 
-    def run_statement(self, sql: str) -> bool:
+    def run_statement(self, sql: str, *, as_written: bool = False) -> bool:
+        """Run one statement; ``as_written``: a meta command's own (no --dry-run EXPLAIN)."""
         self._settle_abandoned()
         started = time.monotonic()
-        if self.dry_run and first_word(sql) != "EXPLAIN":
+        if self.dry_run and not as_written and first_word(sql) != "EXPLAIN":
             sql = "EXPLAIN " + sql  # --dry-run: plans only, so nothing to confirm
         elif first_word(sql) in _DESTRUCTIVE:
             go = self.confirm(sql)
@@ -847,7 +848,7 @@ class Shell:
             else:
                 self.echo(f"error: unknown format {arg!r}: {', '.join(OUTPUT_FORMATS)}", err=True)
         elif cmd == ".tables":
-            self.run_statement("SHOW TABLES")
+            self.run_statement("SHOW TABLES", as_written=True)
         elif cmd == ".inspect":
             self.meta_inspect(arg)
         elif cmd == ".vars":
@@ -895,7 +896,7 @@ class Shell:
         if not re.fullmatch(r"[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*", arg):
             self.echo("error: usage: .inspect okta.<service>.<resource>", err=True)
             return
-        if not self.run_statement(f"DESCRIBE {arg}"):
+        if not self.run_statement(f"DESCRIBE {arg}", as_written=True):
             return
         resource = self.conn.session.catalog.resource(arg)
         rows: list[tuple[Any, ...]] = []

@@ -9,10 +9,12 @@ them (``Result.scratch``); any error drops them at once.
 from __future__ import annotations
 
 import itertools
+import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -30,6 +32,7 @@ from oktaql.planning import (
     DropView,
     FanOut,
     Fetch,
+    JoinCap,
     ManageRegistry,
     Materialize,
     Plan,
@@ -156,8 +159,21 @@ class _Runner:
         # the values came from rows: they may only name an org the user configured
         calls = dependent_calls(scan, combos, s.plan_context(frozenset(d.param for d in scan.deps)))
         s.check_targets([c.request for c in calls])
-        self._load(scan, calls)
+        self._load(scan, calls, self._joined_rows(step.stop))
         return Result()
+
+    def _joined_rows(self, stop: JoinCap | None) -> _RowCount | None:
+        """How many joined rows a call's rows make, for a fan-out that stops at a LIMIT."""
+        if stop is None:
+            return None
+        counts = {
+            tuple(r[:-1]): int(r[-1]) for r in self.session.duck.execute(stop.counts_sql).fetchall()
+        }
+
+        def joined(call: Call, rows: int) -> int:
+            return rows * counts.get(tuple(call.bound.get(p) for p in stop.params), 0)
+
+        return _RowCount(stop.rows, joined)
 
     def stream(self, step: Stream) -> Result:
         from oktaql import _stream
@@ -176,7 +192,13 @@ class _Runner:
             columns=list(zip(p.names, p.types, strict=True)), stream=_stream.rows(p, chained())
         )
 
-    def _load(self, scan: Scan, calls: list[Call]) -> None:
+    def _load(self, scan: Scan, calls: list[Call], cap: _RowCount | None = None) -> None:
+        """Read ``calls`` into the scan's scratch table, in call order whatever the timing.
+
+        With ``cap`` (a LIMIT over a fan-out's join) no call is made once the calls read
+        give enough joined rows; calls in flight then are abandoned, their rows never kept.
+        An error or an interrupt stops the others the same way: no new request after it.
+        """
         s = self.session
         self.scratch.append(scan.table_name)
         provider = scan.resource.id.split(".")[0]
@@ -186,55 +208,67 @@ class _Runner:
             if scan.described
             else None
         )
+        stop = threading.Event()  # set: no call starts, no next page is fetched
+        have = 0  # joined rows so far (with cap)
 
         def fetch_all(call: Call) -> list[Any]:
-            http = s.http(provider, call.request.url, call.request.org)
             out: list[Any] = []
-            try:
-                for body in s.cache.pages(http, call.request, scan.resource.id):
-                    out.extend(extract_rows(scan.method, body))
-            except APIError as exc:
-                if scan.deps and exc.status == 404:
-                    return []  # the object named by the other side is gone: no rows for it
-                raise
+            if stop.is_set():
+                return out  # abandoned before it started
+            for rows in call_pages(s, scan, call, provider):
+                out.extend(rows)
+                if stop.is_set():
+                    break  # abandoned: leaving the generator fetches no next page
             return out
 
-        def append(rows: list[Any], bound: dict[str, Any]) -> None:
-            nonlocal sink
+        def append(call: Call, rows: list[Any]) -> bool:
+            """Keep a call's rows; True once the cap is met."""
+            nonlocal sink, have
             if sink is None:
                 sink = TableSink(s.duck, scan.table_name, infer_columns(rows), scan.extra)
-            sink.append(rows, bound)
+            sink.append(rows, call.bound)
+            if cap is not None:
+                have += cap.joined(call, len(rows))
+                return have >= cap.rows
+            return scan.row_cap is not None and sink.count >= scan.row_cap
 
         if len(calls) > 1 and s.concurrency > 1:
             from concurrent.futures import ThreadPoolExecutor  # 8 ms to import: fan-out only
 
             workers = min(s.concurrency, len(calls))
-            with (
-                ThreadPoolExecutor(max_workers=workers) as pool,
-                progress_for(
+            pool = ThreadPoolExecutor(max_workers=workers)
+            try:
+                with progress_for(
                     s.progress and len(calls) >= PROGRESS_MIN_CALLS, scan, len(calls)
-                ) as bar,
-            ):
-                # a sliding window of futures consumed in call order: results never depend
-                # on timing, and at most a window's rows wait in memory
-                window = workers * 4
-                pending: deque[tuple[Call, Future[list[Any]]]] = deque()
-                queue = iter(calls)
-                for call in itertools.islice(queue, window):
-                    pending.append((call, pool.submit(fetch_all, call)))
-                while pending:
-                    call, future = pending.popleft()
-                    rows = future.result()
-                    append(rows, call.bound)
-                    bar.advance(len(rows))
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.append((nxt, pool.submit(fetch_all, nxt)))
+                ) as bar:
+                    # a sliding window of futures consumed in call order: results never depend
+                    # on timing, and at most a window's rows wait in memory; with a cap, no more
+                    # look-ahead than the workers, so that few calls are made past the limit
+                    window = workers if cap is not None else workers * 4
+                    pending: deque[tuple[Call, Future[list[Any]]]] = deque()
+                    queue = iter(calls)
+                    for call in itertools.islice(queue, window):
+                        pending.append((call, pool.submit(fetch_all, call)))
+                    while pending:
+                        call, future = pending.popleft()
+                        rows = future.result()
+                        bar.advance(len(rows))
+                        if append(call, rows):
+                            break
+                        nxt = next(queue, None)
+                        if nxt is not None:
+                            pending.append((nxt, pool.submit(fetch_all, nxt)))
+            finally:
+                # done, capped, failed or interrupted: nothing new starts, and calls still in
+                # flight are not waited for (they fetch no further page)
+                stop.set()
+                pool.shutdown(wait=False, cancel_futures=True)
         else:
-            for rows, bound in s.pages(scan, calls):
-                append(rows, bound)
-                if scan.row_cap is not None and sink is not None and sink.count >= scan.row_cap:
-                    break  # leaving the generator stops the paging
+            for call in calls:
+                with closing(call_pages(s, scan, call, provider)) as pages_of_call:
+                    # closing the generator early stops the paging: no next page is fetched
+                    if any(append(call, rows) for rows in pages_of_call):
+                        break
         if sink is None:
             sink = TableSink(s.duck, scan.table_name, [], scan.extra)
         sink.flush()
@@ -459,10 +493,53 @@ def pages(
     provider = scan.resource.id.split(".")[0]
     session.need_scopes([scan.method])
     for call in calls:
-        http = session.http(provider, call.request.url, call.request.org)
+        for rows in call_pages(session, scan, call, provider):
+            yield rows, call.bound
+
+
+def call_pages(
+    session: Session, scan: Scan, call: Call, provider: str
+) -> Generator[list[Any], None, None]:
+    """The rows of each page of one call. A call of a fan-out whose object is gone (Okta's 404
+    names it) has no rows; any other 404 (the path itself: an endpoint the org does not
+    serve) is an error naming the request."""
+    http = session.http(provider, call.request.url, call.request.org)
+    try:
         for body in session.cache.pages(http, call.request, scan.resource.id):
-            yield extract_rows(scan.method, body), call.bound
+            yield extract_rows(scan.method, body)
             del body  # let the page go before the next is fetched
+    except APIError as exc:
+        if exc.status != 404 or not scan.deps:
+            raise
+        gone = _not_found(exc)
+        if gone is not None and gone[1] != "URI":
+            sourced = {scan.param_columns.get(d.param, d.param) for d in scan.deps}
+            if gone[0] in {str(v) for k, v in call.bound.items() if k in sourced}:
+                return  # the object the other side named was deleted since: no rows for it
+        if gone is not None and gone[1] == "URI":
+            exc.args = (
+                f"{exc}; the org does not serve this path, so {scan.resource.id} cannot be "
+                "read from it (an endpoint of a feature the org lacks, or of a newer API)",
+            )
+        raise
+
+
+_NOT_FOUND = re.compile(r"Resource not found: (.+) \(([^()]*)\)\s*$")
+
+
+def _not_found(exc: APIError) -> tuple[str, str] | None:
+    """(what, type) of Okta's E0000007 "Not found: Resource not found: <id> (<Type>)"; the
+    type is ``URI`` when the path itself is unknown."""
+    if exc.error_code != "E0000007":
+        return None
+    m = _NOT_FOUND.search(exc.error_summary or "")
+    return (m.group(1), m.group(2)) if m else None
+
+
+@dataclass(frozen=True)
+class _RowCount:
+    rows: int  # joined rows that stop the fan-out
+    joined: Callable[[Call, int], int]  # a call and how many rows it gave -> joined rows
 
 
 def ident(name: str) -> str:

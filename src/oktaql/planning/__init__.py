@@ -22,6 +22,7 @@ from oktaql.planning._common import (
 )
 from oktaql.planning._query import (
     Dependency,
+    JoinCap,
     QueryPlan,
     Scan,
     dependency_groups,
@@ -77,6 +78,7 @@ __all__ = [
     "query_steps",
     "Call",
     "Dependency",
+    "JoinCap",
     "PlanContext",
     "QueryPlan",
     "Scan",

@@ -71,7 +71,8 @@ class Scan:
     calls: list[Call]  # known at plan time when there are no dependencies
     columns: list[Column]
     extra: list[str]  # bound parameters recorded as columns (named as in ``param_columns``)
-    row_cap: int | None = None
+    row_cap: int | None = None  # stop paging after this many rows (a LIMIT over this scan)
+    join_cap: JoinCap | None = None  # stop a fan-out once its join has a LIMIT's rows
     pushed: str | None = None  # the filter expression handed to the API, if any
     pushed_note: str | None = None  # what EXPLAIN says about the rows pushdown keeps
     described: bool = True  # the provider names the response's columns (else: inferred)
@@ -403,28 +404,110 @@ def _order(scans: list[Scan]) -> list[Scan]:
     return ordered
 
 
+@dataclass(frozen=True)
+class JoinCap:
+    """When a fan-out may stop: ``LIMIT rows`` over the join of one source scan and this
+    fan-out, nothing else asking for the whole input.
+
+    The calls run in their deterministic order and the rows of each are kept in that order;
+    a call's rows give ``len(rows) * n`` joined rows, where ``n`` is how many source rows have
+    the call's values (``counts_sql``: the values, then that count). Once the calls read so
+    far give ``rows`` joined rows no further call is made. The local SQL orders the join by
+    the fan-out's rows (then the source's), so its first ``rows`` rows are the same whether
+    the fan-out stopped or not.
+    """
+
+    rows: int
+    params: tuple[str, ...]  # the columns of a call's ``bound`` that pick its source rows
+    counts_sql: str
+
+
 def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
-    """Stop paging early when the SQL LIMIT is all that's asked of a single, unfiltered scan."""
-    if len(scans) != 1 or not isinstance(ast, exp.Select) or scans[0].deps:
+    """Stop reading early when the SQL LIMIT is all that is asked: the paging of a single,
+    unfiltered scan, or the calls of a join's fan-out (:class:`JoinCap`)."""
+    if not isinstance(ast, exp.Select):
         return
     limit = ast.args.get("limit")
     if limit is None:
         return
-    for key in ("group", "having", "order", "distinct", "joins", "qualify"):
+    for key in ("group", "having", "order", "distinct", "qualify"):
         if ast.args.get(key):
             return
-    where = ast.args.get("where")
-    if where is not None and any(
-        not (isinstance(c, exp.Boolean) and c.this) for c in conjuncts(where)
-    ):
-        return
     if any(ast.find_all(exp.AggFunc)) or any(ast.find_all(exp.Window)):
         return
     n = literal(limit.expression) if isinstance(limit, exp.Limit) else MISSING
     offset = ast.args.get("offset")
     off = literal(offset.expression) if offset is not None else 0
-    if isinstance(n, int) and isinstance(off, int):
-        scans[0].row_cap = n + off
+    if not isinstance(n, int) or not isinstance(off, int):
+        return
+    if len(scans) == 1 and not scans[0].deps and not ast.args.get("joins"):
+        where = ast.args.get("where")
+        if where is None or all(_is_true(c) for c in conjuncts(where)):
+            scans[0].row_cap = n + off
+        return
+    if len(scans) == 2:
+        _cap_join(ast, scans[0], scans[1], n + off)
+
+
+def _is_true(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Boolean) and bool(node.this)
+
+
+def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> None:
+    """Give ``fan`` a :class:`JoinCap` when the statement is ``source JOIN fan`` (or ``fan
+    LEFT JOIN source``) whose result only grows as the fan-out's rows arrive: every
+    condition is the dependency's equality, a consumed parameter binding, or (in WHERE) a
+    filter of the source alone, which its values already passed."""
+    groups = dependency_groups(fan)
+    if source.deps or not fan.deps or len(groups) != 1:
+        return
+    if any(not d.source_from or d.needs != {source.table_name} for d in fan.deps):
+        return
+    if len(list(ast.find_all(exp.Select))) != 1 or len(list(ast.find_all(exp.Table))) != 2:
+        return  # a subquery or a third table: its rows are not counted here
+    joins = ast.args.get("joins") or []
+    first = ast.args.get("from_")
+    if len(joins) != 1 or first is None:
+        return
+    join = joins[0]
+    if join.args.get("using") or join.args.get("method"):
+        return  # NATURAL / USING: conditions this planner does not count
+    fan_first = first.this.alias_or_name == fan.alias
+    side, kind = (join.side or "").upper(), (join.kind or "").upper()
+    # an outer join keeps the rows of the side it preserves: only the fan-out's may be kept,
+    # since a source row whose call was not made would show as unmatched
+    if kind not in ("", "INNER", "CROSS", "OUTER") or side == "FULL":
+        return
+    if (side == "LEFT" and not fan_first) or (side == "RIGHT" and fan_first):
+        return
+    equalities = {id(d.target.parent) for d in fan.deps if d.target is not None}
+    for node in conjuncts(join.args.get("on")):
+        if not (_is_true(node) or id(node) in equalities):
+            return
+    for node in conjuncts(ast.args.get("where")):
+        if not (_is_true(node) or id(node) in equalities or _only_alias(node, source.alias)):
+            return
+    if any(c.name.lower() == "rowid" for c in (*source.columns, *fan.columns)):
+        return  # the order below needs DuckDB's rowid
+    names, _ = groups[0]
+    source_from = fan.deps[0].source_from
+    cols = ", ".join(d.column_sql for d in fan.deps)
+    fan.join_cap = JoinCap(
+        rows,
+        tuple(fan.param_columns.get(p, p) for p in names),
+        f"SELECT {cols}, count(*) {source_from} GROUP BY ALL",
+    )
+    # the fan-out's rows arrive in call order: order the join by them so that LIMIT takes the
+    # same first rows from a stopped fan-out as from a complete one
+    ast.set(
+        "order",
+        exp.Order(
+            expressions=[
+                exp.Ordered(this=exp.column("rowid", table=fan.alias)),
+                exp.Ordered(this=exp.column("rowid", table=source.alias)),
+            ]
+        ),
+    )
 
 
 def dependency_groups(scan: Scan) -> list[tuple[list[str], str]]:
@@ -466,4 +549,4 @@ def dependent_calls(
     return _recorded(calls, scan.param_columns)
 
 
-__all__ = ["Dependency", "QueryPlan", "Scan", "dependency_groups", "dependent_calls"]
+__all__ = ["Dependency", "JoinCap", "QueryPlan", "Scan", "dependency_groups", "dependent_calls"]

@@ -153,7 +153,7 @@ def _read_step(scan: Any, ctx: PlanContext) -> Step:
         return Fetch(scan)
     groups = tuple((tuple(names), sql) for names, sql in dependency_groups(scan))
     url, org = _url_template(scan, ctx)
-    return FanOut(scan, groups, url, org)
+    return FanOut(scan, groups, url, org, stop=scan.join_cap)
 
 
 def _materialize(

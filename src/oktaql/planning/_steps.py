@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from oktaql._http import Request
 from oktaql.planning._common import Call
-from oktaql.planning._query import Scan
+from oktaql.planning._query import JoinCap, Scan
 from oktaql.planning._writes import WritePlan
 
 if TYPE_CHECKING:
@@ -127,12 +127,22 @@ class FanOut(Step):
     groups: tuple[tuple[tuple[str, ...], str], ...]  # (parameters, SQL giving their values)
     url: str  # the URL with what is known at planning filled in
     org: str | None  # the named org its calls go to, when a literal names one
+    # a LIMIT over its join: no further call once the calls made give that many joined rows
+    stop: JoinCap | None = None
 
     def explain(self, env: ExplainEnv, first: int) -> list[ExplainRow]:
         scan = self.scan
         per = " x ".join(f"{d.param} from {d.source}" for d in scan.deps)
         headers = {"Authorization": env.auth_display(scan.resource.id.split(".")[0], self.org)}
-        note = _joined(f"once per distinct value of {per}, after the steps above", _scan_note(scan))
+        stop = (
+            f"calls in order of the values, no further call once the join has {self.stop.rows} "
+            "rows (LIMIT)"
+            if self.stop is not None
+            else None
+        )
+        note = _joined(
+            f"once per distinct value of {per}, after the steps above", stop, _scan_note(scan)
+        )
         return [
             (
                 first, scan.resource.id, scan.method.name, scan.method.http_method, self.url,

@@ -17,7 +17,6 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 import oktaql
-from oktaql._http import HTTPClient
 from oktaql.auth import (
     ASSERTION_TYPE,
     OAuthServiceApp,
@@ -61,9 +60,7 @@ def emu() -> Iterator[RunningEmulator]:
 
 
 def _connect(emu: RunningEmulator, auth: OAuthServiceApp) -> oktaql.Connection:
-    conn = oktaql.connect(org_url=emu.url, transport=None)
-    conn.session._http = HTTPClient(None, auth=auth)  # the hook the lead formalises
-    return conn
+    return oktaql.connect(org_url=emu.url, auth=auth)
 
 
 def _rows(conn: oktaql.Connection, sql: str) -> list[tuple[Any, ...]]:
@@ -430,6 +427,11 @@ def test_key_loading_errors_name_the_problem_not_the_key(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as info:
         load_private_key(body)
     assert body[:40] not in str(info.value) and "neither PEM" in str(info.value)
+    # armour-less key text whose base64 has no "/" for 300 characters: not a name a file can
+    # have (ENAMETOOLONG), which must still be this error and not an OSError
+    for text in ("A" * 300, body.replace("/", "A"), "key\0text"):
+        with pytest.raises(ConfigError, match="neither PEM"):
+            load_private_key(text)
     with pytest.raises(ConfigError, match="not an RSA or EC key"):
         load_private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     with pytest.raises(ConfigError, match="kty 'oct'"):
@@ -573,9 +575,8 @@ def test_token_endpoint_faults_are_retried_like_any_call() -> None:
     config = _config(seed=2, fault_rate=0.5, fault_kinds=("503", "drop"))  # token call 1 faults
     with start_in_thread(config) as emu:
         auth = OAuthServiceApp(emu.url, "0oarsa", RSA, scopes="okta.apps.read")
-        conn = oktaql.connect(org_url=emu.url, transport=None)
-        conn.session._http = HTTPClient(
-            None, auth=auth, retry=RetryPolicy(max_retries=10, backoff_base=0.001)
+        conn = oktaql.connect(
+            org_url=emu.url, auth=auth, retry=RetryPolicy(max_retries=10, backoff_base=0.001)
         )
         assert len(_rows(conn, APPS_SQL)) == len(emu.org.apps)
         faulted = [e for e in emu.app.state.chaos.events if e[1].startswith("/oauth2/v1/token")]

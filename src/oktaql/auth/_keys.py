@@ -56,7 +56,11 @@ def load_private_key(value: Any) -> PrivateKey:
         return _from_jwk(_json_object(text, "the JWK text"), "the JWK text")
     if "\n" not in text and len(text) < 4096:
         path = Path(text).expanduser()
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError):  # not a name a file can have (too long, a NUL byte)
+            is_file = False
+        if is_file:
             return _from_file(path)
         if text.lower().endswith(_KEY_FILE_SUFFIXES):  # clearly meant as a path: name it
             raise ConfigError(f"the OAuth 2.0 private key file {text!r} does not exist")

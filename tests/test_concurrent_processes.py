@@ -234,3 +234,28 @@ def test_sessions_of_one_process_take_turns(
     assert capsys.readouterr().err == (
         f"waiting for {db}: another connection in this process is writing it\n"
     )
+
+
+def test_one_session_from_two_threads_takes_turns(emulator: Any, tmp_path: Path) -> None:
+    """The shell's next statement may start while a cancelled one still unwinds: it must not
+    share (and then lose) the other thread's attachment."""
+    conn = oktaql.connect(
+        org_url=emulator.url, token=emulator.config.token, db=str(tmp_path / "state.duckdb")
+    )
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t AS SELECT 7 AS x")
+    done = threading.Event()
+    rows: list[Any] = []
+
+    def read() -> None:
+        other = conn.cursor()
+        other.execute("SELECT x FROM t")
+        rows.extend(other.fetchall())
+        done.set()
+
+    with conn.session.local_state(write=True):
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert not done.wait(1.0)  # it waits for this thread's block
+    reader.join(timeout=30)
+    assert rows == [(7,)]

@@ -122,6 +122,7 @@ class LocalFile:
         self._turn = _turn(str(self.path))
         self._depth = 0
         self._mode: str | None = None  # None (nothing attached), "read" or "write"
+        self._inside = threading.RLock()
 
     @property
     def is_attached(self) -> bool:
@@ -131,16 +132,23 @@ class LocalFile:
     def attached(self, write: bool = False) -> Iterator[bool]:
         """Within the block unqualified names resolve in the file; yields whether it is
         attached (reading a file that does not exist yet attaches nothing: it has no objects)."""
-        if self._depth == 0 or (write and self._mode != "write"):
-            self._detach()
-            self._attach(write)
-        self._depth += 1
+        # one thread at a time: the blocks of a statement nest, another thread's wait (the
+        # shell's next statement while a cancelled one still unwinds)
+        if not self._inside.acquire(timeout=LOCK_WAIT_SECONDS):
+            raise OperationalError(_busy_message(self.path, write, in_process=True))
         try:
-            yield self.is_attached
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
+            if self._depth == 0 or (write and self._mode != "write"):
                 self._detach()
+                self._attach(write)
+            self._depth += 1
+            try:
+                yield self.is_attached
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._detach()
+        finally:
+            self._inside.release()
 
     def close(self) -> None:
         """Detach whatever is attached (a session closed mid-statement)."""

@@ -164,3 +164,138 @@ def test_every_command_and_option_is_documented(command: str, option: str) -> No
         cmd = _commands()[command]
         param = next(p for p in cmd.params if option in getattr(p, "opts", []))
         assert getattr(param, "help", None), f"{command} {option} has no --help text"
+
+
+# --- StackQL's output flags, the shared options, clear errors (issues 15.16, 15.17) ----------
+
+
+def test_text_output_no_headers_and_outfile(run: Any, emulator: Any, tmp_path: Path) -> None:
+    want = sorted((a["id"], a["label"]) for a in emulator.org.apps)
+    sql = "SELECT id, label FROM okta.apps.applications ORDER BY id"
+    res = run("-o", "text", sql)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "id\tlabel\n" + "".join(f"{i}\t{label}\n" for i, label in want)
+    res = run("-o", "text", "-H", sql)
+    assert res.stdout == "".join(f"{i}\t{label}\n" for i, label in want)
+    res = run("-o", "csv", "--no-headers", sql)
+    assert list(csv.reader(io.StringIO(res.stdout))) == [list(r) for r in want]
+    out = tmp_path / "apps.jsonl"
+    res = run("-o", "jsonl", "--outfile", str(out), sql)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == ""
+    assert [tuple(json.loads(line).values()) for line in out.read_text().splitlines()] == want
+    res = run("--outfile", str(tmp_path / "missing" / "x.txt"), sql)
+    assert res.exit_code == 1
+    assert "error: --outfile " in res.stderr and "cannot write it" in res.stderr
+
+
+def test_emulator_and_org_url_together_is_an_error() -> None:
+    res = CliRunner().invoke(
+        main, ["exec", "--emulator", "--org-url", "https://acme.okta.com", "SELECT 1 AS one"]
+    )
+    assert res.exit_code == 1
+    assert res.stderr == "error: --emulator and --org-url both name an org: give one\n"
+
+
+def test_org_url_ending_in_api_v1_is_trimmed_with_a_note(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKTA_API_TOKEN", emulator.config.token)
+    before = len(emulator.request_log)
+    res = CliRunner().invoke(
+        main,
+        ["exec", "--org-url", emulator.url + "/api/v1/", "-o", "json",
+         "SELECT count(*) AS n FROM okta.apps.applications"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == [{"n": len(emulator.org.apps)}]
+    assert f"note: the org URL is the site, not its API: using {emulator.url!r}" in res.stderr
+    paths = [p for _, p, _ in emulator.request_log[before:]]
+    assert paths and all(p.startswith("/api/v1/apps") for p in paths), paths
+
+
+def test_rate_limit_error_names_the_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oktaql.emulator import EmulatorConfig, start_in_thread
+
+    with start_in_thread(EmulatorConfig(token="t", rate_limit=1, rate_window=3600)) as emu:
+        monkeypatch.setenv("OKTA_API_TOKEN", "t")
+        sql = "SELECT id FROM okta.apps.applications; SELECT id FROM okta.apps.applications"
+        res = CliRunner().invoke(
+            main, ["exec", "--org-url", emu.url, "--max-rate-limit-wait", "5", "-o", "csv", sql]
+        )
+    assert res.exit_code == 1
+    assert "longer than the 5 s this client waits (--max-rate-limit-wait SECONDS)" in res.stderr
+    assert "RetryPolicy" not in res.stderr
+
+
+def test_duckdb_error_is_one_line_and_a_caret(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.duckdb")
+    made = CliRunner().invoke(main, ["exec", "--db", db, "CREATE TABLE my_table AS SELECT 1 AS a"])
+    assert made.exit_code == 0, made.output
+    res = CliRunner().invoke(main, ["exec", "--db", db, "SELECT * FROM sqlite_mastr"])
+    assert res.exit_code == 1
+    assert res.stderr == (
+        "error: Table with name sqlite_mastr does not exist\n"
+        "  SELECT * FROM sqlite_mastr\n"
+        "                ^\n"
+    )
+    res = CliRunner().invoke(main, ["exec", "--db", db, "SELECT * FROM my_tabel"])
+    assert res.stderr.splitlines()[0] == (
+        'error: Table with name my_tabel does not exist; did you mean "my_table"?'
+    )
+
+
+def test_show_tables_and_views_list_the_db_file(run: Any, emulator: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "x.duckdb")
+    view = "SELECT id FROM okta.apps.applications WHERE status = 'ACTIVE'"
+    for sql in (
+        "CREATE TABLE saved AS SELECT 1 AS a",
+        f"CREATE VIEW active_apps AS {view}",
+        "CREATE MATERIALIZED VIEW app_ids AS SELECT id FROM okta.apps.applications",
+    ):
+        res = run("--db", db, sql)
+        assert res.exit_code == 0, res.output
+    res = run("--db", db, "-o", "json", "SHOW TABLES")
+    assert json.loads(res.stdout) == [
+        {"name": "active_apps", "kind": "view"},
+        {"name": "app_ids", "kind": "materialized view"},
+        {"name": "saved", "kind": "table"},
+    ]
+    res = run("--db", db, "-o", "json", "SHOW VIEWS LIKE 'act%'")
+    assert json.loads(res.stdout) == [{"name": "active_apps", "kind": "view", "sql": view}]
+    res = run("--db", str(tmp_path / "empty.duckdb"), "-o", "json", "SHOW TABLES")
+    assert json.loads(res.stdout) == []
+
+
+def test_dry_run_under_oauth_shows_the_scheme_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKTA_CLIENT_AUTHORIZATIONMODE", "PrivateKey")
+    monkeypatch.setenv("OKTA_CLIENT_CLIENTID", "0oa1service")
+    monkeypatch.setenv("OKTA_CLIENT_PRIVATEKEY", "/nonexistent/key.pem")
+    sql = "SELECT id FROM okta.apps.applications"
+    for dpop, scheme in (("false", "Bearer ***"), ("true", "DPoP ***")):
+        monkeypatch.setenv("OKTA_CLIENT_DPOPENABLED", dpop)
+        res = CliRunner().invoke(
+            main, ["exec", "--dry-run", "--org-url", "https://acme.okta.com", "-o", "json", sql]
+        )
+        assert res.exit_code == 0, res.output
+        headers = json.loads(res.stdout)[0]["headers"]
+        assert json.loads(headers) == {"Authorization": scheme}
+
+
+def test_emulator_oauth_client_id_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    import oktaql.emulator
+
+    served: list[Any] = []
+    monkeypatch.setattr(oktaql.emulator, "serve", lambda config, **kw: served.append(config))
+    res = CliRunner().invoke(main, ["emulator", "--port", "0", "--oauth-client", "0oamine=auto"])
+    assert res.exit_code == 0, res.output
+    assert list(served[0].oauth_clients) == ["0oamine"]
+    m = re.search(r"client id 0oamine, private key file (\S+)", res.stdout)
+    assert m, res.stdout
+    key_file = Path(m.group(1))
+    assert "PRIVATE KEY" in key_file.read_text()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    res = CliRunner().invoke(main, ["emulator", "--oauth-client", "=auto"])
+    assert res.exit_code == 1 and "ID=auto" in res.stderr

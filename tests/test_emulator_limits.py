@@ -139,13 +139,14 @@ def test_assign_update_and_unassign_a_user_to_an_app() -> None:
 
 
 def test_spec_calls_on_a_behaviours_items_need_the_item() -> None:
-    """A spec operation no behaviour serves, on an item a behaviour owns (a user): answered
-    for a real user with the spec's status, 404 for an unknown one; the user is unchanged."""
+    """A spec operation no behaviour serves, on an item a behaviour owns (executing an inline
+    hook): answered for a real hook with the spec's status, 404 for an unknown one; the hook
+    is unchanged."""
     with start_in_thread(EmulatorConfig(token=TOKEN, seed=6)) as emu:
         client = httpx.Client(base_url=emu.url, headers=AUTH)
-        user = emu.org.users[0]
-        ok = client.post(f"/api/v1/users/{user['id']}/lifecycle/reset_factors")
-        assert (ok.status_code, ok.content) == (200, b"{}")
-        missing = client.post("/api/v1/users/00uNOBODY00000000000/lifecycle/reset_factors")
+        hook = emu.org.inline_hooks[0]
+        ok = client.post(f"/api/v1/inlineHooks/{hook['id']}", json={})
+        assert ok.status_code == 200, ok.text
+        missing = client.post("/api/v1/inlineHooks/calNOSUCHHOOK0000000", json={})
         assert (missing.status_code, missing.json()["errorCode"]) == (404, "E0000007")
-        assert emu.org.user(user["id"]) == user
+        assert emu.org.inline_hooks[0] == hook

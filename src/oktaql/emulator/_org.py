@@ -293,7 +293,7 @@ class Org:
     def scopes(self, server_id: str) -> list[dict[str, Any]]:
         server = self._servers.get(server_id)
         base = self._base(None)
-        return [render_scope(server, s, base) for s in server.scopes] if server else []
+        return [render_scope(server.id, s, base) for s in server.scopes] if server else []
 
     def client(self, client_id: str) -> dict[str, Any] | None:
         app = self.app_for_client(client_id)
@@ -457,6 +457,7 @@ class Org:
     add_factor = _org_users.add_factor
     unenroll_factor = _org_users.unenroll_factor
     enroll_factor = _org_users.enroll_factor
+    activate_factor = _org_users.activate_factor
     role_docs = _org_users.role_docs
     user_roles = _org_users.user_roles
     role_assignee_ids = _org_users.role_assignee_ids

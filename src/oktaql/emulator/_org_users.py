@@ -115,6 +115,29 @@ def enroll_factor(self: Org, user_id: str, body: Any, activate: bool, uri: str) 
     return factor
 
 
+def activate_factor(self: Org, user_id: str, factor_id: str, body: Any, uri: str) -> dict[str, Any]:
+    """PENDING_ACTIVATION → ACTIVE with a passCode (any 6 digits; a push needs none)."""
+    factor = self._factors[user_id][factor_id]
+    if factor["status"] != "PENDING_ACTIVATION":
+        raise BodyError("factorId", f"The factor is {factor['status']}, not PENDING_ACTIVATION.")
+    code = obj(body).get("passCode")
+    if factor["factorType"] != "push" and not (
+        isinstance(code, str) and re.fullmatch(r"\d{6}", code)
+    ):
+        raise BodyError("passCode", "The field must be the 6-digit code the factor shows.")
+    now = self.tick()
+    factor = self._factors[user_id][factor_id] = {**factor, "status": "ACTIVE", "lastUpdated": now}
+    self.log(
+        "user.mfa.factor.activate",
+        [
+            _events.user_ref(self._users[user_id]),
+            _events.ref(factor_id, "Factor", factor["factorType"]),
+        ],
+        uri,
+    )
+    return factor
+
+
 def role_docs(self: Org, user_id: str) -> list[dict[str, Any]]:
     return list(self._roles.get(user_id, {}).values())
 
@@ -333,12 +356,44 @@ def _set_user_status(
     return user
 
 
+# The password operations: the statuses they apply to, the status after, the event logged.
+_SIGNS_IN = ("ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT")
+_PASSWORD_OPS = {
+    "expire_password": ("PASSWORD_EXPIRED", "user.account.expire_password"),
+    "expire_password_with_temp_password": ("PASSWORD_EXPIRED", "user.account.expire_password"),
+    "reset_password": ("RECOVERY", "user.account.reset_password"),
+}
+
+
 def user_lifecycle(
     self: Org, user_id: str, op: str, uri: str, *, send_email: bool = True
 ) -> dict[str, Any]:
-    """Apply a lifecycle operation with Okta's status rules; returns the response body."""
+    """Apply a lifecycle operation with Okta's status rules; returns the response body
+    (the user itself for the password expiries, a reset URL for a reset without email)."""
     user = self._users[user_id]
     status = user["status"]
+    if op in _PASSWORD_OPS:
+        if status not in _SIGNS_IN:
+            raise _status_error(op, status)
+        new, event = _PASSWORD_OPS[op]
+        now = self.tick()
+        user = self._set_user_status(user_id, new, now)
+        self.log(event, [_events.user_ref(user)], uri)
+        if op == "reset_password":
+            token = self.new_id("")
+            return (
+                {}
+                if send_email
+                else {"resetPasswordUrl": f"{self._base(None)}/reset_password/{token}"}
+            )
+        return user
+    if op == "reset_factors":
+        if not self._factors.get(user_id):
+            return {}
+        self.tick()
+        self._factors.pop(user_id)
+        self.log("user.mfa.factor.reset_all", [_events.user_ref(user)], uri)
+        return {}
     has_password = "password" in (user.get("credentials") or {})
     body: dict[str, Any] = {}
     if op == "activate":

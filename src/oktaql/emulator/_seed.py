@@ -119,6 +119,11 @@ _SYSTEM_SCOPES = [
 ]
 
 
+def system_scopes(rng: random.Random) -> list[dict[str, Any]]:
+    """The scopes every authorization server starts with (a new one through the API too)."""
+    return [_scope(rng, n, d, desc, True) for n, d, desc in _SYSTEM_SCOPES]
+
+
 def _auth_servers(rng: random.Random) -> list[AuthServer]:
     specs = [
         ("default", "Default Authorization Server", ["api://default"], []),
@@ -142,7 +147,7 @@ def _auth_servers(rng: random.Random) -> list[AuthServer]:
             created=iso(BASE_EPOCH + k * 3600),
             kid=okta_id("", rng) + okta_id("", rng)[:23],
         )
-        server.scopes = [_scope(rng, n, d, desc, True) for n, d, desc in _SYSTEM_SCOPES]
+        server.scopes = system_scopes(rng)
         server.scopes += [_scope(rng, n, d, desc, False) for n, d, desc in custom]
         servers.append(server)
     return servers

@@ -42,6 +42,8 @@ class AuthServer:
     created: str
     kid: str
     scopes: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "ACTIVE"
+    last_updated: str = ""  # set by a write through the API; else ``created``
 
     def scope(self, name: str) -> dict[str, Any] | None:
         for scope in self.scopes:
@@ -113,6 +115,11 @@ class TokenSet:
         return 0 if self.all_revoked else self.count - len(self.revoked)
 
     # --------------------------------------------------------------- mutation
+
+    def scopes_changed(self) -> None:
+        """A server's scopes were edited: derive the tokens' scope names and pages afresh."""
+        self._scope_names.clear()
+        self._pages.clear()
 
     def revoke(self, index: int) -> None:
         self.revoked.add(index)
@@ -307,9 +314,9 @@ def embedded_scope(server: AuthServer, scope: dict[str, Any] | None, base: str) 
     return out
 
 
-def render_scope(server: AuthServer, scope: dict[str, Any], base: str) -> dict[str, Any]:
+def render_scope(server_id: str, scope: dict[str, Any], base: str) -> dict[str, Any]:
     """A scope as returned by the authorization-server scopes API (OAuth2Scope)."""
-    href = f"{base}/api/v1/authorizationServers/{server.id}/scopes/{scope['id']}"
+    href = f"{base}/api/v1/authorizationServers/{server_id}/scopes/{scope['id']}"
     return {
         **scope,
         "_links": {"self": {"href": href, "hints": {"allow": ["GET", "PUT", "DELETE"]}}},
@@ -330,9 +337,9 @@ def render_auth_server(server: AuthServer, base: str) -> dict[str, Any]:
         "audiences": list(server.audiences),
         "issuer": issuer,
         "issuerMode": "ORG_URL",
-        "status": "ACTIVE",
+        "status": server.status,
         "created": server.created,
-        "lastUpdated": server.created,
+        "lastUpdated": server.last_updated or server.created,
         "credentials": {
             "signing": {
                 "rotationMode": "AUTO",

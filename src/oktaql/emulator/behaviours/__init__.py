@@ -10,13 +10,14 @@ table built from Okta's spec; every other path of the spec is the generic resour
 from __future__ import annotations
 
 from .._http import Handler
-from . import admin, apps, authorization_servers, groups, logs, policies, users
+from . import admin, apps, authorization_servers, clients, groups, logs, policies, users
 
 ROUTES: list[tuple[str, dict[str, Handler]]] = [
     *apps.ROUTES,
     *users.ROUTES,
     *groups.ROUTES,
     *authorization_servers.ROUTES,
+    *clients.ROUTES,
     *policies.ROUTES,
     *logs.ROUTES,
     *admin.ROUTES,

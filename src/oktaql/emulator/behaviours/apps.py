@@ -342,6 +342,36 @@ def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     return Reply(200, render_app_group(app_id, doc, ctx.base))
 
 
+def patch_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
+    """JSON Patch (RFC 6902 ``add``/``replace``/``remove``) of ``/priority`` and ``/profile``."""
+    current = _assignment(ctx, _GROUPS, app_id, group_id)
+    ops = ctx.json_body()
+    if not isinstance(ops, list):
+        raise validation_failed("body", "The request body must be a JSON array.")
+    doc = {"priority": current["priority"], "profile": dict(current.get("profile") or {})}
+    for op in ops:
+        kind, path = (op.get("op"), op.get("path")) if isinstance(op, dict) else (None, None)
+        parts = path.split("/")[1:] if isinstance(path, str) and path.startswith("/") else []
+        if kind not in ("add", "replace", "remove") or not parts:
+            raise validation_failed("op", f"Unsupported patch operation {op!r}.")
+        if parts == ["priority"] and kind != "remove":
+            doc["priority"] = op.get("value")
+        elif parts[0] == "profile" and len(parts) <= 2:
+            if len(parts) == 1:
+                doc["profile"] = {} if kind == "remove" else op.get("value")
+            elif kind == "remove":
+                doc["profile"].pop(parts[1], None)
+            else:
+                doc["profile"][parts[1]] = op.get("value")
+        else:
+            raise validation_failed("path", f"'{path}' cannot be patched.")
+    try:
+        out = ctx.org.assign_app_group(app_id, group_id, doc, ctx.path)
+    except BodyError as exc:
+        raise validation_failed(exc.field, exc.cause) from None
+    return Reply(200, render_app_group(app_id, out, ctx.base))
+
+
 def get_client(ctx: Ctx, client_id: str) -> Reply:
     app = ctx.org.app_for_client(client_id)
     if app is None:
@@ -438,7 +468,12 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     (f"{A}/groups", {"GET": list_app_groups}),
     (
         f"{A}/groups/{{group_id}}",
-        {"GET": get_app_group, "PUT": assign_app_group, "DELETE": unassign_app_group},
+        {
+            "GET": get_app_group,
+            "PUT": assign_app_group,
+            "PATCH": patch_app_group,
+            "DELETE": unassign_app_group,
+        },
     ),
     ("/oauth2/v1/clients/{client_id}", {"GET": get_client}),
 ]

@@ -1,22 +1,23 @@
-"""Authorization servers' policies, rules, claims, keys, clients and client tokens; apps'
-consent grants and signing keys.
+"""Authorization servers and their scopes, policies, rules, claims, keys, clients and client
+tokens; apps' consent grants and signing keys.
 
-``/api/v1/authorizationServers/{id}/policies[/{id}[/rules[/{id}]]]`` (+ lifecycle),
-``/claims``, ``/credentials/keys``, ``/clients``, ``/clients/{clientId}/tokens[/{id}]``,
-``/api/v1/apps/{id}/grants[/{id}]`` and ``/api/v1/apps/{id}/credentials/keys[/{kid}]``.
+``/api/v1/authorizationServers[/{id}]`` (+ lifecycle), ``/scopes``, ``/policies[/{id}[/rules
+[/{id}]]]`` (+ lifecycle), ``/claims``, ``/credentials/keys``, ``/clients``,
+``/clients/{clientId}/tokens[/{id}]``, ``/api/v1/apps/{id}/grants[/{id}]`` and
+``/api/v1/apps/{id}/credentials/keys[/{kid}]``. Servers, scopes, policies, rules and claims
+are :class:`~._family.Family` collections: what is theirs is a writer (validation, fields,
+System Log event) and what a delete takes with it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import _events
 from .._appdefs import BodyError
-from .._http import Ctx, Handler, Reply, not_found, paged
+from .._http import Ctx, Handler, OktaError, Reply, not_found, paged
 from .._render import (
     render_app_grant,
     render_claim,
-    render_server_client,
     render_server_key,
     render_server_policy,
     render_server_rule,
@@ -25,29 +26,14 @@ from .._route_helpers import (
     app_or_404,
     expand,
     obj,
-    owned_token,
-    revoke_reply,
     server_or_404,
-    token_reply,
     validated,
 )
-from .._tokens import render_auth_server, render_scope
-from .users import token_page
+from .._seed import system_scopes
+from .._tokens import AuthServer, render_auth_server, render_scope
+from ._family import Doc, Family, Parents, ref, renumber
 
 # ------------------------------------------------------------ helpers
-
-
-def _renumber(docs: dict[str, dict[str, Any]], moved: dict[str, Any], priority: Any) -> None:
-    """Give ``moved`` its priority (last when absent) and keep priorities 1..n."""
-    others = sorted(
-        (d for d in docs.values() if d["id"] != moved["id"]), key=lambda d: d["priority"]
-    )
-    n = len(others) + 1
-    want = priority if isinstance(priority, int) and 1 <= priority <= n else n
-    others.insert(want - 1, moved)
-    for k, doc in enumerate(others, start=1):
-        doc["priority"] = k
-    docs[moved["id"]] = moved
 
 
 def _status(body: dict[str, Any], default: str) -> str:
@@ -69,201 +55,293 @@ def _str_list(value: Any, field: str, *, required: bool = True) -> list[str]:
     return list(value)
 
 
-# ------------------------------------------------------------ keys
-
-
-def list_server_keys(ctx: Ctx, server_id: str) -> Reply:
-    server_or_404(ctx, server_id)
-    base = ctx.base
-    docs = [{"id": k["kid"], "key": k} for k in ctx.org.server_key_docs(server_id)]
-    return paged(
-        ctx,
-        docs,
-        lambda d: render_server_key(server_id, d["key"], base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def get_server_key(ctx: Ctx, server_id: str, key_id: str) -> Reply:
-    server_or_404(ctx, server_id)
-    key = next((k for k in ctx.org.server_key_docs(server_id) if k["kid"] == key_id), None)
-    if key is None:
-        raise not_found(key_id, "AuthorizationServerJsonWebKey")
-    return Reply(200, render_server_key(server_id, key, ctx.base))
-
-
-# ------------------------------------------------------------ policies
-
-
-def _policies(ctx: Ctx, server_id: str) -> dict[str, dict[str, Any]]:
-    server_or_404(ctx, server_id)
-    store: dict[str, dict[str, Any]] = ctx.org._as_policies.setdefault(server_id, {})
-    return store
-
-
-def _policy(ctx: Ctx, server_id: str, policy_id: str) -> dict[str, Any]:
-    policy = _policies(ctx, server_id).get(policy_id)
-    if policy is None:
-        raise not_found(policy_id, "AuthorizationServerPolicy")
-    return policy
-
-
-def list_server_policies(ctx: Ctx, server_id: str) -> Reply:
-    _policies(ctx, server_id)
-    base = ctx.base
-    docs = ctx.org.server_policy_docs(server_id)
-    return paged(
-        ctx,
-        docs,
-        lambda p: render_server_policy(server_id, p, base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def get_server_policy(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    return Reply(200, render_server_policy(server_id, _policy(ctx, server_id, policy_id), ctx.base))
-
-
-def _policy_fields(body: Any) -> dict[str, Any]:
+def _name(body: Any, limit: int = 0) -> str:
     if not isinstance(body, dict):
         raise BodyError("name", "The field cannot be left blank.")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BodyError("name", "The field cannot be left blank.")
+    if limit and len(name) > limit:
+        raise BodyError("name", f"The field must be at most {limit} characters long.")
+    return name
+
+
+def _forbidden(what: str) -> OktaError:
+    return OktaError(
+        403, "E0000006", "You do not have permission to perform the requested action", [what]
+    )
+
+
+def _verb(status: str) -> str:
+    return "activated" if status == "ACTIVE" else "deactivated"
+
+
+# ------------------------------------------------- authorization servers
+
+
+def _server_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    """The servers as documents holding the :class:`AuthServer` (tokens share the object)."""
+    return {
+        s.id: {"id": s.id, "name": s.name, "status": s.status, "server": s}
+        for s in ctx.org.server_list()
+    }
+
+
+def _server_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
+    docs = list(_server_store(ctx, parents).values())
+    q = (ctx.param("q") or "").lower()
+    return [d for d in docs if d["name"].lower().startswith(q)] if q else docs
+
+
+def _render_server(doc: Doc, base: str) -> Doc:
+    return render_auth_server(doc["server"], base)
+
+
+def _write_server(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
+    org = ctx.org
+    name = _name(body)
+    audiences = _str_list(body.get("audiences"), "audiences")
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise BodyError("description", "The field must be a string.")
+    for other in org.server_list():
+        if other.name.lower() == name.lower() and (current is None or other.id != current["id"]):
+            raise BodyError("name", "An authorization server with this name already exists.")
+    now = org.tick()
+    server: AuthServer
+    if current is None:
+        server = AuthServer(
+            id=org.new_id("aus"),
+            name=name,
+            description=description or "",
+            audiences=audiences,
+            created=now,
+            kid=org.new_id("") + org.new_id("")[:23],
+            scopes=system_scopes(org._rng),
+        )
+        org.register(server.id)
+        org.add_server(server)
+    else:
+        server = current["server"]
+        server.name, server.audiences = name, audiences
+        if description is not None:
+            server.description = description
+    server.last_updated = now
+    doc = {"id": server.id, "name": name, "status": server.status, "server": server}
+    org.log("oauth2.as.updated" if current else "oauth2.as.created", [_server_ref(doc)], ctx.path)
+    return doc
+
+
+def _server_ref(doc: Doc) -> dict[str, Any]:
+    return ref(doc, "AuthorizationServer")
+
+
+def _remove_server(ctx: Ctx, parents: Parents, doc: Doc) -> None:
+    """Its policies (and their rules), claims, keys and consent grants go; its tokens are
+    revoked, as Okta invalidates what a deleted server issued."""
+    org, server_id = ctx.org, doc["id"]
+    org.tick()
+    for policy_id in org._as_policies.pop(server_id, {}):
+        org._as_rules.pop(policy_id, None)
+    org._claims.pop(server_id, None)
+    org._as_keys.pop(server_id, None)
+    for gid in [g for g, grant in org._user_grants.items() if grant["_server"] == server_id]:
+        del org._user_grants[gid]
+    for app_id, tokens in org._tokens.items():
+        if any(s.id == server_id for s in tokens.servers):
+            for i in org.active_token_indexes(app_id, lambda _u, s: s == server_id):
+                tokens.revoke(i)
+    del org._servers[server_id]
+    org.log("oauth2.as.deleted", [_server_ref(doc)], ctx.path)
+
+
+def _server_status(ctx: Ctx, parents: Parents, doc: Doc, status: str) -> None:
+    server: AuthServer = doc["server"]
+    if server.status == status:
+        return
+    server.status, server.last_updated = status, ctx.org.tick()
+    ctx.org.log(f"oauth2.as.{_verb(status)}", [_server_ref(doc)], ctx.path)
+
+
+SERVERS = Family(
+    "/api/v1/authorizationServers",
+    "server_id",
+    "AuthorizationServer",
+    _server_store,
+    _render_server,
+    write=_write_server,
+    remove=_remove_server,
+    set_status=_server_status,
+    docs=_server_docs,
+)
+
+
+def _server(ctx: Ctx, server_id: str) -> AuthServer:
+    server: AuthServer = server_or_404(ctx, server_id)
+    return server
+
+
+# ------------------------------------------------------------ scopes
+
+_CONSENT = ("REQUIRED", "IMPLICIT", "FLEXIBLE")
+_PUBLISH = ("ALL_CLIENTS", "NO_CLIENTS")
+
+
+def _scope_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    return {s["id"]: s for s in _server(ctx, parents[0]).scopes}
+
+
+def _scope_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
+    docs = list(_scope_store(ctx, parents).values())
+    q = (ctx.param("q") or "").lower()
+    return [s for s in docs if s["name"].lower().startswith(q)] if q else docs
+
+
+def _scopes_changed(ctx: Ctx, server_id: str) -> None:
+    """Tokens name their scopes from the server's: their cached names and pages go."""
+    for tokens in ctx.org._tokens.values():
+        if any(s.id == server_id for s in tokens.servers):
+            tokens.scopes_changed()
+
+
+def _write_scope(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
+    server = _server(ctx, parents[0])
+    name = _name(body, 1024)
+    if current is not None and current.get("system") and name != current["name"]:
+        raise _forbidden("A system scope cannot be renamed.")
+    if any(s["name"] == name and s["id"] != (current or {}).get("id") for s in server.scopes):
+        raise BodyError("name", "A scope with this name already exists.")
+    doc: Doc = {"id": current["id"] if current else ctx.org.new_id("scp"), "name": name}
+    for key, allowed in (("consent", _CONSENT), ("metadataPublish", _PUBLISH)):
+        value = body.get(key) or (current or {}).get(key) or allowed[0 if key == "consent" else 1]
+        if value not in allowed:
+            raise BodyError(key, f"Invalid value {value!r}.")
+        doc[key] = value
+    for key in ("displayName", "description"):
+        if body.get(key) is not None:
+            if not isinstance(body[key], str):
+                raise BodyError(key, "The field must be a string.")
+            doc[key] = body[key]
+    for key in ("default", "optional"):
+        if not isinstance(body.get(key, False), bool):
+            raise BodyError(key, "The value must be of type boolean.")
+        doc[key] = bool(body.get(key, False))
+    doc["system"] = bool(current and current.get("system"))
+    ctx.org.tick()
+    if current is None:
+        server.scopes.append(doc)
+    else:
+        server.scopes[server.scopes.index(current)] = doc
+    _scopes_changed(ctx, server.id)
+    event = "oauth2.scope.updated" if current else "oauth2.scope.created"
+    ctx.org.log(event, [ref(doc, "OAuth2Scope")], ctx.path)
+    return doc
+
+
+def _remove_scope(ctx: Ctx, parents: Parents, scope: Doc) -> None:
+    """A scope's consent grants go with it; tokens stop naming it."""
+    if scope.get("system"):
+        raise _forbidden("A system scope cannot be deleted.")
+    org, server = ctx.org, _server(ctx, parents[0])
+    org.tick()
+    server.scopes.remove(scope)
+    for gid in [g for g, grant in org._user_grants.items() if grant["scopeId"] == scope["id"]]:
+        del org._user_grants[gid]
+    _scopes_changed(ctx, server.id)
+    org.log("oauth2.scope.deleted", [ref(scope, "OAuth2Scope")], ctx.path)
+
+
+SCOPES = Family(
+    "/api/v1/authorizationServers/{server_id}/scopes",
+    "scope_id",
+    "OAuth2Scope",
+    _scope_store,
+    render_scope,
+    write=_write_scope,
+    remove=_remove_scope,
+    docs=_scope_docs,
+)
+
+# ------------------------------------------------------------ keys (read-only)
+
+
+def _keyed(keys: list[Doc]) -> dict[str, Doc]:
+    return {k["kid"]: {"id": k["kid"], "key": k} for k in keys}
+
+
+SERVER_KEYS = Family(
+    "/api/v1/authorizationServers/{server_id}/credentials/keys",
+    "key_id",
+    "AuthorizationServerJsonWebKey",
+    lambda ctx, parents: _keyed(ctx.org.server_key_docs(_server(ctx, parents[0]).id)),
+    lambda server_id, doc, base: render_server_key(server_id, doc["key"], base),
+    item_methods=("GET",),
+)
+APP_KEYS = Family(
+    "/api/v1/apps/{app_id}/credentials/keys",
+    "key_id",
+    "JsonWebKey",
+    lambda ctx, parents: _keyed(ctx.org.app_key_docs(app_or_404(ctx, parents[0])["id"])),
+    lambda app_id, doc, base: doc["key"],
+    item_methods=("GET",),
+)
+
+# ------------------------------------------------------------ policies
+
+
+def _policy_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    _server(ctx, parents[0])
+    store: dict[str, Doc] = ctx.org._as_policies.setdefault(parents[0], {})
+    return store
+
+
+def _policy_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
+    _server(ctx, parents[0])
+    return ctx.org.server_policy_docs(parents[0])
+
+
+def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
+    org = ctx.org
+    name = _name(body)
     ptype = body.get("type") or "OAUTH_AUTHORIZATION_POLICY"
     if ptype != "OAUTH_AUTHORIZATION_POLICY":
         raise BodyError("type", f"Invalid value {ptype!r}.")
     clients = ((body.get("conditions") or {}).get("clients") or {}).get("include")
-    return {
-        "type": ptype,
-        "name": name,
-        "description": body.get("description")
-        if isinstance(body.get("description"), str)
-        else name,
-        "conditions": {"clients": {"include": _str_list(clients, "conditions.clients.include")}},
-    }
-
-
-def _write_policy(
-    ctx: Ctx, server_id: str, body: Any, current: dict[str, Any] | None
-) -> dict[str, Any]:
-    org = ctx.org
-    store = _policies(ctx, server_id)
-    fields = _policy_fields(body)
+    description = body.get("description")
     now = org.tick()
     doc = {
-        "type": fields["type"],
+        "type": ptype,
         "id": current["id"] if current else org.new_id("00p"),
         "status": _status(body, current["status"] if current else "ACTIVE"),
-        "name": fields["name"],
-        "description": fields["description"],
+        "name": name,
+        "description": description if isinstance(description, str) else name,
         "priority": 0,
         "system": False,
-        "conditions": fields["conditions"],
+        "conditions": {"clients": {"include": _str_list(clients, "conditions.clients.include")}},
         "created": current["created"] if current else now,
         "lastUpdated": now,
     }
     if current is None:
         org.register(doc["id"])
-    _renumber(store, doc, body.get("priority"))
+    renumber(_policy_store(ctx, parents), doc, body.get("priority"))
     event = "oauth2.policy.updated" if current else "oauth2.policy.created"
-    org.log(event, [_events.ref(doc["id"], "AuthorizationServerPolicy", doc["name"])], ctx.path)
+    org.log(event, [ref(doc, "AuthorizationServerPolicy")], ctx.path)
     return doc
 
 
-def create_server_policy(ctx: Ctx, server_id: str) -> Reply:
-    _policies(ctx, server_id)
-    doc = validated(_write_policy, ctx, server_id, ctx.json_body(), None)
-    return Reply(201, render_server_policy(server_id, doc, ctx.base))
-
-
-def replace_server_policy(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    current = _policy(ctx, server_id, policy_id)
-    doc = validated(_write_policy, ctx, server_id, ctx.json_body(), current)
-    return Reply(200, render_server_policy(server_id, doc, ctx.base))
-
-
-def delete_server_policy(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    policy = _policy(ctx, server_id, policy_id)
-    org = ctx.org
-    org.tick()
-    del org._as_policies[server_id][policy_id]
-    org._as_rules.pop(policy_id, None)
-    org.log(
-        "oauth2.policy.deleted",
-        [_events.ref(policy_id, "AuthorizationServerPolicy", policy["name"])],
-        ctx.path,
-    )
-    return Reply(204)
-
-
-def _set_status(ctx: Ctx, doc: dict[str, Any], status: str, kind: str, type_name: str) -> None:
-    if doc["status"] == status:
-        return
-    doc["status"], doc["lastUpdated"] = status, ctx.org.tick()
-    verb = "activated" if status == "ACTIVE" else "deactivated"
-    ctx.org.log(f"{kind}.{verb}", [_events.ref(doc["id"], type_name, doc["name"])], ctx.path)
-
-
-def activate_server_policy(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    _set_status(
-        ctx,
-        _policy(ctx, server_id, policy_id),
-        "ACTIVE",
-        "oauth2.policy",
-        "AuthorizationServerPolicy",
-    )
-    return Reply(204)
-
-
-def deactivate_server_policy(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    _set_status(
-        ctx,
-        _policy(ctx, server_id, policy_id),
-        "INACTIVE",
-        "oauth2.policy",
-        "AuthorizationServerPolicy",
-    )
-    return Reply(204)
-
+POLICIES = Family(
+    "/api/v1/authorizationServers/{server_id}/policies",
+    "policy_id",
+    "AuthorizationServerPolicy",
+    _policy_store,
+    render_server_policy,
+    write=_write_policy,
+    events="oauth2.policy.{verb}d",
+    cascade=lambda ctx, parents, policy: ctx.org._as_rules.pop(policy["id"], None),
+    docs=_policy_docs,
+)
 
 # ------------------------------------------------------------ rules
-
-
-def _rules(ctx: Ctx, server_id: str, policy_id: str) -> dict[str, dict[str, Any]]:
-    _policy(ctx, server_id, policy_id)
-    store: dict[str, dict[str, Any]] = ctx.org._as_rules.setdefault(policy_id, {})
-    return store
-
-
-def _rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> dict[str, Any]:
-    rule = _rules(ctx, server_id, policy_id).get(rule_id)
-    if rule is None:
-        raise not_found(rule_id, "AuthorizationServerPolicyRule")
-    return rule
-
-
-def list_server_rules(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    _rules(ctx, server_id, policy_id)
-    base = ctx.base
-    return paged(
-        ctx,
-        ctx.org.server_rule_docs(policy_id),
-        lambda r: render_server_rule(server_id, policy_id, r, base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def get_server_rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, server_id, policy_id, rule_id)
-    return Reply(200, render_server_rule(server_id, policy_id, rule, ctx.base))
-
 
 _GRANT_TYPES = (
     "authorization_code",
@@ -279,16 +357,20 @@ _GRANT_TYPES = (
 )
 
 
-def _write_rule(
-    ctx: Ctx, server_id: str, policy_id: str, body: Any, current: dict[str, Any] | None
-) -> dict[str, Any]:
+def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    POLICIES.item(ctx, parents[:1], parents[1])
+    store: dict[str, Doc] = ctx.org._as_rules.setdefault(parents[1], {})
+    return store
+
+
+def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
+    _rule_store(ctx, parents)
+    return ctx.org.server_rule_docs(parents[1])
+
+
+def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
     org = ctx.org
-    store = _rules(ctx, server_id, policy_id)
-    if not isinstance(body, dict):
-        raise BodyError("name", "The field cannot be left blank.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise BodyError("name", "The field cannot be left blank.")
+    name = _name(body)
     conditions = obj(body.get("conditions"))
     grants = _str_list(
         (conditions.get("grantTypes") or {}).get("include"), "conditions.grantTypes.include"
@@ -337,90 +419,36 @@ def _write_rule(
     }
     if current is None:
         org.register(doc["id"])
-    _renumber(store, doc, body.get("priority"))
+    renumber(_rule_store(ctx, parents), doc, body.get("priority"))
     event = "oauth2.policy.rule.updated" if current else "oauth2.policy.rule.created"
-    org.log(event, [_events.ref(doc["id"], "AuthorizationServerPolicyRule", name)], ctx.path)
+    org.log(event, [ref(doc, "AuthorizationServerPolicyRule")], ctx.path)
     return doc
 
 
-def create_server_rule(ctx: Ctx, server_id: str, policy_id: str) -> Reply:
-    _rules(ctx, server_id, policy_id)
-    doc = validated(_write_rule, ctx, server_id, policy_id, ctx.json_body(), None)
-    return Reply(201, render_server_rule(server_id, policy_id, doc, ctx.base))
-
-
-def replace_server_rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> Reply:
-    current = _rule(ctx, server_id, policy_id, rule_id)
-    doc = validated(_write_rule, ctx, server_id, policy_id, ctx.json_body(), current)
-    return Reply(200, render_server_rule(server_id, policy_id, doc, ctx.base))
-
-
-def delete_server_rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, server_id, policy_id, rule_id)
-    ctx.org.tick()
-    del ctx.org._as_rules[policy_id][rule_id]
-    ctx.org.log(
-        "oauth2.policy.rule.deleted",
-        [_events.ref(rule_id, "AuthorizationServerPolicyRule", rule["name"])],
-        ctx.path,
-    )
-    return Reply(204)
-
-
-def activate_server_rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, server_id, policy_id, rule_id)
-    _set_status(ctx, rule, "ACTIVE", "oauth2.policy.rule", "AuthorizationServerPolicyRule")
-    return Reply(204)
-
-
-def deactivate_server_rule(ctx: Ctx, server_id: str, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, server_id, policy_id, rule_id)
-    _set_status(ctx, rule, "INACTIVE", "oauth2.policy.rule", "AuthorizationServerPolicyRule")
-    return Reply(204)
-
+RULES = Family(
+    "/api/v1/authorizationServers/{server_id}/policies/{policy_id}/rules",
+    "rule_id",
+    "AuthorizationServerPolicyRule",
+    _rule_store,
+    render_server_rule,
+    write=_write_rule,
+    events="oauth2.policy.rule.{verb}d",
+    docs=_rule_docs,
+)
 
 # ------------------------------------------------------------ claims
 
 
-def _claims(ctx: Ctx, server_id: str) -> dict[str, dict[str, Any]]:
-    server_or_404(ctx, server_id)
-    store: dict[str, dict[str, Any]] = ctx.org._claims.setdefault(server_id, {})
+def _claim_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    _server(ctx, parents[0])
+    store: dict[str, Doc] = ctx.org._claims.setdefault(parents[0], {})
     return store
 
 
-def _claim(ctx: Ctx, server_id: str, claim_id: str) -> dict[str, Any]:
-    claim = _claims(ctx, server_id).get(claim_id)
-    if claim is None:
-        raise not_found(claim_id, "OAuth2Claim")
-    return claim
-
-
-def list_claims(ctx: Ctx, server_id: str) -> Reply:
-    store = _claims(ctx, server_id)
-    base = ctx.base
-    return paged(
-        ctx,
-        list(store.values()),
-        lambda c: render_claim(server_id, c, base),
-        default_limit=200,
-        max_limit=200,
-    )
-
-
-def get_claim(ctx: Ctx, server_id: str, claim_id: str) -> Reply:
-    return Reply(200, render_claim(server_id, _claim(ctx, server_id, claim_id), ctx.base))
-
-
-def _write_claim(
-    ctx: Ctx, server_id: str, body: Any, current: dict[str, Any] | None
-) -> dict[str, Any]:
+def _write_claim(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
     org = ctx.org
-    store = _claims(ctx, server_id)
-    if not isinstance(body, dict):
-        raise BodyError("name", "The field cannot be left blank.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise BodyError("name", "The field cannot be left blank.")
+    store = _claim_store(ctx, parents)
+    name = _name(body)
     ctype, vtype = body.get("claimType"), body.get("valueType") or "EXPRESSION"
     if ctype not in ("IDENTITY", "RESOURCE"):
         raise BodyError("claimType", f"Invalid value {ctype!r}.")
@@ -439,7 +467,7 @@ def _write_claim(
     scopes = _str_list(
         ((body.get("conditions") or {}).get("scopes")), "conditions.scopes", required=False
     )
-    doc: dict[str, Any] = {
+    doc: Doc = {
         "id": current["id"] if current else org.new_id("ocl"),
         "name": name,
         "status": _status(body, current["status"] if current else "ACTIVE"),
@@ -460,89 +488,21 @@ def _write_claim(
         org.register(doc["id"])
     store[doc["id"]] = doc
     event = "oauth2.claim.updated" if current else "oauth2.claim.created"
-    org.log(event, [_events.ref(doc["id"], "OAuth2Claim", name)], ctx.path)
+    org.log(event, [ref(doc, "OAuth2Claim")], ctx.path)
     return doc
 
 
-def create_claim(ctx: Ctx, server_id: str) -> Reply:
-    _claims(ctx, server_id)
-    doc = validated(_write_claim, ctx, server_id, ctx.json_body(), None)
-    return Reply(201, render_claim(server_id, doc, ctx.base))
-
-
-def replace_claim(ctx: Ctx, server_id: str, claim_id: str) -> Reply:
-    current = _claim(ctx, server_id, claim_id)
-    doc = validated(_write_claim, ctx, server_id, ctx.json_body(), current)
-    return Reply(200, render_claim(server_id, doc, ctx.base))
-
-
-def delete_claim(ctx: Ctx, server_id: str, claim_id: str) -> Reply:
-    claim = _claim(ctx, server_id, claim_id)
-    ctx.org.tick()
-    del ctx.org._claims[server_id][claim_id]
-    ctx.org.log(
-        "oauth2.claim.deleted", [_events.ref(claim_id, "OAuth2Claim", claim["name"])], ctx.path
-    )
-    return Reply(204)
-
-
-# ------------------------------------------------------------ clients and tokens
-
-
-def list_server_clients(ctx: Ctx, server_id: str) -> Reply:
-    server_or_404(ctx, server_id)
-    base = ctx.base
-    docs = [
-        {"id": a["credentials"]["oauthClient"]["client_id"], "app": a}
-        for a in ctx.org.server_client_app_docs(server_id)
-    ]
-    return paged(
-        ctx,
-        docs,
-        lambda d: render_server_client(server_id, d["app"], base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def _client_app(ctx: Ctx, server_id: str, client_id: str) -> dict[str, Any]:
-    server_or_404(ctx, server_id)
-    app = ctx.org.app_for_client_id(client_id)
-    if app is None:
-        raise not_found(client_id, "OAuth2Client")
-    return app
-
-
-def _server_indexes(ctx: Ctx, server_id: str, app: dict[str, Any]) -> list[int]:
-    return ctx.org.active_token_indexes(app["id"], lambda _u, s: s == server_id)
-
-
-def list_server_client_tokens(ctx: Ctx, server_id: str, client_id: str) -> Reply:
-    app = _client_app(ctx, server_id, client_id)
-    return token_page(ctx, app, _server_indexes(ctx, server_id, app))
-
-
-def _server_token(
-    ctx: Ctx, server_id: str, client_id: str, token_id: str
-) -> tuple[dict[str, Any], int]:
-    app = _client_app(ctx, server_id, client_id)
-    return app, owned_token(ctx, app, token_id, 1, server_id)
-
-
-def get_server_client_token(ctx: Ctx, server_id: str, client_id: str, token_id: str) -> Reply:
-    return token_reply(ctx, *_server_token(ctx, server_id, client_id, token_id))
-
-
-def revoke_server_client_token(ctx: Ctx, server_id: str, client_id: str, token_id: str) -> Reply:
-    return revoke_reply(ctx, *_server_token(ctx, server_id, client_id, token_id))
-
-
-def revoke_server_client_tokens(ctx: Ctx, server_id: str, client_id: str) -> Reply:
-    app = _client_app(ctx, server_id, client_id)
-    ctx.org.revoke_token_indexes(app["id"], _server_indexes(ctx, server_id, app), ctx.path)
-    return Reply(204)
-
+CLAIMS = Family(
+    "/api/v1/authorizationServers/{server_id}/claims",
+    "claim_id",
+    "OAuth2Claim",
+    _claim_store,
+    render_claim,
+    write=_write_claim,
+    events="oauth2.claim.{verb}d",
+    lifecycle=False,
+    by_seq=True,
+)
 
 # ------------------------------------------------------------ app grants and keys
 
@@ -585,75 +545,8 @@ def revoke_app_grant(ctx: Ctx, app_id: str, grant_id: str) -> Reply:
     return Reply(204)
 
 
-def list_app_keys(ctx: Ctx, app_id: str) -> Reply:
-    app_or_404(ctx, app_id)
-    docs = [{"id": k["kid"], "key": k} for k in ctx.org.app_key_docs(app_id)]
-    return paged(
-        ctx, docs, lambda d: d["key"], default_limit=200, max_limit=200, ordered_by_seq=False
-    )
-
-
-def get_app_key(ctx: Ctx, app_id: str, key_id: str) -> Reply:
-    app_or_404(ctx, app_id)
-    key = next((k for k in ctx.org.app_key_docs(app_id) if k["kid"] == key_id), None)
-    if key is None:
-        raise not_found(key_id, "JsonWebKey")
-    return Reply(200, key)
-
-
-# ------------------------------------------------- authorization servers
-
-
-def list_auth_servers(ctx: Ctx) -> Reply:
-    base = ctx.base
-    servers = ctx.org.server_list()
-    q = ctx.param("q")
-    if q:
-        servers = [s for s in servers if s.name.lower().startswith(q.lower())]
-    docs = [{"id": s.id, "server": s} for s in servers]
-    return paged(
-        ctx,
-        docs,
-        lambda d: render_auth_server(d["server"], base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def get_auth_server(ctx: Ctx, server_id: str) -> Reply:
-    return Reply(200, render_auth_server(server_or_404(ctx, server_id), ctx.base))
-
-
-def list_scopes(ctx: Ctx, server_id: str) -> Reply:
-    server = server_or_404(ctx, server_id)
-    base = ctx.base
-    docs = list(server.scopes)
-    q = ctx.param("q")
-    if q:
-        docs = [s for s in docs if s["name"].lower().startswith(q.lower())]
-    return paged(
-        ctx,
-        docs,
-        lambda s: render_scope(server, s, base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def get_scope(ctx: Ctx, server_id: str, scope_id: str) -> Reply:
-    server = server_or_404(ctx, server_id)
-    scope = next((s for s in server.scopes if s["id"] == scope_id), None)
-    if scope is None:
-        raise not_found(scope_id, "OAuth2Scope")
-    return Reply(200, render_scope(server, scope, ctx.base))
-
-
 # ------------------------------------------------------------------ routes
 
-AS = "/api/v1/authorizationServers/{server_id}"
-RULE = f"{AS}/policies/{{policy_id}}/rules/{{rule_id}}"
 
 ROUTES: list[tuple[str, dict[str, Handler]]] = [
     # apps' consent grants and keys
@@ -662,42 +555,12 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
         "/api/v1/apps/{app_id}/grants/{grant_id}",
         {"GET": get_app_grant, "DELETE": revoke_app_grant},
     ),
-    ("/api/v1/apps/{app_id}/credentials/keys", {"GET": list_app_keys}),
-    ("/api/v1/apps/{app_id}/credentials/keys/{key_id}", {"GET": get_app_key}),
-    # authorization servers
-    ("/api/v1/authorizationServers", {"GET": list_auth_servers}),
-    (AS, {"GET": get_auth_server}),
-    (f"{AS}/scopes", {"GET": list_scopes}),
-    (f"{AS}/scopes/{{scope_id}}", {"GET": get_scope}),
-    (f"{AS}/credentials/keys", {"GET": list_server_keys}),
-    (f"{AS}/credentials/keys/{{key_id}}", {"GET": get_server_key}),
-    (f"{AS}/policies", {"GET": list_server_policies, "POST": create_server_policy}),
-    (
-        f"{AS}/policies/{{policy_id}}",
-        {
-            "GET": get_server_policy,
-            "PUT": replace_server_policy,
-            "DELETE": delete_server_policy,
-        },
-    ),
-    (f"{AS}/policies/{{policy_id}}/lifecycle/activate", {"POST": activate_server_policy}),
-    (f"{AS}/policies/{{policy_id}}/lifecycle/deactivate", {"POST": deactivate_server_policy}),
-    (f"{AS}/policies/{{policy_id}}/rules", {"GET": list_server_rules, "POST": create_server_rule}),
-    (RULE, {"GET": get_server_rule, "PUT": replace_server_rule, "DELETE": delete_server_rule}),
-    (f"{RULE}/lifecycle/activate", {"POST": activate_server_rule}),
-    (f"{RULE}/lifecycle/deactivate", {"POST": deactivate_server_rule}),
-    (f"{AS}/claims", {"GET": list_claims, "POST": create_claim}),
-    (
-        f"{AS}/claims/{{claim_id}}",
-        {"GET": get_claim, "PUT": replace_claim, "DELETE": delete_claim},
-    ),
-    (f"{AS}/clients", {"GET": list_server_clients}),
-    (
-        f"{AS}/clients/{{client_id}}/tokens",
-        {"GET": list_server_client_tokens, "DELETE": revoke_server_client_tokens},
-    ),
-    (
-        f"{AS}/clients/{{client_id}}/tokens/{{token_id}}",
-        {"GET": get_server_client_token, "DELETE": revoke_server_client_token},
-    ),
+    *APP_KEYS.routes(),
+    # authorization servers and what they hold
+    *SERVERS.routes(),
+    *SCOPES.routes(),
+    *POLICIES.routes(),
+    *RULES.routes(),
+    *CLAIMS.routes(),
+    *SERVER_KEYS.routes(),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._http import Ctx, Handler, Reply, not_found, paged
+from .._http import Ctx, Handler, Reply, paged
 from .._render import render_group, render_group_rule, render_user
 from .._route_helpers import (
     expand,
@@ -20,6 +20,7 @@ from .._route_helpers import (
     user_or_404,
     validated,
 )
+from ._family import Doc, Family, Parents
 
 
 def create_group(ctx: Ctx) -> Reply:
@@ -56,70 +57,66 @@ def unassign_user(ctx: Ctx, group_id: str, user_id: str) -> Reply:
 # ------------------------------------------------------------ rules
 
 
-def _rule_renderer(ctx: Ctx) -> Any:
-    org, base = ctx.org, ctx.base
-    names = "groupIdToGroupNameMap" in expand(ctx)
-
-    def render(rule: dict[str, Any]) -> dict[str, Any]:
-        out = render_group_rule(rule, base)
-        if names:
-            ids = rule["actions"]["assignUserToGroups"]["groupIds"]
-            out["_embedded"] = {
-                "groupIdToGroupNameMap": {
-                    g: org.group_doc(g)["profile"]["name"] for g in ids if org.group_doc(g)
-                }
-            }
-        return out
-
-    return render
+def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    store: dict[str, Doc] = ctx.org._group_rules
+    return store
 
 
-def list_rules(ctx: Ctx) -> Reply:
+def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
     docs = ctx.org.group_rule_docs()
-    search = ctx.param("search")
-    if search:
-        docs = [r for r in docs if search.lower() in r["name"].lower()]
-    return paged(ctx, docs, _rule_renderer(ctx), default_limit=50, max_limit=200)
+    search = (ctx.param("search") or "").lower()
+    return [r for r in docs if search in r["name"].lower()] if search else docs
 
 
-def _rule(ctx: Ctx, rule_id: str) -> dict[str, Any]:
-    rule = next((r for r in ctx.org.group_rule_docs() if r["id"] == rule_id), None)
-    if rule is None:
-        raise not_found(rule_id, "GroupRule")
-    return rule
+def _render_rule(rule: Doc, base: str) -> Doc:
+    return render_group_rule(rule, base)
 
 
-def get_rule(ctx: Ctx, rule_id: str) -> Reply:
-    return Reply(200, _rule_renderer(ctx)(_rule(ctx, rule_id)))
+def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
+    if current is None:
+        return ctx.org.create_group_rule(body, ctx.path)
+    return ctx.org.replace_group_rule(current["id"], body, ctx.path)
 
 
-def create_rule(ctx: Ctx) -> Reply:
-    rule = validated(ctx.org.create_group_rule, ctx.json_body(), ctx.path)
-    return Reply(200, render_group_rule(rule, ctx.base))
+def _remove_rule(ctx: Ctx, parents: Parents, rule: Doc) -> None:
+    ctx.org.delete_group_rule(rule["id"], ctx.flag("removeUsers", False), ctx.path)
 
 
-def replace_rule(ctx: Ctx, rule_id: str) -> Reply:
-    _rule(ctx, rule_id)
-    rule = validated(ctx.org.replace_group_rule, rule_id, ctx.json_body(), ctx.path)
-    return Reply(200, render_group_rule(rule, ctx.base))
+def _rule_status(ctx: Ctx, parents: Parents, rule: Doc, status: str) -> None:
+    ctx.org.set_group_rule_status(rule["id"], status, ctx.path)
 
 
-def delete_rule(ctx: Ctx, rule_id: str) -> Reply:
-    _rule(ctx, rule_id)
-    validated(ctx.org.delete_group_rule, rule_id, ctx.flag("removeUsers", False), ctx.path)
-    return Reply(202)
+RULES = Family(
+    "/api/v1/groups/rules",
+    "rule_id",
+    "GroupRule",
+    _rule_store,
+    _render_rule,
+    write=_write_rule,
+    remove=_remove_rule,
+    set_status=_rule_status,
+    docs=_rule_docs,
+    created=200,
+    deleted=202,
+    default_limit=50,
+    by_seq=True,
+)
 
 
-def activate_rule(ctx: Ctx, rule_id: str) -> Reply:
-    _rule(ctx, rule_id)
-    validated(ctx.org.set_group_rule_status, rule_id, "ACTIVE", ctx.path)
-    return Reply(204)
+def _with_group_names(handler: Handler) -> Handler:
+    """``expand=groupIdToGroupNameMap``: the names of the groups a rule assigns to."""
 
+    def wrapped(ctx: Ctx, **params: str) -> Reply:
+        reply = handler(ctx, **params)
+        if "groupIdToGroupNameMap" in expand(ctx):
+            org = ctx.org
+            for out in reply.body if isinstance(reply.body, list) else [reply.body]:
+                ids = out["actions"]["assignUserToGroups"]["groupIds"]
+                names = {g: org.group_doc(g)["profile"]["name"] for g in ids if org.group_doc(g)}
+                out["_embedded"] = {"groupIdToGroupNameMap": names}
+        return reply
 
-def deactivate_rule(ctx: Ctx, rule_id: str) -> Reply:
-    _rule(ctx, rule_id)
-    validated(ctx.org.set_group_rule_status, rule_id, "INACTIVE", ctx.path)
-    return Reply(204)
+    return wrapped
 
 
 # ----------------------------------------------------------------- groups
@@ -190,11 +187,8 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/api/v1/groups/{group_id}/users", {"GET": list_group_users}),
     ("/api/v1/groups/{group_id}/users/{user_id}", {"PUT": assign_user, "DELETE": unassign_user}),
     ("/api/v1/groups/{group_id}/apps", {"GET": list_group_apps}),
-    ("/api/v1/groups/rules", {"GET": list_rules, "POST": create_rule}),
-    (
-        "/api/v1/groups/rules/{rule_id}",
-        {"GET": get_rule, "PUT": replace_rule, "DELETE": delete_rule},
-    ),
-    ("/api/v1/groups/rules/{rule_id}/lifecycle/activate", {"POST": activate_rule}),
-    ("/api/v1/groups/rules/{rule_id}/lifecycle/deactivate", {"POST": deactivate_rule}),
+    *[
+        (path, {m: _with_group_names(h) if m == "GET" else h for m, h in calls.items()})
+        for path, calls in RULES.routes()
+    ],
 ]

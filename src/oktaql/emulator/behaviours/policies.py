@@ -1,19 +1,18 @@
 """Org policies and their rules: ``/api/v1/policies[/{id}[/rules[/{id}]]]`` (+ lifecycle).
 
 ``GET /api/v1/policies`` requires ``type`` (400 ``E0000001`` without it, as Okta answers)
-and lists that type's policies by priority. System (default) policies cannot be deleted
-(403 ``E0000006``).
+and lists that type's policies by priority. System (default) policies and rules cannot be
+deleted or deactivated (403 ``E0000006``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import _events
 from .._appdefs import BodyError
-from .._http import Ctx, Handler, OktaError, Reply, not_found, paged, validation_failed
+from .._http import Ctx, Handler, OktaError, validation_failed
 from .._render import render_policy, render_policy_rule
-from .._route_helpers import validated
+from ._family import Doc, Family, Parents, ref, renumber, status_change
 
 POLICY_TYPES = (
     "OKTA_SIGN_ON",
@@ -35,14 +34,49 @@ def _forbidden(what: str) -> OktaError:
     )
 
 
-def _policy(ctx: Ctx, policy_id: str) -> dict[str, Any]:
-    policy: dict[str, Any] | None = ctx.org._policies.get(policy_id)
-    if policy is None:
-        raise not_found(policy_id, "Policy")
-    return policy
+def _fields(body: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The body's name and JSON-object fields, checked."""
+    if not isinstance(body, dict):
+        raise BodyError("name", "The field cannot be left blank.")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BodyError("name", "The field cannot be left blank.")
+    out: dict[str, Any] = {"name": name}
+    for key in keys:
+        if body.get(key) is not None:
+            if not isinstance(body[key], dict):
+                raise BodyError(key, "The field must be a JSON object.")
+            out[key] = body[key]
+    return out
 
 
-def list_policies(ctx: Ctx) -> Reply:
+def _stamp(ctx: Ctx, current: Doc | None, prefix: str) -> Doc:
+    """The fields every written policy or rule has, kept from ``current`` where it exists."""
+    now = ctx.org.tick()
+    if current is None:
+        activate = ctx.flag("activate", True)  # a create's query parameter
+        doc_id = ctx.org.new_id(prefix)
+        ctx.org.register(doc_id)
+        return {
+            "id": doc_id,
+            "status": "ACTIVE" if activate else "INACTIVE",
+            "created": now,
+            "lastUpdated": now,
+            "system": False,
+        }
+    keep = ("id", "status", "created", "system")
+    return {**{k: current[k] for k in keep}, "lastUpdated": now}
+
+
+# ------------------------------------------------------------ policies
+
+
+def _policy_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    store: dict[str, Doc] = ctx.org._policies
+    return store
+
+
+def _list_policies(ctx: Ctx, parents: Parents) -> list[Doc]:
     ptype = ctx.param("type")
     if not ptype:
         raise validation_failed("type", "The field cannot be left blank.")
@@ -55,245 +89,121 @@ def list_policies(ctx: Ctx) -> Reply:
     q = ctx.param("q")
     if q:
         docs = [p for p in docs if q.lower() in p["name"].lower()]
-    base = ctx.base
-    return paged(
-        ctx,
-        docs,
-        lambda p: render_policy(p, base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
+    return docs
 
 
-def get_policy(ctx: Ctx, policy_id: str) -> Reply:
-    return Reply(200, render_policy(_policy(ctx, policy_id), ctx.base))
-
-
-def _renumber(docs: list[dict[str, Any]], moved: dict[str, Any], priority: Any) -> None:
-    others = sorted((d for d in docs if d["id"] != moved["id"]), key=lambda d: d["priority"])
-    n = len(others) + 1
-    want = priority if isinstance(priority, int) and 1 <= priority <= n else n
-    others.insert(want - 1, moved)
-    for k, doc in enumerate(others, start=1):
-        doc["priority"] = k
-
-
-def _write_policy(
-    ctx: Ctx, body: Any, current: dict[str, Any] | None, activate: bool
-) -> dict[str, Any]:
+def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
     org = ctx.org
-    if not isinstance(body, dict):
-        raise BodyError("name", "The field cannot be left blank.")
+    fields = _fields(body, ("conditions", "settings"))
     ptype = body.get("type") or (current or {}).get("type")
     if ptype not in POLICY_TYPES:
         raise BodyError("type", f"Invalid value {ptype!r}.")
     if current and ptype != current["type"]:
         raise BodyError("type", "The type of a policy cannot be changed.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise BodyError("name", "The field cannot be left blank.")
-    for key in ("conditions", "settings"):
-        if body.get(key) is not None and not isinstance(body[key], dict):
-            raise BodyError(key, "The field must be a JSON object.")
-    now = org.tick()
-    doc: dict[str, Any] = {
+    description = body.get("description")
+    doc: Doc = {
         "type": ptype,
-        "id": current["id"] if current else org.new_id("00p"),
-        "status": (current or {}).get("status") or ("ACTIVE" if activate else "INACTIVE"),
-        "name": name,
-        "description": body.get("description") if isinstance(body.get("description"), str) else "",
+        **_stamp(ctx, current, "00p"),
+        "description": description if isinstance(description, str) else "",
         "priority": 0,
-        "system": bool(current and current["system"]),
-        "created": current["created"] if current else now,
-        "lastUpdated": now,
+        **fields,
     }
-    for key in ("conditions", "settings"):
-        if isinstance(body.get(key), dict):
-            doc[key] = body[key]
-    if current is None:
-        org.register(doc["id"])
+    same_type = {p["id"]: p for p in org.policy_docs(ptype)}
+    renumber(same_type, doc, body.get("priority"))
     org._policies[doc["id"]] = doc
-    _renumber(org.policy_docs(ptype), doc, body.get("priority"))
     event = "policy.lifecycle.update" if current else "policy.lifecycle.create"
-    org.log(event, [_events.ref(doc["id"], "Policy", name)], ctx.path)
+    org.log(event, [ref(doc, "Policy")], ctx.path)
     return doc
 
 
-def create_policy(ctx: Ctx) -> Reply:
-    doc = validated(_write_policy, ctx, ctx.json_body(), None, ctx.flag("activate", True))
-    return Reply(200, render_policy(doc, ctx.base))
-
-
-def replace_policy(ctx: Ctx, policy_id: str) -> Reply:
-    current = _policy(ctx, policy_id)
-    doc = validated(_write_policy, ctx, ctx.json_body(), current, True)
-    return Reply(200, render_policy(doc, ctx.base))
-
-
-def delete_policy(ctx: Ctx, policy_id: str) -> Reply:
-    policy = _policy(ctx, policy_id)
+def _remove_policy(ctx: Ctx, parents: Parents, policy: Doc) -> None:
     if policy["system"]:
         raise _forbidden("A default (system) policy cannot be deleted.")
     org = ctx.org
     org.tick()
-    del org._policies[policy_id]
-    org._policy_rules.pop(policy_id, None)
-    org.log("policy.lifecycle.delete", [_events.ref(policy_id, "Policy", policy["name"])], ctx.path)
-    return Reply(204)
+    del org._policies[policy["id"]]
+    org._policy_rules.pop(policy["id"], None)  # its rules go with it
+    org.log("policy.lifecycle.delete", [ref(policy, "Policy")], ctx.path)
 
 
-def _set_status(
-    ctx: Ctx, doc: dict[str, Any], status: str, event: str, policy_id: str = ""
-) -> None:
-    if doc["status"] == status:
-        return
-    doc["status"], doc["lastUpdated"] = status, ctx.org.tick()
-    if policy_id:  # a rule
-        targets = _rule_targets(ctx.org._policies[policy_id], doc)
-    else:
-        targets = [_events.ref(doc["id"], "Policy", doc["name"])]
-    ctx.org.log(event, targets, ctx.path)
-
-
-def _rule_targets(policy: dict[str, Any], rule: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        _events.ref(policy["id"], "Policy", policy["name"]),
-        _events.ref(rule["id"], "PolicyRule", rule["name"]),
-    ]
-
-
-def activate_policy(ctx: Ctx, policy_id: str) -> Reply:
-    _set_status(ctx, _policy(ctx, policy_id), "ACTIVE", "policy.lifecycle.activate")
-    return Reply(204)
-
-
-def deactivate_policy(ctx: Ctx, policy_id: str) -> Reply:
-    policy = _policy(ctx, policy_id)
-    if policy["system"]:
+def _policy_status(ctx: Ctx, parents: Parents, policy: Doc, status: str) -> None:
+    if status == "INACTIVE" and policy["system"]:
         raise _forbidden("A default (system) policy cannot be deactivated.")
-    _set_status(ctx, policy, "INACTIVE", "policy.lifecycle.deactivate")
-    return Reply(204)
+    verb = "activate" if status == "ACTIVE" else "deactivate"
+    status_change(ctx, policy, status, f"policy.lifecycle.{verb}", [ref(policy, "Policy")])
 
+
+POLICIES = Family(
+    "/api/v1/policies",
+    "policy_id",
+    "Policy",
+    _policy_store,
+    render_policy,
+    write=_write_policy,
+    remove=_remove_policy,
+    set_status=_policy_status,
+    docs=_list_policies,
+    created=200,
+)
 
 # ------------------------------------------------------------ rules
 
 
-def _rule(ctx: Ctx, policy_id: str, rule_id: str) -> dict[str, Any]:
-    _policy(ctx, policy_id)
-    rule: dict[str, Any] | None = ctx.org._policy_rules.get(policy_id, {}).get(rule_id)
-    if rule is None:
-        raise not_found(rule_id, "PolicyRule")
-    return rule
+def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
+    POLICIES.item(ctx, (), parents[0])
+    store: dict[str, Doc] = ctx.org._policy_rules.setdefault(parents[0], {})
+    return store
 
 
-def list_policy_rules(ctx: Ctx, policy_id: str) -> Reply:
-    _policy(ctx, policy_id)
-    base = ctx.base
-    return paged(
-        ctx,
-        ctx.org.policy_rule_docs(policy_id),
-        lambda r: render_policy_rule(policy_id, r, base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
+def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
+    _rule_store(ctx, parents)
+    return ctx.org.policy_rule_docs(parents[0])
 
 
-def get_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    return Reply(200, render_policy_rule(policy_id, _rule(ctx, policy_id, rule_id), ctx.base))
+def _targets(ctx: Ctx, policy_id: str, rule: Doc) -> list[dict[str, Any]]:
+    return [ref(ctx.org._policies[policy_id], "Policy"), ref(rule, "PolicyRule")]
 
 
-def _write_rule(
-    ctx: Ctx, policy_id: str, body: Any, current: dict[str, Any] | None, activate: bool
-) -> dict[str, Any]:
-    org = ctx.org
-    policy = _policy(ctx, policy_id)
+def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
+    policy = POLICIES.item(ctx, (), parents[0])
     want = RULE_TYPE.get(policy["type"], policy["type"])
-    if not isinstance(body, dict):
-        raise BodyError("name", "The field cannot be left blank.")
+    fields = _fields(body, ("conditions", "actions"))
     rtype = body.get("type") or want
     if rtype != want:
         raise BodyError("type", f"A {policy['type']} policy takes rules of type {want}.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise BodyError("name", "The field cannot be left blank.")
-    now = org.tick()
-    doc: dict[str, Any] = {
-        "id": current["id"] if current else org.new_id("0pr"),
-        "status": (current or {}).get("status") or ("ACTIVE" if activate else "INACTIVE"),
-        "name": name,
-        "priority": 0,
-        "created": current["created"] if current else now,
-        "lastUpdated": now,
-        "system": bool(current and current["system"]),
-        "type": rtype,
-    }
-    for key in ("conditions", "actions"):
-        if body.get(key) is not None:
-            if not isinstance(body[key], dict):
-                raise BodyError(key, "The field must be a JSON object.")
-            doc[key] = body[key]
-    if current is None:
-        org.register(doc["id"])
-    store = org._policy_rules.setdefault(policy_id, {})
-    store[doc["id"]] = doc
-    _renumber(list(store.values()), doc, body.get("priority"))
+    doc: Doc = {**_stamp(ctx, current, "0pr"), "priority": 0, "type": rtype, **fields}
+    renumber(_rule_store(ctx, parents), doc, body.get("priority"))
     event = "policy.rule.update" if current else "policy.rule.add"
-    org.log(event, _rule_targets(policy, doc), ctx.path)
+    ctx.org.log(event, _targets(ctx, parents[0], doc), ctx.path)
     return doc
 
 
-def create_policy_rule(ctx: Ctx, policy_id: str) -> Reply:
-    _policy(ctx, policy_id)
-    doc = validated(_write_rule, ctx, policy_id, ctx.json_body(), None, ctx.flag("activate", True))
-    return Reply(200, render_policy_rule(policy_id, doc, ctx.base))
-
-
-def replace_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    current = _rule(ctx, policy_id, rule_id)
-    doc = validated(_write_rule, ctx, policy_id, ctx.json_body(), current, True)
-    return Reply(200, render_policy_rule(policy_id, doc, ctx.base))
-
-
-def delete_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, policy_id, rule_id)
+def _remove_rule(ctx: Ctx, parents: Parents, rule: Doc) -> None:
     if rule["system"]:
         raise _forbidden("A default rule cannot be deleted.")
-    org = ctx.org
-    org.tick()
-    del org._policy_rules[policy_id][rule_id]
-    org.log("policy.rule.delete", _rule_targets(org._policies[policy_id], rule), ctx.path)
-    return Reply(204)
+    ctx.org.tick()
+    del ctx.org._policy_rules[parents[0]][rule["id"]]
+    ctx.org.log("policy.rule.delete", _targets(ctx, parents[0], rule), ctx.path)
 
 
-def activate_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    _set_status(ctx, _rule(ctx, policy_id, rule_id), "ACTIVE", "policy.rule.activate", policy_id)
-    return Reply(204)
-
-
-def deactivate_policy_rule(ctx: Ctx, policy_id: str, rule_id: str) -> Reply:
-    rule = _rule(ctx, policy_id, rule_id)
-    if rule["system"]:
+def _rule_status(ctx: Ctx, parents: Parents, rule: Doc, status: str) -> None:
+    if status == "INACTIVE" and rule["system"]:
         raise _forbidden("A default rule cannot be deactivated.")
-    _set_status(ctx, rule, "INACTIVE", "policy.rule.deactivate", policy_id)
-    return Reply(204)
+    verb = "activate" if status == "ACTIVE" else "deactivate"
+    status_change(ctx, rule, status, f"policy.rule.{verb}", _targets(ctx, parents[0], rule))
 
 
-# ------------------------------------------------------------------ routes
+RULES = Family(
+    "/api/v1/policies/{policy_id}/rules",
+    "rule_id",
+    "PolicyRule",
+    _rule_store,
+    render_policy_rule,
+    write=_write_rule,
+    remove=_remove_rule,
+    set_status=_rule_status,
+    docs=_rule_docs,
+    created=200,
+)
 
-P = "/api/v1/policies/{policy_id}"
-
-ROUTES: list[tuple[str, dict[str, Handler]]] = [
-    ("/api/v1/policies", {"GET": list_policies, "POST": create_policy}),
-    (P, {"GET": get_policy, "PUT": replace_policy, "DELETE": delete_policy}),
-    (f"{P}/lifecycle/activate", {"POST": activate_policy}),
-    (f"{P}/lifecycle/deactivate", {"POST": deactivate_policy}),
-    (f"{P}/rules", {"GET": list_policy_rules, "POST": create_policy_rule}),
-    (
-        f"{P}/rules/{{rule_id}}",
-        {"GET": get_policy_rule, "PUT": replace_policy_rule, "DELETE": delete_policy_rule},
-    ),
-    (f"{P}/rules/{{rule_id}}/lifecycle/activate", {"POST": activate_policy_rule}),
-    (f"{P}/rules/{{rule_id}}/lifecycle/deactivate", {"POST": deactivate_policy_rule}),
-]
+ROUTES: list[tuple[str, dict[str, Handler]]] = [*POLICIES.routes(), *RULES.routes()]

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._http import Ctx, Handler, Reply, not_found, paged
-from .._render import render_factor, render_group, render_role, render_user, render_user_client
+from .._render import render_factor, render_group, render_role, render_user
 from .._route_helpers import (
     expand,
     filtered,
-    owned_token,
-    revoke_reply,
     sorted_for_search,
     starts,
-    token_reply,
     user_or_404,
     validated,
 )
@@ -58,6 +55,8 @@ def _lifecycle(op: str, send_email_default: bool) -> Any:
         uid = user_or_404(ctx, user_id)["id"]
         send_email = ctx.flag("sendEmail", send_email_default)
         body = ctx.org.user_lifecycle(uid, op, ctx.path, send_email=send_email)
+        if op.startswith("expire_password"):  # the spec answers with the user
+            body = render_user(body, ctx.base)
         return Reply(200, body)
 
     handler.__name__ = f"{op}_user"
@@ -70,6 +69,10 @@ deactivate_user = _lifecycle("deactivate", False)
 suspend_user = _lifecycle("suspend", False)
 unsuspend_user = _lifecycle("unsuspend", False)
 unlock_user = _lifecycle("unlock", False)
+reset_password_user = _lifecycle("reset_password", True)
+expire_password_user = _lifecycle("expire_password", False)
+expire_password_with_temp_password_user = _lifecycle("expire_password_with_temp_password", False)
+reset_factors_user = _lifecycle("reset_factors", False)
 
 # ------------------------------------------------------- factors and admin roles
 
@@ -140,6 +143,13 @@ def enroll_factor(ctx: Ctx, user_id: str) -> Reply:
     return Reply(200, render_factor(uid, factor, ctx.base))
 
 
+def activate_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
+    uid, factor = _one_of_user(ctx, _FACTORS, user_id, factor_id)
+    body = ctx.json_body()
+    factor = validated(ctx.org.activate_factor, uid, factor["id"], body, ctx.path)
+    return Reply(200, render_factor(uid, factor, ctx.base))
+
+
 def assign_role(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
     role = validated(ctx.org.assign_role, uid, ctx.json_body(), ctx.path)
@@ -202,82 +212,6 @@ def revoke_client_grants(ctx: Ctx, user_id: str, client_id: str) -> Reply:
     return Reply(204)
 
 
-# ------------------------------------------------------------ clients and tokens
-
-
-def list_user_clients(ctx: Ctx, user_id: str) -> Reply:
-    uid = user_or_404(ctx, user_id)["id"]
-    base = ctx.base
-    docs = [
-        {"id": a["credentials"]["oauthClient"]["client_id"], "app": a}
-        for a in ctx.org.user_client_app_docs(uid)
-    ]
-    return paged(
-        ctx,
-        docs,
-        lambda d: render_user_client(uid, d["app"], base),
-        default_limit=200,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def _client_app(ctx: Ctx, client_id: str) -> dict[str, Any]:
-    app = ctx.org.app_for_client_id(client_id)
-    if app is None:
-        raise not_found(client_id, "OAuth2Client")
-    return app
-
-
-def token_page(ctx: Ctx, app: dict[str, Any], indexes: list[int]) -> Reply:
-    """A page of an app's tokens given by index, with the usual ``Link`` headers."""
-    tokens = ctx.org.token_set(app["id"])
-    embed = "scope" in expand(ctx)
-    base, label = ctx.base, app["label"]
-    docs = [{"id": tokens.token_id(i), "i": i} for i in indexes]
-    return paged(
-        ctx,
-        docs,
-        lambda d: tokens.render(d["i"], base, label, embed),
-        default_limit=20,
-        max_limit=200,
-        ordered_by_seq=False,
-    )
-
-
-def _user_token_indexes(ctx: Ctx, uid: str, app: dict[str, Any]) -> list[int]:
-    return ctx.org.active_token_indexes(app["id"], lambda u, _s: u == uid)
-
-
-def list_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:
-    uid = user_or_404(ctx, user_id)["id"]
-    app = _client_app(ctx, client_id)
-    return token_page(ctx, app, _user_token_indexes(ctx, uid, app))
-
-
-def _client_token(
-    ctx: Ctx, user_id: str, client_id: str, token_id: str
-) -> tuple[dict[str, Any], int]:
-    uid = user_or_404(ctx, user_id)["id"]
-    app = _client_app(ctx, client_id)
-    return app, owned_token(ctx, app, token_id, 0, uid)
-
-
-def get_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
-    return token_reply(ctx, *_client_token(ctx, user_id, client_id, token_id))
-
-
-def revoke_client_token(ctx: Ctx, user_id: str, client_id: str, token_id: str) -> Reply:
-    return revoke_reply(ctx, *_client_token(ctx, user_id, client_id, token_id))
-
-
-def revoke_client_tokens(ctx: Ctx, user_id: str, client_id: str) -> Reply:
-    uid = user_or_404(ctx, user_id)["id"]
-    app = _client_app(ctx, client_id)
-    ctx.org.revoke_token_indexes(app["id"], _user_token_indexes(ctx, uid, app), ctx.path)
-    return Reply(204)
-
-
 # ------------------------------------------------------------------ users
 
 
@@ -336,25 +270,28 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     (f"{U}/groups", {"GET": list_user_groups}),
     *[
         (f"{U}/lifecycle/{op}", {"POST": globals()[f"{op}_user"]})
-        for op in ("activate", "reactivate", "deactivate", "suspend", "unsuspend", "unlock")
+        for op in (
+            "activate",
+            "reactivate",
+            "deactivate",
+            "suspend",
+            "unsuspend",
+            "unlock",
+            "reset_password",
+            "expire_password",
+            "expire_password_with_temp_password",
+            "reset_factors",
+        )
     ],
     (f"{U}/factors", {"GET": list_factors, "POST": enroll_factor}),
     (f"{U}/factors/{{factor_id}}", {"GET": get_factor, "DELETE": unenroll_factor}),
+    (f"{U}/factors/{{factor_id}}/lifecycle/activate", {"POST": activate_factor}),
     (f"{U}/roles", {"GET": list_roles, "POST": assign_role}),
     (f"{U}/roles/{{assignment_id}}", {"GET": get_role, "DELETE": unassign_role}),
     (f"{U}/grants", {"GET": list_user_grants, "DELETE": revoke_user_grants}),
     (f"{U}/grants/{{grant_id}}", {"GET": get_user_grant, "DELETE": revoke_user_grant}),
-    (f"{U}/clients", {"GET": list_user_clients}),
     (
         f"{U}/clients/{{client_id}}/grants",
         {"GET": list_client_grants, "DELETE": revoke_client_grants},
-    ),
-    (
-        f"{U}/clients/{{client_id}}/tokens",
-        {"GET": list_client_tokens, "DELETE": revoke_client_tokens},
-    ),
-    (
-        f"{U}/clients/{{client_id}}/tokens/{{token_id}}",
-        {"GET": get_client_token, "DELETE": revoke_client_token},
     ),
 ]

@@ -313,3 +313,18 @@ def test_fan_out_fed_by_a_table_of_the_file(emulator: Any, tmp_path: Path) -> No
         t for a in apps for t in emulator.org.token_ids(a)
     )
     assert sorted({p.split("/")[4] for _, p, _ in emulator.request_log}) == apps
+
+
+def test_unusable_database_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database")
+    cur = oktaql.connect(db=str(tmp_path / "notes.txt")).cursor()
+    with pytest.raises(oktaql.ConfigError) as caught:
+        cur.execute("SELECT * FROM watchlist")  # reading it, too
+    assert str(caught.value).startswith(f"cannot open database {tmp_path / 'notes.txt'}: ")
+    assert "not a valid DuckDB database file" in str(caught.value)
+    inside_a_file = tmp_path / "notes.txt" / "state.duckdb"
+    cur = oktaql.connect(db=str(inside_a_file)).cursor()
+    with pytest.raises(oktaql.ConfigError) as caught:
+        cur.execute("CREATE TABLE t (a INTEGER)")
+    assert str(caught.value).startswith(f"cannot create the folder of database {inside_a_file}: ")
+    assert str(caught.value).endswith("choose another file with --db PATH (db= in Python)")

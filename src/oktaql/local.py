@@ -119,7 +119,7 @@ class LocalFile:
         self.duck = duck
         self.path = Path(path).expanduser().absolute()
         self._notify = notify
-        self._turn = _turn(str(self.path))
+        self._turn = _turn(os.path.realpath(self.path))  # one file, however it is named
         self._depth = 0
         self._mode: str | None = None  # None (nothing attached), "read" or "write"
         self._inside = threading.RLock()
@@ -169,7 +169,14 @@ class LocalFile:
         if not write and not self.path.exists():
             return  # no file yet: no objects to read, and reading must not create one
         if write:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                where = f" ({exc.filename})" if exc.filename else ""
+                raise ConfigError(
+                    f"cannot create the folder of database {self.path}: {exc.strerror}{where}; "
+                    "choose another file with --db PATH (db= in Python)"
+                ) from None
         busy: tuple[type[BaseException], ...] = (duckdb.IOException,) + (
             (duckdb.ResourceInUseException,) if hasattr(duckdb, "ResourceInUseException") else ()
         )

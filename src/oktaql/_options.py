@@ -226,16 +226,20 @@ def resolve(
 
     check_org_flags(opts)
     values = merge_vars(opts.vars_files, parse_vars(opts.variables))  # --var > files > env
+    org_url: str | None
+    token: str | None
+    profile: str | None
     if opts.emulator:
         org_url, token, profile = emulator.url, emulator.config.token, "emulator"
     else:
         found = resolve_connection(
             opts.profile,
-            _org_url_note(opts.org_url),
+            opts.org_url,
             org_url_explicit=opts.org_url_explicit,
             need_token=not opts.dry_run,  # EXPLAIN asks no password manager
         )
-        org_url, token = found.org_url, found.token
+        # the flag's, $OKTA_CLIENT_ORGURL's or the profile's
+        org_url, token = _org_url_note(found.org_url), found.token
         profile = found.profile.name if found.profile else None
     db = opts.db or (str(default_db_path()) if default_db else None)
     settings = Settings.of(

@@ -468,8 +468,8 @@ def test_the_build_tool_writes_these_files_and_needs_no_prose_it_lacks() -> None
     files, missing, generated = tool.build(SHARED)
     assert missing == []
     on_disk = {str(p.relative_to(BUILTIN)) for p in BUILTIN.rglob("*.yaml")}
-    # and the facts every provider reads, beside the registry's src/ folder
-    assert (BUILTIN / tool.FACTS_NAME).resolve() == REPO / "src/oktaql/registry/okta_facts.json"
+    # and the facts every provider reads, a module of oktaql.provider
+    assert (BUILTIN / tool.FACTS_NAME).resolve() == REPO / "src/oktaql/provider/_okta_facts.py"
     assert on_disk | {tool.FACTS_NAME} == set(files)
     stale = [name for name, text in files.items() if (BUILTIN / name).read_text() != text]
     assert stale == [], "rebuild: .venv/bin/python tools/build_okta_provider.py"

@@ -5,8 +5,8 @@ the API, the same whoever wrote the document: the OAuth 2.0 scopes an operation 
 its ``search``/``filter`` parameter takes an expression (with which operators, on which
 attributes), and the columns of the subtypes a polymorphic schema names. StackQL's provider
 carries no filter capabilities and leaves the subtypes' schemas out, so these facts are
-generated from Okta's spec by ``tools/build_okta_provider.py`` into ``registry/okta_facts.json``
-and read here, once, when first needed.
+generated from Okta's spec by ``tools/build_okta_provider.py`` into ``_okta_facts.py`` and
+decoded here, once, when first needed.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-FACTS_FILE = Path(__file__).resolve().parent.parent / "registry" / "okta_facts.json"
+from oktaql.provider._okta_facts import TABLE
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ _NONE = OperationFacts(None, None)
 
 @functools.cache
 def _table() -> dict[str, Any]:
-    data = json.loads(FACTS_FILE.read_text("utf-8"))
+    data = json.loads(TABLE)
     return data if isinstance(data, dict) else {}
 
 

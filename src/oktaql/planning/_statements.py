@@ -55,6 +55,8 @@ class Environment:
     # EXPLAIN checks the session's credential binding too, without binding it
     check_targets: Callable[[list[Any]], None] = field(default=lambda _: None)
     stream: bool = True  # a query that only projects one scan's rows skips DuckDB
+    # the session's own tables and views: (name, kind, view SQL or None), for SHOW TABLES
+    tables: Callable[[], list[tuple[str, str, str | None]]] = field(default=lambda: [])
 
 
 def plan(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> Plan:
@@ -86,6 +88,8 @@ def plan(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> Plan:
         return Plan((DropView(stmt.name, stmt.materialized, stmt.if_exists),))
     if isinstance(stmt, parser.Registry):
         return Plan((ManageRegistry(stmt),))
+    if isinstance(stmt, parser.Show) and stmt.what in ("tables", "views"):
+        return Plan((_show_local(stmt, env),))
     if isinstance(stmt, (parser.Show, parser.Describe, parser.ShowInsert)):
         from oktaql.planning import _metadata as meta
 
@@ -99,6 +103,27 @@ def plan(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> Plan:
     write = _plan_write(stmt, ctx, env)
     write.await_completion = "AWAIT" in stmt.hints
     return Plan((Send(write),))
+
+
+def _show_local(stmt: parser.Show, env: Environment) -> Answer:
+    """SHOW TABLES: every table and view of the session's database; SHOW VIEWS: the views
+    (plain and materialized) with their SQL. LIKE as in SQL, case-insensitive."""
+    import re
+
+    like = stmt.like
+    rx = re.compile(
+        "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in like or ""),
+        re.IGNORECASE | re.DOTALL,
+    )
+
+    def wanted(name: str) -> bool:
+        return like is None or rx.fullmatch(name) is not None
+
+    found = sorted(t for t in env.tables() if wanted(t[0]))
+    if stmt.what == "tables":
+        return Answer(("name", "kind"), tuple((name, kind) for name, kind, _ in found))
+    views = tuple((name, kind, sql) for name, kind, sql in found if kind != "table")
+    return Answer(("name", "kind", "sql"), views)
 
 
 def _plan_write(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> WritePlan:

@@ -725,8 +725,8 @@ def operation_facts(mgmt: dict) -> dict:
 
 
 def subtype_facts(docs: dict[str, dict]) -> dict:
-    """Every discriminator subtype of the built documents → its columns (type, format and our
-    description): a provider whose document names a subtype but leaves its schema out (as
+    """Every discriminator subtype of the built documents → its columns (type, format, our
+    description, readOnly): a provider whose document names a subtype but leaves its schema out (as
     StackQL's does) still gets the subtype's columns."""
     out: dict = {}
     for doc in docs.values():
@@ -747,6 +747,8 @@ def subtype_facts(docs: dict[str, dict]) -> dict:
                         col["format"] = fmt
                     if text:
                         col["description"] = text
+                    if node.get("readOnly") or (isinstance(prop, dict) and prop.get("readOnly")):
+                        col["readOnly"] = True  # a request body never needs it
                     cols[pname] = col
                 out[name] = dict(sorted(cols.items()))
     return dict(sorted(out.items()))

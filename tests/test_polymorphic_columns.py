@@ -219,3 +219,25 @@ def test_a_discriminator_fan_out_is_read_once_per_schema() -> None:
     )
     props = _doc(deep).flatten_polymorphic({"$ref": "#/components/schemas/D0"}, "/x")
     assert 30 < len(props["properties"]) < 40
+
+
+def test_request_bodies_take_the_subtypes_fields_in_both_providers(stackql_registry: Path) -> None:
+    """One mechanism for columns and body fields: StackQL's create methods describe the
+    subtype fields (an app's settings, a zone's locations) as the built-in ones do, read-only
+    ones marked so that SHOW INSERT leaves them out."""
+    fields = []
+    for registry in (None, stackql_registry):
+        cat = oktaql.connect(registry=registry, org_url="http://127.0.0.1:9").session.catalog
+        app = cat.method("okta.apps.applications.create_application")[1]
+        zone = cat.method("okta.zones.network_zones.create_network_zone")[1]
+        fields.append(
+            (
+                {n: (f.type, f.required) for n, f in app.body_fields.items()},
+                {n for n, f in zone.body_fields.items() if not f.read_only},
+            )
+        )
+    assert fields[0][0] == fields[1][0]
+    assert fields[0][0]["settings"] == ("object", False) and fields[0][0]["name"][0] == "string"
+    assert {"locations", "proxyType", "gateways", "asns"} <= fields[1][1]
+    assert "system" not in fields[1][1]
+    assert fields[1][1] - {"_links"} == fields[0][1]

@@ -354,7 +354,7 @@ def _build_method(
                     or schema.get("anyOf")
                     or schema.get("additionalProperties")
                 )
-            flat = doc.flatten_with_variants(schema, s_at)
+            flat = doc.flatten_polymorphic(schema, s_at)
             req = set(doc.flatten(schema, s_at).get("required") or [])
             for pname, prop in (flat.get("properties") or {}).items():
                 prop_at = f"{s_at}/properties/{escape(pname)}"

@@ -178,36 +178,11 @@ class Doc:
         fmt = node.get("format")
         return str(t), str(fmt) if fmt else None
 
-    def flatten_with_variants(self, schema: Any, at: str) -> dict[str, Any]:
-        """Like :meth:`flatten`, plus the properties of every ``discriminator`` variant.
-
-        Okta's polymorphic bodies (an app's ``settings`` exist only on its signOnMode's
-        subtype) would otherwise reject fields the API accepts.
-        """
-        merged = dict(self.flatten(schema, at))
-        props = dict(merged.get("properties") or {})
-        base, base_at = self.deref_at(schema, at)
-        if not isinstance(base, dict):
-            return merged
-        disc = self.mapping(base.get("discriminator"), f"{base_at}/discriminator")
-        mapping = self.mapping(disc.get("mapping"), f"{base_at}/discriminator/mapping")
-        for name, ref in mapping.items():
-            try:
-                variant = self.flatten(
-                    {"$ref": ref}, f"{base_at}/discriminator/mapping/{escape(name)}"
-                )
-            except ConfigError:  # a broken variant must not hide the base fields
-                continue
-            for pname, prop in (variant.get("properties") or {}).items():
-                props.setdefault(pname, prop)
-        if props:
-            merged["properties"] = props
-        return merged
-
     def flatten_polymorphic(self, schema: Any, at: str) -> dict[str, Any]:
         """Like :meth:`flatten`, with ``properties`` the union over the schema's
         ``discriminator`` subtypes (and theirs, transitively): an Okta app's ``name`` and
-        ``settings``, a policy rule's ``actions``, exist only on the subtypes.
+        ``settings``, a policy rule's ``actions``, exist only on the subtypes, so they are
+        columns of the resource and fields its request bodies accept.
 
         A subtype is usually ``allOf: [base, own properties]`` while the base's discriminator
         maps back to it: every schema is visited once (base → subtype → base ends there) and a

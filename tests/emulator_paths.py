@@ -5,7 +5,8 @@ each path parameter, left to right, is read from its parent collection as the em
 it (the item's key named like the parameter, ``name``/``type`` for ``*Name``/``*Type``, then
 ``id`` and other id-like keys). A parameter whose parent is no listing takes a root collection
 by its name (:data:`FALLBACK_ROOTS`), else its enum's first value, else a value Okta
-documents as fixed (:data:`CONSTANTS`). Used by the tests that run
+documents as fixed (:data:`CONSTANTS`), else the spec's example of it (an id nothing lists).
+Used by the tests that run
 every path of the spec and every SELECT of StackQL's registry against the emulator.
 """
 
@@ -114,11 +115,25 @@ def path_values(template: str, get: Get) -> dict[str, str] | None:
                     break
         if value is None:
             value = _enum_value(spec, template, name) or CONSTANTS.get(name)
+        listed = "GET" in spec.paths.get(parent_t, {}) and spec.role(parent_t)[0] == "collection"
+        if value is None and not listed:  # nothing lists it
+            value = _unlisted_value(spec, template, "/".join(segs[: i + 1]), name)
         if value is None:
             return None
         values[name] = str(value)
         out.append(quote(str(value), safe=""))
     return values
+
+
+def _unlisted_value(spec: Any, template: str, item: str, name: str) -> str | None:
+    """For an id nothing lists: the spec's example of it (the emulator seeds a collection no
+    GET lists with that item), else, where no GET reads the item the id names (so nothing
+    can refuse it), a fixed made-up id."""
+    for op in spec.paths.get(template, {}).values():
+        example = ((op.param(name, "path") or {}).get("schema") or {}).get("example")
+        if isinstance(example, str) and example:
+            return example
+    return None if "GET" in spec.paths.get(item, {}) else "0oaUNLISTED0000000000"
 
 
 def _enum_value(spec: Any, template: str, name: str) -> str | None:

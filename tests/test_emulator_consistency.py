@@ -115,7 +115,7 @@ def test_deleting_a_server_revokes_its_tokens_and_consent_grants(
     org: tuple[RunningEmulator, httpx.Client],
 ) -> None:
     emu, client = org
-    issuers = {}
+    issuers: dict[str, list[tuple[str, str]]] = {}
     for app in emu.org.oidc_apps:
         for token in _all(client, f"/api/v1/apps/{app['id']}/tokens"):
             issuers.setdefault(token["issuer"], []).append((app["id"], token["id"]))

@@ -257,8 +257,11 @@ class Resources:
                 for value in coll.key_enum[:SEED_ITEMS]:
                     found[value] = self._seeded(coll, parents, value)
             else:
+                # A collection no GET lists (sessions: POST only) starts with the spec's
+                # example item, so the documented id is one a client can read.
+                example = coll.key_example if "GET" not in self.spec.paths[coll.template] else ""
                 for i in range(SEED_ITEMS):
-                    doc = self._seeded(coll, parents, i)
+                    doc = self._seeded(coll, parents, example if i == 0 and example else i)
                     found.setdefault(_key(doc, coll.key_prop), doc)
         return found
 

@@ -63,6 +63,38 @@ def _connect(emu: RunningEmulator, auth: OAuthServiceApp) -> oktaql.Connection:
     return oktaql.connect(org_url=emu.url, auth=auth)
 
 
+class _OwnScheme(httpx.Auth):
+    """A scheme of the caller's own (a gateway's, say): one header on every request."""
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = self.value
+        yield request
+
+
+def test_connect_auth_signs_the_sessions_own_requests_and_no_other_orgs() -> None:
+    """connect(auth=) is the session's own credential: sent to its org only; a named org on
+    another host gets its own token, never this scheme's header; EXPLAIN shows no scheme."""
+    with (
+        start_in_thread(EmulatorConfig(seed=3, token="own-T0KEN-value")) as own,
+        start_in_thread(EmulatorConfig(seed=4, token="east-T0KEN-value"), host="127.0.0.2") as east,
+    ):
+        conn = oktaql.connect(
+            org_url=own.url,
+            auth=_OwnScheme("SSWS own-T0KEN-value"),
+            orgs={"east": (east.url, "east-T0KEN-value")},
+        )
+        assert len(_rows(conn, APPS_SQL)) == len(own.org.apps)
+        east_sql = "SELECT id FROM okta.apps.applications WHERE subdomain = 'east'"
+        assert len(_rows(conn, east_sql)) == len(east.org.apps)
+        assert {h.get("authorization") for _, _, h in own.request_log} == {"SSWS own-T0KEN-value"}
+        assert {h.get("authorization") for _, _, h in east.request_log} == {"SSWS east-T0KEN-value"}
+        ((_, _, _, _, _, headers, *_), *_) = _rows(conn, "EXPLAIN " + APPS_SQL)
+        assert json.loads(headers) == {"Authorization": "***"}
+
+
 def _rows(conn: oktaql.Connection, sql: str) -> list[tuple[Any, ...]]:
     cur = conn.cursor()
     cur.execute(sql)

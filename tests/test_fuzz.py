@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import oktaql
-from oktaql._http import HTTPClient, RetryPolicy
+from oktaql._http import RetryPolicy
 from oktaql.emulator import EmulatorConfig, start_in_thread
 
 ORG = "https://acme.okta.com"
@@ -154,9 +154,9 @@ def fake_okta(request: httpx.Request) -> httpx.Response:
 
 
 def fresh(transport: httpx.BaseTransport, concurrency: int = 8) -> oktaql.Connection:
-    conn = oktaql.connect(org_url=ORG, token=TOKEN, concurrency=concurrency)
-    conn.session._http = HTTPClient(f"SSWS {TOKEN}", transport=transport, retry=QUICK)
-    return conn
+    return oktaql.connect(
+        org_url=ORG, token=TOKEN, concurrency=concurrency, transport=transport, retry=QUICK
+    )
 
 
 def survive(conn: oktaql.Connection, sql: str, params: dict[str, Any] | None = None) -> Any:

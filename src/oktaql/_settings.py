@@ -40,6 +40,7 @@ class Settings:
     cache_ttl: float = 0.0
     progress: bool = False
     oauth: Mapping[str, Any] | None = field(default=None, repr=False)  # holds a private key
+    auth: httpx.Auth | None = field(default=None, repr=False)  # instead of token/oauth
     retry: RetryPolicy | None = None
 
     @classmethod

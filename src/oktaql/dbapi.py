@@ -55,6 +55,10 @@ def connect(
         each statement needs), "dpop": False, "key_id": None}``. The Okta SDKs' variables
         (``OKTA_CLIENT_AUTHORIZATIONMODE=PrivateKey``, ``OKTA_CLIENT_CLIENTID``,
         ``OKTA_CLIENT_PRIVATEKEY``, ``OKTA_CLIENT_SCOPES``) do the same.
+    auth: an ``httpx.Auth`` for the session's own requests instead of a token or ``oauth=``
+        (an :class:`oktaql.auth.OAuthServiceApp` built by hand, a scheme of your own); it is
+        attached only to the client bound to the org URL, and its scopes follow the statements
+        when it has ``ensure_scopes``.
     retry: how hard to retry (:class:`oktaql.RetryPolicy`: retries, backoff, the longest wait
         for a rate limit, pacing as the limit runs low).
     cache_ttl: seconds to reuse identical GET responses (0: never); writes invalidate.

@@ -150,7 +150,8 @@ class Session:
                 self._own_url = url
             oauth = self._oauth_auth()
             if oauth is not None:
-                oauth.ensure_scopes(self._pending_scopes)
+                if hasattr(oauth, "ensure_scopes"):  # an OAuthServiceApp; any httpx.Auth may come
+                    oauth.ensure_scopes(self._pending_scopes)
                 self._oauth = oauth
                 self._http = HTTPClient(
                     None,
@@ -213,7 +214,10 @@ class Session:
             self._own_url = own
 
     def _oauth_auth(self) -> Any:
-        """An OAuth 2.0 service app from connect(oauth=...) or the Okta SDKs' variables."""
+        """connect(auth=...), else an OAuth 2.0 service app from connect(oauth=...) or the Okta
+        SDKs' variables."""
+        if self.settings.auth is not None:
+            return self.settings.auth
         if self._oauth_settings is None and os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE") is None:
             return None
         from oktaql import auth
@@ -239,19 +243,23 @@ class Session:
         if (
             self._oauth_settings is None
             and self._oauth is None
+            and self.settings.auth is None
             and not os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE")
         ):
             return
         from oktaql.auth import scopes_for
 
         self._pending_scopes.update(scopes_for(methods))
-        if self._oauth is not None:
+        if hasattr(self._oauth, "ensure_scopes"):
             self._oauth.ensure_scopes(self._pending_scopes)
 
     def auth_display(self, provider_name: str, org: str | None = None) -> str:
         """The Authorization scheme a request would carry, its credential masked."""
-        if org is None and (self._oauth is not None or self._oauth_settings is not None):
-            dpop = (self._oauth_settings or {}).get("dpop") or getattr(self._oauth, "dpop", False)
+        own = self._oauth or self.settings.auth
+        if org is None and own is not None and not hasattr(own, "ensure_scopes"):
+            return "***"  # connect(auth=) with a scheme of the caller's own: it alone knows it
+        if org is None and (own is not None or self._oauth_settings is not None):
+            dpop = (self._oauth_settings or {}).get("dpop") or getattr(own, "dpop", False)
             return ("DPoP" if dpop else "Bearer") + " ***"
         mode = os.environ.get("OKTA_CLIENT_AUTHORIZATIONMODE", "").strip().lower()
         if org is None and mode == "privatekey":  # the SDKs' variables: the app is built later

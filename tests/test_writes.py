@@ -279,3 +279,57 @@ def test_write_incomplete_is_an_operational_error_exported_at_the_top() -> None:
     assert issubclass(oktaql.WriteIncomplete, oktaql.OperationalError)
     assert "WriteIncomplete" in oktaql.__all__
     assert "WriteIncomplete" in (errors.__doc__ or "")
+
+
+def test_an_accepted_call_whose_wait_fails_is_unknown() -> None:
+    """/*+ AWAIT */: a 202 was accepted (the org acts); when polling it cannot go on, the
+    outcome is unknown, not "not done"."""
+    seen: list[str] = []
+
+    def accepted(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        return httpx.Response(202, headers={"Location": "https://elsewhere.example/jobs/j1"})
+
+    conn = oktaql.connect(
+        org_url="https://acme.okta.com",
+        token="t0ken-value",
+        transport=httpx.MockTransport(accepted),
+    )
+    with pytest.raises(oktaql.WriteIncomplete) as info:
+        conn.cursor().execute(
+            "EXEC /*+ AWAIT */ okta.apps.applications.activate_application @appId = '0oa1'"
+        )
+    err = info.value
+    assert [(c.index, c.ids, c.note) for c in err.unknown] == [
+        (1, {"appId": "0oa1"}, "accepted (202); not awaited to its end")
+    ]
+    assert err.done == err.pending == []
+    assert "another origin" in str(err.cause)
+    assert seen == ["POST https://acme.okta.com/api/v1/apps/0oa1/lifecycle/activate"]
+
+
+def test_exec_prints_the_report_of_a_refused_insert_on_stderr() -> None:
+    with start_in_thread(EmulatorConfig()) as emu:
+        taken = emu.org.users[0]["profile"]["login"]
+        env = {**os.environ, "OKTA_API_TOKEN": emu.config.token}
+        sql = insert_users(["ann@example.com", taken])
+        out = subprocess.run(
+            [sys.executable, "-c", "from oktaql.cli import main; main()", "exec"]
+            + ["--org-url", emu.url, sql],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        (ann,) = [u["id"] for u in emu.org.users if u["profile"]["login"] == "ann@example.com"]
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr.splitlines()[0] == (
+            "error: INSERT okta.users.users stopped by an error: 1 done, 0 unknown, 1 not done, "
+            "of 2 request(s)"
+        )
+        assert out.stderr.splitlines()[2:] == [
+            "done:",
+            f"  #1 POST {emu.url}/api/v1/users -> id {ann}",
+            "not done:",
+            f"  #2 POST {emu.url}/api/v1/users (failed)",
+        ]

@@ -64,9 +64,10 @@ class WriteLedger:
         rows: list[tuple[Any, ...]] | None = None,
         columns: list[str] | None = None,
     ) -> WriteIncomplete | None:
-        """The error for a write stopped at call ``index`` by ``cause``; None when the cause
-        alone says it all (one call, nothing done, nothing unknown). ``in_flight``: the call
-        was being sent (or, ``awaiting``, had been accepted and was being polled)."""
+        """The error for a write stopped at call ``index`` by ``cause``; None when nothing was
+        changed (nothing done, nothing unknown): then the cause says it all, and a note on it
+        says so. ``in_flight``: the call was being sent (or, ``awaiting``, had been accepted
+        and was being polled)."""
         interrupted = isinstance(cause, KeyboardInterrupt)
         acted = isinstance(cause, OperationalError) and cause.may_have_acted
         unknown: list[WriteCall] = []
@@ -80,7 +81,12 @@ class WriteLedger:
             note = "" if interrupted or not isinstance(cause, Error) else "failed"
             pending.append(self._entry(index, note=note))
         pending += [self._entry(i) for i in range(index + 1, len(self.calls))]
-        if len(self.calls) == 1 and not unknown:
+        if not self.done and not unknown:
+            if len(self.calls) > 1:
+                cause.add_note(
+                    f"nothing was changed: the write stopped at request {index + 1} of "
+                    f"{len(self.calls)}, before any took effect"
+                )
             return None
         return WriteIncomplete(
             self.statement,

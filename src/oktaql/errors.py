@@ -128,7 +128,8 @@ class WriteCall:
 
 
 class WriteIncomplete(OperationalError):
-    """A write of several calls (or one whose outcome is unknown) stopped early.
+    """A write stopped early (an error, Ctrl-C) after changing something, or maybe changing it.
+    (A write that changed nothing raises its cause, with a note saying so.)
 
     ``done``: calls that took effect (a DELETE answered 404 is done: already absent);
     ``unknown``: calls that may have acted (the answer was cut, a 5xx to a write, in flight at

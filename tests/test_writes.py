@@ -335,3 +335,31 @@ def test_exec_prints_the_report_of_a_refused_insert_on_stderr() -> None:
             "not done:",
             f"  #2 POST {emu.url}/api/v1/users (failed)",
         ]
+
+
+def test_the_report_never_repeats_a_secret_the_server_echoed() -> None:
+    """A server that echoes a submitted password in its error: the report (which quotes the
+    error) masks it as every error does."""
+    calls: list[str] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            return httpx.Response(200, json={"id": "00u1", "status": "STAGED"})
+        body = {"errorCode": "E0000001", "errorSummary": "password S3cret-pw-81 is too weak"}
+        return httpx.Response(400, json=body)
+
+    conn = oktaql.connect(
+        org_url="https://acme.okta.com", token="t0ken-value", transport=httpx.MockTransport(echo)
+    )
+    sql = (
+        "INSERT INTO okta.users.users (data__profile, data__credentials) VALUES "
+        """('{"login": "a@example.com"}', '{"password": {"value": "S3cret-pw-81"}}'), """
+        """('{"login": "b@example.com"}', '{"password": {"value": "S3cret-pw-81"}}')"""
+    )
+    with pytest.raises(oktaql.WriteIncomplete) as info:
+        conn.cursor().execute(sql)
+    assert calls == ["POST", "POST"]
+    assert [c.ids for c in info.value.done] == [{"id": "00u1"}]
+    assert "S3cret-pw-81" not in str(info.value)
+    assert "error: POST https://acme.okta.com/api/v1/users failed: HTTP 400" in str(info.value)

@@ -18,6 +18,7 @@ from typing import IO, Any
 import click
 
 from oktaql import __version__, _report
+from oktaql._cancel import sigint_cancels
 from oktaql._options import (
     ConnectionOptions,
     connected,
@@ -110,7 +111,8 @@ def exec_command(
         with connected(connection, progress=progress) as target:
             conn = dbapi.connect(settings=target.settings)
             try:
-                with _destination(outfile) as out:
+                # Ctrl-C: nothing more is sent, what is in flight is abandoned, exit 130
+                with _destination(outfile) as out, sigint_cancels(conn.session.cancel):
                     for text in statements:
                         if connection.dry_run:
                             text = "EXPLAIN " + text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlglot import exp
 
 from oktaql import _execute, local, parser, templates
 from oktaql._cache import ResponseCache
+from oktaql._cancel import Cancellation
 from oktaql._execute import Result
 from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
 from oktaql._settings import Settings
@@ -92,6 +94,8 @@ class Session:
         self._token = s.token
         self.variables: dict[str, Any] = dict(s.variables or {})
         self._transport = s.transport
+        self._cancellation = Cancellation()  # every client sends through its gate
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         self._timeout = s.timeout
         self._http: HTTPClient | None = None
         self._db_path = s.db
@@ -139,7 +143,7 @@ class Session:
                     str(auth.get("valuePrefix", "SSWS ")) + token,
                     origin=named.url,
                     timeout=self._timeout,
-                    transport=self._transport,
+                    transport=self._gate(),
                     retry=self.retry,
                     connections=self.concurrency,
                 )
@@ -158,7 +162,7 @@ class Session:
                     origin=self._own_url,
                     auth=oauth,
                     timeout=self._timeout,
-                    transport=self._transport,
+                    transport=self._gate(),
                     retry=self.retry,
                     connections=self.concurrency,
                 )
@@ -181,7 +185,7 @@ class Session:
                 str(auth.get("valuePrefix", "SSWS ")) + token,
                 origin=self._own_url,
                 timeout=self._timeout,
-                transport=self._transport,
+                transport=self._gate(),
                 retry=self.retry,
                 connections=self.concurrency,
             )
@@ -300,7 +304,30 @@ class Session:
         """A cursor of the private DuckDB that sees what the statement sees (the file, when
         it is attached)."""
         duck = self.duck
-        return self._file.cursor() if self._file is not None else duck.cursor()
+        cur = self._file.cursor() if self._file is not None else duck.cursor()
+        self._cursors.add(cur)  # cancel() interrupts its query too
+        return cur
+
+    def _gate(self) -> Any:
+        """The transport of a new client: ``transport=`` (or real HTTP) behind the session's
+        cancellation."""
+        return self._cancellation.transport(self._transport, self.concurrency)
+
+    def cancel(self) -> int:
+        """Stop what this session is doing, at once; safe from another thread or a signal
+        handler, and nothing is waited for. Requests in flight are abandoned (their connections
+        shut down), every later request raises ``OperationalError`` ("interrupted: ... was not
+        sent") until :meth:`resume`, and a DuckDB query running is interrupted. Returns how many
+        requests were in flight."""
+        flying = self._cancellation.cancel()
+        for con in (self._duck, *list(self._cursors)):
+            if con is not None:
+                con.interrupt()  # a connection's interrupt does not reach its cursors
+        return flying
+
+    def resume(self) -> None:
+        """Send again after :meth:`cancel` (once the cancelled statement has stopped)."""
+        self._cancellation.resume()
 
     def close(self) -> None:
         if self._http is not None:

@@ -734,47 +734,47 @@ class Shell:
             finally:
                 done.set()
 
+        from oktaql._cancel import sigint_caught
+
         worker = threading.Thread(target=work, name="oktaql-statement", daemon=True)
         worker.start()
-        try:
-            while not done.wait(0.05):
-                pass
-        except KeyboardInterrupt:
-            self._cancel(worker)
-            return None
+        # Ctrl-C is noted, never raised inside the wait's lock (that broke the lock once:
+        # "release unlocked lock")
+        with sigint_caught() as interrupted:
+            try:
+                while not done.wait(0.05):
+                    if interrupted():
+                        self._cancel(worker)
+                        return None
+            except KeyboardInterrupt:
+                self._cancel(worker)
+                return None
         return outcome
 
     def _cancel(self, worker: threading.Thread) -> None:
-        """Stop a running statement: abort its requests, close the session's HTTP clients."""
+        """Stop a running statement: its session sends nothing more, abandons what is in
+        flight and interrupts its DuckDB query (``Session.cancel``); the shell's own transport
+        shuts its connections down."""
+        self.conn.session.cancel()
         self.transport.cancel()
-        session = self.conn.session
-        clients = [getattr(session, "_http", None), *getattr(session, "_org_clients", {}).values()]
-        for client in clients:
-            if client is not None:
-                try:
-                    client.close()
-                except Exception:  # noqa: BLE001
-                    pass
-        if hasattr(session, "_http"):
-            session._http = None
-        if hasattr(session, "_org_clients"):
-            session._org_clients = {}
         self._abandoned = worker
 
     def _settle_abandoned(self) -> None:
         """Before the next statement: let a cancelled one finish unwinding (its requests are
-        refused, so it ends quickly), then accept requests again."""
+        refused at once, never retried, so it ends quickly), then accept requests again."""
         worker = self._abandoned
         if worker is None:
             return
         if worker.is_alive():
             worker.join(0.5)
         if worker.is_alive():
+            from oktaql._cancel import sigint_caught
+
             self.echo("waiting for the cancelled statement to stop (Ctrl-C: start a new session)")
-            try:
-                while worker.is_alive():
+            with sigint_caught() as interrupted:
+                while worker.is_alive() and not interrupted():
                     worker.join(0.1)
-            except KeyboardInterrupt:
+            if worker.is_alive():
                 self.echo("new session: views and tables of the old one are gone")
                 old = self.conn
                 self.transport = _transport_class()(None)
@@ -788,6 +788,7 @@ class Shell:
                 return
         self._abandoned = None
         self.transport.reset()
+        self.conn.session.resume()
 
     def confirm(self, sql: str) -> bool | None:
         """Plan a write first; ask before a bulk one. True to run it, None when Ctrl-C

@@ -1,0 +1,299 @@
+"""Stopping a session's work at once, from another thread or a signal handler (Ctrl-C).
+
+Every HTTP client of a session sends through a gate (:meth:`Cancellation.transport`). Once
+the session is cancelled a gate refuses every request (``OperationalError``, never retried:
+no backoff runs for it), and the requests in flight are abandoned: their connections are shut
+down, so a worker blocked on a slow answer returns at once, and whatever still arrives is
+refused. Nothing here takes a lock that the interrupted code could hold, other than
+re-entrant ones, so a signal handler may cancel.
+
+Caveat: a proxy from the environment (``HTTPS_PROXY``) is a transport of httpx's own, which
+no gate wraps; there, what the runner stops (no new call after an error or an interrupt) is
+what stops the sending.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from oktaql.errors import OperationalError
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class Cancellation:
+    """One session's off switch, shared by the gates of all its clients."""
+
+    def __init__(self) -> None:
+        self._set = False  # a plain attribute: read without a lock, written atomically
+        self._gates: list[Any] = []
+        self._lock = threading.RLock()  # re-entrant: a signal handler may run inside it
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def cancel(self) -> int:
+        """Refuse every request from now on and abandon those in flight; how many were."""
+        self._set = True
+        with self._lock:
+            gates = list(self._gates)
+        return sum(g.abort() for g in gates)
+
+    def resume(self) -> None:
+        self._set = False
+
+    def transport(self, inner: httpx.BaseTransport | None, connections: int) -> httpx.BaseTransport:
+        """A gate in front of ``inner`` (None: real HTTP, with connections that can be shut
+        down from another thread, and HTTPClient's TLS and connection limits)."""
+        gate = _gate_class()(self, inner, connections)
+        with self._lock:
+            self._gates.append(gate)
+        return gate  # type: ignore[no-any-return]
+
+    def forget(self, gate: Any) -> None:
+        with self._lock:
+            if gate in self._gates:
+                self._gates.remove(gate)
+
+
+def interrupted(method: str, url: str, in_flight: bool) -> OperationalError:
+    if in_flight:
+        err = OperationalError(
+            f"interrupted: {method} {url} was abandoned in flight; Okta may have acted on it"
+        )
+        err.may_have_acted = True
+        return err
+    return OperationalError(f"interrupted: {method} {url} was not sent (the session was cancelled)")
+
+
+@functools.cache
+def _gate_class() -> type:
+    import httpcore
+    import httpx
+
+    class _Socket(httpcore.NetworkStream):
+        """A connection that another thread can shut down (``abort``)."""
+
+        def __init__(self, inner: Any, backend: _Backend):
+            self._inner, self._backend = inner, backend
+            with backend.lock:
+                backend.live.add(self)
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return bytes(self._inner.read(max_bytes, timeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, timeout)
+
+        def close(self) -> None:
+            with self._backend.lock:
+                self._backend.live.discard(self)
+            self._inner.close()
+
+        def start_tls(
+            self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+        ) -> Any:
+            with self._backend.lock:
+                self._backend.live.discard(self)
+            return _Socket(
+                self._inner.start_tls(ssl_context, server_hostname, timeout), self._backend
+            )
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+        def abort(self) -> None:
+            import socket
+
+            sock = self._inner.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it
+                except OSError:
+                    pass
+
+    class _Backend(httpcore.NetworkBackend):
+        def __init__(self) -> None:
+            self._inner = httpcore.SyncBackend()
+            self.live: set[_Socket] = set()
+            self.lock = threading.RLock()
+
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> Any:
+            stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            return _Socket(stream, self)
+
+        def connect_unix_socket(
+            self, path: str, timeout: float | None = None, socket_options: Any = None
+        ) -> Any:
+            return _Socket(self._inner.connect_unix_socket(path, timeout, socket_options), self)
+
+        def sleep(self, seconds: float) -> None:
+            self._inner.sleep(seconds)
+
+        def abort_all(self) -> None:
+            with self.lock:
+                live = list(self.live)
+            for s in live:
+                s.abort()
+
+    class _Body(httpx.SyncByteStream):
+        """A response body: a read cut by the cancellation says so."""
+
+        closed = False
+
+        def __init__(self, inner: Any, gate: Gate, request: httpx.Request):
+            self._inner, self._gate, self._request = inner, gate, request
+
+        def __iter__(self) -> Iterator[bytes]:
+            try:
+                yield from self._inner
+            except Exception:
+                if self._gate.cancellation.is_set():
+                    raise self._gate.refused(self._request, in_flight=True) from None
+                raise
+
+        def close(self) -> None:
+            try:
+                self._inner.close()
+            finally:
+                if not self.closed:
+                    self.closed = True
+                    self._gate.done()
+
+    class Gate(httpx.BaseTransport):
+        def __init__(
+            self,
+            cancellation: Cancellation,
+            inner: httpx.BaseTransport | None,
+            connections: int,
+        ):
+            self.cancellation = cancellation
+            self._backend: _Backend | None = None
+            if inner is None:
+                # what HTTPClient gives its own transport: httpx ignores verify= and limits=
+                # of a client that is handed one
+                inner = httpx.HTTPTransport(
+                    verify=_tls_context(),
+                    limits=httpx.Limits(
+                        max_connections=max(100, connections),
+                        max_keepalive_connections=max(20, connections),
+                    ),
+                )
+                pool = getattr(inner, "_pool", None)
+                if pool is not None and hasattr(pool, "_network_backend"):
+                    self._backend = _Backend()
+                    pool._network_backend = self._backend
+            self._inner = inner
+            self._flying = 0
+            self._count_lock = threading.RLock()
+
+        def refused(self, request: httpx.Request, in_flight: bool) -> OperationalError:
+            return interrupted(request.method, str(request.url), in_flight)
+
+        def done(self) -> None:
+            with self._count_lock:
+                self._flying -= 1
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if self.cancellation.is_set():
+                raise self.refused(request, in_flight=False)
+            with self._count_lock:
+                self._flying += 1
+            try:
+                resp = self._inner.handle_request(request)
+            except Exception:
+                self.done()
+                if self.cancellation.is_set():
+                    raise self.refused(request, in_flight=True) from None
+                raise
+            if self.cancellation.is_set():
+                resp.close()
+                self.done()
+                raise self.refused(request, in_flight=True)
+            resp.stream = _Body(resp.stream, self, request)
+            return resp
+
+        def abort(self) -> int:
+            """Shut down this gate's connections; how many requests were in flight."""
+            with self._count_lock:
+                flying = self._flying
+            if self._backend is not None:
+                self._backend.abort_all()
+            return flying
+
+        def close(self) -> None:
+            self.cancellation.forget(self)
+            self._inner.close()
+
+    return Gate
+
+
+@functools.cache
+def _tls_context() -> Any:
+    """One TLS context per process (loading the CA bundle takes ~25 ms); httpx reads
+    SSL_CERT_FILE/SSL_CERT_DIR itself."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+@contextmanager
+def sigint_caught() -> Iterator[Callable[[], bool]]:
+    """While inside, Ctrl-C (SIGINT) is noted instead of raising KeyboardInterrupt wherever the
+    main thread happens to be: raised inside a lock's wait it can leave the lock broken
+    (``RuntimeError: release unlocked lock``). Yields whether it came. Outside the main thread
+    nothing changes (signals reach the main thread only)."""
+    came = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        came[0] = True
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: came[0]
+    finally:
+        signal.signal(
+            signal.SIGINT, previous if previous is not None else signal.default_int_handler
+        )
+
+
+@contextmanager
+def sigint_cancels(cancel: Callable[[], int]) -> Iterator[None]:
+    """While inside, Ctrl-C first cancels (``cancel()``: nothing more is sent, what is in
+    flight is abandoned), then raises KeyboardInterrupt as usual, with a note saying so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        flying = cancel()
+        exc = KeyboardInterrupt()
+        note = "no request was sent after Ctrl-C"
+        if flying:
+            note += f"; {flying} request{'s' if flying != 1 else ''} in flight abandoned"
+        exc.add_note(note)
+        raise exc
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGINT, previous if previous is not None else signal.default_int_handler
+        )

@@ -15,6 +15,7 @@ what stops the sending.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -51,7 +52,8 @@ class Cancellation:
     def transport(self, inner: httpx.BaseTransport | None, connections: int) -> httpx.BaseTransport:
         """A gate in front of ``inner`` (None: real HTTP, with connections that can be shut
         down from another thread, and HTTPClient's TLS and connection limits)."""
-        gate = _gate_class()(self, inner, connections)
+        wrap, own = _gate_classes()
+        gate = own(self, connections) if inner is None else wrap(self, inner)
         with self._lock:
             self._gates.append(gate)
         return gate  # type: ignore[no-any-return]
@@ -73,7 +75,7 @@ def interrupted(method: str, url: str, in_flight: bool) -> OperationalError:
 
 
 @functools.cache
-def _gate_class() -> type:
+def _gate_classes() -> tuple[type, type]:
     import httpcore
     import httpx
 
@@ -149,71 +151,31 @@ def _gate_class() -> type:
             for s in live:
                 s.abort()
 
-    class _Body(httpx.SyncByteStream):
-        """A response body: a read cut by the cancellation says so."""
+    class _Guard:
+        """What both gates do: refuse once cancelled, count what is in flight, shut it down."""
 
-        closed = False
-
-        def __init__(self, inner: Any, gate: Gate, request: httpx.Request):
-            self._inner, self._gate, self._request = inner, gate, request
-
-        def __iter__(self) -> Iterator[bytes]:
-            try:
-                yield from self._inner
-            except Exception:
-                if self._gate.cancellation.is_set():
-                    raise self._gate.refused(self._request, in_flight=True) from None
-                raise
-
-        def close(self) -> None:
-            try:
-                self._inner.close()
-            finally:
-                if not self.closed:
-                    self.closed = True
-                    self._gate.done()
-
-    class Gate(httpx.BaseTransport):
-        def __init__(
-            self,
-            cancellation: Cancellation,
-            inner: httpx.BaseTransport | None,
-            connections: int,
-        ):
+        def __init__(self, cancellation: Cancellation, backend: _Backend | None):
             self.cancellation = cancellation
-            self._backend: _Backend | None = None
-            if inner is None:
-                # what HTTPClient gives its own transport: httpx ignores verify= and limits=
-                # of a client that is handed one
-                inner = httpx.HTTPTransport(
-                    verify=_tls_context(),
-                    limits=httpx.Limits(
-                        max_connections=max(100, connections),
-                        max_keepalive_connections=max(20, connections),
-                    ),
-                )
-                pool = getattr(inner, "_pool", None)
-                if pool is not None and hasattr(pool, "_network_backend"):
-                    self._backend = _Backend()
-                    pool._network_backend = self._backend
-            self._inner = inner
+            self.backend = backend
             self._flying = 0
-            self._count_lock = threading.RLock()
+            self._lock = threading.RLock()
 
         def refused(self, request: httpx.Request, in_flight: bool) -> OperationalError:
             return interrupted(request.method, str(request.url), in_flight)
 
         def done(self) -> None:
-            with self._count_lock:
+            with self._lock:
                 self._flying -= 1
 
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
+        def send(
+            self, request: httpx.Request, forward: Callable[[httpx.Request], httpx.Response]
+        ) -> httpx.Response:
             if self.cancellation.is_set():
                 raise self.refused(request, in_flight=False)
-            with self._count_lock:
+            with self._lock:
                 self._flying += 1
             try:
-                resp = self._inner.handle_request(request)
+                resp = forward(request)
             except Exception:
                 self.done()
                 if self.cancellation.is_set():
@@ -227,24 +189,91 @@ def _gate_class() -> type:
             return resp
 
         def abort(self) -> int:
-            """Shut down this gate's connections; how many requests were in flight."""
-            with self._count_lock:
+            with self._lock:
                 flying = self._flying
-            if self._backend is not None:
-                self._backend.abort_all()
+            if self.backend is not None:
+                self.backend.abort_all()
             return flying
 
+    class _Body(httpx.SyncByteStream):
+        """A response body: a read cut by the cancellation says so."""
+
+        closed = False
+
+        def __init__(self, inner: Any, guard: _Guard, request: httpx.Request):
+            self._inner, self._guard, self._request = inner, guard, request
+
+        def __iter__(self) -> Iterator[bytes]:
+            try:
+                yield from self._inner
+            except Exception:
+                if self._guard.cancellation.is_set():
+                    raise self._guard.refused(self._request, in_flight=True) from None
+                raise
+
         def close(self) -> None:
-            self.cancellation.forget(self)
+            try:
+                self._inner.close()
+            finally:
+                if not self.closed:
+                    self.closed = True
+                    self._guard.done()
+
+    class Gate(httpx.BaseTransport):
+        """In front of a transport given to the session (its connections are its own: what
+        is in flight is refused when it comes back, not shut down)."""
+
+        def __init__(self, cancellation: Cancellation, inner: httpx.BaseTransport):
+            self.guard = _Guard(cancellation, None)
+            self._inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self.guard.send(request, self._inner.handle_request)
+
+        def abort(self) -> int:
+            return self.guard.abort()
+
+        def close(self) -> None:
+            self.guard.cancellation.forget(self)
             self._inner.close()
 
-    return Gate
+    class OwnGate(httpx.HTTPTransport):
+        """Real HTTP as HTTPClient would set it up (httpx ignores a client's verify= and
+        limits= once it is handed a transport), over connections that can be shut down."""
+
+        def __init__(self, cancellation: Cancellation, connections: int):
+            super().__init__(
+                verify=_tls_context(
+                    os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+                ),
+                limits=httpx.Limits(
+                    max_connections=max(100, connections),
+                    max_keepalive_connections=max(20, connections),
+                ),
+            )
+            backend = None
+            if hasattr(self._pool, "_network_backend"):  # httpcore's pool: give it ours
+                backend = _Backend()
+                self._pool._network_backend = backend
+            self.guard = _Guard(cancellation, backend)
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self.guard.send(request, super().handle_request)
+
+        def abort(self) -> int:
+            return self.guard.abort()
+
+        def close(self) -> None:
+            self.guard.cancellation.forget(self)
+            super().close()
+
+    return Gate, OwnGate
 
 
-@functools.cache
-def _tls_context() -> Any:
-    """One TLS context per process (loading the CA bundle takes ~25 ms); httpx reads
-    SSL_CERT_FILE/SSL_CERT_DIR itself."""
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> Any:
+    """One TLS context per process and CA setting (loading the CA bundle takes ~25 ms); the
+    arguments only key the cache: httpx reads SSL_CERT_FILE/SSL_CERT_DIR itself."""
     import httpx
 
     return httpx.create_ssl_context()

@@ -157,7 +157,7 @@ def test_grants_clients_and_tokens_of_a_user(emu: RunningEmulator) -> None:
     rows = select(emu, "SELECT * FROM okta.users.user_clients WHERE userId = {{ u }}", {"u": uid})
     same(rows, org.user_clients(uid), "userId")
     assert client in {c["client_id"] for c in rows}
-    tokens = org.user_client_tokens(uid, client)
+    tokens = org.client_tokens(client, user_id=uid)
     rows = select(
         emu,
         "SELECT * FROM okta.users.oauth_tokens WHERE userId = {{ u }} AND clientId = {{ c }} AND limit = '2'",
@@ -221,7 +221,7 @@ def test_authorization_server_resources(emu: RunningEmulator) -> None:
                 "WHERE authServerId = {{ s }} AND clientId = {{ c }}",
                 {"s": sid, "c": client["client_id"]},
             )
-            truth = org.server_client_tokens(sid, client["client_id"])
+            truth = org.client_tokens(client["client_id"], server_id=sid)
             same(rows, truth, "authServerId", "clientId")
             assert truth and all(t["issuer"].endswith(f"/oauth2/{sid}") for t in truth)
 
@@ -419,7 +419,7 @@ def test_lifecycle_follows_okta_status_rules(fresh: RunningEmulator) -> None:
     admin = org.admin_id
     holder = next(g["userId"] for g in org._user_grants.values() if g["userId"] != admin)
     client = next(g["clientId"] for g in org._user_grants.values() if g["userId"] == holder)
-    assert org.user_client_tokens(holder, client)
+    assert org.client_tokens(client, user_id=holder)
     run(fresh, "EXEC okta.users.users.suspend_user @id = {{ u }}", {"u": holder})
     assert org.user(holder)["status"] == "SUSPENDED"  # type: ignore[index]
     with pytest.raises(oktaql.APIError) as info:
@@ -432,7 +432,7 @@ def test_lifecycle_follows_okta_status_rules(fresh: RunningEmulator) -> None:
     assert info.value.status == 403
     run(fresh, "EXEC okta.users.users.deactivate_user @id = {{ u }}", {"u": holder})
     assert org.user(holder)["status"] == "DEPROVISIONED"  # type: ignore[index]
-    assert org.user_client_tokens(holder, client) == []  # deactivation revokes refresh tokens
+    assert org.client_tokens(client, user_id=holder) == []  # deactivation revokes refresh tokens
     run(
         fresh,
         "EXEC okta.users.users.activate_user @id = {{ u }}, @sendEmail = false",
@@ -579,13 +579,13 @@ def test_revocations_and_app_changes_are_logged(fresh: RunningEmulator) -> None:
     org = fresh.org
     grant = next(iter(org._user_grants.values()))
     uid, client = grant["userId"], grant["clientId"]
-    held = [t["id"] for t in org.user_client_tokens(uid, client)]
+    held = [t["id"] for t in org.client_tokens(client, user_id=uid)]
     run(
         fresh,
         "DELETE FROM okta.users.oauth_tokens WHERE userId = {{ u }} AND clientId = {{ c }}",
         {"u": uid, "c": client},
     )
-    assert org.user_client_tokens(uid, client) == []
+    assert org.client_tokens(client, user_id=uid) == []
     app = next(a["id"] for a in org.oidc_apps if org.token_count(a["id"]) > 2 and a["id"] != client)
     victim = org.token_ids(app)[1]
     victim_user = org.token(app, victim)["userId"]  # type: ignore[index]

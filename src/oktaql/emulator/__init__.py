@@ -113,10 +113,10 @@ Ground truth for tests lives on :class:`Org` (``app.state.org`` /
 ``app_users(id)``, ``app_groups(id)``, ``auth_servers``, ``scopes(id)``,
 ``client(client_id)``; ``factors(user_id)``,
 ``user_roles(user_id)``, ``role_assignees``, ``user_grants(user_id, client_id=None,
-expand_scope=False)``, ``user_clients(user_id)``, ``user_client_tokens(user_id,
-client_id)``, ``app_grants(app_id)``, ``app_keys(app_id)``, ``server_policies(id)``,
+expand_scope=False)``, ``user_clients(user_id)``, ``client_tokens(client_id, user_id=None,
+server_id=None)``, ``app_grants(app_id)``, ``app_keys(app_id)``, ``server_policies(id)``,
 ``server_policy_rules(id, policy_id)``, ``claims(id)``, ``server_keys(id)``,
-``server_clients(id)``, ``server_client_tokens(id, client_id)``,
+``server_clients(id)``,
 ``policies(type)``, ``policy_rules(policy_id)``, ``group_rules``, ``idps``,
 ``zones``, ``trusted_origins``, ``event_hooks``, ``inline_hooks``, ``api_tokens``,
 ``iam_roles``, ``log_events``, ``log_events_between(since, until)`` and

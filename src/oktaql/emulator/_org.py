@@ -11,9 +11,10 @@ logical clock that starts at 2025-01-01T00:00:00.000Z and advances one second
 per mutation, so even a mutated org is a pure function of (seed, requests).
 
 Apps, users, groups and tokens are this module's; every other family's state is initialised
-here and its methods are functions of the org in ``_org_<family>`` (users' factors, roles and
+here and is changed by functions of the org in ``_org_<family>`` (users' factors, roles and
 writes; grants and token views; groups, assignments and group rules; policies; the flat admin
-collections; the System Log), bound below as methods, so the org is one class without mixins.
+collections; the System Log), which the behaviours call; of those, the System Log's and the
+ground-truth accessors tests compare the API with are bound below as methods (no mixins).
 Mutations write System Log events acted by the API token's owner (the seeded super admin).
 """
 
@@ -440,7 +441,7 @@ class Org:
             for u in active
         ]
 
-    # ------------------------------------ the families' methods (functions in _org_<family>)
+    # ------------------------- the System Log and the ground-truth accessors (in _org_<family>)
 
     # the System Log's state: events written by the seeded history and by API mutations (_org_log)
     now = _org_log.now
@@ -451,102 +452,32 @@ class Org:
     event_position = _org_log.event_position
     log_events = property(_org_log.log_events)
     log_events_between = _org_log.log_events_between
-    # users' factors, admin role assignments and writes (create, update, lifecycle, delete) (_org_users)
-    factor_docs = _org_users.factor_docs
+    # users' factors and admin role assignments (_org_users)
     factors = _org_users.factors
-    add_factor = _org_users.add_factor
-    unenroll_factor = _org_users.unenroll_factor
-    enroll_factor = _org_users.enroll_factor
-    activate_factor = _org_users.activate_factor
-    role_docs = _org_users.role_docs
     user_roles = _org_users.user_roles
     role_assignee_ids = _org_users.role_assignee_ids
     role_assignees = property(_org_users.role_assignees)
-    user_orn = _org_users.user_orn
-    add_role = _org_users.add_role
-    assign_role = _org_users.assign_role
-    unassign_role = _org_users.unassign_role
-    _validate_profile = _org_users._validate_profile
-    _validate_password = _org_users._validate_password
-    create_user = _org_users.create_user
-    update_user = _org_users.update_user
-    _set_user_status = _org_users._set_user_status
-    user_lifecycle = _org_users.user_lifecycle
-    _activation_token = _org_users._activation_token
-    _deactivate = _org_users._deactivate
-    delete_user = _org_users.delete_user
-    # consent grants (users' and apps'), views of refresh tokens by user and client, app keys (_org_grants)
-    user_grant_docs = _org_grants.user_grant_docs
-    render_user_grant = _org_grants.render_user_grant
+    # consent grants, the OAuth clients holding refresh tokens and their tokens, app keys (_org_grants)
     user_grants = _org_grants.user_grants
-    add_user_grant = _org_grants.add_user_grant
-    revoke_user_grants = _org_grants.revoke_user_grants
-    app_grant_docs = _org_grants.app_grant_docs
     app_grants = _org_grants.app_grants
-    add_app_grant = _org_grants.add_app_grant
-    grant_app_consent = _org_grants.grant_app_consent
-    revoke_app_grant = _org_grants.revoke_app_grant
-    forget_app_grants = _org_grants.forget_app_grants
-    token_attrs = _org_grants.token_attrs
-    active_token_indexes = _org_grants.active_token_indexes
-    oidc_app_docs = _org_grants.oidc_app_docs
-    user_client_app_docs = _org_grants.user_client_app_docs
     user_clients = _org_grants.user_clients
-    user_client_tokens = _org_grants.user_client_tokens
-    app_for_client_id = _org_grants.app_for_client_id
-    server_client_app_docs = _org_grants.server_client_app_docs
     server_clients = _org_grants.server_clients
-    server_client_tokens = _org_grants.server_client_tokens
-    revoke_token_indexes = _org_grants.revoke_token_indexes
-    log_token_revoke = _org_grants.log_token_revoke
-    refresh_token_titles = _org_grants.refresh_token_titles
-    app_key_docs = _org_grants.app_key_docs
+    client_tokens = _org_grants.client_tokens
     app_keys = _org_grants.app_keys
-    # group writes and membership, app assignments (users and groups), group rules (_org_groups)
-    group_rule_docs = _org_groups.group_rule_docs
+    # group rules (_org_groups)
     group_rules = property(_org_groups.group_rules)
-    _validate_group_body = _org_groups._validate_group_body
-    create_group = _org_groups.create_group
-    _builtin_forbidden = _org_groups._builtin_forbidden
-    replace_group = _org_groups.replace_group
-    delete_group = _org_groups.delete_group
-    add_member = _org_groups.add_member
-    _add_member = _org_groups._add_member
-    remove_member = _org_groups.remove_member
-    assign_app_user = _org_groups.assign_app_user
-    unassign_app_user = _org_groups.unassign_app_user
-    assign_app_group = _org_groups.assign_app_group
-    unassign_app_group = _org_groups.unassign_app_group
-    _sync_app_user = _org_groups._sync_app_user
-    _validate_group_rule = _org_groups._validate_group_rule
-    create_group_rule = _org_groups.create_group_rule
-    add_group_rule = _org_groups.add_group_rule
-    replace_group_rule = _org_groups.replace_group_rule
-    set_group_rule_status = _org_groups.set_group_rule_status
-    _apply_group_rule = _org_groups._apply_group_rule
-    delete_group_rule = _org_groups.delete_group_rule
     # authorization servers' policies, rules, claims and keys; org policies and their rules (_org_policies)
-    server_key_docs = _org_policies.server_key_docs
     server_keys = _org_policies.server_keys
-    server_policy_docs = _org_policies.server_policy_docs
     server_policies = _org_policies.server_policies
-    server_rule_docs = _org_policies.server_rule_docs
     server_policy_rules = _org_policies.server_policy_rules
-    claim_docs = _org_policies.claim_docs
     claims = _org_policies.claims
-    policy_docs = _org_policies.policy_docs
     policies = _org_policies.policies
-    policy_rule_docs = _org_policies.policy_rule_docs
     policy_rules = _org_policies.policy_rules
     # the flat org-level collections (IdPs, zones, origins, hooks), API tokens, custom roles (_org_admin)
-    simple_store = _org_admin.simple_store
-    simple = _org_admin.simple
     idps = property(_org_admin.idps)
     zones = property(_org_admin.zones)
     trusted_origins = property(_org_admin.trusted_origins)
     event_hooks = property(_org_admin.event_hooks)
     inline_hooks = property(_org_admin.inline_hooks)
-    api_token_docs = _org_admin.api_token_docs
     api_tokens = property(_org_admin.api_tokens)
-    iam_role_docs = _org_admin.iam_role_docs
     iam_roles = property(_org_admin.iam_roles)

@@ -1,7 +1,7 @@
 """The flat org-level collections (IdPs, zones, origins, hooks), API tokens, custom roles.
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations
@@ -35,29 +35,29 @@ def simple_store(self: Org, kind: str) -> dict[str, dict[str, Any]]:
 def simple(self: Org, kind: str) -> list[dict[str, Any]]:
     segment, _ = SIMPLE_KINDS[kind]
     base = self._base(None)
-    return [render_simple(segment, d, base) for d in self.simple_store(kind).values()]
+    return [render_simple(segment, d, base) for d in simple_store(self, kind).values()]
 
 
 def idps(self: Org) -> list[dict[str, Any]]:
     """Identity providers (``/api/v1/idps``), in list order."""
-    return self.simple("idps")
+    return simple(self, "idps")
 
 
 def zones(self: Org) -> list[dict[str, Any]]:
     """Network zones (``/api/v1/zones``), in list order."""
-    return self.simple("zones")
+    return simple(self, "zones")
 
 
 def trusted_origins(self: Org) -> list[dict[str, Any]]:
-    return self.simple("origins")
+    return simple(self, "origins")
 
 
 def event_hooks(self: Org) -> list[dict[str, Any]]:
-    return self.simple("event_hooks")
+    return simple(self, "event_hooks")
 
 
 def inline_hooks(self: Org) -> list[dict[str, Any]]:
-    return self.simple("inline_hooks")
+    return simple(self, "inline_hooks")
 
 
 def api_token_docs(self: Org) -> list[dict[str, Any]]:

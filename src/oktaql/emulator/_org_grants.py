@@ -1,7 +1,7 @@
 """Consent grants (users' and apps'), views of refresh tokens by user and client, app keys.
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def user_grants(
     """A user's consent grants (``/api/v1/users/{id}/grants``), oldest first."""
     base = self._base(None)
     return [
-        self.render_user_grant(g, base, expand_scope)
-        for g in self.user_grant_docs(user_id, client_id)
+        render_user_grant(self, g, base, expand_scope)
+        for g in user_grant_docs(self, user_id, client_id)
     ]
 
 
@@ -99,7 +99,7 @@ def app_grants(self: Org, app_id: str, *, expand_scope: bool = False) -> list[di
     label = self._apps[app_id]["label"] if app_id in self._apps else ""
     return [
         render_app_grant(g, base, app_label=label, expand_scope=expand_scope)
-        for g in self.app_grant_docs(app_id)
+        for g in app_grant_docs(self, app_id)
     ]
 
 
@@ -120,7 +120,7 @@ def grant_app_consent(self: Org, app_id: str, body: Any, uri: str) -> dict[str, 
     client = ((app.get("credentials") or {}).get("oauthClient") or {}).get("client_id")
     if not client:
         raise BodyError("appId", "The app is not an OAuth 2.0 client.")
-    for g in self.app_grant_docs(app_id):
+    for g in app_grant_docs(self, app_id):
         if g["scopeId"] == scope_id:
             return g
     now = self.tick()
@@ -135,7 +135,7 @@ def grant_app_consent(self: Org, app_id: str, body: Any, uri: str) -> dict[str, 
         "source": "ADMIN",
         "_app": app_id,
     }
-    self.add_app_grant(grant)
+    add_app_grant(self, grant)
     self.log(
         "app.oauth2.admin.consent.grant",
         [_events.app_ref(app), _events.ref(grant["id"], "OAuth2ScopeConsentGrant", scope_id)],
@@ -183,7 +183,7 @@ def active_token_indexes(
     for i in range(tokens.count):
         if i in tokens.revoked:
             continue
-        user, server = self.token_attrs(app_id, i)
+        user, server = token_attrs(self, app_id, i)
         if pred(user, server):
             out.append(i)
             if stop_at_first:
@@ -197,12 +197,12 @@ def oidc_app_docs(self: Org) -> list[dict[str, Any]]:
 
 def user_client_app_docs(self: Org, user_id: str) -> list[dict[str, Any]]:
     """OAuth clients the user holds active refresh tokens or consent grants for."""
-    granted = {g["_app"] for g in self.user_grant_docs(user_id)}
+    granted = {g["_app"] for g in user_grant_docs(self, user_id)}
     out = []
-    for app in self.oidc_app_docs():
+    for app in oidc_app_docs(self):
         tokens = self._tokens[app["id"]]
         holds = any(u.id == user_id for u in tokens.users) and bool(
-            self.active_token_indexes(app["id"], lambda u, _s: u == user_id, True)
+            active_token_indexes(self, app["id"], lambda u, _s: u == user_id, True)
         )
         if holds or app["id"] in granted:
             out.append(app)
@@ -212,24 +212,28 @@ def user_client_app_docs(self: Org, user_id: str) -> list[dict[str, Any]]:
 def user_clients(self: Org, user_id: str) -> list[dict[str, Any]]:
     """``/api/v1/users/{id}/clients``: the OAuth clients of a user's tokens and grants."""
     base = self._base(None)
-    return [render_user_client(user_id, a, base) for a in self.user_client_app_docs(user_id)]
+    return [render_user_client(user_id, a, base) for a in user_client_app_docs(self, user_id)]
 
 
-def user_client_tokens(self: Org, user_id: str, client_id: str) -> list[dict[str, Any]]:
-    """A user's active refresh tokens for one client, in creation order."""
-    app = self.app_for_client_id(client_id)
+def client_tokens(
+    self: Org, client_id: str, *, user_id: str | None = None, server_id: str | None = None
+) -> list[dict[str, Any]]:
+    """One client's active refresh tokens, in creation order: a user's, or one server's."""
+    app = app_for_client_id(self, client_id)
     if app is None:
         return []
     base = self._base(None)
     tokens = self._tokens[app["id"]]
     return [
         tokens.render(i, base, app["label"], False)
-        for i in self.active_token_indexes(app["id"], lambda u, _s: u == user_id)
+        for i in active_token_indexes(
+            self, app["id"], lambda u, s: user_id in (None, u) and server_id in (None, s)
+        )
     ]
 
 
 def app_for_client_id(self: Org, client_id: str) -> dict[str, Any] | None:
-    for app in self.oidc_app_docs():
+    for app in oidc_app_docs(self):
         if app["credentials"]["oauthClient"]["client_id"] == client_id:
             return app
     return None
@@ -238,8 +242,8 @@ def app_for_client_id(self: Org, client_id: str) -> dict[str, Any] | None:
 def server_client_app_docs(self: Org, server_id: str) -> list[dict[str, Any]]:
     return [
         a
-        for a in self.oidc_app_docs()
-        if self.active_token_indexes(a["id"], lambda _u, s: s == server_id, True)
+        for a in oidc_app_docs(self)
+        if active_token_indexes(self, a["id"], lambda _u, s: s == server_id, True)
     ]
 
 
@@ -247,20 +251,7 @@ def server_clients(self: Org, server_id: str) -> list[dict[str, Any]]:
     """``/api/v1/authorizationServers/{id}/clients``: clients holding its refresh tokens."""
     base = self._base(None)
     return [
-        render_server_client(server_id, a, base) for a in self.server_client_app_docs(server_id)
-    ]
-
-
-def server_client_tokens(self: Org, server_id: str, client_id: str) -> list[dict[str, Any]]:
-    """Active refresh tokens one server issued to one client, in creation order."""
-    app = self.app_for_client_id(client_id)
-    if app is None:
-        return []
-    base = self._base(None)
-    tokens = self._tokens[app["id"]]
-    return [
-        tokens.render(i, base, app["label"], False)
-        for i in self.active_token_indexes(app["id"], lambda _u, s: s == server_id)
+        render_server_client(server_id, a, base) for a in server_client_app_docs(self, server_id)
     ]
 
 
@@ -272,9 +263,9 @@ def revoke_token_indexes(self: Org, app_id: str, indexes: list[int], uri: str) -
     app = self._apps[app_id]
     self.tick()
     for i in indexes:
-        user_id, _server = self.token_attrs(app_id, i)
+        user_id, _server = token_attrs(self, app_id, i)
         tokens.revoke(i)
-        self.log_token_revoke(app, tokens.token_id(i), user_id, uri)
+        log_token_revoke(self, app, tokens.token_id(i), user_id, uri)
 
 
 def log_token_revoke(
@@ -309,7 +300,7 @@ def app_key_docs(self: Org, app_id: str) -> list[dict[str, Any]]:
 
 def app_keys(self: Org, app_id: str) -> list[dict[str, Any]]:
     """An app's signing keys (``/api/v1/apps/{id}/credentials/keys``)."""
-    return [dict(k) for k in self.app_key_docs(app_id)]
+    return [dict(k) for k in app_key_docs(self, app_id)]
 
 
 def _b64url(data: bytes) -> str:

@@ -1,7 +1,7 @@
 """Group writes and membership, app assignments (users and groups), group rules.
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _validate_group_body(self: Org, body: Any, group_id: str | None = None) -> d
 
 
 def create_group(self: Org, body: Any, uri: str) -> dict[str, Any]:
-    profile = self._validate_group_body(body)
+    profile = _validate_group_body(self, body)
     now = self.tick()
     group: dict[str, Any] = {
         "id": self.new_id("00g"),
@@ -83,8 +83,8 @@ def _builtin_forbidden(self: Org) -> OktaError:
 
 def replace_group(self: Org, group_id: str, body: Any, uri: str) -> dict[str, Any]:
     if self._groups[group_id]["type"] == "BUILT_IN":
-        raise self._builtin_forbidden()
-    profile = self._validate_group_body(body, group_id)
+        raise _builtin_forbidden(self)
+    profile = _validate_group_body(self, body, group_id)
     now = self.tick()
     group = {**self._groups[group_id], "profile": profile, "lastUpdated": now}
     self._groups[group_id] = group
@@ -95,14 +95,14 @@ def replace_group(self: Org, group_id: str, body: Any, uri: str) -> dict[str, An
 def delete_group(self: Org, group_id: str, uri: str) -> None:
     group = self._groups[group_id]
     if group["type"] == "BUILT_IN":
-        raise self._builtin_forbidden()
+        raise _builtin_forbidden(self)
     now = self.tick()
     members = self._members.pop(group_id, [])
     del self._groups[group_id]
     for app_id, groups in self._app_groups.items():
         if groups.pop(group_id, None) is not None:
             for uid in members:
-                self._sync_app_user(app_id, uid, uri, now)
+                _sync_app_user(self, app_id, uid, uri, now)
     for rule in self._group_rules.values():
         if group_id in rule["actions"]["assignUserToGroups"]["groupIds"]:
             rule["status"], rule["lastUpdated"] = "INVALID", now
@@ -111,10 +111,10 @@ def delete_group(self: Org, group_id: str, uri: str) -> None:
 
 def add_member(self: Org, group_id: str, user_id: str, uri: str) -> None:
     if self._groups[group_id]["type"] == "BUILT_IN":
-        raise self._builtin_forbidden()
+        raise _builtin_forbidden(self)
     if user_id in self._members.get(group_id, []):
         return
-    self._add_member(group_id, user_id, uri, self.tick())
+    _add_member(self, group_id, user_id, uri, self.tick())
 
 
 def _add_member(self: Org, group_id: str, user_id: str, uri: str, now: str) -> None:
@@ -131,12 +131,12 @@ def _add_member(self: Org, group_id: str, user_id: str, uri: str, now: str) -> N
     )
     for app_id, groups in self._app_groups.items():
         if group_id in groups:
-            self._sync_app_user(app_id, user_id, uri, now)
+            _sync_app_user(self, app_id, user_id, uri, now)
 
 
 def remove_member(self: Org, group_id: str, user_id: str, uri: str) -> None:
     if self._groups[group_id]["type"] == "BUILT_IN":
-        raise self._builtin_forbidden()
+        raise _builtin_forbidden(self)
     members = self._members.get(group_id, [])
     if user_id not in members:
         return
@@ -150,7 +150,7 @@ def remove_member(self: Org, group_id: str, user_id: str, uri: str) -> None:
     )
     for app_id, groups in self._app_groups.items():
         if group_id in groups:
-            self._sync_app_user(app_id, user_id, uri, now)
+            _sync_app_user(self, app_id, user_id, uri, now)
 
 
 def assign_app_user(
@@ -232,7 +232,7 @@ def assign_app_group(
         refs = [_events.group_ref(self._groups[group_id]), _events.app_ref(self._apps[app_id])]
         self.log("group.application_assignment.add", refs, uri)
         for uid in self._members.get(group_id, []):
-            self._sync_app_user(app_id, uid, uri, now)
+            _sync_app_user(self, app_id, uid, uri, now)
     return doc
 
 
@@ -245,7 +245,7 @@ def unassign_app_group(self: Org, app_id: str, group_id: str, uri: str) -> None:
     refs = [_events.group_ref(self._groups[group_id]), _events.app_ref(self._apps[app_id])]
     self.log("group.application_assignment.remove", refs, uri)
     for uid in self._members.get(group_id, []):
-        self._sync_app_user(app_id, uid, uri, now)
+        _sync_app_user(self, app_id, uid, uri, now)
 
 
 def _sync_app_user(self: Org, app_id: str, user_id: str, uri: str, now: str) -> None:
@@ -328,7 +328,7 @@ def _validate_group_rule(self: Org, body: Any) -> dict[str, Any]:
 
 
 def create_group_rule(self: Org, body: Any, uri: str) -> dict[str, Any]:
-    fields = self._validate_group_rule(body)
+    fields = _validate_group_rule(self, body)
     now = self.tick()
     rule = {
         "type": "group_rule",
@@ -340,7 +340,7 @@ def create_group_rule(self: Org, body: Any, uri: str) -> dict[str, Any]:
         "conditions": fields["conditions"],
         "actions": fields["actions"],
     }
-    self.add_group_rule(rule)
+    add_group_rule(self, rule)
     return rule
 
 
@@ -353,7 +353,7 @@ def replace_group_rule(self: Org, rule_id: str, body: Any, uri: str) -> dict[str
     rule = self._group_rules[rule_id]
     if rule["status"] == "ACTIVE":
         raise BodyError("status", "An ACTIVE rule cannot be updated; deactivate it first.")
-    fields = self._validate_group_rule(body)
+    fields = _validate_group_rule(self, body)
     now = self.tick()
     rule = {**rule, **fields, "lastUpdated": now, "status": "INACTIVE"}
     self._group_rules[rule_id] = rule
@@ -378,7 +378,7 @@ def set_group_rule_status(self: Org, rule_id: str, status: str, uri: str) -> Non
         ref = _events.ref(rule_id, "GroupRule", rule["name"])
         self.log("group.user_membership.rule.deactivated", [ref], uri)
     if status == "ACTIVE":  # its effect is logged: group.user_membership.add per user
-        self._apply_group_rule(rule, uri, now)
+        _apply_group_rule(self, rule, uri, now)
 
 
 def _apply_group_rule(self: Org, rule: dict[str, Any], uri: str, now: str) -> None:
@@ -395,7 +395,7 @@ def _apply_group_rule(self: Org, rule: dict[str, Any], uri: str, now: str) -> No
             continue
         for gid in rule["actions"]["assignUserToGroups"]["groupIds"]:
             if gid in self._groups and uid not in self._members.get(gid, []):
-                self._add_member(gid, uid, uri, now)
+                _add_member(self, gid, uid, uri, now)
                 added.add((gid, uid))
 
 
@@ -412,7 +412,7 @@ def delete_group_rule(self: Org, rule_id: str, remove_users: bool, uri: str) -> 
             )
             for app_id, groups in self._app_groups.items():
                 if gid in groups:
-                    self._sync_app_user(app_id, uid, uri, now)
+                    _sync_app_user(self, app_id, uid, uri, now)
 
 
 _CLAUSE = re.compile(r'^\s*user\.(?:profile\.)?(\w+)\s*==\s*"((?:[^"\\]|\\.)*)"\s*$')

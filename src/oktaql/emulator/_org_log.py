@@ -1,7 +1,7 @@
 """The System Log's state: events written by the seeded history and by API mutations.
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Authorization servers' policies, rules, claims and keys; org policies and their rules.
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def server_key_docs(self: Org, server_id: str) -> list[dict[str, Any]]:
 
 def server_keys(self: Org, server_id: str) -> list[dict[str, Any]]:
     base = self._base(None)
-    return [render_server_key(server_id, k, base) for k in self.server_key_docs(server_id)]
+    return [render_server_key(server_id, k, base) for k in server_key_docs(self, server_id)]
 
 
 def server_policy_docs(self: Org, server_id: str) -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ def server_policy_docs(self: Org, server_id: str) -> list[dict[str, Any]]:
 def server_policies(self: Org, server_id: str) -> list[dict[str, Any]]:
     """An authorization server's access policies, by priority."""
     base = self._base(None)
-    return [render_server_policy(server_id, p, base) for p in self.server_policy_docs(server_id)]
+    return [render_server_policy(server_id, p, base) for p in server_policy_docs(self, server_id)]
 
 
 def server_rule_docs(self: Org, policy_id: str) -> list[dict[str, Any]]:
@@ -47,7 +47,7 @@ def server_rule_docs(self: Org, policy_id: str) -> list[dict[str, Any]]:
 def server_policy_rules(self: Org, server_id: str, policy_id: str) -> list[dict[str, Any]]:
     base = self._base(None)
     return [
-        render_server_rule(server_id, policy_id, r, base) for r in self.server_rule_docs(policy_id)
+        render_server_rule(server_id, policy_id, r, base) for r in server_rule_docs(self, policy_id)
     ]
 
 
@@ -57,7 +57,7 @@ def claim_docs(self: Org, server_id: str) -> list[dict[str, Any]]:
 
 def claims(self: Org, server_id: str) -> list[dict[str, Any]]:
     base = self._base(None)
-    return [render_claim(server_id, c, base) for c in self.claim_docs(server_id)]
+    return [render_claim(server_id, c, base) for c in claim_docs(self, server_id)]
 
 
 def policy_docs(self: Org, policy_type: str | None = None) -> list[dict[str, Any]]:
@@ -68,7 +68,7 @@ def policy_docs(self: Org, policy_type: str | None = None) -> list[dict[str, Any
 def policies(self: Org, policy_type: str) -> list[dict[str, Any]]:
     """``/api/v1/policies?type=...``: the policies of a type, by priority."""
     base = self._base(None)
-    return [render_policy(p, base) for p in self.policy_docs(policy_type)]
+    return [render_policy(p, base) for p in policy_docs(self, policy_type)]
 
 
 def policy_rule_docs(self: Org, policy_id: str) -> list[dict[str, Any]]:
@@ -77,4 +77,4 @@ def policy_rule_docs(self: Org, policy_id: str) -> list[dict[str, Any]]:
 
 def policy_rules(self: Org, policy_id: str) -> list[dict[str, Any]]:
     base = self._base(None)
-    return [render_policy_rule(policy_id, r, base) for r in self.policy_rule_docs(policy_id)]
+    return [render_policy_rule(policy_id, r, base) for r in policy_rule_docs(self, policy_id)]

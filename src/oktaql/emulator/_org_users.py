@@ -1,7 +1,7 @@
 """Users' factors, admin role assignments and writes (create, update, lifecycle, delete).
 
-Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``), bound
-as its methods there.
+Functions of the :class:`~oktaql.emulator._org.Org` (each takes the org as ``self``): the
+behaviours call the mutations as functions; the ground-truth accessors are bound as Org methods.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import _events
+from . import _events, _org_grants, _org_groups
 from ._appdefs import BodyError
 from ._http import OktaError
 from ._render import (
@@ -56,7 +56,7 @@ def factor_docs(self: Org, user_id: str) -> list[dict[str, Any]]:
 def factors(self: Org, user_id: str) -> list[dict[str, Any]]:
     """A user's enrolled factors (``/api/v1/users/{id}/factors``)."""
     base = self._base(None)
-    return [render_factor(user_id, f, base) for f in self.factor_docs(user_id)]
+    return [render_factor(user_id, f, base) for f in factor_docs(self, user_id)]
 
 
 def add_factor(self: Org, user_id: str, factor: dict[str, Any]) -> None:
@@ -88,7 +88,7 @@ def enroll_factor(self: Org, user_id: str, body: Any, activate: bool, uri: str) 
         raise BodyError(f"profile.{need}", "The field cannot be left blank.")
     if need == "phoneNumber" and not re.fullmatch(r"\+[1-9]\d{1,14}", profile[need]):
         raise BodyError("profile.phoneNumber", "Use the E.164 format, e.g. +15554151337.")
-    if any(f["factorType"] == ftype for f in self.factor_docs(user_id)):
+    if any(f["factorType"] == ftype for f in factor_docs(self, user_id)):
         raise BodyError("factorType", "A factor of this type is already set up.")
     now = self.tick()
     prefix = {"sms": "mbl", "call": "clf", "email": "emf", "push": "opf", "question": "ufs"}
@@ -102,7 +102,7 @@ def enroll_factor(self: Org, user_id: str, body: Any, activate: bool, uri: str) 
         "lastUpdated": now,
         "profile": {k: v for k, v in profile.items() if k != "answer"},
     }
-    self.add_factor(user_id, factor)
+    add_factor(self, user_id, factor)
     if factor["status"] == "ACTIVE":
         self.log(
             "user.mfa.factor.activate",
@@ -145,7 +145,7 @@ def role_docs(self: Org, user_id: str) -> list[dict[str, Any]]:
 def user_roles(self: Org, user_id: str) -> list[dict[str, Any]]:
     """A user's admin role assignments (``/api/v1/users/{id}/roles``)."""
     base = self._base(None)
-    return [render_role(user_id, r, base) for r in self.role_docs(user_id)]
+    return [render_role(user_id, r, base) for r in role_docs(self, user_id)]
 
 
 def role_assignee_ids(self: Org) -> list[str]:
@@ -156,7 +156,7 @@ def role_assignee_ids(self: Org) -> list[str]:
 def role_assignees(self: Org) -> list[dict[str, Any]]:
     """``/api/v1/iam/assignees/users`` entries (``value``), in list order."""
     base = self._base(None)
-    return [render_role_assignee(u, self.user_orn(u), base) for u in self.role_assignee_ids()]
+    return [render_role_assignee(u, user_orn(self, u), base) for u in self.role_assignee_ids()]
 
 
 def user_orn(self: Org, user_id: str) -> str:
@@ -185,7 +185,7 @@ def assign_role(self: Org, user_id: str, body: Any, uri: str) -> dict[str, Any]:
         label = STANDARD_ROLES[rtype]
     else:
         raise BodyError("type", f"Invalid value {rtype!r}.")
-    for existing in self.role_docs(user_id):
+    for existing in role_docs(self, user_id):
         if existing["type"] == rtype and existing.get("role") == extra.get("role"):
             raise OktaError(
                 409,
@@ -204,7 +204,7 @@ def assign_role(self: Org, user_id: str, body: Any, uri: str) -> dict[str, Any]:
         "assignmentType": "USER",
         **extra,
     }
-    self.add_role(user_id, role)
+    add_role(self, user_id, role)
     self.log(
         "user.account.privilege.grant",
         [_events.user_ref(self._users[user_id]), _events.ref(role["id"], "ROLE", label)],
@@ -273,8 +273,8 @@ def create_user(self: Org, body: Any, activate: bool, uri: str) -> dict[str, Any
     """``POST /api/v1/users``: STAGED, or PROVISIONED/ACTIVE when activated (with a password)."""
     if not isinstance(body, dict):
         raise BodyError("profile", "The field cannot be left blank.")
-    profile = self._validate_profile(body.get("profile"), partial=False)
-    password = self._validate_password(body.get("credentials"))
+    profile = _validate_profile(self, body.get("profile"), partial=False)
+    password = _validate_password(self, body.get("credentials"))
     group_ids = body.get("groupIds") or []
     if not isinstance(group_ids, list) or not all(
         isinstance(g, str) and g in self._groups for g in group_ids
@@ -310,7 +310,7 @@ def create_user(self: Org, body: Any, activate: bool, uri: str) -> dict[str, Any
         self.log("user.lifecycle.activate", [_events.user_ref(user)], uri)
     everyone = [g for g, d in self._groups.items() if d["type"] == "BUILT_IN"]
     for gid in dict.fromkeys(everyone + group_ids):
-        self._add_member(gid, user["id"], uri, now)
+        _org_groups._add_member(self, gid, user["id"], uri, now)
     return user
 
 
@@ -323,8 +323,8 @@ def update_user(self: Org, user_id: str, body: Any, *, replace: bool, uri: str) 
     if profile_in is None and replace:
         raise BodyError("profile", "The field cannot be left blank.")
     if profile_in is not None:
-        self._validate_profile(profile_in, partial=not replace, user_id=user_id)
-    password = self._validate_password(body.get("credentials"))
+        _validate_profile(self, profile_in, partial=not replace, user_id=user_id)
+    password = _validate_password(self, body.get("credentials"))
     now = self.tick()
     updated = dict(user)
     if profile_in is not None:
@@ -342,7 +342,7 @@ def update_user(self: Org, user_id: str, body: Any, *, replace: bool, uri: str) 
         updated["passwordChanged"] = now
     updated["lastUpdated"] = now
     self._users[user_id] = updated
-    self.refresh_token_titles(user_id)
+    _org_grants.refresh_token_titles(self, user_id)
     self.log("user.account.update_profile", [_events.user_ref(updated)], uri)
     return updated
 
@@ -377,7 +377,7 @@ def user_lifecycle(
             raise _status_error(op, status)
         new, event = _PASSWORD_OPS[op]
         now = self.tick()
-        user = self._set_user_status(user_id, new, now)
+        user = _set_user_status(self, user_id, new, now)
         self.log(event, [_events.user_ref(user)], uri)
         if op == "reset_password":
             token = self.new_id("")
@@ -408,21 +408,21 @@ def user_lifecycle(
         now = self.tick()
         new = "ACTIVE" if has_password else "PROVISIONED"
         extra = {"activated": now} if new == "ACTIVE" else {}
-        user = self._set_user_status(user_id, new, now, **extra)
+        user = _set_user_status(self, user_id, new, now, **extra)
         self.log("user.lifecycle.activate", [_events.user_ref(user)], uri)
         if not send_email:
-            body = self._activation_token()
+            body = _activation_token(self)
     elif op == "reactivate":
         if status != "PROVISIONED":
             raise _status_error(op, status)
         self.tick()
         self.log("user.lifecycle.reactivate", [_events.user_ref(user)], uri)
         if not send_email:
-            body = self._activation_token()
+            body = _activation_token(self)
     elif op == "deactivate":
         if status == "DEPROVISIONED":
             raise _status_error(op, status)
-        self._deactivate(user_id, uri)
+        _deactivate(self, user_id, uri)
     elif op == "suspend":
         if status != "ACTIVE":
             raise OktaError(
@@ -432,7 +432,7 @@ def user_lifecycle(
                 [f"suspend: only an ACTIVE user can be suspended; the user is {status}."],
             )
         now = self.tick()
-        user = self._set_user_status(user_id, "SUSPENDED", now)
+        user = _set_user_status(self, user_id, "SUSPENDED", now)
         self.log("user.lifecycle.suspend", [_events.user_ref(user)], uri)
     elif op == "unsuspend":
         if status != "SUSPENDED":
@@ -443,13 +443,13 @@ def user_lifecycle(
                 [f"unsuspend: only a SUSPENDED user can be unsuspended; the user is {status}."],
             )
         now = self.tick()
-        user = self._set_user_status(user_id, "ACTIVE", now)
+        user = _set_user_status(self, user_id, "ACTIVE", now)
         self.log("user.lifecycle.unsuspend", [_events.user_ref(user)], uri)
     elif op == "unlock":
         if status != "LOCKED_OUT":
             raise _status_error(op, status)
         now = self.tick()
-        user = self._set_user_status(user_id, "ACTIVE", now)
+        user = _set_user_status(self, user_id, "ACTIVE", now)
         self.log("user.account.unlock", [_events.user_ref(user)], uri)
     else:  # pragma: no cover - the route table only sends the ops above
         raise ValueError(op)
@@ -467,10 +467,10 @@ def _activation_token(self: Org) -> dict[str, Any]:
 def _deactivate(self: Org, user_id: str, uri: str) -> None:
     """DEPROVISIONED; the user's refresh tokens are revoked, as Okta does."""
     now = self.tick()
-    user = self._set_user_status(user_id, "DEPROVISIONED", now)
+    user = _set_user_status(self, user_id, "DEPROVISIONED", now)
     for app_id, tokens in self._tokens.items():
         if any(u.id == user_id for u in tokens.users):
-            for i in self.active_token_indexes(app_id, lambda u, _s: u == user_id):
+            for i in _org_grants.active_token_indexes(self, app_id, lambda u, _s: u == user_id):
                 tokens.revoke(i)
     self.log("user.lifecycle.deactivate", [_events.user_ref(user)], uri)
 
@@ -479,7 +479,7 @@ def delete_user(self: Org, user_id: str, uri: str) -> None:
     """``DELETE``: deactivates a user that is not DEPROVISIONED yet, else deletes it."""
     user = self._users[user_id]
     if user["status"] != "DEPROVISIONED":
-        self._deactivate(user_id, uri)
+        _deactivate(self, user_id, uri)
         return
     self.tick()
     ref = _events.user_ref(user)
@@ -491,7 +491,7 @@ def delete_user(self: Org, user_id: str, uri: str) -> None:
         assigned.pop(user_id, None)
     self._roles.pop(user_id, None)
     self._factors.pop(user_id, None)
-    for gid in [g["id"] for g in self.user_grant_docs(user_id)]:
+    for gid in [g["id"] for g in _org_grants.user_grant_docs(self, user_id)]:
         self._user_grants.pop(gid)
     self._logins.pop(user["profile"]["login"].lower(), None)
     del self._users[user_id]

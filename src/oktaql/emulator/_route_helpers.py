@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import _org_grants
 from ._appdefs import BodyError
 from ._filters import MISSING, FilterError, compile_filter, resolve_path
 from ._http import Ctx, Reply, bad_filter, not_found, validation_failed
@@ -102,7 +103,7 @@ def owned_token(ctx: Ctx, app: dict[str, Any], token_id: str, slot: int, owner: 
     if (
         index is None
         or not tokens.is_active(index)
-        or ctx.org.token_attrs(app["id"], index)[slot] != owner
+        or _org_grants.token_attrs(ctx.org, app["id"], index)[slot] != owner
     ):
         raise not_found(token_id, "OAuth2RefreshToken")
     return index
@@ -114,7 +115,7 @@ def token_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
 
 
 def revoke_reply(ctx: Ctx, app: dict[str, Any], index: int) -> Reply:
-    ctx.org.revoke_token_indexes(app["id"], [index], ctx.path)
+    _org_grants.revoke_token_indexes(ctx.org, app["id"], [index], ctx.path)
     return Reply(204)
 
 

@@ -11,7 +11,7 @@ import random
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import _events
+from . import _events, _org_grants, _org_users
 from ._org_grants import GRANT_SCAN
 from ._org_users import STANDARD_ROLES
 from ._seed_log import SeedLog, active_users, admin_actor
@@ -83,7 +83,7 @@ def seed_admin_roles(org: Org, rng: random.Random, log: SeedLog) -> None:
                 role.update(
                     {"role": custom["id"], "resource-set": rs_id, "_member": okta_id("irb", rng)}
                 )
-            org.add_role(user["id"], role)
+            _org_users.add_role(org, user["id"], role)
             actor = _events.SYSTEM_ACTOR if user is admin else admin_actor(org)
             log.add(
                 when,
@@ -166,7 +166,8 @@ def seed_factors(org: Org, rng: random.Random) -> None:
             )
         for prefix, ftype, provider, fprofile, status in plan:
             stamp = iso(when)
-            org.add_factor(
+            _org_users.add_factor(
+                org,
                 user["id"],
                 {
                     "id": okta_id(prefix, rng),
@@ -188,7 +189,7 @@ _ADMIN_SCOPES = ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.
 def seed_grants(org: Org, rng: random.Random, log: SeedLog) -> None:
     """Users' consent grants from the tokens issued; admin grants of Okta scopes to apps."""
     servers = {s.id: s for s in org.server_list()}
-    for k, app in enumerate(org.oidc_app_docs()):
+    for k, app in enumerate(_org_grants.oidc_app_docs(org)):
         tokens = org.token_set(app["id"])
         assert tokens is not None
         client_id = app["credentials"]["oauthClient"]["client_id"]
@@ -221,7 +222,7 @@ def seed_grants(org: Org, rng: random.Random, log: SeedLog) -> None:
                 "_server": server_id,
                 "_app": app["id"],
             }
-            org.add_user_grant(grant)
+            _org_grants.add_user_grant(org, grant)
             user = org.user_doc(uid)
             assert user is not None
             scope = next(s for s in servers[server_id].scopes if s["id"] == scope_id)
@@ -253,7 +254,7 @@ def seed_grants(org: Org, rng: random.Random, log: SeedLog) -> None:
                     "source": "ADMIN",
                     "_app": app["id"],
                 }
-                org.add_app_grant(grant)
+                _org_grants.add_app_grant(org, grant)
                 log.add(
                     when,
                     "app.oauth2.admin.consent.grant",

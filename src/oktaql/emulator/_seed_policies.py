@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from . import _org_groups
 from ._org_grants import rsa_public_parts
 from ._util import BASE_EPOCH, DAY, iso, okta_id, parse_iso
 
@@ -390,7 +391,8 @@ def seed_group_rules(org: Org, rng: random.Random) -> None:
         if group is None:
             continue
         stamp = iso(BASE_EPOCH + 40 * DAY + k * 3600)
-        org.add_group_rule(
+        _org_groups.add_group_rule(
+            org,
             {
                 "type": "group_rule",
                 "id": okta_id("0pr", rng),
@@ -406,5 +408,5 @@ def seed_group_rules(org: Org, rng: random.Random) -> None:
                     },
                 },
                 "actions": {"assignUserToGroups": {"groupIds": [group["id"]]}},
-            }
+            },
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import _org_admin
 from ._appdefs import BodyError
 from ._util import BASE_EPOCH, DAY, iso, okta_id
 
@@ -143,7 +144,7 @@ def _origin(
         )
     ):
         raise BodyError("scopes", "At least one scope of type CORS, REDIRECT or IFRAME_EMBED.")
-    for oid, other in org.simple_store("origins").items():
+    for oid, other in _org_admin.simple_store(org, "origins").items():
         if other["origin"] == origin and (current is None or oid != current["id"]):
             raise BodyError(
                 "origin", "An object with this field already exists in the current organization"
@@ -299,7 +300,7 @@ def seed_simple(org: Org, rng: random.Random) -> None:
     admin = org.admin_id or "system"
 
     def add(kind: str, doc: dict[str, Any]) -> None:
-        org.simple_store(kind)[doc["id"]] = doc
+        _org_admin.simple_store(org, kind)[doc["id"]] = doc
         org.register(doc["id"])
 
     def stamp(days: float) -> str:

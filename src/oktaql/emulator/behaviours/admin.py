@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import _events
+from .. import _events, _org_admin, _org_users
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, Reply, not_found, paged
 from .._render import render_api_token, render_iam_role, render_role_assignee, render_simple
@@ -37,7 +37,7 @@ def simple_handlers(key: str) -> dict[str, Handler]:
     kind = KINDS[key]
 
     def store(ctx: Ctx) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = ctx.org.simple_store(kind.kind)
+        result: dict[str, dict[str, Any]] = _org_admin.simple_store(ctx.org, kind.kind)
         return result
 
     def render(ctx: Ctx) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -146,7 +146,7 @@ def list_api_tokens(ctx: Ctx) -> Reply:
     base = ctx.base
     return paged(
         ctx,
-        ctx.org.api_token_docs(),
+        _org_admin.api_token_docs(ctx.org),
         lambda t: render_api_token(t, base),
         default_limit=200,
         max_limit=200,
@@ -215,12 +215,12 @@ def _body_page(ctx: Ctx, key: str, docs: list[dict[str, Any]], render: Any, defa
 def list_iam_roles(ctx: Ctx) -> Reply:
     base = ctx.base
     return _body_page(
-        ctx, "roles", ctx.org.iam_role_docs(), lambda r: render_iam_role(r, base), 100
+        ctx, "roles", _org_admin.iam_role_docs(ctx.org), lambda r: render_iam_role(r, base), 100
     )
 
 
 def _iam_role(ctx: Ctx, role: str) -> dict[str, Any]:
-    for doc in ctx.org.iam_role_docs():
+    for doc in _org_admin.iam_role_docs(ctx.org):
         if role in (doc["id"], doc["label"]):
             return doc
     raise not_found(role, "IamRole")
@@ -239,7 +239,7 @@ def _write_iam_role(ctx: Ctx, body: Any, current: dict[str, Any] | None) -> dict
         raise BodyError("label", "The field cannot be left blank.")
     if not isinstance(desc, str) or not desc.strip():
         raise BodyError("description", "The field cannot be left blank.")
-    for other in org.iam_role_docs():
+    for other in _org_admin.iam_role_docs(org):
         if other["label"] == label and (current is None or other["id"] != current["id"]):
             raise BodyError(
                 "label", "An object with this field already exists in the current organization"
@@ -279,7 +279,11 @@ def replace_iam_role(ctx: Ctx, role: str) -> Reply:
 def delete_iam_role(ctx: Ctx, role: str) -> Reply:
     doc = _iam_role(ctx, role)
     org = ctx.org
-    if any(r.get("role") == doc["id"] for u in org.role_assignee_ids() for r in org.role_docs(u)):
+    if any(
+        r.get("role") == doc["id"]
+        for u in org.role_assignee_ids()
+        for r in _org_users.role_docs(org, u)
+    ):
         raise OktaError(
             403,
             "E0000006",
@@ -299,7 +303,7 @@ def list_role_assignees(ctx: Ctx) -> Reply:
         ctx,
         "value",
         docs,
-        lambda d: render_role_assignee(d["id"], org.user_orn(d["id"]), base),
+        lambda d: render_role_assignee(d["id"], _org_users.user_orn(org, d["id"]), base),
         100,
     )
 

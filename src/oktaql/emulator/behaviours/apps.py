@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import _events
+from .. import _events, _org_grants, _org_groups
 from .._appdefs import BodyError
 from .._filters import FilterError, compile_filter, resolve_path
 from .._http import (
@@ -26,6 +26,9 @@ from .._http import (
     validation_failed,
 )
 from .._render import render_app_group, render_app_user, render_client
+
+if TYPE_CHECKING:
+    from .._org import Org
 
 
 def _app_or_404(ctx: Ctx, app_id: str) -> dict[str, Any]:
@@ -201,7 +204,7 @@ class _Assigned:
     q_values: Callable[[dict[str, Any], dict[str, Any]], tuple[Any, ...]]  # what ``q`` matches
     default_limit: int
     max_limit: int
-    unassign: str  # Org mutation
+    unassign: Callable[[Org, str, str, str], None]  # (org, app, id, uri)
 
 
 _USERS = _Assigned(
@@ -218,7 +221,7 @@ _USERS = _Assigned(
     ),
     50,
     500,
-    "unassign_app_user",
+    _org_groups.unassign_app_user,
 )
 _GROUPS = _Assigned(
     "app_group_docs",
@@ -229,7 +232,7 @@ _GROUPS = _Assigned(
     lambda a, g: (g["profile"]["name"],),
     20,
     200,
-    "unassign_app_group",
+    _org_groups.unassign_app_group,
 )
 
 
@@ -274,7 +277,7 @@ def _unassign(kind: _Assigned) -> Handler:
     def handler(ctx: Ctx, app_id: str, **ids: str) -> Reply:
         (rid,) = ids.values()
         _assignment(ctx, kind, app_id, rid)
-        getattr(ctx.org, kind.unassign)(app_id, rid, ctx.path)
+        kind.unassign(ctx.org, app_id, rid, ctx.path)
         return Reply(204)
 
     return handler
@@ -325,7 +328,7 @@ def _app_user_write(
     ctx: Ctx, app_id: str, user_id: str, body: dict[str, Any], *, update: bool
 ) -> Reply:
     try:
-        doc = ctx.org.assign_app_user(app_id, user_id, body, ctx.path, update=update)
+        doc = _org_groups.assign_app_user(ctx.org, app_id, user_id, body, ctx.path, update=update)
     except BodyError as exc:
         raise validation_failed(exc.field, exc.cause) from None
     return Reply(200, render_app_user(app_id, doc, ctx.base))
@@ -336,7 +339,7 @@ def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     if ctx.org.group_doc(group_id) is None:
         raise not_found(group_id, "UserGroup")
     try:
-        doc = ctx.org.assign_app_group(app_id, group_id, _object_body(ctx), ctx.path)
+        doc = _org_groups.assign_app_group(ctx.org, app_id, group_id, _object_body(ctx), ctx.path)
     except BodyError as exc:
         raise validation_failed(exc.field, exc.cause) from None
     return Reply(200, render_app_group(app_id, doc, ctx.base))
@@ -366,7 +369,7 @@ def patch_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
         else:
             raise validation_failed("path", f"'{path}' cannot be patched.")
     try:
-        out = ctx.org.assign_app_group(app_id, group_id, doc, ctx.path)
+        out = _org_groups.assign_app_group(ctx.org, app_id, group_id, doc, ctx.path)
     except BodyError as exc:
         raise validation_failed(exc.field, exc.cause) from None
     return Reply(200, render_app_group(app_id, out, ctx.base))
@@ -397,7 +400,7 @@ def _app_events(handler: Handler, event: str, *, status_change: bool = False) ->
         if app is None or (status_change and app["status"] == before_status):
             return reply
         if event == "application.lifecycle.delete":
-            org.forget_app_grants(app["id"])
+            _org_grants.forget_app_grants(org, app["id"])
         org.log(event, [_events.app_ref(app)], ctx.path)
         return reply
 
@@ -413,11 +416,13 @@ def _token_revoke_events(handler: Handler, *, all_tokens: bool) -> Handler:
             tokens = org.token_set(app["id"])
             index = tokens.index_of(params["token_id"]) if tokens else None
             if tokens is not None and index is not None and tokens.is_active(index):
-                user_id = org.token_attrs(app["id"], index)[0]
+                user_id = _org_grants.token_attrs(org, app["id"], index)[0]
         had = org.token_count(app["id"]) if app is not None else 0
         reply = handler(ctx, **params)
         if reply.status < 300 and app is not None and had:
-            org.log_token_revoke(app, None if all_tokens else params["token_id"], user_id, ctx.path)
+            _org_grants.log_token_revoke(
+                org, app, None if all_tokens else params["token_id"], user_id, ctx.path
+            )
         return reply
 
     return wrapped

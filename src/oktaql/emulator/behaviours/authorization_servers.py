@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _org_grants, _org_policies
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, Reply, not_found, paged
 from .._render import (
@@ -149,7 +150,7 @@ def _remove_server(ctx: Ctx, parents: Parents, doc: Doc) -> None:
         del org._user_grants[gid]
     for app_id, tokens in org._tokens.items():
         if any(s.id == server_id for s in tokens.servers):
-            for i in org.active_token_indexes(app_id, lambda _u, s: s == server_id):
+            for i in _org_grants.active_token_indexes(org, app_id, lambda _u, s: s == server_id):
                 tokens.revoke(i)
     del org._servers[server_id]
     org.log("oauth2.as.deleted", [_server_ref(doc)], ctx.path)
@@ -273,7 +274,9 @@ SERVER_KEYS = Family(
     "/api/v1/authorizationServers/{server_id}/credentials/keys",
     "key_id",
     "AuthorizationServerJsonWebKey",
-    lambda ctx, parents: _keyed(ctx.org.server_key_docs(_server(ctx, parents[0]).id)),
+    lambda ctx, parents: _keyed(
+        _org_policies.server_key_docs(ctx.org, _server(ctx, parents[0]).id)
+    ),
     lambda server_id, doc, base: render_server_key(server_id, doc["key"], base),
     item_methods=("GET",),
 )
@@ -281,7 +284,9 @@ APP_KEYS = Family(
     "/api/v1/apps/{app_id}/credentials/keys",
     "key_id",
     "JsonWebKey",
-    lambda ctx, parents: _keyed(ctx.org.app_key_docs(app_or_404(ctx, parents[0])["id"])),
+    lambda ctx, parents: _keyed(
+        _org_grants.app_key_docs(ctx.org, app_or_404(ctx, parents[0])["id"])
+    ),
     lambda app_id, doc, base: doc["key"],
     item_methods=("GET",),
 )
@@ -297,7 +302,7 @@ def _policy_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
 
 def _policy_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
     _server(ctx, parents[0])
-    return ctx.org.server_policy_docs(parents[0])
+    return _org_policies.server_policy_docs(ctx.org, parents[0])
 
 
 def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
@@ -365,7 +370,7 @@ def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
 
 def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
     _rule_store(ctx, parents)
-    return ctx.org.server_rule_docs(parents[1])
+    return _org_policies.server_rule_docs(ctx.org, parents[1])
 
 
 def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
@@ -512,7 +517,7 @@ def list_app_grants(ctx: Ctx, app_id: str) -> Reply:
     base, label, embed = ctx.base, app["label"], "scope" in expand(ctx)
     return paged(
         ctx,
-        ctx.org.app_grant_docs(app_id),
+        _org_grants.app_grant_docs(ctx.org, app_id),
         lambda g: render_app_grant(g, base, app_label=label, expand_scope=embed),
         default_limit=200,
         max_limit=200,
@@ -521,7 +526,9 @@ def list_app_grants(ctx: Ctx, app_id: str) -> Reply:
 
 def _app_grant(ctx: Ctx, app_id: str, grant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     app = app_or_404(ctx, app_id)
-    grant = next((g for g in ctx.org.app_grant_docs(app_id) if g["id"] == grant_id), None)
+    grant = next(
+        (g for g in _org_grants.app_grant_docs(ctx.org, app_id) if g["id"] == grant_id), None
+    )
     if grant is None:
         raise not_found(grant_id, "OAuth2ScopeConsentGrant")
     return app, grant
@@ -535,13 +542,13 @@ def get_app_grant(ctx: Ctx, app_id: str, grant_id: str) -> Reply:
 
 def create_app_grant(ctx: Ctx, app_id: str) -> Reply:
     app = app_or_404(ctx, app_id)
-    grant = validated(ctx.org.grant_app_consent, app_id, ctx.json_body(), ctx.path)
+    grant = validated(_org_grants.grant_app_consent, ctx.org, app_id, ctx.json_body(), ctx.path)
     return Reply(201, render_app_grant(grant, ctx.base, app_label=app["label"], expand_scope=False))
 
 
 def revoke_app_grant(ctx: Ctx, app_id: str, grant_id: str) -> Reply:
     _app_grant(ctx, app_id, grant_id)
-    ctx.org.revoke_app_grant(app_id, grant_id, ctx.path)
+    _org_grants.revoke_app_grant(ctx.org, app_id, grant_id, ctx.path)
     return Reply(204)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import _org_grants
 from .._http import Ctx, Handler, Reply, not_found, paged
 from .._render import render_server_client, render_user_client
 from .._route_helpers import (
@@ -25,6 +26,9 @@ from .._route_helpers import (
 )
 
 Doc = dict[str, Any]
+
+if TYPE_CHECKING:
+    from .._org import Org
 
 
 def token_page(ctx: Ctx, app: Doc, indexes: list[int]) -> Reply:
@@ -49,26 +53,28 @@ class Holder:
 
     path: str  # the owner's item path (``/api/v1/users/{user_id}``)
     owner: Callable[[Ctx, str], str]  # 404 unless the owner exists; its id
-    apps: str  # Org method: the OAuth apps holding the owner's tokens
+    apps: Callable[[Org, str], list[Doc]]  # the OAuth apps holding the owner's tokens
     render: Callable[[str, Doc, str], Doc]  # a client: (owner id, app, base)
     slot: int  # what owns a token in ``Org.token_attrs``: 0 the user, 1 the server
 
     def _app(self, ctx: Ctx, owner: str, client_id: str) -> tuple[str, Doc]:
         oid = self.owner(ctx, owner)
-        app = ctx.org.app_for_client_id(client_id)
+        app = _org_grants.app_for_client_id(ctx.org, client_id)
         if app is None:
             raise not_found(client_id, "OAuth2Client")
         return oid, app
 
     def _indexes(self, ctx: Ctx, oid: str, app: Doc) -> list[int]:
         slot = self.slot
-        return ctx.org.active_token_indexes(app["id"], lambda *owners: owners[slot] == oid)
+        return _org_grants.active_token_indexes(
+            ctx.org, app["id"], lambda *owners: owners[slot] == oid
+        )
 
     def list_clients(self, ctx: Ctx, owner: str) -> Reply:
         oid, base = self.owner(ctx, owner), ctx.base
         docs = [
             {"id": a["credentials"]["oauthClient"]["client_id"], "app": a}
-            for a in getattr(ctx.org, self.apps)(oid)
+            for a in self.apps(ctx.org, oid)
         ]
         return paged(
             ctx,
@@ -85,7 +91,7 @@ class Holder:
 
     def revoke_tokens(self, ctx: Ctx, owner: str, client_id: str) -> Reply:
         oid, app = self._app(ctx, owner, client_id)
-        ctx.org.revoke_token_indexes(app["id"], self._indexes(ctx, oid, app), ctx.path)
+        _org_grants.revoke_token_indexes(ctx.org, app["id"], self._indexes(ctx, oid, app), ctx.path)
         return Reply(204)
 
     def _token(self, ctx: Ctx, owner: str, client_id: str, token_id: str) -> tuple[Doc, int]:
@@ -125,11 +131,13 @@ def _server(ctx: Ctx, server_id: str) -> str:
     return str(server_or_404(ctx, server_id).id)
 
 
-USERS = Holder("/api/v1/users/{user_id}", _user, "user_client_app_docs", render_user_client, slot=0)
+USERS = Holder(
+    "/api/v1/users/{user_id}", _user, _org_grants.user_client_app_docs, render_user_client, slot=0
+)
 SERVERS = Holder(
     "/api/v1/authorizationServers/{server_id}",
     _server,
-    "server_client_app_docs",
+    _org_grants.server_client_app_docs,
     render_server_client,
     slot=1,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import _org_groups
 from .._http import Ctx, Handler, Reply, paged
 from .._render import render_group, render_group_rule, render_user
 from .._route_helpers import (
@@ -24,33 +25,33 @@ from ._family import Doc, Family, Parents
 
 
 def create_group(ctx: Ctx) -> Reply:
-    group = validated(ctx.org.create_group, ctx.json_body(), ctx.path)
+    group = validated(_org_groups.create_group, ctx.org, ctx.json_body(), ctx.path)
     return Reply(200, render_group(group, ctx.base))
 
 
 def replace_group(ctx: Ctx, group_id: str) -> Reply:
     group_or_404(ctx, group_id)
-    group = validated(ctx.org.replace_group, group_id, ctx.json_body(), ctx.path)
+    group = validated(_org_groups.replace_group, ctx.org, group_id, ctx.json_body(), ctx.path)
     return Reply(200, render_group(group, ctx.base))
 
 
 def delete_group(ctx: Ctx, group_id: str) -> Reply:
     group_or_404(ctx, group_id)
-    ctx.org.delete_group(group_id, ctx.path)
+    _org_groups.delete_group(ctx.org, group_id, ctx.path)
     return Reply(204)
 
 
 def assign_user(ctx: Ctx, group_id: str, user_id: str) -> Reply:
     group_or_404(ctx, group_id)
     uid = user_or_404(ctx, user_id)["id"]
-    ctx.org.add_member(group_id, uid, ctx.path)
+    _org_groups.add_member(ctx.org, group_id, uid, ctx.path)
     return Reply(204)
 
 
 def unassign_user(ctx: Ctx, group_id: str, user_id: str) -> Reply:
     group_or_404(ctx, group_id)
     uid = user_or_404(ctx, user_id)["id"]
-    ctx.org.remove_member(group_id, uid, ctx.path)
+    _org_groups.remove_member(ctx.org, group_id, uid, ctx.path)
     return Reply(204)
 
 
@@ -63,7 +64,7 @@ def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
 
 
 def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
-    docs = ctx.org.group_rule_docs()
+    docs = _org_groups.group_rule_docs(ctx.org)
     search = (ctx.param("search") or "").lower()
     return [r for r in docs if search in r["name"].lower()] if search else docs
 
@@ -74,16 +75,16 @@ def _render_rule(rule: Doc, base: str) -> Doc:
 
 def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
     if current is None:
-        return ctx.org.create_group_rule(body, ctx.path)
-    return ctx.org.replace_group_rule(current["id"], body, ctx.path)
+        return _org_groups.create_group_rule(ctx.org, body, ctx.path)
+    return _org_groups.replace_group_rule(ctx.org, current["id"], body, ctx.path)
 
 
 def _remove_rule(ctx: Ctx, parents: Parents, rule: Doc) -> None:
-    ctx.org.delete_group_rule(rule["id"], ctx.flag("removeUsers", False), ctx.path)
+    _org_groups.delete_group_rule(ctx.org, rule["id"], ctx.flag("removeUsers", False), ctx.path)
 
 
 def _rule_status(ctx: Ctx, parents: Parents, rule: Doc, status: str) -> None:
-    ctx.org.set_group_rule_status(rule["id"], status, ctx.path)
+    _org_groups.set_group_rule_status(ctx.org, rule["id"], status, ctx.path)
 
 
 RULES = Family(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _org_policies
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, validation_failed
 from .._render import render_policy, render_policy_rule
@@ -82,7 +83,7 @@ def _list_policies(ctx: Ctx, parents: Parents) -> list[Doc]:
         raise validation_failed("type", "The field cannot be left blank.")
     if ptype not in POLICY_TYPES:
         raise validation_failed("type", f"Invalid value {ptype!r}.")
-    docs = ctx.org.policy_docs(ptype)
+    docs = _org_policies.policy_docs(ctx.org, ptype)
     status = ctx.param("status")
     if status:
         docs = [p for p in docs if p["status"] == status]
@@ -108,7 +109,7 @@ def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) ->
         "priority": 0,
         **fields,
     }
-    same_type = {p["id"]: p for p in org.policy_docs(ptype)}
+    same_type = {p["id"]: p for p in _org_policies.policy_docs(org, ptype)}
     renumber(same_type, doc, body.get("priority"))
     org._policies[doc["id"]] = doc
     event = "policy.lifecycle.update" if current else "policy.lifecycle.create"
@@ -157,7 +158,7 @@ def _rule_store(ctx: Ctx, parents: Parents) -> dict[str, Doc]:
 
 def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
     _rule_store(ctx, parents)
-    return ctx.org.policy_rule_docs(parents[0])
+    return _org_policies.policy_rule_docs(ctx.org, parents[0])
 
 
 def _targets(ctx: Ctx, policy_id: str, rule: Doc) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import _org_grants, _org_users
 from .._http import Ctx, Handler, Reply, not_found, paged
 from .._render import render_factor, render_group, render_role, render_user
 from .._route_helpers import (
@@ -24,29 +25,36 @@ from .._route_helpers import (
 
 # ------------------------------------------------------------ users
 
+if TYPE_CHECKING:
+    from .._org import Org
+
 
 def create_user(ctx: Ctx) -> Reply:
     body = ctx.json_body()
     activate = ctx.flag("activate", True)
-    user = validated(ctx.org.create_user, body, activate, ctx.path)
+    user = validated(_org_users.create_user, ctx.org, body, activate, ctx.path)
     return Reply(200, render_user(user, ctx.base))
 
 
 def update_user(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    user = validated(ctx.org.update_user, uid, ctx.json_body(), replace=False, uri=ctx.path)
+    user = validated(
+        _org_users.update_user, ctx.org, uid, ctx.json_body(), replace=False, uri=ctx.path
+    )
     return Reply(200, render_user(user, ctx.base))
 
 
 def replace_user(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    user = validated(ctx.org.update_user, uid, ctx.json_body(), replace=True, uri=ctx.path)
+    user = validated(
+        _org_users.update_user, ctx.org, uid, ctx.json_body(), replace=True, uri=ctx.path
+    )
     return Reply(200, render_user(user, ctx.base))
 
 
 def delete_user(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    ctx.org.delete_user(uid, ctx.path)
+    _org_users.delete_user(ctx.org, uid, ctx.path)
     return Reply(204)
 
 
@@ -54,7 +62,7 @@ def _lifecycle(op: str, send_email_default: bool) -> Any:
     def handler(ctx: Ctx, user_id: str) -> Reply:
         uid = user_or_404(ctx, user_id)["id"]
         send_email = ctx.flag("sendEmail", send_email_default)
-        body = ctx.org.user_lifecycle(uid, op, ctx.path, send_email=send_email)
+        body = _org_users.user_lifecycle(ctx.org, uid, op, ctx.path, send_email=send_email)
         if op.startswith("expire_password"):  # the spec answers with the user
             body = render_user(body, ctx.base)
         return Reply(200, body)
@@ -81,21 +89,21 @@ reset_factors_user = _lifecycle("reset_factors", False)
 class _OfUser:
     """A collection of a user's own (factors, role assignments): what differs between them."""
 
-    docs: str  # Org method: the user's documents
+    docs: Callable[[Org, str], list[dict[str, Any]]]  # the user's documents
     render: Callable[[str, dict[str, Any], str], dict[str, Any]]
     type_name: str  # in 404 errors
-    remove: str  # Org mutation deleting one
+    remove: Callable[[Org, str, str, str], None]  # (org, user, id, uri): delete one
 
 
-_FACTORS = _OfUser("factor_docs", render_factor, "UserFactor", "unenroll_factor")
-_ROLES = _OfUser("role_docs", render_role, "RoleAssignment", "unassign_role")
+_FACTORS = _OfUser(_org_users.factor_docs, render_factor, "UserFactor", _org_users.unenroll_factor)
+_ROLES = _OfUser(_org_users.role_docs, render_role, "RoleAssignment", _org_users.unassign_role)
 
 
 def _list_of_user(kind: _OfUser) -> Handler:
     def handler(ctx: Ctx, user_id: str) -> Reply:
         uid = user_or_404(ctx, user_id)["id"]
         base = ctx.base
-        docs = getattr(ctx.org, kind.docs)(uid)
+        docs = kind.docs(ctx.org, uid)
         return paged(
             ctx, docs, lambda d: kind.render(uid, d, base), default_limit=200, max_limit=200
         )
@@ -105,7 +113,7 @@ def _list_of_user(kind: _OfUser) -> Handler:
 
 def _one_of_user(ctx: Ctx, kind: _OfUser, user_id: str, rid: str) -> tuple[str, dict[str, Any]]:
     uid = user_or_404(ctx, user_id)["id"]
-    doc = next((d for d in getattr(ctx.org, kind.docs)(uid) if d["id"] == rid), None)
+    doc = next((d for d in kind.docs(ctx.org, uid) if d["id"] == rid), None)
     if doc is None:
         raise not_found(rid, kind.type_name)
     return uid, doc
@@ -122,7 +130,7 @@ def _get_of_user(kind: _OfUser) -> Handler:
 def _remove_of_user(kind: _OfUser) -> Handler:
     def handler(ctx: Ctx, user_id: str, **ids: str) -> Reply:
         uid, doc = _one_of_user(ctx, kind, user_id, *ids.values())
-        getattr(ctx.org, kind.remove)(uid, doc["id"], ctx.path)
+        kind.remove(ctx.org, uid, doc["id"], ctx.path)
         return Reply(204)
 
     return handler
@@ -139,20 +147,22 @@ list_roles, get_role, unassign_role = _handlers_of_user(_ROLES)
 def enroll_factor(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
     body = ctx.json_body()
-    factor = validated(ctx.org.enroll_factor, uid, body, ctx.flag("activate", False), ctx.path)
+    factor = validated(
+        _org_users.enroll_factor, ctx.org, uid, body, ctx.flag("activate", False), ctx.path
+    )
     return Reply(200, render_factor(uid, factor, ctx.base))
 
 
 def activate_factor(ctx: Ctx, user_id: str, factor_id: str) -> Reply:
     uid, factor = _one_of_user(ctx, _FACTORS, user_id, factor_id)
     body = ctx.json_body()
-    factor = validated(ctx.org.activate_factor, uid, factor["id"], body, ctx.path)
+    factor = validated(_org_users.activate_factor, ctx.org, uid, factor["id"], body, ctx.path)
     return Reply(200, render_factor(uid, factor, ctx.base))
 
 
 def assign_role(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    role = validated(ctx.org.assign_role, uid, ctx.json_body(), ctx.path)
+    role = validated(_org_users.assign_role, ctx.org, uid, ctx.json_body(), ctx.path)
     return Reply(201, render_role(uid, role, ctx.base))
 
 
@@ -166,18 +176,24 @@ def _grants_reply(ctx: Ctx, docs: list[dict[str, Any]]) -> Reply:
         docs = [g for g in docs if g["scopeId"] == scope_id]
     embed = "scope" in expand(ctx)
     return paged(
-        ctx, docs, lambda g: org.render_user_grant(g, base, embed), default_limit=20, max_limit=200
+        ctx,
+        docs,
+        lambda g: _org_grants.render_user_grant(org, g, base, embed),
+        default_limit=20,
+        max_limit=200,
     )
 
 
 def list_user_grants(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    return _grants_reply(ctx, ctx.org.user_grant_docs(uid))
+    return _grants_reply(ctx, _org_grants.user_grant_docs(ctx.org, uid))
 
 
 def _grant(ctx: Ctx, user_id: str, grant_id: str) -> dict[str, Any]:
     uid = user_or_404(ctx, user_id)["id"]
-    grant = next((g for g in ctx.org.user_grant_docs(uid) if g["id"] == grant_id), None)
+    grant = next(
+        (g for g in _org_grants.user_grant_docs(ctx.org, uid) if g["id"] == grant_id), None
+    )
     if grant is None:
         raise not_found(grant_id, "OAuth2ScopeConsentGrant")
     return grant
@@ -185,30 +201,34 @@ def _grant(ctx: Ctx, user_id: str, grant_id: str) -> dict[str, Any]:
 
 def get_user_grant(ctx: Ctx, user_id: str, grant_id: str) -> Reply:
     grant = _grant(ctx, user_id, grant_id)
-    return Reply(200, ctx.org.render_user_grant(grant, ctx.base, "scope" in expand(ctx)))
+    return Reply(
+        200, _org_grants.render_user_grant(ctx.org, grant, ctx.base, "scope" in expand(ctx))
+    )
 
 
 def revoke_user_grant(ctx: Ctx, user_id: str, grant_id: str) -> Reply:
     grant = _grant(ctx, user_id, grant_id)
-    ctx.org.revoke_user_grants([grant["id"]], ctx.path)
+    _org_grants.revoke_user_grants(ctx.org, [grant["id"]], ctx.path)
     return Reply(204)
 
 
 def revoke_user_grants(ctx: Ctx, user_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    ctx.org.revoke_user_grants([g["id"] for g in ctx.org.user_grant_docs(uid)], ctx.path)
+    _org_grants.revoke_user_grants(
+        ctx.org, [g["id"] for g in _org_grants.user_grant_docs(ctx.org, uid)], ctx.path
+    )
     return Reply(204)
 
 
 def list_client_grants(ctx: Ctx, user_id: str, client_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    return _grants_reply(ctx, ctx.org.user_grant_docs(uid, client_id))
+    return _grants_reply(ctx, _org_grants.user_grant_docs(ctx.org, uid, client_id))
 
 
 def revoke_client_grants(ctx: Ctx, user_id: str, client_id: str) -> Reply:
     uid = user_or_404(ctx, user_id)["id"]
-    ids = [g["id"] for g in ctx.org.user_grant_docs(uid, client_id)]
-    ctx.org.revoke_user_grants(ids, ctx.path)
+    ids = [g["id"] for g in _org_grants.user_grant_docs(ctx.org, uid, client_id)]
+    _org_grants.revoke_user_grants(ctx.org, ids, ctx.path)
     return Reply(204)
 
 

@@ -111,6 +111,33 @@ def test_a_left_join_keeping_the_fan_outs_rows_stops_too(org: RunningEmulator) -
 
 
 @pytest.mark.parametrize(
+    ("sql", "calls", "n"),
+    [
+        # the join written in WHERE
+        (
+            "SELECT a.id, t.id FROM okta.apps.applications a, okta.apps.tokens t "
+            "WHERE t.appId = a.id LIMIT 3",
+            2,
+            3,
+        ),
+        # the other way round: the fan-out's rows are kept
+        (
+            "SELECT a.id, t.id FROM okta.apps.applications a "
+            "RIGHT JOIN okta.apps.tokens t ON t.appId = a.id LIMIT 3",
+            2,
+            3,
+        ),
+        (JOIN + " LIMIT 0", 0, 0),  # no call at all
+    ],
+)
+def test_other_spellings_stop_too(org: RunningEmulator, sql: str, calls: int, n: int) -> None:
+    org.reset_log()
+    assert _rows(org, sql, concurrency=1) == _join_in_call_order(org)[:n]
+    first = sorted(a["id"] for a in org.org.apps)[:calls]
+    assert _token_calls(org) == [f"/api/v1/apps/{a}/tokens" for a in first]
+
+
+@pytest.mark.parametrize(
     "sql",
     [
         JOIN + " ORDER BY t.id LIMIT 5",  # the order needs every row

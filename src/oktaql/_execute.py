@@ -210,6 +210,8 @@ class _Runner:
         )
         stop = threading.Event()  # set: no call starts, no next page is fetched
         have = 0  # joined rows so far (with cap)
+        if cap is not None and cap.rows <= 0:
+            calls = []  # LIMIT 0: the join is empty whatever the calls would give
 
         def fetch_all(call: Call) -> list[Any]:
             out: list[Any] = []

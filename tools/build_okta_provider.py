@@ -640,6 +640,7 @@ class ServiceBuilder:
 # _okta_facts.py, which oktaql reads for any provider (src/oktaql/provider/_facts.py).
 
 OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "pr")
+SEARCH_OPERATORS = tuple(op for op in OPERATORS if op != "ne")  # users and groups: no `ne`
 ATTRIBUTE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 LOG_FIELDS = [
     "eventType",
@@ -659,13 +660,15 @@ LOG_FIELDS = [
 FILTERS: dict[str, dict | None] = {
     # "all properties": oktaql pushes only supersets (planning/_pushdown.py). An expression
     # search also returns DEPROVISIONED users, which the plain listing leaves out: ANDed back.
+    # "The `ne` (not equal) operator isn't supported, but you can obtain the same result by
+    # using `lt ... or ... gt`": ne is never sent (the implicit rule is written that way too).
     "/api/v1/users": {
         "param": "search",
-        "ops": list(OPERATORS),
+        "ops": list(SEARCH_OPERATORS),
         "fields": None,
         "implicit": ["status", "DEPROVISIONED"],
     },
-    "/api/v1/groups": {"param": "search", "ops": list(OPERATORS), "fields": None},
+    "/api/v1/groups": {"param": "search", "ops": list(SEARCH_OPERATORS), "fields": None},
     # "All operators except [ ] are supported", on the attributes of the System Log guide
     "/api/v1/logs": {
         "param": "filter",

@@ -78,7 +78,8 @@ def plan_pushdown(
         # a top-level `status eq "ACTIVE"` already keeps the excluded value out
         pinned = (re.fullmatch(rf'{attr} eq "(\w*)"', p) for p in parts)
         if not any(m and m.group(1).upper() != value.upper() for m in pinned):
-            parts.append(f"{attr} ne {_quote(value)}")
+            # Okta's search has no `ne`: "use lt ... or ... gt" (the spec's own advice)
+            parts.append(f"{attr} lt {_quote(value)} or {attr} gt {_quote(value)}")
         if where is not None and any(literal(lit) == value for lit in where.find_all(exp.Literal)):
             note = (
                 f"{method.resource_id} lists no {attr} {value} objects, as Okta's plain "

@@ -34,10 +34,10 @@ class Family:
     write: Callable[[Ctx, Parents, Any, Doc | None], Doc] | None = None
     remove: Callable[[Ctx, Parents, Doc], None] | None = None  # forget the item (and log)
     set_status: Callable[[Ctx, Parents, Doc, str], None] | None = None
-    # The System Log event of a delete and a status change, ``{verb}`` one of delete, activate,
-    # deactivate ("oauth2.policy.{verb}d"): with it, a delete pops the item from the store (and
-    # ``cascade`` takes what goes with it) and a status change sets ``status``, unless
-    # ``remove``/``set_status`` say otherwise.
+    # The System Log events, ``{verb}`` one of create, update, delete, activate, deactivate
+    # ("oauth2.policy.{verb}d"): with it, a write is logged, a delete pops the item from the
+    # store (``cascade`` takes what goes with it) and a status change sets ``status``, unless
+    # ``remove``/``set_status`` say otherwise (and log themselves).
     events: str | None = None
     cascade: Callable[[Ctx, Parents, Doc], None] | None = None
     # the listing: ordered and filtered by the query (default: the store's order)
@@ -82,6 +82,7 @@ class Family:
         parents = tuple(params.values())
         self.store(ctx, parents)  # 404 for an unknown parent before the body is read
         doc = validated(self.write, ctx, parents, ctx.json_body(), None)
+        self._log(ctx, doc, "create")
         return Reply(self.created, self._render(ctx, parents, doc))
 
     def replace(self, ctx: Ctx, **params: str) -> Reply:
@@ -89,7 +90,12 @@ class Family:
         *parents, key = params.values()
         current = self.item(ctx, tuple(parents), key)
         doc = validated(self.write, ctx, tuple(parents), ctx.json_body(), current)
+        self._log(ctx, doc, "update")
         return Reply(200, self._render(ctx, tuple(parents), doc))
+
+    def _log(self, ctx: Ctx, doc: Doc, verb: str) -> None:
+        if self.events is not None:
+            ctx.org.log(self.events.format(verb=verb), [ref(doc, self.type_name)], ctx.path)
 
     def delete(self, ctx: Ctx, **params: str) -> Reply:
         *parents, key = params.values()
@@ -103,7 +109,7 @@ class Family:
         del self.store(ctx, parents)[doc["id"]]
         if self.cascade is not None:
             self.cascade(ctx, parents, doc)
-        ctx.org.log(self.events.format(verb="delete"), [ref(doc, self.type_name)], ctx.path)
+        self._log(ctx, doc, "delete")
 
     def _set_status(self, ctx: Ctx, parents: Parents, doc: Doc, status: str) -> None:
         assert self.events is not None

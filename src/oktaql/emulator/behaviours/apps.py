@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _events, _org_grants, _org_groups
-from .._appdefs import BodyError
 from .._filters import FilterError, compile_filter, resolve_path
 from .._http import (
     Ctx,
@@ -26,6 +25,7 @@ from .._http import (
     validation_failed,
 )
 from .._render import render_app_group, render_app_user, render_client
+from .._route_helpers import validated
 
 if TYPE_CHECKING:
     from .._org import Org
@@ -89,12 +89,8 @@ def list_apps(ctx: Ctx) -> Reply:
 
 
 def create_app(ctx: Ctx) -> Reply:
-    body = ctx.json_body()
     activate = ctx.flag("activate", True)
-    try:
-        app, secret = ctx.org.create_app(body, activate)
-    except BodyError as exc:
-        raise validation_failed(exc.field, exc.cause) from None
+    app, secret = validated(ctx.org.create_app, ctx.json_body(), activate)
     return Reply(200, _with_secret(ctx.org.render_app(app, ctx.base), secret))
 
 
@@ -104,11 +100,7 @@ def get_app(ctx: Ctx, app_id: str) -> Reply:
 
 def replace_app(ctx: Ctx, app_id: str) -> Reply:
     _app_or_404(ctx, app_id)
-    body = ctx.json_body()
-    try:
-        app, secret = ctx.org.replace_app(app_id, body)
-    except BodyError as exc:
-        raise validation_failed(exc.field, exc.cause) from None
+    app, secret = validated(ctx.org.replace_app, app_id, ctx.json_body())
     return Reply(200, _with_secret(ctx.org.render_app(app, ctx.base), secret))
 
 
@@ -327,10 +319,9 @@ def update_app_user(ctx: Ctx, app_id: str, user_id: str) -> Reply:
 def _app_user_write(
     ctx: Ctx, app_id: str, user_id: str, body: dict[str, Any], *, update: bool
 ) -> Reply:
-    try:
-        doc = _org_groups.assign_app_user(ctx.org, app_id, user_id, body, ctx.path, update=update)
-    except BodyError as exc:
-        raise validation_failed(exc.field, exc.cause) from None
+    doc = validated(
+        _org_groups.assign_app_user, ctx.org, app_id, user_id, body, ctx.path, update=update
+    )
     return Reply(200, render_app_user(app_id, doc, ctx.base))
 
 
@@ -338,10 +329,9 @@ def assign_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
     _app_or_404(ctx, app_id)
     if ctx.org.group_doc(group_id) is None:
         raise not_found(group_id, "UserGroup")
-    try:
-        doc = _org_groups.assign_app_group(ctx.org, app_id, group_id, _object_body(ctx), ctx.path)
-    except BodyError as exc:
-        raise validation_failed(exc.field, exc.cause) from None
+    doc = validated(
+        _org_groups.assign_app_group, ctx.org, app_id, group_id, _object_body(ctx), ctx.path
+    )
     return Reply(200, render_app_group(app_id, doc, ctx.base))
 
 
@@ -368,10 +358,7 @@ def patch_app_group(ctx: Ctx, app_id: str, group_id: str) -> Reply:
                 doc["profile"][parts[1]] = op.get("value")
         else:
             raise validation_failed("path", f"'{path}' cannot be patched.")
-    try:
-        out = _org_groups.assign_app_group(ctx.org, app_id, group_id, doc, ctx.path)
-    except BodyError as exc:
-        raise validation_failed(exc.field, exc.cause) from None
+    out = validated(_org_groups.assign_app_group, ctx.org, app_id, group_id, doc, ctx.path)
     return Reply(200, render_app_group(app_id, out, ctx.base))
 
 

@@ -129,7 +129,6 @@ def _write_server(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) ->
             server.description = description
     server.last_updated = now
     doc = {"id": server.id, "name": name, "status": server.status, "server": server}
-    org.log("oauth2.as.updated" if current else "oauth2.as.created", [_server_ref(doc)], ctx.path)
     return doc
 
 
@@ -171,6 +170,7 @@ SERVERS = Family(
     _server_store,
     _render_server,
     write=_write_server,
+    events="oauth2.as.{verb}d",
     remove=_remove_server,
     set_status=_server_status,
     docs=_server_docs,
@@ -234,8 +234,6 @@ def _write_scope(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> 
     else:
         server.scopes[server.scopes.index(current)] = doc
     _scopes_changed(ctx, server.id)
-    event = "oauth2.scope.updated" if current else "oauth2.scope.created"
-    ctx.org.log(event, [ref(doc, "OAuth2Scope")], ctx.path)
     return doc
 
 
@@ -259,6 +257,7 @@ SCOPES = Family(
     _scope_store,
     render_scope,
     write=_write_scope,
+    events="oauth2.scope.{verb}d",
     remove=_remove_scope,
     docs=_scope_docs,
 )
@@ -329,8 +328,6 @@ def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) ->
     if current is None:
         org.register(doc["id"])
     renumber(_policy_store(ctx, parents), doc, body.get("priority"))
-    event = "oauth2.policy.updated" if current else "oauth2.policy.created"
-    org.log(event, [ref(doc, "AuthorizationServerPolicy")], ctx.path)
     return doc
 
 
@@ -425,8 +422,6 @@ def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> D
     if current is None:
         org.register(doc["id"])
     renumber(_rule_store(ctx, parents), doc, body.get("priority"))
-    event = "oauth2.policy.rule.updated" if current else "oauth2.policy.rule.created"
-    org.log(event, [ref(doc, "AuthorizationServerPolicyRule")], ctx.path)
     return doc
 
 
@@ -492,8 +487,6 @@ def _write_claim(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> 
     if current is None:
         org.register(doc["id"])
     store[doc["id"]] = doc
-    event = "oauth2.claim.updated" if current else "oauth2.claim.created"
-    org.log(event, [ref(doc, "OAuth2Claim")], ctx.path)
     return doc
 
 

@@ -158,6 +158,19 @@ def renumber(docs: dict[str, Doc], moved: Doc, priority: Any) -> None:
     docs[moved["id"]] = moved
 
 
+def stamp(ctx: Ctx, current: Doc | None, prefix: str, status: str | None = None) -> Doc:
+    """The id, status and times of a written item: ``current``'s (``lastUpdated`` now), else a
+    new registered id of ``prefix`` with ``status`` (ACTIVE by default). Call it once the body
+    is valid: it ticks the clock and draws the id."""
+    now = ctx.org.tick()
+    if current is None:
+        doc_id = ctx.org.new_id(prefix)
+        ctx.org.register(doc_id)
+        return {"id": doc_id, "status": status or "ACTIVE", "created": now, "lastUpdated": now}
+    keep = {k: current[k] for k in ("id", "status", "created")}
+    return {**keep, **({"status": status} if status else {}), "lastUpdated": now}
+
+
 def status_change(
     ctx: Ctx, doc: Doc, status: str, event: str, targets: list[dict[str, Any]]
 ) -> bool:

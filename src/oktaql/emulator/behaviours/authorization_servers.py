@@ -32,7 +32,7 @@ from .._route_helpers import (
 )
 from .._seed import system_scopes
 from .._tokens import AuthServer, render_auth_server, render_scope
-from ._family import Doc, Family, Parents, ref, renumber
+from ._family import Doc, Family, Parents, ref, renumber, stamp
 
 # ------------------------------------------------------------ helpers
 
@@ -305,28 +305,22 @@ def _policy_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
 
 
 def _write_policy(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
-    org = ctx.org
     name = _name(body)
     ptype = body.get("type") or "OAUTH_AUTHORIZATION_POLICY"
     if ptype != "OAUTH_AUTHORIZATION_POLICY":
         raise BodyError("type", f"Invalid value {ptype!r}.")
     clients = ((body.get("conditions") or {}).get("clients") or {}).get("include")
+    include = _str_list(clients, "conditions.clients.include")
     description = body.get("description")
-    now = org.tick()
     doc = {
         "type": ptype,
-        "id": current["id"] if current else org.new_id("00p"),
-        "status": _status(body, current["status"] if current else "ACTIVE"),
+        **stamp(ctx, current, "00p", _status(body, current["status"] if current else "ACTIVE")),
         "name": name,
         "description": description if isinstance(description, str) else name,
         "priority": 0,
         "system": False,
-        "conditions": {"clients": {"include": _str_list(clients, "conditions.clients.include")}},
-        "created": current["created"] if current else now,
-        "lastUpdated": now,
+        "conditions": {"clients": {"include": include}},
     }
-    if current is None:
-        org.register(doc["id"])
     renumber(_policy_store(ctx, parents), doc, body.get("priority"))
     return doc
 
@@ -371,7 +365,6 @@ def _rule_docs(ctx: Ctx, parents: Parents) -> list[Doc]:
 
 
 def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> Doc:
-    org = ctx.org
     name = _name(body)
     conditions = obj(body.get("conditions"))
     grants = _str_list(
@@ -387,15 +380,11 @@ def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> D
     if not users.get("include") and not groups.get("include"):
         groups = {"include": ["EVERYONE"], "exclude": groups.get("exclude") or []}
     token = ((body.get("actions") or {}).get("token")) or {}
-    now = org.tick()
     doc = {
         "type": "RESOURCE_ACCESS",
-        "id": current["id"] if current else org.new_id("0pr"),
-        "status": _status(body, current["status"] if current else "ACTIVE"),
+        **stamp(ctx, current, "0pr", _status(body, current["status"] if current else "ACTIVE")),
         "name": name,
         "priority": 0,
-        "created": current["created"] if current else now,
-        "lastUpdated": now,
         "system": False,
         "conditions": {
             "people": {
@@ -419,8 +408,6 @@ def _write_rule(ctx: Ctx, parents: Parents, body: Any, current: Doc | None) -> D
             }
         },
     }
-    if current is None:
-        org.register(doc["id"])
     renumber(_rule_store(ctx, parents), doc, body.get("priority"))
     return doc
 

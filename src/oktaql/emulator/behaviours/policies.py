@@ -13,7 +13,7 @@ from .. import _org_policies
 from .._appdefs import BodyError
 from .._http import Ctx, Handler, OktaError, validation_failed
 from .._render import render_policy, render_policy_rule
-from ._family import Doc, Family, Parents, ref, renumber, status_change
+from ._family import Doc, Family, Parents, ref, renumber, stamp, status_change
 
 POLICY_TYPES = (
     "OKTA_SIGN_ON",
@@ -52,21 +52,9 @@ def _fields(body: Any, keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _stamp(ctx: Ctx, current: Doc | None, prefix: str) -> Doc:
-    """The fields every written policy or rule has, kept from ``current`` where it exists."""
-    now = ctx.org.tick()
-    if current is None:
-        activate = ctx.flag("activate", True)  # a create's query parameter
-        doc_id = ctx.org.new_id(prefix)
-        ctx.org.register(doc_id)
-        return {
-            "id": doc_id,
-            "status": "ACTIVE" if activate else "INACTIVE",
-            "created": now,
-            "lastUpdated": now,
-            "system": False,
-        }
-    keep = ("id", "status", "created", "system")
-    return {**{k: current[k] for k in keep}, "lastUpdated": now}
+    """A policy's or rule's id, status, times and ``system``; a create honours ``activate``."""
+    status = None if current else ("ACTIVE" if ctx.flag("activate", True) else "INACTIVE")
+    return {**stamp(ctx, current, prefix, status), "system": bool(current and current["system"])}
 
 
 # ------------------------------------------------------------ policies

@@ -368,3 +368,29 @@ def test_a_group_assignment_is_patched(org: tuple[RunningEmulator, httpx.Client]
     assert bad.json()["errorCauses"] == [{"errorSummary": "path: '/id' cannot be patched."}]
     missing = client.patch(f"/api/v1/apps/{app['id']}/groups/00gNOSUCHGROUP000000", json=ops)
     assert missing.status_code == 404
+
+
+def test_deleting_a_user_takes_its_memberships_assignments_and_sub_resources(
+    org: tuple[RunningEmulator, httpx.Client],
+) -> None:
+    emu, client = org
+    uid = next(
+        u["id"]
+        for u in emu.org.users
+        if u["status"] == "ACTIVE" and emu.org.groups_of_user(u["id"]) and emu.org.factors(u["id"])
+    )
+    groups = [g["id"] for g in emu.org.groups_of_user(uid)]
+    apps = [a["id"] for a in emu.org.apps if uid in [u["id"] for u in emu.org.app_users(a["id"])]]
+    linked = f"/api/v1/users/{uid}/linkedObjects/manager"  # a generic child resource
+    assert client.get(linked).status_code == 200
+    assert client.delete(f"/api/v1/users/{uid}").status_code == 204  # deactivates first
+    assert client.get(f"/api/v1/users/{uid}").json()["status"] == "DEPROVISIONED"
+    assert client.delete(f"/api/v1/users/{uid}").status_code == 204
+    for path in (f"/api/v1/users/{uid}", f"/api/v1/users/{uid}/factors", linked):
+        resp = client.get(path)
+        assert (resp.status_code, resp.json()["errorCode"]) == (404, "E0000007"), path
+    for gid in groups:
+        assert uid not in [u["id"] for u in _all(client, f"/api/v1/groups/{gid}/users")]
+    for aid in apps:
+        assert client.get(f"/api/v1/apps/{aid}/users/{uid}").status_code == 404
+    assert not [g for g in emu.org._user_grants.values() if g["userId"] == uid]

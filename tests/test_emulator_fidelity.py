@@ -664,6 +664,79 @@ def test_writes_and_errors_validate_against_the_spec(
         clientId=grant_doc["clientId"],
     )
     check("DELETE", "/api/v1/users/{userId}/grants", status=204, userId=grant_doc["userId"])
+    # authorization servers and scopes, users' password operations, factor activation
+    server = check(
+        "POST",
+        "/api/v1/authorizationServers",
+        status=201,
+        json_body={"name": "Validated", "audiences": ["api://validated"]},
+    ).json()
+    sid = server["id"]
+    check(
+        "PUT",
+        "/api/v1/authorizationServers/{authServerId}",
+        status=200,
+        authServerId=sid,
+        json_body={"name": "Validated 2", "audiences": ["api://validated"]},
+    )
+    check("POST", "/api/v1/authorizationServers", status=400, json_body={"name": "x"})
+    scope = check(
+        "POST",
+        "/api/v1/authorizationServers/{authServerId}/scopes",
+        status=201,
+        authServerId=sid,
+        json_body={"name": "orders:read"},
+    ).json()
+    check(
+        "PUT",
+        "/api/v1/authorizationServers/{authServerId}/scopes/{scopeId}",
+        status=200,
+        authServerId=sid,
+        scopeId=scope["id"],
+        json_body={"name": "orders:read", "description": "Read orders"},
+    )
+    check(
+        "DELETE",
+        "/api/v1/authorizationServers/{authServerId}/scopes/{scopeId}",
+        status=204,
+        authServerId=sid,
+        scopeId=scope["id"],
+    )
+    for verb in ("deactivate", "activate"):
+        check(
+            "POST",
+            f"/api/v1/authorizationServers/{{authServerId}}/lifecycle/{verb}",
+            status=204,
+            authServerId=sid,
+        )
+    check("DELETE", "/api/v1/authorizationServers/{authServerId}", status=204, authServerId=sid)
+    active = [u["id"] for u in org.users if u["status"] == "ACTIVE"]
+    check("POST", "/api/v1/users/{id}/lifecycle/expire_password", status=200, id=active[0])
+    check(
+        "POST",
+        "/api/v1/users/{id}/lifecycle/reset_password",
+        status=200,
+        id=active[1],
+        params={"sendEmail": "false"},
+    )
+    check("POST", "/api/v1/users/{id}/lifecycle/reset_factors", status=200, id=active[2])
+    staged_id = next(u["id"] for u in org.users if u["status"] == "STAGED")
+    check("POST", "/api/v1/users/{id}/lifecycle/reset_password", status=403, id=staged_id)
+    totp = check(
+        "POST",
+        "/api/v1/users/{userId}/factors",
+        status=200,
+        userId=active[2],
+        json_body={"factorType": "token:software:totp", "provider": "GOOGLE"},
+    ).json()
+    check(
+        "POST",
+        "/api/v1/users/{userId}/factors/{factorId}/lifecycle/activate",
+        status=200,
+        userId=active[2],
+        factorId=totp["id"],
+        json_body={"passCode": "123456"},
+    )
     # policies
     check("GET", "/api/v1/policies", status=400)  # type is required
     created = check(

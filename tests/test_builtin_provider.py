@@ -614,3 +614,20 @@ def test_stackql_files_parse_the_same_without_their_examples(stackql_registry: P
         if isinstance(full.get("components"), dict):
             full["components"].pop("examples", None)
         assert yaml.load(_without_examples(raw), Loader=yaml.CSafeLoader) == full, path
+
+
+@pytest.mark.parametrize(
+    ("rid", "method", "largest"),
+    [
+        ("okta.apps.tokens", "list_oauth2_tokens_for_application", 200),  # the spec's maximum
+        ("okta.users.users", "list_users", 200),  # Okta's documentation (the spec has none)
+        ("okta.logs.system_log_events", "list_log_events", 1000),
+        ("okta.apps.tokens", "get_oauth2_token_for_application", None),  # no limit parameter
+    ],
+)
+def test_methods_know_their_largest_page(
+    rid: str, method: str, largest: int | None, stackql_registry: Path
+) -> None:
+    for registry in (None, stackql_registry):
+        res = oktaql.connect(registry=registry).session.catalog.resource(rid)
+        assert res.methods[method].page_max == largest, registry

@@ -680,6 +680,25 @@ FILTERS: dict[str, dict | None] = {
 }
 
 
+# The largest page of listings whose `limit` parameter gives no maximum, from Okta's
+# documentation of the operation (the spec states the default only).
+PAGE_MAX: dict[str, int] = {
+    "/api/v1/users": 200,
+    "/api/v1/logs": 1000,
+    "/api/v1/groups/{groupId}/users": 1000,
+    "/api/v1/authorizationServers": 200,
+}
+
+
+def page_max(path: str, params: list[dict]) -> int | None:
+    """How many items one page of ``path`` may hold: the `limit` parameter's maximum."""
+    limit = next((p for p in params if p.get("name") == "limit" and p.get("in") == "query"), None)
+    if limit is None:
+        return None
+    maximum = (limit.get("schema") or {}).get("maximum")
+    return int(maximum) if isinstance(maximum, int) and maximum > 0 else PAGE_MAX.get(path)
+
+
 def described_filter(p: dict) -> dict | None:
     """A `filter`/`search` parameter's capability, where its description names both the
     operators (`eq`) and the attributes (`status`) it accepts."""
@@ -722,6 +741,9 @@ def operation_facts(mgmt: dict) -> dict:
                     )
                 if rule is not None:
                     entry["filter"] = rule
+                largest = page_max(path, params)
+                if largest is not None:
+                    entry["page_max"] = largest
             if entry:
                 out[f"{verb.upper()} {path}"] = entry
     return out

@@ -36,6 +36,7 @@ class FilterRule:
 class OperationFacts:
     scopes: tuple[str, ...] | None  # None: the spec names none (not: no scope needed)
     filter: FilterRule | None
+    page_max: int | None = None  # the largest page a listing may ask for (`limit`)
 
 
 _NONE = OperationFacts(None, None)
@@ -74,6 +75,7 @@ def operation_facts(http_method: str, path: str) -> OperationFacts:
     return OperationFacts(
         tuple(str(s) for s in scopes) if isinstance(scopes, list) else None,
         _rule(entry.get("filter")),
+        entry["page_max"] if isinstance(entry.get("page_max"), int) else None,
     )
 
 

@@ -31,6 +31,7 @@ class Param:
     description: str = ""
     default: Any = None
     enum: tuple[Any, ...] = ()
+    maximum: int | float | None = None
 
     @property
     def display_type(self) -> str:
@@ -81,6 +82,8 @@ class Method:
     scopes: tuple[str, ...] = ()
     # how its search/filter parameter takes an expression (Okta's spec); None: not at all
     filter: FilterRule | None = None
+    # the largest page its `limit` may ask for: the parameter's maximum, else Okta's spec
+    page_max: int | None = None
 
     @cached_property
     def required_params(self) -> tuple[str, ...]:
@@ -314,6 +317,7 @@ def _build_method(
             description=str(p.get("description") or "").strip(),
             default=schema.get("default"),
             enum=tuple(doc.sequence(schema.get("enum"), f"{s_at}/enum", "enum")),
+            maximum=_number(schema.get("maximum")),
         )
     variables = doc.mapping(server.get("variables"), "/servers/0/variables", "variables")
     for vname, var in variables.items():
@@ -403,6 +407,7 @@ def _build_method(
         operation_id=str(op.get("operationId") or ""),
         scopes=tuple(dict.fromkeys(scopes)),
         filter=rule,
+        page_max=_page_max(params.get("limit"), facts.page_max),
     )
 
 
@@ -464,3 +469,17 @@ def _description(doc: Doc, prop: Any, at: str) -> str:
         return ""
     text = node.get("description") or doc.flatten(node, at).get("description")
     return str(text or "").strip()
+
+
+def _number(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _page_max(limit: Param | None, documented: int | None) -> int | None:
+    """The largest page a listing may ask for: its ``limit`` parameter's maximum, else what
+    Okta documents for the operation; None when it takes no ``limit``."""
+    if limit is None or limit.location != "query" or limit.type != "integer":
+        return None
+    if isinstance(limit.maximum, int) and limit.maximum > 0:
+        return limit.maximum
+    return documented

@@ -363,3 +363,7 @@ def test_the_report_never_repeats_a_secret_the_server_echoed() -> None:
     assert [c.ids for c in info.value.done] == [{"id": "00u1"}]
     assert "S3cret-pw-81" not in str(info.value)
     assert "error: POST https://acme.okta.com/api/v1/users failed: HTTP 400" in str(info.value)
+    # the error it keeps is masked too: a caller printing .cause shows no secret either
+    cause = info.value.cause
+    assert isinstance(cause, oktaql.APIError)
+    assert "S3cret-pw-81" not in str(cause) and "S3cret-pw-81" not in str(cause.error_summary)

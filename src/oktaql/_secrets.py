@@ -510,6 +510,9 @@ def mask_error(exc: _E, sql: str, variables: Mapping[str, Any] | None = None) ->
             except ValueError:  # a value that was JSON syntax: the name-based masking stands
                 pass
             exc.body = masked
+    cause = getattr(exc, "cause", None)  # a WriteIncomplete keeps the error that stopped it
+    if isinstance(cause, Exception) and cause is not exc:
+        mask_error(cause, sql, variables)
     return exc
 
 

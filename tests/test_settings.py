@@ -59,3 +59,15 @@ def test_exec_and_shell_take_the_same_options_with_the_same_defaults() -> None:
     assert exec_flags["max_retries"] == retry.max_retries
     assert exec_flags["max_rate_limit_wait"] == retry.max_rate_limit_wait
     assert exec_flags["no_pace"] in (False, click.core.UNSET) and retry.pace  # type: ignore[attr-defined]
+
+
+def test_an_org_url_ending_in_the_api_path_is_the_org(emulator: Any) -> None:
+    before = len(emulator.request_log)
+    conn = oktaql.connect(org_url=emulator.url + "/api/v1/", token=emulator.config.token)
+    assert conn.session.org_url == emulator.url
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM okta.apps.applications")
+    assert cur.fetchone() == (len(emulator.org.apps),)
+    paths = [p for _, p, _ in emulator.request_log[before:]]
+    assert paths and all(p.startswith("/api/v1/apps") for p in paths), paths
+    conn.close()

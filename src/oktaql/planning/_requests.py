@@ -135,7 +135,10 @@ def check_org_url(url: str, what: str = "org URL") -> str:
             f"{what} {url!r} uses plain http to a non-loopback host: the API token would "
             "travel unencrypted; use https (http is allowed only for 127.0.0.1/localhost)"
         )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v1"):  # the API's base, not the org's: requests add it themselves
+        path = path[: -len("/api/v1")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def _server_value(name: str, value: Any, where: str) -> str:

@@ -175,7 +175,7 @@ def test_429_longer_than_allowed_says_how_long(clock: Clock) -> None:
         script.client(RetryPolicy(max_rate_limit_wait=60)).send(Request("GET", URL))
     text = str(err.value)
     assert "HTTP 429 E0000047" in text and "req-1" in text
-    assert "resets in 600 s" in text and "max_rate_limit_wait" in text
+    assert "resets in 600 s" in text and "retry=RetryPolicy(max_rate_limit_wait=SECONDS)" in text
     assert len(script.requests) == 1 and clock.sleeps == []
 
 

@@ -71,3 +71,18 @@ def test_an_org_url_ending_in_the_api_path_is_the_org(emulator: Any) -> None:
     paths = [p for _, p, _ in emulator.request_log[before:]]
     assert paths and all(p.startswith("/api/v1/apps") for p in paths), paths
     conn.close()
+
+
+def test_settings_is_exported_at_the_top() -> None:
+    import oktaql
+    from oktaql._settings import Settings
+
+    assert oktaql.Settings is Settings
+
+
+def test_explain_says_where_show_tables_is_answered() -> None:
+    import oktaql
+
+    cur = oktaql.connect().cursor()
+    cur.execute("EXPLAIN SHOW TABLES")
+    assert cur.fetchone()[7] == "answered from the session's DuckDB file, no request"

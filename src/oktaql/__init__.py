@@ -35,9 +35,9 @@ threadsafety = 1
 paramstyle = "named"
 
 if TYPE_CHECKING:
-    from oktaql.dbapi import Connection, Cursor, RetryPolicy, connect
+    from oktaql.dbapi import Connection, Cursor, RetryPolicy, Settings, connect
 
-_LAZY = {"connect", "Connection", "Cursor", "RetryPolicy"}
+_LAZY = {"connect", "Connection", "Cursor", "RetryPolicy", "Settings"}
 
 
 def __getattr__(name: str) -> Any:
@@ -66,6 +66,7 @@ __all__ = [
     "ProviderError",
     "RetryPolicy",
     "SQLSyntaxError",
+    "Settings",
     "TemplateError",
     "Warning",
     "WriteIncomplete",

@@ -17,13 +17,13 @@ from oktaql.errors import Error, InternalError
 Surface = Literal["cli", "python"]
 
 # settings an error may name, as each surface spells them: the message is written for the
-# Python API (RetryPolicy's field); on the command line the user knows the flag
+# Python API (the keyword a caller of connect() sets); on the command line, the flag
 _SETTING_NAMES: dict[str, dict[Surface, str]] = {
-    "RetryPolicy.max_rate_limit_wait": {
+    "retry=RetryPolicy(max_rate_limit_wait=SECONDS)": {
         "cli": "--max-rate-limit-wait SECONDS",
         "python": "retry=RetryPolicy(max_rate_limit_wait=SECONDS)",
     },
-    "RetryPolicy.max_retries": {
+    "retry=RetryPolicy(max_retries=N)": {
         "cli": "--max-retries N",
         "python": "retry=RetryPolicy(max_retries=N)",
     },

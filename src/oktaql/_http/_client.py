@@ -201,7 +201,7 @@ class HTTPClient:
                             api_error(req, resp),
                             f"; the rate limit resets in {wait:.0f} s, longer than the "
                             f"{policy.max_rate_limit_wait:g} s this client waits "
-                            "(RetryPolicy.max_rate_limit_wait)" + _after(retries),
+                            "(retry=RetryPolicy(max_rate_limit_wait=SECONDS))" + _after(retries),
                         )
                     )
                 if retries >= policy.max_retries:

@@ -42,6 +42,9 @@ from oktaql.planning._writes import (
 )
 
 
+_LOCAL = "answered from the session's DuckDB file, no request"
+
+
 @dataclass
 class Environment:
     """What planning asks of the session beyond the provider: stored views, the rows of an
@@ -121,9 +124,9 @@ def _show_local(stmt: parser.Show, env: Environment) -> Answer:
 
     found = sorted(t for t in env.tables() if wanted(t[0]))
     if stmt.what == "tables":
-        return Answer(("name", "kind"), tuple((name, kind) for name, kind, _ in found))
+        return Answer(("name", "kind"), tuple((name, kind) for name, kind, _ in found), _LOCAL)
     views = tuple((name, kind, sql) for name, kind, sql in found if kind != "table")
-    return Answer(("name", "kind", "sql"), views)
+    return Answer(("name", "kind", "sql"), views, _LOCAL)
 
 
 def _plan_write(stmt: parser.Statement, ctx: PlanContext, env: Environment) -> WritePlan:

@@ -205,9 +205,10 @@ class Send(Step):
 class Answer(Step):
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    note: str = _NO_REQUEST  # where the rows come from, for EXPLAIN
 
     def explain(self, env: ExplainEnv, first: int) -> list[ExplainRow]:
-        return [_metadata(first, None, _NO_REQUEST)]
+        return [_metadata(first, None, self.note)]
 
 
 @dataclass(frozen=True)

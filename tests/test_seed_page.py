@@ -51,7 +51,11 @@ def _as_api(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _token_requests(emu: Any, app_id: str) -> list[str]:
-    return [p for m, p, _ in emu.request_log if m == "GET" and p.startswith(f"/api/v1/apps/{app_id}/tokens")]
+    return [
+        p
+        for m, p, _ in emu.request_log
+        if m == "GET" and p.startswith(f"/api/v1/apps/{app_id}/tokens")
+    ]
 
 
 def test_list_follows_every_page(emulator: Any) -> None:
@@ -121,9 +125,14 @@ def test_get_one_token(emulator: Any) -> None:
     token = emulator.org.tokens_for_app(app["id"])[7]
     emulator.reset_log()
     cur = _connect(emulator).cursor()
-    cur.execute(SELECT_ALL + "WHERE appId = {{ a }} AND tokenId = {{ t }}", {"a": app["id"], "t": token["id"]})
+    cur.execute(
+        SELECT_ALL + "WHERE appId = {{ a }} AND tokenId = {{ t }}",
+        {"a": app["id"], "t": token["id"]},
+    )
     assert [_as_api(r) for r in cur.fetchall()] == [token]
-    assert _token_requests(emulator, app["id"]) == [f"/api/v1/apps/{app['id']}/tokens/{token['id']}"]
+    assert _token_requests(emulator, app["id"]) == [
+        f"/api/v1/apps/{app['id']}/tokens/{token['id']}"
+    ]
 
 
 def test_template_value_cannot_leave_its_string(emulator: Any) -> None:
@@ -135,7 +144,9 @@ def test_template_value_cannot_leave_its_string(emulator: Any) -> None:
     assert info.value.status == 404
     assert info.value.error_code == "E0000007"
     # the whole value travelled as one path segment
-    assert [p for _, p, _ in emulator.request_log] == ["/api/v1/apps/x%27%20OR%20appId%20%3D%20%27y/tokens"]
+    assert [p for _, p, _ in emulator.request_log] == [
+        "/api/v1/apps/x%27%20OR%20appId%20%3D%20%27y/tokens"
+    ]
 
 
 def test_revoke_one_token(fresh_emulator: Any) -> None:
@@ -154,7 +165,9 @@ def test_revoke_one_token(fresh_emulator: Any) -> None:
     cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app['id']}'")
     assert victim not in [r[0] for r in cur.fetchall()]
     with pytest.raises(oktaql.APIError) as info:
-        cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app['id']}' AND tokenId = '{victim}'")
+        cur.execute(
+            f"SELECT id FROM okta.apps.tokens WHERE appId = '{app['id']}' AND tokenId = '{victim}'"
+        )
     assert info.value.status == 404
 
 
@@ -165,7 +178,9 @@ def test_revoke_all_tokens_of_one_app(fresh_emulator: Any) -> None:
     emu.reset_log()
     cur = _connect(emu).cursor()
     cur.execute(f"DELETE FROM okta.apps.tokens WHERE appId = '{app['id']}' --required;")
-    assert [(m, p) for m, p, _ in emu.request_log] == [("DELETE", f"/api/v1/apps/{app['id']}/tokens")]
+    assert [(m, p) for m, p, _ in emu.request_log] == [
+        ("DELETE", f"/api/v1/apps/{app['id']}/tokens")
+    ]
     assert emu.org.token_ids(app["id"]) == []
     assert emu.org.token_ids(other["id"]) == other_before
     cur.execute(f"SELECT count(*) FROM okta.apps.tokens WHERE appId = '{app['id']}'")
@@ -190,7 +205,9 @@ def test_wrong_token_is_a_clear_api_error(emulator: Any) -> None:
         cur.execute("SELECT id FROM okta.apps.applications")
     err = info.value
     assert err.status == 401 and err.error_code == "E0000011"
-    assert str(err).startswith(f"GET {emulator.url}/api/v1/apps failed: HTTP 401 E0000011: Invalid token provided")
+    assert str(err).startswith(
+        f"GET {emulator.url}/api/v1/apps failed: HTTP 401 E0000011: Invalid token provided"
+    )
     assert "wrong" not in str(err)
 
 

@@ -125,7 +125,12 @@ def test_typed_columns_in_duckdb(emulator: Any) -> None:
     cur.execute(
         f"SELECT id, created, scopes, _links FROM okta.apps.tokens WHERE appId = '{app['id']}' LIMIT 1"
     )
-    assert [d[1] for d in cur.description] == ["VARCHAR", "TIMESTAMP WITH TIME ZONE", "JSON", "JSON"]
+    assert [d[1] for d in cur.description] == [
+        "VARCHAR",
+        "TIMESTAMP WITH TIME ZONE",
+        "JSON",
+        "JSON",
+    ]
     cur.execute(
         f"SELECT count(*) FROM okta.apps.tokens WHERE appId = '{app['id']}' "
         "AND created < TIMESTAMP '2100-01-01' AND json_array_length(scopes) > 0"

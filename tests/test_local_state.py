@@ -267,7 +267,7 @@ def test_plain_queries_never_open_the_file(emulator: Any, tmp_path: Path) -> Non
 def test_the_file_is_attached_only_around_the_steps_that_need_it(
     emulator: Any, tmp_path: Path
 ) -> None:
-    from oktaql import _execute, parser
+    from oktaql import parser
 
     conn = _conn(emulator, db=str(tmp_path / "state.duckdb"))
     cur = conn.cursor()
@@ -276,7 +276,7 @@ def test_the_file_is_attached_only_around_the_steps_that_need_it(
 
     def span(sql: str) -> tuple[list[str], tuple[int, int, bool] | None]:
         plan = conn.session.plan(parser.parse(sql))
-        return [type(s).__name__ for s in plan.steps], _execute.local_span(plan)
+        return [type(s).__name__ for s in plan.steps], plan.local_state()
 
     # the API is read first, without the file; only the INSERT itself holds it, to write
     assert span("INSERT INTO watchlist SELECT userId FROM okta.apps.tokens WHERE appId = 'x'") == (
@@ -328,3 +328,21 @@ def test_unusable_database_file_is_a_clear_error(tmp_path: Path) -> None:
         cur.execute("CREATE TABLE t (a INTEGER)")
     assert str(caught.value).startswith(f"cannot create the folder of database {inside_a_file}: ")
     assert str(caught.value).endswith("choose another file with --db PATH (db= in Python)")
+
+
+def test_the_plan_says_whether_it_needs_the_database_file(emulator: Any) -> None:
+    from oktaql import parser
+
+    session = _conn(emulator).session
+    session.execute("CREATE TABLE watch (id VARCHAR)")
+
+    def touches(sql: str) -> bool:
+        return session.plan(parser.parse(sql)).touches_local_state()
+
+    assert not touches("SELECT id FROM okta.apps.applications")
+    assert not touches(
+        "SELECT a.id FROM okta.apps.applications a JOIN okta.apps.tokens t ON t.appId = a.id"
+    )
+    assert touches("SELECT id FROM watch")
+    assert touches("CREATE VIEW v AS SELECT id FROM okta.apps.applications")
+    assert touches("INSERT INTO watch SELECT id FROM okta.apps.applications")

@@ -75,7 +75,7 @@ def run(plan: Plan, session: Session) -> Result:
     """Run every step of ``plan``; the last one's answer is the statement's."""
     runner = _Runner(session)
     result = Result(rowcount=0, message="done")
-    span = local_span(plan)
+    span = plan.local_state()
     try:
         with ExitStack() as file:
             for i, step in enumerate(plan.steps):
@@ -92,40 +92,6 @@ def run(plan: Plan, session: Session) -> Result:
     else:
         result.scratch = runner.scratch
     return result
-
-
-def local_span(plan: Plan) -> tuple[int, int, bool] | None:
-    """(first, last, writes): the steps that need the database file, so that it is attached
-    only around them (API calls before them never hold it); None when no step needs it (a
-    view is read at planning, a query over it runs on scratch tables)."""
-    needs: list[tuple[int, bool]] = []
-    for i, step in enumerate(plan.steps):
-        if isinstance(step, (StoreView, DropView, Materialize)) or (
-            isinstance(step, RunLocal) and step.statement
-        ):
-            needs.append((i, True))
-        elif plan.reads_local and isinstance(step, (RunLocal, FanOut)) and _reads_file(step):
-            needs.append((i, False))
-    if not needs:
-        return None
-    return needs[0][0], needs[-1][0], any(w for _, w in needs)
-
-
-def _reads_file(step: RunLocal | FanOut) -> bool:
-    """Whether a step's SQL names a table that is not a scratch table (a user table or a
-    materialized view)."""
-    import sqlglot
-
-    from oktaql.local import SCRATCH
-
-    texts = [step.sql] if isinstance(step, RunLocal) else [sql for _, sql in step.groups]
-    for text in texts:
-        tree = sqlglot.parse_one(text, dialect="duckdb")
-        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-        for t in tree.find_all(exp.Table):
-            if t.db.lower() != SCRATCH and not (not t.db and t.name.lower() in ctes):
-                return True
-    return False
 
 
 class _Runner:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from oktaql._loading import TIMESTAMPTZ, duck_type, session_zone
-from oktaql.planning import MISSING, Scan, conjuncts, literal
+from oktaql.planning import MISSING, Scan, literal, only_projects
 
 
 @dataclass
@@ -34,19 +34,9 @@ class Projection:
 
 def streamable(ast: exp.Expression, scan: Scan) -> Projection | None:
     """The projection when ``ast`` (already rewritten) only projects ``scan``'s rows."""
-    if not isinstance(ast, exp.Select) or scan.deps or not scan.described:
+    if scan.deps or not scan.described or not only_projects(ast):
         return None
-    for key in ("joins", "group", "having", "order", "distinct", "qualify", "with", "laterals"):
-        if ast.args.get(key):
-            return None
-    where = ast.args.get("where")
-    if where is not None and any(
-        not (isinstance(c, exp.Boolean) and c.this) for c in conjuncts(where)
-    ):
-        return None
-    from_ = ast.args.get("from_") or ast.args.get("from")
-    if from_ is None or not isinstance(from_.this, exp.Table):
-        return None
+    assert isinstance(ast, exp.Select)
     by_name = {c.name.lower(): c for c in scan.columns}
     extra = {n.lower(): n for n in scan.extra if n.lower() not in by_name}
     names: list[str] = []

@@ -30,6 +30,7 @@ from oktaql.planning._query import (
     plan_query,
 )
 from oktaql.planning._requests import check_org_url, is_loopback
+from oktaql.planning._shape import needs_whole_input, only_projects
 from oktaql.planning._statements import Environment, names_local_tables, plan, query_steps
 from oktaql.planning._steps import (
     EXPLAIN_COLUMNS,
@@ -74,6 +75,8 @@ __all__ = [
     "check_org_url",
     "is_loopback",
     "names_local_tables",
+    "needs_whole_input",
+    "only_projects",
     "plan",
     "query_steps",
     "Call",

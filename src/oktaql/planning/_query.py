@@ -38,6 +38,7 @@ from oktaql.planning._common import (
 )
 from oktaql.planning._hints import with_hints
 from oktaql.planning._pushdown import plan_pushdown
+from oktaql.planning._shape import is_true, needs_whole_input
 from oktaql.provider import Column, Method, Resource
 
 
@@ -430,10 +431,7 @@ def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
     limit = ast.args.get("limit")
     if limit is None:
         return
-    for key in ("group", "having", "order", "distinct", "qualify"):
-        if ast.args.get(key):
-            return
-    if any(ast.find_all(exp.AggFunc)) or any(ast.find_all(exp.Window)):
+    if needs_whole_input(ast):
         return
     n = literal(limit.expression) if isinstance(limit, exp.Limit) else MISSING
     offset = ast.args.get("offset")
@@ -442,15 +440,11 @@ def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
         return
     if len(scans) == 1 and not scans[0].deps and not ast.args.get("joins"):
         where = ast.args.get("where")
-        if where is None or all(_is_true(c) for c in conjuncts(where)):
+        if where is None or all(is_true(c) for c in conjuncts(where)):
             scans[0].row_cap = n + off
         return
     if len(scans) == 2:
         _cap_join(ast, scans[0], scans[1], n + off)
-
-
-def _is_true(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Boolean) and bool(node.this)
 
 
 def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> None:
@@ -482,10 +476,10 @@ def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> None:
         return
     equalities = {id(d.target.parent) for d in fan.deps if d.target is not None}
     for node in conjuncts(join.args.get("on")):
-        if not (_is_true(node) or id(node) in equalities):
+        if not (is_true(node) or id(node) in equalities):
             return
     for node in conjuncts(ast.args.get("where")):
-        if not (_is_true(node) or id(node) in equalities or _only_alias(node, source.alias)):
+        if not (is_true(node) or id(node) in equalities or _only_alias(node, source.alias)):
             return
     if any(c.name.lower() == "rowid" for c in (*source.columns, *fan.columns)):
         return  # the order below needs DuckDB's rowid

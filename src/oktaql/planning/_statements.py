@@ -41,7 +41,6 @@ from oktaql.planning._writes import (
     plan_update,
 )
 
-
 _LOCAL = "answered from the session's DuckDB file, no request"
 
 

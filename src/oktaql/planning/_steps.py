@@ -278,10 +278,26 @@ class Plan:
     def is_bulk(self) -> bool:
         return bool(self.bulk_reasons())
 
+    def local_state(self) -> tuple[int, int, bool] | None:
+        """(first, last, writes): the steps that need the DuckDB file, so that it is attached
+        only around them (API calls before them never hold it); None when no step needs it (a
+        view is read at planning, a query over it runs on scratch tables)."""
+        needs: list[tuple[int, bool]] = []
+        for i, step in enumerate(self.steps):
+            if isinstance(step, (StoreView, DropView, Materialize)) or (
+                isinstance(step, RunLocal) and step.statement
+            ):
+                needs.append((i, True))
+            elif self.reads_local and isinstance(step, (RunLocal, FanOut)) and _reads_file(step):
+                needs.append((i, False))
+        if not needs:
+            return None
+        return needs[0][0], needs[-1][0], any(w for _, w in needs)
+
     def touches_local_state(self) -> bool:
         """Whether the plan reads or writes objects kept in the DuckDB file (views, tables,
         materialized views); a plain API query never needs the file."""
-        return any(isinstance(s, _LOCAL_STATE) for s in self.steps) or self.reads_local
+        return self.local_state() is not None
 
     def explain(self, env: ExplainEnv) -> list[ExplainRow]:
         rows: list[ExplainRow] = []
@@ -293,4 +309,19 @@ class Plan:
     reads_local: bool = False
 
 
-_LOCAL_STATE = (StoreView, DropView, Materialize)
+def _reads_file(step: RunLocal | FanOut) -> bool:
+    """Whether a step's SQL names a table that is not a scratch table (a user table or a
+    materialized view)."""
+    import sqlglot
+    from sqlglot import exp
+
+    from oktaql.local import SCRATCH
+
+    texts = [step.sql] if isinstance(step, RunLocal) else [sql for _, sql in step.groups]
+    for text in texts:
+        tree = sqlglot.parse_one(text, dialect="duckdb")
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        for t in tree.find_all(exp.Table):
+            if t.db.lower() != SCRATCH and not (not t.db and t.name.lower() in ctes):
+                return True
+    return False

@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from oktaql.errors import Error, ProgrammingError, SQLSyntaxError, TemplateError
+from oktaql._sandbox import (
+    missing_variable,
+    only_marked_output,
+    render_sandboxed,
+    sandbox_environment,
+)
+from oktaql.errors import ProgrammingError, SQLSyntaxError, TemplateError
 
 _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\{%|\{#", re.S)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -53,8 +59,6 @@ _NAME = re.compile(r"[A-Za-z_][\w-]*")
 # Noncharacters mark each value in Jinja's output; neither source nor value may hold them.
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
 _MARKED = re.compile(f"{_OPEN}(\\d+){_CLOSE}(.*?){_OPEN}{_CLOSE}", re.S)
-_GONE_GLOBALS = {"range", "dict", "cycler", "joiner", "namespace", "lipsum"}
-_MAX_SIZE = 100_000  # longest string or list a template's `*` may build
 
 
 #: The variables key under which DB-API parameters reach :func:`render` (a mapping for
@@ -379,7 +383,7 @@ def render(sql: str, variables: Mapping[Any, Any]) -> str:
             name = f"template variable {expr}" if _NAME.fullmatch(expr) else f"{{{{ {expr} }}}}"
             if _HYPHENATED.match(expr):  # {{ OktaAccessGateway-Agent }} names a variable
                 if expr not in values:
-                    raise _missing(expr)
+                    raise missing_variable(expr)
                 expr = "__vars__[" + repr(expr) + "]"
             slots.append(_slot_for(probe, tok, a, name))
             jinja = f"{{{{{left} ({expr}) | _oktaql({len(slots) - 1}) {right}}}}}"
@@ -437,103 +441,17 @@ def _unterminated(sql: str, offset: int) -> SQLSyntaxError:
     return SQLSyntaxError(f"unterminated {what}: close it", sql, line, col)
 
 
-def _missing(name: str) -> TemplateError:
-    hint = f"--var {name}=VALUE" if name else "--var NAME=VALUE"
-    gone = (
-        f" (Jinja's {name}() is not available in oktaql templates)" if name in _GONE_GLOBALS else ""
-    )
-    return TemplateError(f"template variable {name or '?'} has no value: pass it with {hint}{gone}")
-
-
 def _jinja(source: str, context: dict[str, Any]) -> str:
-    import jinja2
-    from jinja2.sandbox import SecurityError
-
-    try:
-        return str(_compiled(source).render(context))
-    except Error:
-        raise
-    except SecurityError as exc:
-        raise TemplateError(
-            f"template refused: {exc} Templates read their variables with Jinja's filters and "
-            "tests; attributes starting with '_' and Python internals are out of reach"
-        ) from None
-    except jinja2.UndefinedError as exc:
-        m = re.search(r"'([^']+)' is undefined", str(exc))
-        raise (_missing(m.group(1)) if m else TemplateError(f"template error: {exc}")) from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateNotFound:
-        raise TemplateError("templates cannot include, import or extend other files") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"template error: {exc}") from None
-    except Exception as exc:  # an expression failed (1/0, int('x') ...): the template's fault
-        raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+    return render_sandboxed(lambda: _compiled(source), context)
 
 
 @functools.lru_cache(maxsize=256)  # executemany and loops render one statement many times
 def _compiled(source: str) -> Any:
     global _ENV
     if _ENV is None:
-        _ENV = _make_env()
-    _only_marked_output(_ENV, source)
+        _ENV = sandbox_environment(_emit)
+    only_marked_output(_ENV, source)
     return _ENV.from_string(source)
-
-
-def _only_marked_output(env: Any, source: str) -> None:
-    """Every ``{{ }}`` Jinja will print must end in our escaping filter (a defused comment or a
-    stray brace must never turn into a raw one)."""
-    tail: list[str] = []
-    for _, kind, value in env.lex(source):
-        if kind == "variable_begin":
-            tail = []
-        elif kind == "variable_end":
-            if tail[-5:-3] != ["|", "_oktaql"] or tail[-3] != "(" or tail[-1] != ")":
-                raise TemplateError("a '{{' that is no placeholder: write '{ {' for the text")
-        elif kind != "whitespace":
-            tail.append(value)
-
-
-def _check_binop(operator: str, left: Any, right: Any) -> None:
-    """Refuse the one-liners that would take all memory: ``'a' * 10**12``, ``9 ** 10**9``."""
-    if operator == "*":
-        for seq, n in ((left, right), (right, left)):
-            if (
-                isinstance(seq, str | list | tuple)
-                and isinstance(n, int)
-                and len(seq) * n > _MAX_SIZE
-            ):
-                raise TemplateError(f"template refused: a value over {_MAX_SIZE} long")
-    elif operator == "**" and isinstance(left, int) and isinstance(right, int):
-        if abs(left) > 1 and right * abs(left).bit_length() > 4096:
-            raise TemplateError("template refused: a number over 4096 bits")
-
-
-def _make_env() -> Any:
-    import jinja2  # only statements with placeholders pay for Jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            _check_binop(operator, left, right)
-            return super().call_binop(context, operator, left, right)
-
-    env = Sandbox(
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        loader=jinja2.DictLoader({}),
-    )
-    env.globals.clear()  # range, dict, cycler, joiner, namespace, lipsum: none is documented
-
-    @jinja2.pass_context  # never folded into a constant when compiling: it records each value
-    def emit(_context: Any, value: Any, index: int) -> str:
-        return _emit(value, index)
-
-    env.filters["_oktaql"] = emit
-    return env
 
 
 _ENV: Any = None

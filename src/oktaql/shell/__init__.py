@@ -18,8 +18,8 @@ The module imports only click and the standard library at import time, so the ``
 command starts fast; prompt_toolkit, pygments, httpx and the engine load when the shell starts.
 
 The package, by concern: ``_text`` (statement text), ``_completion``, ``_history``,
-``_transport`` (cancellable requests), ``_runner`` (statements on a worker thread, Ctrl-C,
-confirmation of bulk writes), ``_commands`` (the dot commands), ``_repl`` (the prompt loop),
+``_runner`` (statements on a worker thread, Ctrl-C through ``Session.cancel``, confirmation
+of bulk writes), ``_commands`` (the dot commands), ``_repl`` (the prompt loop),
 ``_command`` (``oktaql shell`` and its options).
 """
 

@@ -15,7 +15,6 @@ from oktaql.shell._commands import MetaCommands
 from oktaql.shell._completion import CompletionSource, complete
 from oktaql.shell._history import default_history_path, file_history
 from oktaql.shell._text import statement_complete
-from oktaql.shell._transport import transport_class
 
 if TYPE_CHECKING:
     from oktaql._settings import Settings
@@ -58,7 +57,8 @@ class Shell(MetaCommands):
         self.profile = profile
         self.timer = False
         self.last: tuple[list[str], list[tuple[Any, ...]]] | None = None
-        self.transport = transport_class()(self.kwargs.pop("transport", None))
+        # requests go through the session's own cancellable transport (Session.cancel)
+        self.transport = self.kwargs.pop("transport", None)
         self.conn: Any = None
         self._abandoned: threading.Thread | None = None
         self._source: CompletionSource | None = None
@@ -139,7 +139,6 @@ class Shell(MetaCommands):
                 self._abandoned.join(2.0)
             self._close_conn()
             self.conn = None
-        self.transport.shutdown()
 
     def handle(self, text: str) -> bool:
         """Run one input; False to leave the shell."""

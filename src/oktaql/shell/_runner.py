@@ -13,7 +13,6 @@ from typing import IO, Any
 from oktaql import _report
 from oktaql.errors import Error
 from oktaql.shell._text import DESTRUCTIVE, bulk_reasons, first_word
-from oktaql.shell._transport import transport_class
 
 
 @dataclass
@@ -166,10 +165,8 @@ class StatementRunner:
 
     def _cancel(self, worker: threading.Thread) -> None:
         """Stop a running statement: its session sends nothing more, abandons what is in
-        flight and interrupts its DuckDB query (``Session.cancel``); the shell's own transport
-        shuts its connections down."""
+        flight (its connections shut down) and interrupts its DuckDB query (``Session.cancel``)."""
         self.conn.session.cancel()
-        self.transport.cancel()
         self._abandoned = worker
 
     def _settle_abandoned(self) -> None:
@@ -193,7 +190,6 @@ class StatementRunner:
                     "new session" + ("" if kept else ": views and tables of the old one are gone")
                 )
                 old = self.conn
-                self.transport = transport_class()(None)
                 self.conn = None
                 import oktaql
 
@@ -203,7 +199,6 @@ class StatementRunner:
                 self._abandoned = None
                 return
         self._abandoned = None
-        self.transport.reset()
         self.conn.session.resume()
 
     def confirm(self, sql: str) -> bool | None:

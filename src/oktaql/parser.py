@@ -158,17 +158,22 @@ class Explain(Statement):
 # --- lexical helpers ------------------------------------------------------------------------
 
 
-def _string_end(sql: str, i: int) -> int:
-    """The offset just past the quoted string opening at ``sql[i]`` (doubled quotes escape)."""
+def _quoted_run(sql: str, i: int) -> tuple[int, bool]:
+    """(the offset just past the quoted run opening at ``sql[i]``, whether its closing quote
+    is there); doubled quotes escape."""
     quote, j, n = sql[i], i + 1, len(sql)
     while j < n:
         if sql[j] == quote:
             if j + 1 < n and sql[j + 1] == quote:
                 j += 2
                 continue
-            return j + 1
+            return j + 1, True
         j += 1
-    return n
+    return n, False
+
+
+def _string_end(sql: str, i: int) -> int:
+    return _quoted_run(sql, i)[0]
 
 
 def blank_comments(sql: str) -> tuple[str, set[str]]:
@@ -280,25 +285,12 @@ def _check_strings_closed(sql: str) -> None:
     """An unclosed quote is reported where it opens, not as the fragment a tokenizer saw."""
     blanked, _ = blank_comments(sql)
     for start, _end, is_str in _outside_strings(blanked):
-        if is_str and not _closed(blanked, start):
+        if is_str and not _quoted_run(blanked, start)[1]:
             quote = blanked[start]
             kind = "string" if quote == "'" else "quoted name"
             raise syntax_error(
                 f"unterminated {kind}: the {quote} opened here is never closed", sql, start
             )
-
-
-def _closed(sql: str, i: int) -> bool:
-    """Whether the quoted run opening at ``sql[i]`` has its closing quote (doubled ones escape)."""
-    quote, j, n = sql[i], i + 1, len(sql)
-    while j < n:
-        if sql[j] == quote:
-            if j + 1 < n and sql[j + 1] == quote:
-                j += 2
-                continue
-            return True
-        j += 1
-    return False
 
 
 def parse(sql: str) -> Statement:

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+import oktaql
 from oktaql.provider import open_registry
 from oktaql.shell import (
     CompletionSource,
-    bulk_reasons,
     complete,
     first_word,
     format_row,
@@ -58,32 +58,20 @@ def test_first_word() -> None:
     assert first_word("") == ""
 
 
-def test_bulk_reasons() -> None:
-    paths = {
-        (
-            "okta.apps.tokens",
-            "revoke_oauth2_token_for_application",
-        ): "/api/v1/apps/{appId}/tokens/{tokenId}",
-        ("okta.apps.tokens", "revoke_oauth2_tokens_for_application"): "/api/v1/apps/{appId}/tokens",
-        ("okta.apps.sessions", "clear"): "/api/v1/apps/{appId}/sessions",
-    }
+def test_bulk_reasons_come_from_the_plan() -> None:
+    session = oktaql.connect(org_url="https://acme.okta.com").session
 
-    def path(rid: str, name: str) -> str | None:
-        return paths.get((rid, name))
+    def reasons(sql: str) -> list[str]:
+        return session.plan_sql(sql).bulk_reasons()
 
-    one = [(1, "okta.apps.tokens", "revoke_oauth2_token_for_application", "DELETE", "u1")]
-    assert bulk_reasons(one, path) == []
-    assert bulk_reasons(one * 2, path) == ["2 requests"]
-    every = [(1, "okta.apps.tokens", "revoke_oauth2_tokens_for_application", "DELETE", "u")]
-    assert bulk_reasons(every, path) == ["revoke_oauth2_tokens_for_application acts on every token"]
-    collection = [(1, "okta.apps.sessions", "clear", "DELETE", "u")]
-    assert bulk_reasons(collection, path) == [
-        "clear deletes a whole collection (no id in its path)"
+    one = "DELETE FROM okta.apps.tokens WHERE appId = 'a' AND tokenId = 't1'"
+    assert reasons(one) == []
+    assert reasons(one.replace("= 't1'", "IN ('t1', 't2')")) == ["2 requests"]
+    assert reasons("DELETE FROM okta.apps.tokens WHERE appId = 'a'") == [
+        "revoke_oauth2_tokens_for_application deletes a whole collection (no id in its path)"
     ]
-    listing = [(1, "okta.apps.tokens", "list_oauth2_tokens_for_application", "GET", "u")]
-    assert bulk_reasons(listing, path) == []
-    local = [(1, None, "local", None, None)]
-    assert bulk_reasons(local, path) == []
+    assert reasons("SELECT id FROM okta.apps.tokens WHERE appId = 'a'") == []
+    assert reasons("EXEC okta.apps.applications.activate_application @appId = 'a'") == []
 
 
 def test_format_row_pretty_prints_json() -> None:
@@ -430,7 +418,8 @@ def test_bulk_delete_asks_first(spawn: Any) -> None:
 
         sh.run(
             delete,
-            r"this statement plans 1 request\(s\) \(revoke_oauth2_tokens_for_application acts on every token\):",
+            r"this statement plans 1 request\(s\) \(revoke_oauth2_tokens_for_application deletes a whole "
+            r"collection \(no id in its path\)\):",
         )
         sh.expect(
             rf"revoke_oauth2_tokens_for_application  DELETE {re.escape(emu.url)}/api/v1/apps/{app}/tokens\n"

@@ -342,10 +342,20 @@ class Session:
     # --- statements -----------------------------------------------------------------------
 
     def execute(self, sql: str, variables: Mapping[str, Any] | None = None) -> Result:
+        return self._masked(sql, variables, lambda plan: _execute.run(plan, self))
+
+    def plan_sql(self, sql: str, variables: Mapping[str, Any] | None = None) -> Plan:
+        """The plan of SQL text (templates filled), sending nothing but what planning reads
+        (an INSERT's SELECT): what the shell asks before a bulk write, and deploy's plan."""
+        return self._masked(sql, variables, lambda plan: plan)
+
+    def _masked(
+        self, sql: str, variables: Mapping[str, Any] | None, then: Callable[[Plan], Any]
+    ) -> Any:
         values = {**self.variables, **(variables or {})}
         try:
             text = templates.render(sql, values)
-            return _execute.run(self.plan(parser.parse(text)), self)
+            return then(self.plan(parser.parse(text)))
         except Error as exc:
             from oktaql._secrets import mask_error  # an error never repeats a secret
 

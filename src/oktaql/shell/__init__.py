@@ -9,10 +9,10 @@ a statement runs cancels it (its HTTP requests are aborted), Ctrl-D exits.
 History is kept in ``$XDG_DATA_HOME/oktaql/history`` (``~/.local/share/oktaql/history``) with
 secrets redacted before they reach the file (:func:`oktaql._secrets.mask_sql`).
 
-A DELETE, UPDATE, REPLACE or EXEC is planned first (``EXPLAIN``); when the plan has more than
-one request, or one request acts on a whole collection (a DELETE whose path does not end with
-an id, a non-GET method named ``*tokens_for*`` such as revoking every token of an app), the
-planned requests are shown and only ``y``/``yes`` runs it.
+A DELETE, UPDATE, REPLACE or EXEC is planned first; when its plan says it is bulk
+(``Plan.bulk_reasons``: more than one request, or a DELETE of a whole collection, one whose
+path ends without an id, such as revoking every token of an app), the planned requests are
+shown and only ``y``/``yes`` runs it.
 
 The module imports only click and the standard library at import time, so the ``oktaql``
 command starts fast; prompt_toolkit, pygments, httpx and the engine load when the shell starts.
@@ -30,7 +30,7 @@ from oktaql.shell._commands import META_COMMANDS
 from oktaql.shell._completion import KEYWORDS, Candidate, CompletionSource, complete
 from oktaql.shell._history import default_history_path
 from oktaql.shell._repl import PROMPT, Shell, run_shell
-from oktaql.shell._text import bulk_reasons, first_word, format_row, statement_complete
+from oktaql.shell._text import first_word, format_row, statement_complete
 
 __all__ = [
     "KEYWORDS",
@@ -39,7 +39,6 @@ __all__ = [
     "Candidate",
     "CompletionSource",
     "Shell",
-    "bulk_reasons",
     "complete",
     "default_history_path",
     "first_word",

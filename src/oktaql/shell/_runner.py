@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from oktaql import _report
 from oktaql.errors import Error
-from oktaql.shell._text import DESTRUCTIVE, bulk_reasons, first_word
+from oktaql.shell._text import DESTRUCTIVE, first_word
 
 
 @dataclass
@@ -21,6 +21,7 @@ class _Outcome:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     message: str | None = None
     error: BaseException | None = None
+    plan: Any = None
 
 
 _unexpected = _report.unexpected
@@ -124,14 +125,18 @@ class StatementRunner:
             output.write(self.fmt, columns, rows, self.out, width=self.width())
             self.out.flush()
 
-    def _in_worker(self, sql: str) -> _Outcome | None:
-        """Run ``sql`` on a worker thread; None when Ctrl-C cancelled it."""
+    def _in_worker(self, sql: str, plan_only: bool = False) -> _Outcome | None:
+        """Run ``sql`` on a worker thread (or, with ``plan_only``, plan it: ``outcome.plan``);
+        None when Ctrl-C cancelled it."""
         conn = self.conn
         outcome = _Outcome()
         done = threading.Event()
 
         def work() -> None:
             try:
+                if plan_only:
+                    outcome.plan = conn.session.plan_sql(sql)
+                    return
                 cur = conn.cursor()
                 try:
                     cur.execute(sql)
@@ -204,27 +209,19 @@ class StatementRunner:
     def confirm(self, sql: str) -> bool | None:
         """Plan a write first; ask before a bulk one. True to run it, None when Ctrl-C
         cancelled the planning."""
-        planned = self._in_worker("EXPLAIN " + sql)
+        planned = self._in_worker(sql, plan_only=True)
         if planned is None:
             return None
         if planned.error is not None:
             return True  # let the statement itself report what is wrong
-        rows = planned.rows
-        catalog = self.conn.session.catalog
-
-        def method_path(rid: str, name: str) -> str | None:
-            try:
-                return str(catalog.resource(rid).methods[name].path)
-            except (Error, KeyError):
-                return None
-
-        reasons = bulk_reasons(rows, method_path)
+        plan = planned.plan
+        reasons = plan.bulk_reasons()  # the plan says it: many requests, a whole collection
         if not reasons:
             return True
-        calls = [r for r in rows if r[3]]
+        calls = plan.writes()
         self.echo(f"this statement plans {len(calls)} request(s) ({'; '.join(reasons)}):")
-        for r in calls[:20]:
-            self.echo(f"  {r[2]}  {r[3]} {r[4]}")
+        for c in calls[:20]:
+            self.echo(f"  {c.method.name}  {c.request.method} {c.request.url}")
         if len(calls) > 20:
             self.echo(f"  ... and {len(calls) - 20} more")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 DESTRUCTIVE = ("DELETE", "UPDATE", "REPLACE", "EXEC", "EXECUTE")
@@ -56,27 +56,6 @@ def first_word(sql: str) -> str:
     blanked, _ = blank_comments(sql)
     m = re.match(r"\s*([A-Za-z_]+)", blanked)
     return m.group(1).upper() if m else ""
-
-
-def bulk_reasons(
-    rows: Sequence[Sequence[Any]], method_path: Callable[[str, str], str | None]
-) -> list[str]:
-    """Why a write plan (``EXPLAIN`` rows: step, resource, operation, method, url, ...) needs
-    a confirmation; empty when it does not. ``method_path(resource_id, method_name)`` gives the
-    method's path template (None when unknown)."""
-    calls = [r for r in rows if r[3]]  # rows with an HTTP method
-    reasons: list[str] = []
-    if len(calls) > 1:
-        reasons.append(f"{len(calls)} requests")
-    for r in calls:
-        rid, name, verb = str(r[1] or ""), str(r[2] or ""), str(r[3]).upper()
-        if "tokens_for" in name and verb != "GET":
-            reasons.append(f"{name} acts on every token")
-        elif verb == "DELETE":
-            path = method_path(rid, name)
-            if path is not None and not re.search(r"\{[^}/]+\}/?$", path):
-                reasons.append(f"{name} deletes a whole collection (no id in its path)")
-    return list(dict.fromkeys(reasons))
 
 
 def _is_json_like(value: Any) -> bool:

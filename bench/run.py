@@ -233,7 +233,7 @@ def bench_cli(s: Settings) -> list[Row]:
             warm_dirs[name] = d
             before = _cache_files(d)
             cli(extra, d)
-            # a warm run must read the pickles, never parse and rewrite them; a provider written
+            # a warm run must read the JSON cache, never parse and rewrite it; a provider written
             # as JSON (the built-in one) is read directly and caches nothing (None)
             reused[name] = None if not before else _cache_files(d) == before
         for i in range(reps):

@@ -96,3 +96,17 @@ def test_a_bound_search_is_left_alone(emulator: Any) -> None:
         "EXPLAIN SELECT id FROM okta.users.users WHERE search = 'status eq \"STAGED\"' AND status = 'ACTIVE'"
     )
     assert parse_qs(urlsplit(cur.fetchone()[4]).query)["search"] == ['status eq "STAGED"']
+
+
+def test_users_search_takes_no_ne_as_okta(emulator: Any) -> None:
+    # Okta's spec: "The ne (not equal) operator isn't supported" in a user search; the
+    # emulator refuses it as Okta does, so a planner that sent it would fail here
+    cur = oktaql.connect(org_url=emulator.url, token=emulator.config.token).cursor()
+    with pytest.raises(oktaql.APIError) as err:
+        cur.execute("SELECT id FROM okta.users.users WHERE search = 'status ne \"STAGED\"'")
+    assert err.value.status == 400 and err.value.error_code == "E0000031"
+    cur.execute(
+        "SELECT count(*) FROM okta.users.users "
+        "WHERE search = '(status lt \"STAGED\" or status gt \"STAGED\")'"
+    )
+    assert cur.fetchone()[0] > 0

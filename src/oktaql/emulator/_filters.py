@@ -148,10 +148,11 @@ def _tokenize(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str, resolver: Resolver):
+    def __init__(self, text: str, resolver: Resolver, refused: frozenset[str] = frozenset()):
         self.toks = _tokenize(text)
         self.i = 0
         self.resolver = resolver
+        self.refused = refused  # operators this endpoint does not take (users search: ne)
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -219,6 +220,8 @@ class _Parser:
         if op_tok.kind != "word" or (op_tok.value not in _COMPARISON_OPS and op_tok.value != "pr"):
             what = "end of expression" if op_tok.kind == "end" else repr(op_tok.text)
             raise FilterError(f"expected an operator after {tok.text!r}, found {what}", op_tok.pos)
+        if op_tok.value in self.refused:
+            raise FilterError(f"the {op_tok.text!r} operator is not supported here", op_tok.pos)
         resolver = self.resolver
         if op_tok.value == "pr":
             return lambda obj: _present(resolver(obj, path))
@@ -301,6 +304,9 @@ def _comparison(op: str, path: tuple[str, ...], expected: Any, resolver: Resolve
     return pred
 
 
-def compile_filter(text: str, resolver: Resolver | None = None) -> Predicate:
-    """Parse ``text`` into a predicate; raises :class:`FilterError` on bad syntax."""
-    return _Parser(text, resolver or resolve_path).parse()
+def compile_filter(
+    text: str, resolver: Resolver | None = None, refused: frozenset[str] = frozenset()
+) -> Predicate:
+    """Parse ``text`` into a predicate; raises :class:`FilterError` on bad syntax or an
+    operator in ``refused``."""
+    return _Parser(text, resolver or resolve_path, refused).parse()

@@ -67,14 +67,19 @@ def in_store(store: dict[str, dict[str, Any]], rid: str, type_name: str) -> dict
 
 
 def filtered(
-    ctx: Ctx, docs: list[dict[str, Any]], resolver: Any = None, param: str = "filter"
+    ctx: Ctx,
+    docs: list[dict[str, Any]],
+    resolver: Any = None,
+    param: str = "filter",
+    refused: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Apply a SCIM ``filter`` (or ``search``) expression; a bad one is 400 ``E0000031``."""
+    """Apply a SCIM ``filter`` (or ``search``) expression; a bad one, or one using an
+    operator the endpoint does not take (``refused``), is 400 ``E0000031``."""
     expr = ctx.param(param)
     if expr is None:
         return docs
     try:
-        pred = compile_filter(expr, resolver)
+        pred = compile_filter(expr, resolver, refused)
     except FilterError as exc:
         raise bad_filter(str(exc)) from None
     return [d for d in docs if pred(d)]

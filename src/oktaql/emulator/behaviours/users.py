@@ -256,7 +256,8 @@ def list_users(ctx: Ctx) -> Reply:
                 ),
             )
         ]
-    docs = filtered(ctx, filtered(ctx, docs), param="search")
+    # Okta: "The ne (not equal) operator isn't supported" in a user search
+    docs = filtered(ctx, filtered(ctx, docs), param="search", refused=frozenset({"ne"}))
     docs, natural = sorted_for_search(ctx, docs)
     base = ctx.base
     return paged(

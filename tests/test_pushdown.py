@@ -107,6 +107,6 @@ def test_users_search_takes_no_ne_as_okta(emulator: Any) -> None:
     assert err.value.status == 400 and err.value.error_code == "E0000031"
     cur.execute(
         "SELECT count(*) FROM okta.users.users "
-        "WHERE search = '(status lt \"STAGED\" or status gt \"STAGED\")'"
+        'WHERE search = \'(status lt "STAGED" or status gt "STAGED")\''
     )
     assert cur.fetchone()[0] > 0

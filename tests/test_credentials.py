@@ -245,7 +245,7 @@ def test_a_provider_cannot_pick_which_secret_is_sent(
         monkeypatch.setenv("OKTA_API_TOKEN", SECRET)
         conn = oktaql.connect(registry=root, org_url=org.url)
         assert _rows(conn, APPS) == []
-        assert org.seen == [("GET", "/api/v1/apps", f"SSWS {SECRET}")]
+        assert org.seen == [("GET", "/api/v1/apps?limit=200", f"SSWS {SECRET}")]
 
 
 def test_the_org_url_wins_over_a_providers_servers(
@@ -332,7 +332,7 @@ def test_a_subdomain_read_from_rows_cannot_send_the_token_elsewhere(
             _rows(conn, sql)
         assert "named orgs: home" in str(err.value)
         # the only calls went to the configured org, with its token
-        assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps"]
+        assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps?limit=200"]
         assert _auths(emu) == {"SSWS home-t"}
     assert other.seen == []
 
@@ -467,7 +467,7 @@ def test_insert_select_takes_no_subdomain_from_rows(
         except oktaql.APIError:
             pass  # only where it went matters here
         assert [(m, p) for m, p, _ in emu.request_log] == [
-            ("GET", "/api/v1/apps"),
+            ("GET", "/api/v1/apps?limit=200"),
             ("POST", "/api/v1/apps"),
         ]
         assert _auths(emu) == {"SSWS home-t"}
@@ -486,7 +486,7 @@ def test_with_an_org_url_a_subdomain_from_rows_must_name_that_org(tmp_path: Path
         app = _relabel(emu, "elsewhere")
         with pytest.raises(oktaql.PlanError, match="'elsewhere' comes from row data"):
             _rows(conn, sql)
-        assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps"]
+        assert [p for _, p, _ in emu.request_log] == ["/api/v1/apps?limit=200"]
         _relabel(emu, "localhost")  # names the session's org through the provider's template
         assert sorted(r[0] for r in _rows(conn, sql)) == sorted(emu.org.token_ids(app))
 

@@ -43,7 +43,7 @@ def test_named_parameter_binds(emu: RunningEmulator, conn: oktaql.Connection) ->
     cur = conn.cursor()
     cur.execute("SELECT id FROM okta.apps.tokens WHERE appId = :app ORDER BY id", {"app": app})
     assert [r[0] for r in cur.fetchall()] == sorted(emu.org.token_ids(app))
-    assert [p for _, p in paths(emu)] == [f"/api/v1/apps/{app}/tokens"]
+    assert [p for _, p in paths(emu)] == [f"/api/v1/apps/{app}/tokens?limit=200"]
 
 
 def test_qmark_parameters_bind_in_order(emu: RunningEmulator, conn: oktaql.Connection) -> None:
@@ -70,7 +70,9 @@ def test_a_bound_value_is_one_path_segment(
         with pytest.raises(oktaql.APIError) as err:
             conn.cursor().execute(sql, params).fetchall()
         assert err.value.status == 404
-        assert [p for _, p in paths(emu)] == [f"/api/v1/apps/{quote(value, safe='')}/tokens"]
+        assert [p for _, p in paths(emu)] == [
+            f"/api/v1/apps/{quote(value, safe='')}/tokens?limit=200"
+        ]
 
 
 def test_markers_in_strings_comments_and_casts_are_not_parameters(

@@ -43,4 +43,4 @@ def test_duckdb_syntax_keeps_its_meaning(sql: str, want: Any) -> None:
 def test_backquoted_and_double_quoted_names_still_name_columns() -> None:
     cur = oktaql.connect(org_url="https://acme.okta.com").cursor()
     cur.execute("EXPLAIN SELECT `id` FROM okta.apps.tokens WHERE \"appId\" = 'a'")
-    assert cur.fetchone()[4] == "https://acme.okta.com/api/v1/apps/a/tokens"
+    assert cur.fetchone()[4] == "https://acme.okta.com/api/v1/apps/a/tokens?limit=200"

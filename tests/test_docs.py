@@ -413,7 +413,7 @@ ENGINE_GAPS = [
     ),
     pytest.param(
         "SELECT id FROM okta.apps.tokens WHERE (appId = 'a') AND subdomain = 'acme'",
-        ("GET", "https://acme.okta.com/api/v1/apps/a/tokens"),
+        ("GET", "https://acme.okta.com/api/v1/apps/a/tokens?limit=200"),
         id="parenthesised-conjunct-select",
     ),
     pytest.param(

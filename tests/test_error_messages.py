@@ -54,7 +54,7 @@ def test_a_quoted_header_name_gets_no_hint() -> None:
     # StackQL's docs write header names bare: they are quoted names compared to a value
     cur = oktaql.connect(org_url=ORG).cursor()
     cur.execute("EXPLAIN SELECT id FROM okta.apps.tokens WHERE \"appId\" = 'a'")
-    assert cur.fetchone()[4] == f"{ORG}/api/v1/apps/a/tokens"
+    assert cur.fetchone()[4] == f"{ORG}/api/v1/apps/a/tokens?limit=200"
 
 
 @pytest.mark.parametrize(

@@ -43,10 +43,10 @@ def test_join_requests_once_per_distinct_app(emulator: Any) -> None:
     assert cur.fetchone() == (
         sum(emulator.org.token_count(a["id"]) for a in emulator.org.oidc_apps),
     )
-    first_pages = [p for m, p, _ in emulator.request_log if p.endswith("/tokens")]
+    first_pages = [p for m, p, _ in emulator.request_log if p.endswith("/tokens?limit=200")]
     # the local filter on the providing side also narrows the fan-out
     assert sorted(first_pages) == sorted(
-        f"/api/v1/apps/{a['id']}/tokens" for a in emulator.org.oidc_apps
+        f"/api/v1/apps/{a['id']}/tokens?limit=200" for a in emulator.org.oidc_apps
     )
 
 
@@ -208,11 +208,11 @@ def test_explain_shows_dependent_steps(emulator: Any) -> None:
         "EXPLAIN SELECT t.id FROM okta.apps.applications a JOIN okta.apps.tokens t ON t.appId = a.id"
     )
     rows = cur.fetchall()
-    assert rows[0][2:5] == ("list_applications", "GET", f"{emulator.url}/api/v1/apps")
+    assert rows[0][2:5] == ("list_applications", "GET", f"{emulator.url}/api/v1/apps?limit=200")
     assert rows[1][2:5] == (
         "list_oauth2_tokens_for_application",
         "GET",
-        f"{emulator.url}/api/v1/apps/{{appId}}/tokens",
+        f"{emulator.url}/api/v1/apps/{{appId}}/tokens?limit=200",
     )
     assert rows[1][7].startswith("once per distinct value of appId from a.id")
     assert rows[2][2] == "local"

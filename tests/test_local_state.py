@@ -196,7 +196,7 @@ def test_registry_pull_from_local_directory(
     cur.execute("SHOW SERVICES IN okta")
     assert len(cur.fetchall()) == 55
     cur.execute("EXPLAIN SELECT id FROM okta.brands.brands WHERE subdomain = 'acme'")
-    assert _one(cur)[4] == "https://acme.okta.com/api/v1/brands"
+    assert _one(cur)[4] == "https://acme.okta.com/api/v1/brands?limit=200"
 
 
 def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> None:

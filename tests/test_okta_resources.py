@@ -266,6 +266,18 @@ def test_system_log(emu: RunningEmulator) -> None:
     )
     same(rows, history, "since", "until")
     pages = [p for m, p, _ in emu.request_log if p.startswith("/api/v1/logs")]
+    # the largest page the log allows (1000): one request for the whole year
+    assert len(pages) == -(-len(history) // 1000) == 1
+    assert pages[0].endswith("&limit=1000")
+    emu.reset_log()
+    paged_rows = select(
+        emu,
+        "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00Z' "
+        "AND until = {{ u }} AND limit = '100'",
+        {"u": SEEDED_UNTIL},
+    )
+    same(paged_rows, history, "since", "until", "limit")
+    pages = [p for m, p, _ in emu.request_log if p.startswith("/api/v1/logs")]
     assert len(pages) == -(-len(history) // 100)  # bounded: exactly the pages needed
     # every event names real actors and targets
     users, apps, groups = ({x["id"] for x in xs} for xs in (org.users, org.apps, org.groups))

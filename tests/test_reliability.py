@@ -801,7 +801,10 @@ def test_pacing_keeps_a_fanout_under_the_limit(pace: bool) -> None:
     cfg = EmulatorConfig(seed=2, apps=10, tokens_per_app=40, rate_limit=12, rate_window=1.0)
     with start_in_thread(cfg) as emu:
         policy = RetryPolicy(max_retries=8, backoff_base=0.001, pace=pace, pace_reserve=8)
-        got = rows(connect(emu, policy), JOIN_SQL)
+        # pages of 20: 21+ calls against a limit of 12 (the largest pages would need only 11)
+        sql = JOIN_SQL.replace("ON t.appId = a.id", "ON t.appId = a.id AND t.limit = '20'")
+        assert sql != JOIN_SQL
+        got = rows(connect(emu, policy), sql)
         assert got == join_truth(emu)
         throttled = [e for e in chaos_events(emu) if e[2] == "429"]
         if pace:

@@ -78,7 +78,8 @@ def test_path_parameter_is_exactly_one_segment_in_explain(value: str) -> None:
     sql = "SELECT id FROM okta.apps.tokens WHERE appId = '{{ v }}'"
     (url,) = explain_urls(conn, sql, {"v": value})
     parts = urlsplit(url)
-    assert parts.netloc == "acme.okta.com" and not parts.query and not parts.fragment
+    # the only query parameter is the page size oktaql asks for: the largest, 200
+    assert parts.netloc == "acme.okta.com" and parts.query == "limit=200" and not parts.fragment
     segs = segments(url)
     assert segs[:4] == ["", "api", "v1", "apps"] and segs[5:] == ["tokens"]
     seg = segs[4]
@@ -97,7 +98,8 @@ def test_path_parameter_on_the_wire_is_what_explain_showed(value: str) -> None:
             run(conn, sql, {"v": value})
         assert err.value.status == 404
         # one request, its target byte for byte the planned path
-        assert [p for _, p, _ in srv.seen] == [urlsplit(planned).path]
+        assert urlsplit(planned).query == "limit=200"
+        assert [p for _, p, _ in srv.seen] == [urlsplit(planned).path + "?limit=200"]
     finally:
         srv.shutdown()
 

@@ -61,11 +61,12 @@ def _token_requests(emu: Any, app_id: str) -> list[str]:
 def test_list_follows_every_page(emulator: Any) -> None:
     app = _busiest_app(emulator)
     truth = emulator.org.tokens_for_app(app["id"])
-    assert len(truth) > 40  # several pages at the default page size of 20
+    assert len(truth) > 40  # several pages of 20 (the largest page, 200, would take one)
     emulator.reset_log()
     cur = _connect(emulator).cursor()
     cur.execute(
-        SELECT_ALL + "WHERE subdomain = 'ignored-with-org-url' -- required\nAND appId = {{ app }};",
+        SELECT_ALL + "WHERE subdomain = 'ignored-with-org-url' -- required\n"
+        "AND appId = {{ app }} AND limit = '20';",
         {"app": app["id"]},
     )
     assert [d[0] for d in cur.description] == COLUMNS
@@ -145,7 +146,7 @@ def test_template_value_cannot_leave_its_string(emulator: Any) -> None:
     assert info.value.error_code == "E0000007"
     # the whole value travelled as one path segment
     assert [p for _, p, _ in emulator.request_log] == [
-        "/api/v1/apps/x%27%20OR%20appId%20%3D%20%27y/tokens"
+        "/api/v1/apps/x%27%20OR%20appId%20%3D%20%27y/tokens?limit=200"
     ]
 
 
@@ -206,7 +207,8 @@ def test_wrong_token_is_a_clear_api_error(emulator: Any) -> None:
     err = info.value
     assert err.status == 401 and err.error_code == "E0000011"
     assert str(err).startswith(
-        f"GET {emulator.url}/api/v1/apps failed: HTTP 401 E0000011: Invalid token provided"
+        f"GET {emulator.url}/api/v1/apps?limit=200 failed: HTTP 401 E0000011: "
+        "Invalid token provided"
     )
     assert "wrong" not in str(err)
 

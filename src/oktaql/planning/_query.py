@@ -80,6 +80,9 @@ class Scan:
     standalone: Scan | None = None  # planned without its dependencies, to break a cycle
     # parameters recorded under another name because a response column has theirs
     param_columns: dict[str, str] = field(default_factory=dict)
+    # the `limit` oktaql chose (the largest page), which a smaller SQL LIMIT may lower;
+    # None when the statement set it or the method takes none
+    default_page: int | None = None
 
 
 @dataclass
@@ -137,7 +140,7 @@ def plan_query(ast: exp.Expression, ctx: PlanContext) -> QueryPlan:
         for dep in scan.deps:
             if dep.target is not None and dep.param in scan.param_columns:
                 dep.target.set("this", exp.to_identifier(scan.param_columns[dep.param]))
-    _apply_row_cap(ast, ordered)
+    _apply_row_cap(ast, ordered, ctx)
     return QueryPlan(scans=ordered, local_ast=ast)
 
 
@@ -222,6 +225,9 @@ def _scan(
     )
     if pushed is not None:
         bound[pushed.param] = [pushed.expression]
+    page = _default_page(method, bound, deps)
+    if page is not None:
+        bound[PAGE_PARAM] = [page]
     calls = _recorded(calls_for(method, bound, ctx, "SELECT"), renamed) if not deps else []
     columns = _used_columns(method.columns or res.columns, e, referenced)
     extra = [renamed.get(p, p) for p in extra]
@@ -230,7 +236,35 @@ def _scan(
     if pushed is not None:
         scan.pushed, scan.pushed_note = pushed.expression, pushed.note
     scan.described = bool(method.columns or res.columns)
+    scan.default_page = page
     return scan
+
+
+PAGE_PARAM = "limit"
+
+
+def _default_page(
+    method: Method, bound: dict[str, list[Any]], deps: list[Dependency]
+) -> int | None:
+    """The largest page the API allows, when the statement leaves the page size to oktaql:
+    every page is a round trip and a share of the org's rate limit, and Okta's own default
+    (often 20) costs up to ten times the requests."""
+    if not method.is_paged or method.page_max is None or PAGE_PARAM not in method.params:
+        return None
+    if PAGE_PARAM in bound or any(d.param == PAGE_PARAM for d in deps):
+        return None
+    return method.page_max
+
+
+def _lower_page(scan: Scan, rows: int, ctx: PlanContext) -> None:
+    """Ask for just ``rows`` when a LIMIT needs fewer than the default page."""
+    if scan.default_page is None or rows >= scan.default_page:
+        return
+    scan.default_page = max(rows, 1)  # Okta reads limit=0 as "its default page"
+    scan.literal_bound[PAGE_PARAM] = [scan.default_page]
+    if not scan.deps:
+        calls = calls_for(scan.method, scan.literal_bound, ctx, "SELECT")
+        scan.calls = _recorded(calls, scan.param_columns)
 
 
 def _recorded(calls: list[Call], renamed: dict[str, str]) -> list[Call]:
@@ -423,7 +457,7 @@ class JoinCap:
     counts_sql: str
 
 
-def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
+def _apply_row_cap(ast: exp.Expression, scans: list[Scan], ctx: PlanContext) -> None:
     """Stop reading early when the SQL LIMIT is all that is asked: the paging of a single,
     unfiltered scan, or the calls of a join's fan-out (:class:`JoinCap`)."""
     if not isinstance(ast, exp.Select):
@@ -442,6 +476,7 @@ def _apply_row_cap(ast: exp.Expression, scans: list[Scan]) -> None:
         where = ast.args.get("where")
         if where is None or all(is_true(c) for c in conjuncts(where)):
             scans[0].row_cap = n + off
+            _lower_page(scans[0], n + off, ctx)
         return
     if len(scans) == 2:
         _cap_join(ast, scans[0], scans[1], n + off)

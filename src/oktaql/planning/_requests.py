@@ -258,6 +258,21 @@ def body_from_fields(method: Method, fields: dict[str, Any], where: str) -> dict
     return body
 
 
+def encode_query(pairs: list[tuple[str, str]]) -> str:
+    return urlencode(pairs, quote_via=quote, safe="")
+
+
+def literal_query(method: Method, values: dict[str, Any], where: str) -> str:
+    """The query string of ``values``' query parameters (``""`` when none), as
+    :func:`build_request` sends them: what a fan-out's EXPLAIN shows before its rows."""
+    pairs = [
+        (pname, _query_text(coerce(pname, param.type, values[pname], where)))
+        for pname, param in method.params.items()
+        if param.location == "query" and values.get(pname) is not None
+    ]
+    return "?" + encode_query(pairs) if pairs else ""
+
+
 def build_request(
     method: Method,
     values: dict[str, Any],
@@ -312,5 +327,5 @@ def build_request(
             "a path must start with '/'"
         )
     if query:
-        url += "?" + urlencode(query, quote_via=quote, safe="")
+        url += "?" + encode_query(query)
     return Request(method.http_method, url, headers, body, has_body, org)

@@ -200,14 +200,18 @@ def _materialize(
 
 def _url_template(scan: Any, ctx: PlanContext) -> tuple[str, str | None]:
     """A dependent step's URL with what is known filled in (the org, literal values)."""
-    from oktaql.planning._requests import base_url
+    from oktaql.planning._requests import base_url, literal_query
 
     known = {k: v[0] for k, v in scan.literal_bound.items() if len(v) == 1}
     try:
         base, org = base_url(scan.method, known, ctx.org_url, "", ctx.orgs)
     except Error:
         base, org = ctx.org_url or scan.method.server_url.rstrip("/"), None
-    return base + scan.method.path, org
+    try:
+        query = literal_query(scan.method, known, "")
+    except Error:
+        query = ""  # a value the calls will reject with its own message
+    return base + scan.method.path + query, org
 
 
 def _param_names(ctx: PlanContext, table: exp.Table) -> set[str]:

@@ -70,8 +70,8 @@ class Arrivals:
 
 @pytest.fixture
 def slow_org() -> Iterator[RunningEmulator]:
-    # 100 apps x 500 ms: 5 pages of apps, then a fan-out of 16 workers taking ~3.5 s, so most
-    # calls are still to come when the signal goes
+    # 100 apps x 500 ms: one page of apps (the largest, 200), then a fan-out of 16 workers
+    # taking ~3.5 s, so most calls are still to come when the signal goes
     cfg = EmulatorConfig(token=TOKEN, apps=100, tokens_per_app=1, latency_ms=500)
     with start_in_thread(cfg) as emu:
         yield emu

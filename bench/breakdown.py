@@ -49,7 +49,7 @@ def main() -> None:
     import httpx
 
     import oktaql
-    from oktaql._loading import TableSink, _text
+    from oktaql._loading import TableSink, cell_text
 
     out: list[tuple[str, float]] = []
     with Emulator(apps=1, tokens_per_app=args.rows) as emu:
@@ -110,19 +110,20 @@ def main() -> None:
 
         def text_lists(body: list[dict]) -> list[list[str | None]]:
             return [
-                [_text(r.get(c.name), t) for r in body] for c, t in zip(sink.columns, sink.types)
+                [cell_text(r.get(c.name), t) for r in body]
+                for c, t in zip(sink.columns, sink.types)
             ]
 
         out.append(
             (
-                "TableSink: per-column text lists (_text, json.dumps of objects)",
+                "TableSink: per-column text lists (cell_text, json.dumps of objects)",
                 best(lambda: [text_lists(b) for b in bodies], args.reps),
             )
         )
         per_col: dict[str, float] = {}
         for c, t in zip(sink.columns, sink.types):
             per_col[c.name] = best(
-                lambda c=c, t=t: [[_text(r.get(c.name), t) for r in b] for b in bodies], 5
+                lambda c=c, t=t: [[cell_text(r.get(c.name), t) for r in b] for b in bodies], 5
             )
         params = [text_lists(b) + [app] for b in bodies]
 
@@ -205,7 +206,7 @@ def main() -> None:
 
         alt.append(
             (
-                "raw page text → DuckDB parses (no json.loads/_text/lists): INSERT per page",
+                "raw page text → DuckDB parses (no json.loads/cell_text/lists): INSERT per page",
                 best(raw_insert, args.reps),
             )
         )
@@ -227,7 +228,7 @@ def main() -> None:
                                 if (v := r.get(k)) is None
                                 else v
                                 if isinstance(v, str)
-                                else _text(v, t)
+                                else cell_text(v, t)
                                 for r in body
                             ]
                         )

@@ -73,7 +73,9 @@ def _cast(expr: str, dtype: str) -> str:
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _text(value: Any, dtype: str) -> str | None:
+def cell_text(value: Any, dtype: str) -> str | None:
+    """The text DuckDB is handed for one value of a column of type ``dtype`` (its cast
+    gives the typed value); None for NULL."""
     if value is None:
         return None
     if type(value) is str and dtype != "JSON":
@@ -178,10 +180,10 @@ class TableSink:
             if self._counter_only:
                 lst.extend([None] * len(batch))
             elif self.fallback:
-                lst.extend([_text(r, dtype) for r in batch])
+                lst.extend([cell_text(r, dtype) for r in batch])
             else:
                 lst.extend(
-                    [_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]
+                    [cell_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]
                 )
         self._pending_rows += len(batch)
         self.count += len(batch)

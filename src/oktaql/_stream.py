@@ -139,9 +139,9 @@ def _bool(value: Any) -> bool | None:
 
 
 def _varchar(value: Any) -> str:
-    from oktaql._loading import _text
+    from oktaql._loading import cell_text
 
-    return value if type(value) is str else (_text(value, "VARCHAR") or "")
+    return value if type(value) is str else (cell_text(value, "VARCHAR") or "")
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {

@@ -81,7 +81,8 @@ def run(plan: Plan, session: Session) -> Result:
             for i, step in enumerate(plan.steps):
                 if span is not None and i == span[0]:
                     file.enter_context(session.local_state(write=span[2]))
-                result = _RUNNERS[type(step)](runner, step)
+                # a step with nothing to say (None) leaves the answer of the steps before it
+                result = _RUNNERS[type(step)](runner, step) or result
                 if span is not None and i == span[1]:
                     file.close()  # detached right after the last step that needs it
     except BaseException:
@@ -261,11 +262,11 @@ class _Runner:
     def answer(self, step: Answer) -> Result:
         return literal_result(list(step.columns), list(step.rows))
 
-    def store_view(self, step: StoreView) -> Result:
+    def store_view(self, step: StoreView) -> Result | None:
         views = self.session.views
         if step.materialized:
             views.put(step.name, step.body_sql, True, replace=True, check_table=False)
-            return Result(rowcount=self.last_stored, message=self.last_message)
+            return None  # the Materialize step before it said what was stored
         views.put(step.name, step.body_sql, False, replace=step.or_replace)
         return Result(rowcount=0, message=f"view {step.name} created")
 
@@ -279,9 +280,6 @@ class _Runner:
             rowcount=0,
             message=f"{kind} {step.name} dropped" if dropped else f"no {kind} {step.name}",
         )
-
-    last_stored = 0
-    last_message: str | None = None
 
     def materialize(self, step: Materialize) -> Result:
         s = self.session
@@ -303,9 +301,7 @@ class _Runner:
         s.duck.execute(f"CREATE OR REPLACE TABLE {ident(step.name)} AS {step.sql}")
         row = s.duck.execute(f"SELECT count(*) FROM {ident(step.name)}").fetchone()
         n = int(row[0]) if row else 0
-        self.last_stored = n
-        self.last_message = f"materialized view {step.name}: {n} row(s) stored"
-        return Result(rowcount=n, message=self.last_message)
+        return Result(rowcount=n, message=f"materialized view {step.name}: {n} row(s) stored")
 
     def registry(self, step: ManageRegistry) -> Result:
         from oktaql import registry_pull
@@ -409,7 +405,7 @@ class _Runner:
         return [(d[0], str(d[1])) for d in cur.description or []], cur
 
 
-_RUNNERS: dict[type[Step], Callable[[_Runner, Any], Result]] = {
+_RUNNERS: dict[type[Step], Callable[[_Runner, Any], Result | None]] = {
     Fetch: _Runner.fetch,
     FanOut: _Runner.fan_out,
     Stream: _Runner.stream,

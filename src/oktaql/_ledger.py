@@ -72,7 +72,9 @@ class WriteLedger:
         acted = isinstance(cause, OperationalError) and cause.may_have_acted
         unknown: list[WriteCall] = []
         pending: list[WriteCall] = []
-        if awaiting:
+        if index >= len(self.calls):
+            pass  # every call answered (the last one's answer unreadable): nothing stopped
+        elif awaiting:
             unknown.append(self._entry(index, note="accepted (202); not awaited to its end"))
         elif in_flight and (interrupted or acted):
             why = "in flight at the interruption" if interrupted else "its answer was lost"

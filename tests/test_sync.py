@@ -1,0 +1,427 @@
+"""``oktaql sync``: two emulated orgs landed in a real PostgreSQL, in Parquet and in DuckDB.
+
+Ground truth is the emulators' own state and request logs; PostgreSQL is a real server
+(``postgres_url`` in conftest: $OKTAQL_TEST_POSTGRES_URL or a throwaway cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from oktaql.cli import main
+from oktaql.emulator import EmulatorConfig, start_in_thread
+
+RESOURCES = "okta.users.users,okta.groups.groups,okta.apps.tokens,okta.logs.system_log_events"
+TABLES = (
+    "okta_users_users",
+    "okta_groups_groups",
+    "okta_apps_tokens",
+    "okta_logs_system_log_events",
+)
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture
+def orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Two emulated orgs (different seeds and tokens) as profiles ``a`` and ``b``."""
+    ems = {
+        "a": start_in_thread(EmulatorConfig(token="token-a", seed=1)),
+        "b": start_in_thread(EmulatorConfig(token="token-b", seed=2, users=40)),
+    }
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "".join(
+            f'[profiles.{n}]\norg_url = "{em.url}"\ntoken_env = "TOKEN_{n.upper()}"\n'
+            for n, em in ems.items()
+        )
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("OKTAQL_CONFIG", str(config))
+    monkeypatch.setenv("TOKEN_A", "token-a")
+    monkeypatch.setenv("TOKEN_B", "token-b")
+    try:
+        yield ems
+    finally:
+        for em in ems.values():
+            em.stop()
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[str]:
+    """A fresh database of the PostgreSQL server for one test."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def sync(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """Run ``oktaql sync ... -o json``: exit code, summary rows, stderr."""
+    res = CliRunner().invoke(main, ["sync", *args, "-o", "json"])
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    out = res.stdout.strip()
+    return res.exit_code, json.loads(out) if out else [], res.stderr
+
+
+def by(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["org"], r["resource"]): r for r in rows}
+
+
+def truth(em: Any) -> dict[str, set[str]]:
+    org = em.org
+    return {
+        "okta_users_users": {u["id"] for u in org.users},
+        "okta_groups_groups": {g["id"] for g in org.groups},
+        "okta_apps_tokens": {t for a in org.oidc_apps for t in org.token_ids(a["id"])},
+        "okta_logs_system_log_events": {e["uuid"] for e in org.log_events},
+    }
+
+
+def pg_rows(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params or None).fetchall()
+
+
+def pg_checksums(url: str) -> dict[str, tuple[int, str]]:
+    """Rows and an md5 over every landed value but _synced_at, per table."""
+    out = {}
+    for table in TABLES:
+        key = "uuid" if table.endswith("events") else "id"
+        ((n, digest),) = pg_rows(
+            url,
+            f"SELECT count(*), md5(string_agg((to_jsonb(t) - '_synced_at')::text, '|' "
+            f"ORDER BY _org, {key})) FROM {table} t",
+        )
+        out[table] = (n, digest)
+    return out
+
+
+def test_two_orgs_land_in_postgres_typed_keyed_and_counted(orgs: dict[str, Any], pg: str) -> None:
+    for em in orgs.values():
+        em.reset_log()
+    code, rows, err = sync(
+        "--orgs", "a,b", "--to", pg, "--resources", RESOURCES, "--since", "2000-01-01"
+    )
+    assert code == 0, err
+    summary = by(rows)
+    for name, em in orgs.items():
+        expected = truth(em)
+        for table, ids in expected.items():
+            landed = {
+                r[0]
+                for r in pg_rows(
+                    pg,
+                    f"SELECT {'uuid' if 'events' in table else 'id'} FROM {table} WHERE _org = %s",
+                    name,
+                )
+            }
+            assert landed == ids, (name, table)
+            row = summary[(name, table.replace("_", ".", 2))]
+            assert (row["status"], row["inserted"], row["updated"], row["deleted"]) == (
+                "ok",
+                len(ids),
+                0,
+                0,
+            )
+        # the summary's requests are the ones the org served
+        assert sum(r["requests"] for (o, _), r in summary.items() if o == name) == len(
+            em.request_log
+        )
+    types = dict(
+        pg_rows(
+            pg,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'okta_logs_system_log_events'",
+        )
+    )
+    assert types["published"] == "timestamp with time zone"
+    assert types["actor"] == "jsonb" and types["target"] == "jsonb"
+    assert types["_org"] == "text" and types["_synced_at"] == "timestamp with time zone"
+    keys = pg_rows(
+        pg,
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'okta_apps_tokens'::regclass "
+        "AND i.indisprimary ORDER BY a.attname",
+    )
+    assert [k[0] for k in keys] == ["_org", "id"]
+    # a JSON column is queryable as jsonb, a timestamp as an instant
+    (n,) = pg_rows(
+        pg,
+        "SELECT count(*) FROM okta_logs_system_log_events WHERE actor->>'type' IS NOT NULL "
+        "AND published > '2000-01-01T00:00:00Z'",
+    )[0]
+    assert n == sum(len(em.org.log_events) for em in orgs.values())
+
+
+def test_resync_is_idempotent_in_postgres(orgs: dict[str, Any], pg: str) -> None:
+    args = ("--orgs", "a,b", "--to", pg, "--resources", RESOURCES)
+    assert sync(*args)[0] == 0
+    first = pg_checksums(pg)
+    code, rows, err = sync(*args)
+    assert code == 0, err
+    assert pg_checksums(pg) == first
+    assert all((r["inserted"], r["updated"], r["deleted"]) == (0, 0, 0) for r in rows), rows
+
+
+def test_vanished_token_gets_deleted_at(orgs: dict[str, Any], pg: str) -> None:
+    em = orgs["a"]
+    args = ("--orgs", "a", "--to", pg, "--resources", "okta.apps.tokens")
+    assert sync(*args)[0] == 0
+    app = next(a for a in em.org.oidc_apps if em.org.token_ids(a["id"]))
+    gone = em.org.token_ids(app["id"])[0]
+    httpx.delete(
+        f"{em.url}/api/v1/apps/{app['id']}/tokens/{gone}",
+        headers={"Authorization": "SSWS token-a"},
+    ).raise_for_status()
+    code, rows, _ = sync(*args)
+    assert code == 0
+    assert (rows[0]["inserted"], rows[0]["updated"], rows[0]["deleted"]) == (0, 0, 1)
+    marked = pg_rows(pg, "SELECT id FROM okta_apps_tokens WHERE _deleted_at IS NOT NULL")
+    assert marked == [(gone,)]
+    (live,) = pg_rows(pg, "SELECT count(*) FROM okta_apps_tokens WHERE _deleted_at IS NULL")[0]
+    assert live == len(truth(em)["okta_apps_tokens"])
+
+
+def test_users_sync_incrementally_by_last_updated(orgs: dict[str, Any], pg: str) -> None:
+    em = orgs["a"]
+    args = ("--orgs", "a", "--to", pg, "--resources", "okta.users.users")
+    assert sync(*args)[0] == 0
+    (cursor,) = pg_rows(
+        pg, "SELECT cursor FROM _oktaql_sync_state WHERE resource = 'okta.users.users'"
+    )[0]
+    user = em.org.users[3]
+    httpx.post(
+        f"{em.url}/api/v1/users/{user['id']}",
+        headers={"Authorization": "SSWS token-a"},
+        json={"profile": {"title": "Chief Syncer"}},
+    ).raise_for_status()
+    em.reset_log()
+    code, rows, _ = sync(*args)
+    assert code == 0
+    # one request: the search for what changed since the stored cursor
+    assert len(em.request_log) == 1
+    assert httpx.URL(em.request_log[0][1]).params["search"] == f'lastUpdated ge "{cursor}"'
+    assert (rows[0]["updated"], rows[0]["inserted"], rows[0]["deleted"]) == (1, 0, 0)
+    assert rows[0]["read"] < len(em.org.users)
+    (title,) = pg_rows(
+        pg, "SELECT profile->>'title' FROM okta_users_users WHERE id = %s", user["id"]
+    )[0]
+    assert title == "Chief Syncer"
+
+
+def test_failing_org_does_not_stop_the_other(
+    orgs: dict[str, Any], pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKEN_B", "wrong-token")
+    code, rows, err = sync("--orgs", "a,b", "--to", pg, "--resources", RESOURCES)
+    assert code == 1
+    assert "did not land" in err and "org b" in err
+    summary = by(rows)
+    assert all(summary[("a", r)]["status"] == "ok" for r in RESOURCES.split(","))
+    statuses = [
+        summary[("b", r)]["status"]
+        for r in [
+            "okta.groups.groups",
+            "okta.users.users",
+            "okta.logs.system_log_events",
+            "okta.apps.tokens",
+        ]
+    ]
+    assert statuses == ["error", "skipped", "skipped", "skipped"]
+    assert (
+        "401" in summary[("b", "okta.groups.groups")]["message"]
+        or "E0000011" in summary[("b", "okta.groups.groups")]["message"]
+    )
+    assert "wrong-token" not in json.dumps(rows) + err
+    (n,) = pg_rows(pg, "SELECT count(*) FROM okta_users_users WHERE _org = 'a'")[0]
+    assert n == len(orgs["a"].org.users)
+    assert pg_rows(pg, "SELECT count(*) FROM okta_users_users WHERE _org = 'b'") == [(0,)]
+
+
+def test_crash_mid_sync_then_rerun_lands_every_event_once(pg: str, tmp_path: Path) -> None:
+    em = start_in_thread(EmulatorConfig(token="token-c", seed=3, users=60, latency_ms=150))
+    try:
+        expected = [e["uuid"] for e in em.org.log_events]
+        assert len(expected) > 400
+        env = {**os.environ, "OKTA_API_TOKEN": "token-c", "PYTHONPATH": SRC}
+        cmd = [
+            sys.executable,
+            "-m",
+            "oktaql.cli",
+            "sync",
+            "--org-url",
+            em.url,
+            "--to",
+            pg,
+            "--resources",
+            "okta.logs.system_log_events",
+            "--log-page-size",
+            "25",
+        ]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        landed = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                landed = pg_rows(pg, "SELECT count(*) FROM okta_logs_system_log_events")[0][0]
+            except Exception:
+                landed = 0  # the table is created by the first commit
+            if landed >= 100:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sync finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        landed = pg_rows(pg, "SELECT count(*) FROM okta_logs_system_log_events")[0][0]
+        assert 0 < landed < len(expected)
+        # new events arrive between the crash and the re-run
+        user = em.org.users[0]
+        httpx.post(
+            f"{em.url}/api/v1/users/{user['id']}/lifecycle/suspend",
+            headers={"Authorization": "SSWS token-c"},
+        )
+        expected = [e["uuid"] for e in em.org.log_events]
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        ids = [r[0] for r in pg_rows(pg, "SELECT uuid FROM okta_logs_system_log_events")]
+        assert len(ids) == len(set(ids)) == len(expected)
+        assert set(ids) == set(expected)
+    finally:
+        em.stop()
+
+
+def parquet_table(root: Path, table: str) -> str:
+    return f"read_parquet('{root}/{table}/**/*.parquet', hive_partitioning = true)"
+
+
+def parquet_state(root: Path) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    out = {}
+    for table in TABLES:
+        key = "uuid" if table.endswith("events") else "id"
+        out[table] = con.execute(
+            f"SELECT count(*), count(DISTINCT (_org, {key})), "
+            f"md5(string_agg(({key}, _org, _deleted_at)::VARCHAR, '|' ORDER BY _org, {key})) "
+            f"FROM {parquet_table(root, table)}"
+        ).fetchone()
+    return out
+
+
+def test_two_orgs_land_in_parquet_partitioned_and_resync_is_idempotent(
+    orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    import duckdb
+
+    root = tmp_path / "lake"
+    args = ("--orgs", "a,b", "--to", f"parquet:{root}", "--resources", RESOURCES)
+    code, _, err = sync(*args)
+    assert code == 0, err
+    con = duckdb.connect()
+    for name, em in orgs.items():
+        for table, ids in truth(em).items():
+            key = "uuid" if table.endswith("events") else "id"
+            got = {
+                r[0]
+                for r in con.execute(
+                    f"SELECT {key} FROM {parquet_table(root, table)} WHERE _org = ?", [name]
+                ).fetchall()
+            }
+            assert got == ids, (name, table)
+    # hive layout: _org=.../day=.../*.parquet; events by the day they were published
+    days = con.execute(
+        f"SELECT DISTINCT day FROM {parquet_table(root, 'okta_logs_system_log_events')} "
+        "WHERE day <> CAST(published AS DATE)"
+    ).fetchall()
+    assert days == []
+    assert sorted(p.name for p in (root / "okta_users_users").iterdir()) == ["_org=a", "_org=b"]
+    ptype = con.execute(
+        f"SELECT typeof(published), typeof(actor) FROM {parquet_table(root, 'okta_logs_system_log_events')} LIMIT 1"
+    ).fetchone()
+    assert ptype == ("TIMESTAMP WITH TIME ZONE", "JSON")
+    first = parquet_state(root)
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
+    code, rows, _ = sync(*args)
+    assert code == 0
+    assert all((r["inserted"], r["updated"], r["deleted"]) == (0, 0, 0) for r in rows)
+    assert parquet_state(root) == first
+    assert all(n == distinct for n, distinct, _ in first.values())
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet")) == files
+
+
+def test_parquet_marks_a_vanished_token(orgs: dict[str, Any], tmp_path: Path) -> None:
+    import duckdb
+
+    em, root = orgs["a"], tmp_path / "lake"
+    args = ("--orgs", "a", "--to", f"parquet:{root}", "--resources", "okta.apps.tokens")
+    assert sync(*args)[0] == 0
+    app = next(a for a in em.org.oidc_apps if em.org.token_ids(a["id"]))
+    gone = em.org.token_ids(app["id"])[-1]
+    httpx.delete(
+        f"{em.url}/api/v1/apps/{app['id']}/tokens/{gone}",
+        headers={"Authorization": "SSWS token-a"},
+    ).raise_for_status()
+    code, rows, _ = sync(*args)
+    assert code == 0 and rows[0]["deleted"] == 1
+    marked = (
+        duckdb.connect()
+        .execute(
+            f"SELECT id FROM {parquet_table(root, 'okta_apps_tokens')} WHERE _deleted_at IS NOT NULL"
+        )
+        .fetchall()
+    )
+    assert marked == [(gone,)]
+
+
+def test_duckdb_destination_joins_live_resources_with_exec_db(
+    orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    db = tmp_path / "landed.duckdb"
+    code, _, err = sync("--orgs", "a", "--to", str(db), "--resources", "okta.apps.tokens")
+    assert code == 0, err
+    em = orgs["a"]
+    sql = (
+        "SELECT count(*) AS n FROM okta_apps_tokens t JOIN okta.apps.applications a "
+        "ON a.id = t.appId WHERE t._org = 'a'"
+    )
+    res = CliRunner().invoke(main, ["exec", "--db", str(db), "--profile", "a", "-o", "json", sql])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout) == [{"n": len(truth(em)["okta_apps_tokens"])}]
+
+
+def test_bad_destination_and_options_are_clear_errors(orgs: dict[str, Any]) -> None:
+    res = CliRunner().invoke(
+        main, ["sync", "--orgs", "a", "--to", "postgresql://nobody@127.0.0.1:1/x"]
+    )
+    assert res.exit_code == 1 and "cannot connect to PostgreSQL" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "nope"])
+    assert res.exit_code == 1 and "no profile 'nope'" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--since", "yesterday"])
+    assert res.exit_code == 1 and "--since 'yesterday'" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--resources", "okta.users.factors"])
+    assert res.exit_code == 1 and "okta.users.factors needs userId" in res.stderr
+    res = CliRunner().invoke(
+        main, ["sync", "--orgs", "a", "--all", "--resources", "okta.users.users"]
+    )
+    assert res.exit_code == 1 and "not both" in res.stderr

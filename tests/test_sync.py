@@ -6,6 +6,7 @@ Ground truth is the emulators' own state and request logs; PostgreSQL is a real 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -258,11 +259,35 @@ def test_failing_org_does_not_stop_the_other(
     assert pg_rows(pg, "SELECT count(*) FROM okta_users_users WHERE _org = 'b'") == [(0,)]
 
 
-def test_crash_mid_sync_then_rerun_lands_every_event_once(pg: str, tmp_path: Path) -> None:
-    em = start_in_thread(EmulatorConfig(token="token-c", seed=3, users=60, latency_ms=150))
+def landed_event_ids(to: str) -> list[str]:
+    if to.startswith("parquet:"):
+        import duckdb
+
+        glob = f"{to[len('parquet:') :]}/okta_logs_system_log_events/**/*.parquet"
+        try:
+            return [
+                r[0]
+                for r in duckdb.connect()
+                .execute(f"SELECT uuid FROM read_parquet('{glob}')")
+                .fetchall()
+            ]
+        except duckdb.Error:
+            return []  # no file yet
     try:
-        expected = [e["uuid"] for e in em.org.log_events]
-        assert len(expected) > 400
+        return [r[0] for r in pg_rows(to, "SELECT uuid FROM okta_logs_system_log_events")]
+    except Exception:
+        return []  # the table is created by the first commit
+
+
+@pytest.mark.parametrize("kind", ["postgres", "parquet"])
+def test_crash_mid_sync_then_rerun_lands_every_event_once(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    to = request.getfixturevalue("pg") if kind == "postgres" else f"parquet:{tmp_path / 'lake'}"
+    em = start_in_thread(EmulatorConfig(token="token-c", seed=3, users=60, latency_ms=100))
+    try:
+        total = len(em.org.log_events)
+        assert total > 400
         env = {**os.environ, "OKTA_API_TOKEN": "token-c", "PYTHONPATH": SRC}
         cmd = [
             sys.executable,
@@ -272,38 +297,39 @@ def test_crash_mid_sync_then_rerun_lands_every_event_once(pg: str, tmp_path: Pat
             "--org-url",
             em.url,
             "--to",
-            pg,
+            to,
             "--resources",
             "okta.logs.system_log_events",
             "--log-page-size",
             "25",
         ]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        landed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                landed = pg_rows(pg, "SELECT count(*) FROM okta_logs_system_log_events")[0][0]
-            except Exception:
-                landed = 0  # the table is created by the first commit
-            if landed >= 100:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the sync finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        landed = pg_rows(pg, "SELECT count(*) FROM okta_logs_system_log_events")[0][0]
-        assert 0 < landed < len(expected)
+        # killed twice, at different depths, while pages are still being served
+        for at_least in (75, 200):
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                if len(landed_event_ids(to)) >= at_least:
+                    break
+                time.sleep(0.02)
+            assert proc.poll() is None, "the sync finished before it could be killed"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            ids = landed_event_ids(to)
+            assert at_least <= len(ids) < total
+            assert len(ids) == len(set(ids))
         # new events arrive between the crash and the re-run
         user = em.org.users[0]
         httpx.post(
             f"{em.url}/api/v1/users/{user['id']}/lifecycle/suspend",
             headers={"Authorization": "SSWS token-c"},
-        )
+        ).raise_for_status()
         expected = [e["uuid"] for e in em.org.log_events]
+        assert len(expected) > total
         done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr.decode()
-        ids = [r[0] for r in pg_rows(pg, "SELECT uuid FROM okta_logs_system_log_events")]
+        ids = landed_event_ids(to)
         assert len(ids) == len(set(ids)) == len(expected)
         assert set(ids) == set(expected)
     finally:
@@ -425,3 +451,149 @@ def test_bad_destination_and_options_are_clear_errors(orgs: dict[str, Any]) -> N
         main, ["sync", "--orgs", "a", "--all", "--resources", "okta.users.users"]
     )
     assert res.exit_code == 1 and "not both" in res.stderr
+
+
+def readme_sql(title: str) -> str:
+    """The README's dashboard statement that follows the comment ``-- title``."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split(f"-- {title}\n", 1)[1]
+    return block.split(";", 1)[0]
+
+
+def test_readme_dashboard_queries_run_over_landed_postgres(orgs: dict[str, Any], pg: str) -> None:
+    resources = (
+        "okta.users.users,okta.apps.applications,okta.apps.tokens,okta.logs.system_log_events"
+    )
+    assert sync("--orgs", "a,b", "--to", pg, "--resources", resources)[0] == 0
+    daily = readme_sql("sign-ins per day and org, failures apart").replace(
+        "$__timeFilter(published)", "published > '2000-01-01T00:00:00Z'"
+    )
+    rows = pg_rows(pg, daily)
+    for name, em in orgs.items():
+        ok = [
+            e
+            for e in em.org.log_events
+            if e["eventType"] == "user.session.start" and e["outcome"]["result"] == "SUCCESS"
+        ]
+        assert sum(r[2] for r in rows if r[1] == name) == len(ok) > 0
+    stale = pg_rows(
+        pg, readme_sql("live refresh tokens older than 90 days, with the app and the user's login")
+    )
+    assert stale and all(r[3] < dt.datetime.now(dt.UTC) - dt.timedelta(days=90) for r in stale)
+    assert {r[0] for r in stale} <= {"a", "b"}
+
+
+def test_dry_run_prints_each_statement_and_sends_nothing(orgs: dict[str, Any]) -> None:
+    for em in orgs.values():
+        em.reset_log()
+    code, rows, _ = sync(
+        "--orgs",
+        "a,b",
+        "--dry-run",
+        "--resources",
+        "okta.users.users,okta.logs.system_log_events",
+        "--since",
+        "2024-01-01",
+    )
+    assert code == 0
+    users = "SELECT * FROM okta.users.users WHERE search = 'lastUpdated ge \"1970-01-01T00:00:00.000Z\"'"
+    logs = "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z'"
+    assert [(r["org"], r["resource"], r["status"], r["message"]) for r in rows] == [
+        (org, resource, "planned", sql)
+        for org in "ab"
+        for resource, sql in [("okta.users.users", users), ("okta.logs.system_log_events", logs)]
+    ]
+    assert all(not em.request_log for em in orgs.values())
+
+
+def test_duckdb_destination_resync_is_idempotent_and_marks_vanished(
+    orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    import duckdb
+
+    db, em = tmp_path / "landed.duckdb", orgs["b"]
+    args = ("--orgs", "a,b", "--to", str(db), "--resources", RESOURCES)
+    assert sync(*args)[0] == 0
+
+    def state() -> list[Any]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return [
+                con.execute(
+                    f"SELECT count(*), md5(string_agg(to_json(t)::VARCHAR, '|' ORDER BY _org, "
+                    f"{'uuid' if table.endswith('events') else 'id'})) "
+                    f"FROM (SELECT * EXCLUDE (_synced_at) FROM {table}) t"
+                ).fetchone()
+                for table in TABLES
+            ]
+        finally:
+            con.close()
+
+    first = state()
+    code, rows, _ = sync(*args)
+    assert code == 0 and state() == first
+    assert all((r["inserted"], r["updated"], r["deleted"]) == (0, 0, 0) for r in rows)
+    app = next(a for a in em.org.oidc_apps if em.org.token_ids(a["id"]))
+    gone = em.org.token_ids(app["id"])[0]
+    httpx.delete(
+        f"{em.url}/api/v1/apps/{app['id']}/tokens/{gone}", headers={"Authorization": "SSWS token-b"}
+    ).raise_for_status()
+    code, rows, _ = sync(*args)
+    assert by(rows)[("b", "okta.apps.tokens")]["deleted"] == 1
+    assert by(rows)[("a", "okta.apps.tokens")]["deleted"] == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute(
+        "SELECT _org, id FROM okta_apps_tokens WHERE _deleted_at IS NOT NULL"
+    ).fetchall() == [("b", gone)]
+    # the revocation itself reached the System Log, and landed once
+    assert (
+        con.execute(
+            "SELECT count(*), count(DISTINCT uuid) FROM okta_logs_system_log_events WHERE _org = 'b'"
+        ).fetchone()
+        == (len(em.org.log_events),) * 2
+    )
+    con.close()
+
+
+def test_parquet_killed_between_a_file_and_its_cursor_lands_each_event_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowest window: a batch's files are in place, its cursor is not."""
+    from oktaql.sync._parquet import ParquetDestination
+
+    em = start_in_thread(EmulatorConfig(token="token-d", seed=4))
+    try:
+        monkeypatch.setenv("OKTA_API_TOKEN", "token-d")
+        to = f"parquet:{tmp_path / 'lake'}"
+        args = [
+            "--org-url",
+            em.url,
+            "--to",
+            to,
+            "--resources",
+            "okta.logs.system_log_events",
+            "--log-page-size",
+            "40",
+        ]
+        saved = ParquetDestination.save_cursor
+        calls = []
+
+        def dies_on_the_third(self: Any, *a: Any) -> None:
+            calls.append(a)
+            if len(calls) == 3:
+                raise KeyboardInterrupt  # as if killed right after the third batch's files
+            saved(self, *a)
+
+        monkeypatch.setattr(ParquetDestination, "save_cursor", dies_on_the_third)
+        res = CliRunner().invoke(main, ["sync", *args])
+        assert res.exit_code != 0
+        ids = landed_event_ids(to)
+        assert len(ids) == 120  # three batches' files; two cursors
+        monkeypatch.setattr(ParquetDestination, "save_cursor", saved)
+        code, rows, err = sync(*args)
+        assert code == 0, err
+        assert rows[0]["inserted"] == len(em.org.log_events) - 80
+        ids = landed_event_ids(to)
+        assert len(ids) == len(set(ids)) == len(em.org.log_events)
+    finally:
+        em.stop()

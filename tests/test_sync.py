@@ -438,9 +438,12 @@ def test_duckdb_destination_joins_live_resources_with_exec_db(
 
 def test_bad_destination_and_options_are_clear_errors(orgs: dict[str, Any]) -> None:
     res = CliRunner().invoke(
-        main, ["sync", "--orgs", "a", "--to", "postgresql://nobody@127.0.0.1:1/x"]
+        main, ["sync", "--orgs", "a", "--to", "postgresql://nobody:s3cret-pw@127.0.0.1:1/x"]
     )
     assert res.exit_code == 1 and "cannot connect to PostgreSQL" in res.stderr
+    assert "s3cret-pw" not in res.output + res.stderr and "nobody:***@" in res.stderr
+    res = CliRunner().invoke(main, ["sync"])
+    assert res.exit_code == 1 and "sync needs an org" in res.stderr
     res = CliRunner().invoke(main, ["sync", "--orgs", "nope"])
     assert res.exit_code == 1 and "no profile 'nope'" in res.stderr
     res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--since", "yesterday"])
@@ -594,6 +597,31 @@ def test_parquet_killed_between_a_file_and_its_cursor_lands_each_event_once(
         assert code == 0, err
         assert rows[0]["inserted"] == len(em.org.log_events) - 80
         ids = landed_event_ids(to)
+        assert len(ids) == len(set(ids)) == len(em.org.log_events)
+    finally:
+        em.stop()
+
+
+def test_ctrl_c_stops_at_once_and_a_rerun_resumes(pg: str) -> None:
+    em = start_in_thread(EmulatorConfig(token="token-e", seed=5, users=60, latency_ms=100))
+    try:
+        env = {**os.environ, "OKTA_API_TOKEN": "token-e", "PYTHONPATH": SRC}
+        cmd = [sys.executable, "-m", "oktaql.cli", "sync", "--org-url", em.url, "--to", pg,
+               "--resources", "okta.logs.system_log_events", "--log-page-size", "25"]  # fmt: skip
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(landed_event_ids(pg)) < 50:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130
+        assert time.monotonic() - start < 5
+        assert b"interrupted" in err and b"run the same command to resume" in err
+        assert b"Traceback" not in err
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        ids = landed_event_ids(pg)
         assert len(ids) == len(set(ids)) == len(em.org.log_events)
     finally:
         em.stop()

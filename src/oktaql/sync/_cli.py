@@ -148,6 +148,8 @@ def sync_command(
     try:
         summary = _sync(to, resources, everything, orgs, since, full, log_page_size, connection)
     except (Error, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            exc.add_note("what committed before stays landed: run the same command to resume")
         _report.exit_with(exc)
     from oktaql import output as out
     from oktaql.sync._run import SUMMARY_COLUMNS

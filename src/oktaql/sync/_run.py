@@ -176,9 +176,14 @@ def land(
 
 
 def sync_org(
-    target: OrgTarget, reads: Sequence[Read], dest: Destination, opts: RunOptions
+    target: OrgTarget,
+    reads: Sequence[Read],
+    dest: Destination,
+    opts: RunOptions,
+    live: list[Session] | None = None,
 ) -> list[Landed]:
-    """Every read of one org, in order; an org whose credential is refused stops there."""
+    """Every read of one org, in order; an org whose credential is refused stops there.
+    ``live`` gets the org's session while it runs (so Ctrl-C can cancel it)."""
     from oktaql._settings import Settings
     from oktaql.session import Session
 
@@ -187,6 +192,8 @@ def sync_org(
     try:
         settings = Settings.of(target.settings(), transport=counter, db=None, progress=False)
         session = Session(settings)
+        if live is not None:
+            live.append(session)
     except Exception as exc:  # a profile without a token, an unreadable config...
         for res in results:
             res.status, res.message = "error", _message(exc)
@@ -221,13 +228,22 @@ def _message(exc: BaseException) -> str:
 def sync_orgs(
     targets: Sequence[OrgTarget], reads: Sequence[Read], dest: Destination, opts: RunOptions
 ) -> list[Landed]:
-    """Every org at once (a thread each); the summary rows in the order orgs were named."""
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = [pool.submit(sync_org, t, reads, dest, opts) for t in targets]
+    """Every org at once (a thread each); the summary rows in the order orgs were named.
+    Ctrl-C cancels every org's session (nothing more is sent; what committed stays)."""
+    live: list[Session] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, len(targets)))
+    try:
+        futures = [pool.submit(sync_org, t, reads, dest, opts, live) for t in targets]
         out: list[Landed] = []
         for f in futures:
             out.extend(f.result())
-    return out
+        return out
+    except KeyboardInterrupt:
+        for session in list(live):
+            session.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 __all__ = ["SUMMARY_COLUMNS", "Landed", "OrgTarget", "RunOptions", "sync_orgs"]

@@ -159,6 +159,43 @@ def load_paths(pg_url: str, rows: int) -> list[tuple[str, float]]:
     return out
 
 
+def write_paths(url: str, targets: list[tuple[str, str]]) -> list[tuple[str, str, int, float]]:
+    """The destinations' write path alone: the tokens, read once, landed into each (a first
+    load, then a merge of the same rows)."""
+    import datetime as dt
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from oktaql.session import Session
+    from oktaql.sync._destinations import open_destination
+    from oktaql.sync._table import TableSpec
+
+    session = Session(org_url=url, token=TOKEN)
+    try:
+        result = session.execute(
+            "SELECT * FROM okta.apps.tokens WHERE appId IN (SELECT id FROM okta.apps.applications)"
+        )
+        rows = (
+            result.relation.fetchall() if result.relation is not None else list(result.stream or ())
+        )
+        spec = TableSpec.of("bench_tokens", result.columns)
+    finally:
+        session.close()
+    out = []
+    for name, to in targets:
+        dest = open_destination(to)
+        try:
+            for run in ("load", "merge"):
+                start = time.perf_counter()
+                writer = dest.writer(spec, "bench", "okta.apps.tokens", dt.datetime.now(dt.UTC))
+                for i in range(0, len(rows), 1000):
+                    writer.add(rows[i : i + 1000])
+                writer.commit("snapshot", None)
+                out.append((name, run, len(rows), len(rows) / (time.perf_counter() - start)))
+        finally:
+            dest.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smaller org: a smoke test")
@@ -195,6 +232,14 @@ def main() -> None:
                         floor,
                     )
                 )
+        writes = write_paths(
+            url,
+            [
+                ("duckdb", str(work / "writes.duckdb")),
+                *([("postgres", fresh_pg_db(pg_url))] if pg_url else []),
+                ("parquet", f"parquet:{work / 'writes'}"),
+            ],
+        )
         shutil.rmtree(work, ignore_errors=True)
         paths = load_paths(pg_url, 20_000 if args.quick else 100_000) if pg_url else []
     head = (
@@ -222,6 +267,9 @@ def main() -> None:
         "tokens' fan-out reads its own). A re-sync reads users by lastUpdated and the log "
         "from its cursor; tokens have no lastUpdated filter and are read in full."
     )
+    print("\n| destination (write path alone) | run | rows | rows/s |\n|---|---|---|---|")
+    for name, run, n, rate in writes:
+        print(f"| {name} | {run} | {n} | {rate:,.0f} |")
     if paths:
         print("\n| PostgreSQL load path | rows/s |\n|---|---|")
         for label, rate in paths:

@@ -203,13 +203,60 @@ def test_vanished_token_gets_deleted_at(orgs: dict[str, Any], pg: str) -> None:
     assert live == len(truth(em)["okta_apps_tokens"])
 
 
-def test_users_sync_incrementally_by_last_updated(orgs: dict[str, Any], pg: str) -> None:
-    em = orgs["a"]
-    args = ("--orgs", "a", "--to", pg, "--resources", "okta.users.users")
+def destination(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "postgres":
+        return str(request.getfixturevalue("pg"))
+    return str(tmp_path / "landed.duckdb") if kind == "duckdb" else f"parquet:{tmp_path / 'lake'}"
+
+
+def stored_cursor(to: str, org: str, resource: str) -> str | None:
+    if to.startswith("parquet:"):
+        state = json.loads(
+            Path(to[len("parquet:") :], "_oktaql_sync_state", f"{org}.json").read_text()
+        )
+        return state[resource]["cursor"]  # type: ignore[no-any-return]
+    sql = f"SELECT cursor FROM _oktaql_sync_state WHERE _org = '{org}' AND resource = '{resource}'"
+    if to.startswith("postgresql://"):
+        return pg_rows(to, sql)[0][0]  # type: ignore[no-any-return]
+    import duckdb
+
+    with duckdb.connect(to, read_only=True) as con:
+        return con.execute(sql).fetchone()[0]  # type: ignore[index,no-any-return]
+
+
+def user_title(to: str, user_id: str) -> list[tuple[Any, ...]]:
+    """(title, _deleted_at) of every landed row of the user."""
+    if to.startswith("postgresql://"):
+        return pg_rows(
+            to, "SELECT profile->>'title', _deleted_at FROM okta_users_users WHERE id = %s", user_id
+        )
+    import duckdb
+
+    con = duckdb.connect(
+        to if not to.startswith("parquet:") else ":memory:", read_only=not to.startswith("parquet:")
+    )
+    source = "okta_users_users"
+    if to.startswith("parquet:"):
+        # the latest sync day's state
+        source = f"(FROM {parquet_table(Path(to[len('parquet:') :]), 'okta_users_users')} QUALIFY day = max(day) OVER ())"
+    try:
+        return con.execute(
+            f"SELECT profile->>'$.title', _deleted_at FROM {source} WHERE id = ?", [user_id]
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb", "parquet"])
+def test_users_sync_incrementally_by_last_updated(
+    kind: str, orgs: dict[str, Any], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    em, to = orgs["a"], destination(kind, request, tmp_path)
+    args = ("--orgs", "a", "--to", to, "--resources", "okta.users.users")
     assert sync(*args)[0] == 0
-    (cursor,) = pg_rows(
-        pg, "SELECT cursor FROM _oktaql_sync_state WHERE resource = 'okta.users.users'"
-    )[0]
+    cursor = stored_cursor(to, "a", "okta.users.users")
+    newest = max(u["lastUpdated"] for u in em.org.users)
+    assert cursor == newest
     user = em.org.users[3]
     httpx.post(
         f"{em.url}/api/v1/users/{user['id']}",
@@ -224,10 +271,8 @@ def test_users_sync_incrementally_by_last_updated(orgs: dict[str, Any], pg: str)
     assert httpx.URL(em.request_log[0][1]).params["search"] == f'lastUpdated ge "{cursor}"'
     assert (rows[0]["updated"], rows[0]["inserted"], rows[0]["deleted"]) == (1, 0, 0)
     assert rows[0]["read"] < len(em.org.users)
-    (title,) = pg_rows(
-        pg, "SELECT profile->>'title' FROM okta_users_users WHERE id = %s", user["id"]
-    )[0]
-    assert title == "Chief Syncer"
+    assert user_title(to, user["id"]) == [("Chief Syncer", None)]
+    assert stored_cursor(to, "a", "okta.users.users") == em.org.user(user["id"])["lastUpdated"]
 
 
 def test_failing_org_does_not_stop_the_other(
@@ -442,6 +487,8 @@ def test_bad_destination_and_options_are_clear_errors(orgs: dict[str, Any]) -> N
     )
     assert res.exit_code == 1 and "cannot connect to PostgreSQL" in res.stderr
     assert "s3cret-pw" not in res.output + res.stderr and "nobody:***@" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--db", "x.duckdb"])
+    assert res.exit_code == 1 and "--to x.duckdb" in res.stderr
     res = CliRunner().invoke(main, ["sync"])
     assert res.exit_code == 1 and "sync needs an org" in res.stderr
     res = CliRunner().invoke(main, ["sync", "--orgs", "nope"])
@@ -625,3 +672,20 @@ def test_ctrl_c_stops_at_once_and_a_rerun_resumes(pg: str) -> None:
         assert len(ids) == len(set(ids)) == len(em.org.log_events)
     finally:
         em.stop()
+
+
+def test_all_lands_every_readable_resource(orgs: dict[str, Any], tmp_path: Path) -> None:
+    import duckdb
+
+    em, db = orgs["a"], tmp_path / "all.duckdb"
+    em.reset_log()
+    code, rows, err = sync("--orgs", "a", "--all", "--to", str(db))
+    assert code == 0, err
+    assert len(rows) > 50 and all(r["status"] == "ok" for r in rows)
+    assert sum(r["requests"] for r in rows) == len(em.request_log)
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert {r["resource"].replace(".", "_") for r in rows} <= tables
+    # children come after the parent listing they fan out from
+    order = [r["resource"] for r in rows]
+    assert order.index("okta.apps.applications") < order.index("okta.apps.tokens")

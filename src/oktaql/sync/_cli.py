@@ -184,6 +184,11 @@ def _sync(
 
     if everything and resources:
         raise ConfigError("give --resources LIST or --all, not both")
+    if connection.db:
+        raise ConfigError(
+            f"sync lands where --to says (--to {connection.db} for that DuckDB file); --db is "
+            "the file oktaql exec keeps its views and tables in"
+        )
     start = parse_since(since)
     found = targets(connection, _split(orgs))
     from oktaql.catalog import Catalog

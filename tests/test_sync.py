@@ -24,6 +24,8 @@ from click.testing import CliRunner
 
 from oktaql.cli import main
 from oktaql.emulator import EmulatorConfig, start_in_thread
+from oktaql.sync._cursor import earlier
+from oktaql.sync._plan import SEARCH_OVERLAP_SECONDS
 
 RESOURCES = "okta.users.users,okta.groups.groups,okta.apps.tokens,okta.logs.system_log_events"
 TABLES = (
@@ -268,7 +270,8 @@ def test_users_sync_incrementally_by_last_updated(
     assert code == 0
     # one request: the search for what changed since the stored cursor
     assert len(em.request_log) == 1
-    assert httpx.URL(em.request_log[0][1]).params["search"] == f'lastUpdated ge "{cursor}"'
+    since = earlier(cursor, SEARCH_OVERLAP_SECONDS)
+    assert httpx.URL(em.request_log[0][1]).params["search"] == f'lastUpdated ge "{since}"'
     assert (rows[0]["updated"], rows[0]["inserted"], rows[0]["deleted"]) == (1, 0, 0)
     assert rows[0]["read"] < len(em.org.users)
     assert user_title(to, user["id"]) == [("Chief Syncer", None)]

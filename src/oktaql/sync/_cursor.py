@@ -71,6 +71,12 @@ def latest(values: Iterable[dt.datetime | None], previous: str | None) -> str | 
     return best
 
 
+def earlier(instant: str, seconds: float) -> str:
+    """``instant`` (Okta's form) moved back by ``seconds``."""
+    when = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return okta_instant(when - dt.timedelta(seconds=seconds))
+
+
 _UNITS = {"d": 86400, "h": 3600, "m": 60}
 
 
@@ -94,4 +100,4 @@ def parse_since(text: str | None, now: dt.datetime | None = None) -> str | None:
         ) from None
 
 
-__all__ = ["LogCursor", "latest", "okta_instant", "parse_since"]
+__all__ = ["LogCursor", "earlier", "latest", "okta_instant", "parse_since"]

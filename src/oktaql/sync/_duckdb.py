@@ -47,10 +47,14 @@ def stage_rows(
     """Append rows (the engine's values) to a stage: one INSERT of one list per column."""
     if not rows:
         return
-    lists: list[list[str | None]] = [[] for _ in spec.columns]
-    for row in rows:
-        for lst, v in zip(lists, spec.row_values(row), strict=True):
-            lst.append(_text(v))
+    lists: list[list[str | None]] = []
+    for values, (_, dtype) in zip(spec.column_values(rows), spec.columns, strict=True):
+        if dtype == "JSON":  # text already (or None)
+            lists.append(values)
+        elif dtype == "VARCHAR":
+            lists.append([v if v is None or type(v) is str else str(v) for v in values])
+        else:
+            lists.append([_text(v) for v in values])
     casts = ", ".join(f"CAST(c{i} AS {t})" for i, (_, t) in enumerate(spec.columns))
     unnests = ", ".join(f"UNNEST(${i + 1}::VARCHAR[]) AS c{i}" for i in range(len(lists)))
     cur.execute(f"INSERT INTO {name} SELECT {casts} FROM (SELECT {unnests})", lists)

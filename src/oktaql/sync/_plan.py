@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oktaql.errors import ConfigError
+from oktaql.sync._cursor import earlier
 
 if TYPE_CHECKING:
     from oktaql.catalog import Catalog
@@ -39,6 +40,7 @@ PARENTS = {
 }
 
 EPOCH = "1970-01-01T00:00:00.000Z"
+SEARCH_OVERLAP_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,11 @@ class Read:
                 " WHERE " + " AND ".join(where) if where else ""
             )
         if self.kind == "updated":
-            # ge, not gt: a change in the same millisecond as the cursor is read again (the
-            # upsert leaves an unchanged row alone) instead of being missed
-            search = f'lastUpdated ge "{cursor or EPOCH}"'
+            # Okta's search is eventually consistent: a change indexed late may carry an
+            # earlier lastUpdated than one already read, so each run reads a window back
+            # from the cursor (the upsert leaves rows read again and unchanged alone)
+            since = earlier(cursor, SEARCH_OVERLAP_SECONDS) if cursor else EPOCH
+            search = f'lastUpdated ge "{since}"'
             return f"SELECT * FROM {self.resource} WHERE search = {_literal(search)}"
         if self.parents:
             conds = [

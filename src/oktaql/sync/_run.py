@@ -159,7 +159,7 @@ def land(
     since = None if (opts.full or read.kind != "updated") else stored
     result = session.execute(read.sql(since))
     spec = TableSpec.of(read.table, result.columns)
-    stamp = spec.names.index("lastUpdated") if "lastUpdated" in spec.names else None
+    stamp = spec.index("lastUpdated") if "lastUpdated" in spec.names else None
     writer = dest.writer(spec, org, read.resource, synced_at)
     newest = since
     try:

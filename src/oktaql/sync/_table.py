@@ -39,36 +39,53 @@ class TableSpec:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, DuckDB type) as the engine reads them
     key: str | None
+    positions: tuple[int, ...] = ()  # where each column is in the engine's rows
 
     @classmethod
     def of(cls, name: str, columns: Sequence[tuple[str, str]]) -> TableSpec:
         cols: list[tuple[str, str]] = []
+        positions: list[int] = []
         seen: set[str] = set()
-        for col, dtype in columns:
+        for i, (col, dtype) in enumerate(columns):
             # a column named like ours (or twice, differing in case) is left out
             if col.lower() in seen or col in SYNC_COLUMNS:
                 continue
             seen.add(col.lower())
             cols.append((col, _known(dtype)))
+            positions.append(i)
         names = {c for c, _ in cols}
         key = "id" if "id" in names else "uuid" if "uuid" in names else None
-        return cls(name, tuple(cols), key)
+        return cls(name, tuple(cols), key, tuple(positions))
 
     @property
     def names(self) -> list[str]:
         return [c for c, _ in self.columns]
 
     def index(self, column: str) -> int:
-        return self.names.index(column)
+        """Where ``column`` is in the engine's rows."""
+        return self.positions[self.names.index(column)]
 
     def row_values(self, row: Sequence[Any]) -> list[Any]:
-        """A row as the engine gave it, JSON columns as JSON text."""
-        out = list(row)
-        for i, (_, dtype) in enumerate(self.columns):
-            v = out[i]
-            if dtype == "JSON" and v is not None and not isinstance(v, str):
-                out[i] = orjson.dumps(v).decode()
+        """One engine row as this table's values, JSON columns as JSON text."""
+        return [
+            json_text(row[i]) if dtype == "JSON" else row[i]
+            for i, (_, dtype) in zip(self.positions, self.columns, strict=True)
+        ]
+
+    def column_values(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        """Engine rows as one list per column, JSON columns as JSON text."""
+        out = []
+        for i, (_, dtype) in zip(self.positions, self.columns, strict=True):
+            values = [r[i] for r in rows]
+            out.append([json_text(v) for v in values] if dtype == "JSON" else values)
         return out
+
+
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as text (the engine streams dicts and lists, DuckDB gives text)."""
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
 
 
 def _known(dtype: str) -> str:

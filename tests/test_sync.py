@@ -167,6 +167,10 @@ def test_two_orgs_land_in_postgres_typed_keyed_and_counted(orgs: dict[str, Any],
         "AND i.indisprimary ORDER BY a.attname",
     )
     assert [k[0] for k in keys] == ["_org", "id"]
+    indexes = pg_rows(
+        pg, "SELECT indexdef FROM pg_indexes WHERE tablename = 'okta_logs_system_log_events'"
+    )
+    assert any("(published)" in i[0] for i in indexes)
     # a JSON column is queryable as jsonb, a timestamp as an instant
     (n,) = pg_rows(
         pg,

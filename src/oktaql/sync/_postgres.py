@@ -143,6 +143,9 @@ class PostgresWriter:
         try:
             self._run("SELECT pg_advisory_xact_lock(hashtext(%(table)s))", ["table"])
             self._run(ddl(spec, pg_type))
+            if "published" in spec.names:  # dashboards ask the System Log for time ranges
+                index = q(f"{spec.name[:50]}_published")
+                self._run(f"CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (published)")
             have = {
                 r[0]
                 for r in self.conn.execute(

@@ -82,7 +82,13 @@ def _settings_of(opts: ConnectionOptions) -> Callable[[], Settings]:
     there, and a profile that fails fails that org alone)."""
     from oktaql._options import resolve
 
-    return lambda: resolve(opts, default_db=False).settings
+    def settings() -> Settings:
+        found = resolve(opts, default_db=False).settings
+        if not found.org_url:
+            raise ConfigError(f"profile {opts.profile} has no org_url: add it to the config file")
+        return found
+
+    return settings
 
 
 @click.command("sync")

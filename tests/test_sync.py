@@ -720,3 +720,28 @@ def test_under_emulator_faults_every_event_lands_once(
         assert len(ids) == len(set(ids)) == len(em.org.log_events)
     finally:
         em.stop()
+
+
+def test_a_snapshot_cut_short_marks_nothing_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    em = start_in_thread(EmulatorConfig(token="token-g", seed=7, fault_rate=0.2))
+    try:
+        monkeypatch.setenv("OKTA_API_TOKEN", "token-g")
+        db = tmp_path / "landed.duckdb"
+        base = ["--org-url", em.url, "--to", str(db), "--resources", "okta.apps.tokens"]
+        assert sync(*base, "--max-retries", "20")[0] == 0
+        codes = [sync(*base, "--max-retries", "0")[0] for _ in range(6)]
+        assert 1 in codes  # some reads were cut short by a fault
+        with duckdb.connect(str(db), read_only=True) as con:
+            marked = con.execute(
+                "SELECT count(*) FROM okta_apps_tokens WHERE _deleted_at IS NOT NULL"
+            ).fetchone()
+            assert marked == (0,)
+            assert con.execute("SELECT count(*) FROM okta_apps_tokens").fetchone() == (
+                len(truth(em)["okta_apps_tokens"]),
+            )
+    finally:
+        em.stop()

@@ -79,10 +79,16 @@ class OrgTarget:
 class CountingTransport:
     """Real HTTP that counts what it sends (the requests column of the summary)."""
 
-    def __init__(self) -> None:
+    def __init__(self, connections: int = 16) -> None:
         import httpx
 
-        self.inner = httpx.HTTPTransport()
+        # the limits HTTPClient gives its own transport: a connection kept for every worker
+        self.inner = httpx.HTTPTransport(
+            limits=httpx.Limits(
+                max_connections=max(100, connections),
+                max_keepalive_connections=max(20, connections),
+            )
+        )
         self.count = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -188,9 +194,10 @@ def sync_org(
     from oktaql.session import Session
 
     results = [Landed(target.name, r.resource) for r in reads]
-    counter = CountingTransport()
     try:
-        settings = Settings.of(target.settings(), transport=counter, db=None, progress=False)
+        base = target.settings()
+        counter = CountingTransport(base.concurrency)
+        settings = Settings.of(base, transport=counter, db=None, progress=False)
         session = Session(settings)
         if live is not None:
             live.append(session)

@@ -494,6 +494,10 @@ def test_bad_destination_and_options_are_clear_errors(orgs: dict[str, Any]) -> N
     )
     assert res.exit_code == 1 and "cannot connect to PostgreSQL" in res.stderr
     assert "s3cret-pw" not in res.output + res.stderr and "nobody:***@" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--to", "parquet:/dev/null/lake"])
+    assert res.exit_code == 1 and "cannot create the folder" in res.stderr
+    res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--to", "/dev/null/x.duckdb"])
+    assert res.exit_code == 1 and "cannot open the DuckDB file" in res.stderr
     res = CliRunner().invoke(main, ["sync", "--orgs", "a", "--db", "x.duckdb"])
     assert res.exit_code == 1 and "--to x.duckdb" in res.stderr
     res = CliRunner().invoke(main, ["sync"])

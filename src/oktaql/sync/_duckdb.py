@@ -8,13 +8,14 @@ holds the file's lock, so orgs read in parallel and take turns for the short wri
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oktaql.errors import ConfigError
+from oktaql.errors import ConfigError, OperationalError
 from oktaql.sync._destinations import Counts
 from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, ddl, q, state_ddl
 
@@ -117,10 +118,21 @@ class DuckDBWriter:
             self.cur = dest.conn.cursor()
         create_stage(self.cur, "_stage_raw", spec)
 
+    def _failed(self, exc: Exception) -> OperationalError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return OperationalError(f"DuckDB {self.dest.label}, table {self.spec.name}: {first}")
+
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
-        stage_rows(self.cur, "_stage_raw", self.spec, rows)
+        import duckdb
+
+        try:
+            stage_rows(self.cur, "_stage_raw", self.spec, rows)
+        except duckdb.Error as exc:
+            raise self._failed(exc) from None
 
     def commit(self, mode: str, cursor: str | None) -> Counts:
+        import duckdb
+
         spec, cur = self.spec, self.cur
         sql = MergeSQL(spec, "_stage", lambda name: f"${name}")
         counts = Counts()
@@ -155,10 +167,15 @@ class DuckDBWriter:
                 self.params["cursor"] = cursor
                 run(sql.save_cursor(), ("org", "resource", "cursor", "ts"))
                 cur.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 cur.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise self._failed(exc) from None
                 raise
+            finally:
+                cur.close()
         return counts
 
     def abort(self) -> None:
-        self.cur.close()
+        with contextlib.suppress(Exception):  # closed already by a failed commit
+            self.cur.close()

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from oktaql.errors import ConfigError
+from oktaql.errors import ConfigError, OperationalError
 from oktaql.sync._destinations import Counts
 from oktaql.sync._duckdb import create_stage, stage_rows
 from oktaql.sync._table import TableSpec, q
@@ -118,8 +118,17 @@ class ParquetWriter:
         self.duck.execute("SET TimeZone = 'UTC'")
         create_stage(self.duck, "_stage_raw", spec)
 
+    def _failed(self, exc: Exception) -> OperationalError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return OperationalError(f"{self.dest.label}, table {self.spec.name}: {first}")
+
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
-        stage_rows(self.duck, "_stage_raw", self.spec, rows)
+        import duckdb
+
+        try:
+            stage_rows(self.duck, "_stage_raw", self.spec, rows)
+        except duckdb.Error as exc:
+            raise self._failed(exc) from None
 
     def _write(self, select: str, day_dir: Path, name: str, params: list[Any]) -> None:
         day_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +140,16 @@ class ParquetWriter:
         os.replace(tmp, target)
 
     def commit(self, mode: str, cursor: str | None) -> Counts:
+        import duckdb
+
+        try:
+            return self._commit(mode, cursor)
+        except (duckdb.Error, OSError) as exc:  # a full disk, a folder that cannot be written
+            raise self._failed(exc) from None
+        finally:
+            self.duck.close()
+
+    def _commit(self, mode: str, cursor: str | None) -> Counts:
         spec, d = self.spec, self.duck
         key = spec.key
         if key:
@@ -146,7 +165,6 @@ class ParquetWriter:
         else:
             counts = self._merge(mode)
         self.dest.save_cursor(self.org, self.resource, cursor, self.ts)
-        self.duck.close()
         return counts
 
     def _append(self) -> int:

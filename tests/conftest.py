@@ -53,3 +53,90 @@ def fresh_emulator() -> Iterator[object]:
         yield running
     finally:
         running.stop()
+
+
+def _postgres_bin() -> Path | None:
+    import glob
+    import shutil
+
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    return Path(dirs[-1]) if dirs and (Path(dirs[-1]) / "initdb").exists() else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server: $OKTAQL_TEST_POSTGRES_URL, else a throwaway cluster on a
+    free loopback port (trust auth; as root it runs as the postgres user), else a skip."""
+    import shutil
+    import socket
+    import subprocess
+
+    given = os.environ.get("OKTAQL_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL: set OKTAQL_TEST_POSTGRES_URL or install postgresql")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        if not shutil.which("runuser"):
+            pytest.skip("PostgreSQL cannot run as root and runuser is missing")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = tempfile.mkdtemp(prefix="oktaql-pg-")
+    if as_user:
+        try:
+            shutil.chown(root, "postgres")
+        except (LookupError, OSError) as exc:
+            shutil.rmtree(root, ignore_errors=True)
+            pytest.skip(f"PostgreSQL cannot run as root and there is no postgres user ({exc})")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = os.path.join(root, "data")
+    run = {"check": True, "capture_output": True, "timeout": 120}
+    try:
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                data,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+            **run,
+        )
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "pg_ctl"),
+                "-D",
+                data,
+                "-l",
+                os.path.join(root, "log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -F",
+                "start",
+            ],
+            **run,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"could not start a throwaway PostgreSQL in {bindir}: {exc}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(root, ignore_errors=True)

@@ -48,6 +48,7 @@ class _LazyGroup(click.Group):
         "config": "oktaql.config:config_command",
         "docs": "oktaql.docs:docs_command",
         "shell": "oktaql.shell:shell_command",
+        "sync": "oktaql.sync:sync_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -1,0 +1,256 @@
+"""Running a sync: each org on its own thread with its own session; each resource read through
+the engine and landed batch by batch; one failure recorded, never the end of the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from oktaql.errors import APIError, Error
+from oktaql.sync._cursor import LogCursor, latest
+from oktaql.sync._destinations import Counts, Destination
+from oktaql.sync._plan import Read
+from oktaql.sync._table import TableSpec
+
+if TYPE_CHECKING:
+    import httpx
+
+    from oktaql._settings import Settings
+    from oktaql.session import Session
+
+BATCH_ROWS = 1000  # rows per commit of a snapshot's stage (a System Log batch is one page)
+SUMMARY_COLUMNS = (
+    "org",
+    "resource",
+    "status",
+    "read",
+    "inserted",
+    "updated",
+    "deleted",
+    "requests",
+    "seconds",
+    "message",
+)
+
+
+@dataclass
+class Landed:
+    """What one resource of one org came to (a row of the summary)."""
+
+    org: str
+    resource: str
+    status: str = "ok"  # ok | error | skipped
+    read: int = 0
+    counts: Counts = field(default_factory=Counts)
+    requests: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+    def row(self) -> tuple[Any, ...]:
+        c = self.counts
+        return (
+            self.org,
+            self.resource,
+            self.status,
+            self.read,
+            c.inserted,
+            c.updated,
+            c.deleted,
+            self.requests,
+            round(self.seconds, 3),
+            self.message,
+        )
+
+
+@dataclass(frozen=True)
+class OrgTarget:
+    """An org to sync: its label (``_org``) and how to build its settings (deferred, so a
+    profile whose token cannot be read fails that org alone)."""
+
+    name: str
+    settings: Callable[[], Settings]
+
+
+class CountingTransport:
+    """Real HTTP that counts what it sends (the requests column of the summary)."""
+
+    def __init__(self, connections: int = 16) -> None:
+        import httpx
+
+        # the limits HTTPClient gives its own transport: a connection kept for every worker
+        self.inner = httpx.HTTPTransport(
+            limits=httpx.Limits(
+                max_connections=max(100, connections),
+                max_keepalive_connections=max(20, connections),
+            )
+        )
+        self.count = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    since: str | None = None  # Okta's form; the System Log's start on a first run
+    full: bool = False  # read lastUpdated resources in full (and mark what vanished)
+    page_size: int | None = None  # System Log page size (None: Okta's largest, 1000)
+
+
+def _rows(session: Session, result: Any) -> Iterator[Sequence[Any]]:
+    try:
+        if result.stream is not None:
+            yield from result.stream
+        elif result.relation is not None:
+            while chunk := result.relation.fetchmany(BATCH_ROWS):
+                yield from chunk
+        elif result.rows:
+            yield from result.rows
+    finally:
+        session.drop_scratch(result.scratch)
+
+
+def _batches(rows: Iterator[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
+    batch: list[Sequence[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def land(
+    session: Session, read: Read, org: str, dest: Destination, opts: RunOptions, out: Landed
+) -> None:
+    """Read one resource of one org and land it; ``out`` counts as it goes (a failure part
+    way leaves what committed counted)."""
+    synced_at = dt.datetime.now(dt.UTC)
+    stored = dest.cursor(org, read.resource)
+    if read.kind == "log":
+        cursor = LogCursor.parse(stored)
+        size = opts.page_size or 1000
+        result = session.execute(read.sql(cursor.published or opts.since, page_size=opts.page_size))
+        spec = TableSpec.of(read.table, result.columns)
+        uid, pub = spec.index("uuid"), spec.index("published")
+        landed_any = False
+        for batch in _batches(_rows(session, result), size):
+            out.read += len(batch)
+            pairs = [(r[uid], r[pub]) for r in batch]
+            fresh = cursor.fresh(pairs)
+            if not fresh:
+                continue
+            nxt = cursor.advanced([pairs[i] for i in fresh])
+            writer = dest.writer(spec, org, read.resource, synced_at)
+            try:
+                writer.add([batch[i] for i in fresh])
+                out.counts += writer.commit("append", nxt.text())
+            except BaseException:
+                writer.abort()
+                raise
+            cursor, landed_any = nxt, True
+        if not landed_any and stored is None:  # the table exists after a first run
+            dest.writer(spec, org, read.resource, synced_at).commit("append", None)
+        return
+    since = None if (opts.full or read.kind != "updated") else stored
+    result = session.execute(read.sql(since))
+    spec = TableSpec.of(read.table, result.columns)
+    stamp = spec.index("lastUpdated") if "lastUpdated" in spec.names else None
+    writer = dest.writer(spec, org, read.resource, synced_at)
+    newest = since
+    try:
+        for batch in _batches(_rows(session, result), BATCH_ROWS):
+            out.read += len(batch)
+            writer.add(batch)
+            if stamp is not None and read.kind == "updated":
+                newest = latest((r[stamp] for r in batch), newest)
+        mode = "upsert" if since else "snapshot"
+        out.counts += writer.commit(mode, newest if read.kind == "updated" else None)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def sync_org(
+    target: OrgTarget,
+    reads: Sequence[Read],
+    dest: Destination,
+    opts: RunOptions,
+    live: list[Session] | None = None,
+) -> list[Landed]:
+    """Every read of one org, in order; an org whose credential is refused stops there.
+    ``live`` gets the org's session while it runs (so Ctrl-C can cancel it)."""
+    from oktaql._settings import Settings
+    from oktaql.session import Session
+
+    results = [Landed(target.name, r.resource) for r in reads]
+    try:
+        base = target.settings()
+        counter = CountingTransport(base.concurrency)
+        settings = Settings.of(base, transport=counter, db=None, progress=False)
+        session = Session(settings)
+        if live is not None:
+            live.append(session)
+    except Exception as exc:  # a profile without a token, an unreadable config...
+        for res in results:
+            res.status, res.message = "error", _message(exc)
+        return results
+    try:
+        stop: str | None = None
+        for read, res in zip(reads, results, strict=True):
+            if stop is not None:
+                res.status, res.message = "skipped", stop
+                continue
+            before, start = counter.count, time.monotonic()
+            try:
+                land(session, read, target.name, dest, opts, res)
+            except Exception as exc:
+                res.status, res.message = "error", _message(exc)
+                if isinstance(exc, APIError) and exc.status == 401:
+                    stop = f"not read: the org refused the credential ({exc.status})"
+            finally:
+                res.requests = counter.count - before
+                res.seconds = time.monotonic() - start
+    finally:
+        session.close()
+    return results
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first if isinstance(exc, Error) else f"{type(exc).__name__}: {first}"
+
+
+def sync_orgs(
+    targets: Sequence[OrgTarget], reads: Sequence[Read], dest: Destination, opts: RunOptions
+) -> list[Landed]:
+    """Every org at once (a thread each); the summary rows in the order orgs were named.
+    Ctrl-C cancels every org's session (nothing more is sent; what committed stays)."""
+    live: list[Session] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, len(targets)))
+    try:
+        futures = [pool.submit(sync_org, t, reads, dest, opts, live) for t in targets]
+        out: list[Landed] = []
+        for f in futures:
+            out.extend(f.result())
+        return out
+    except KeyboardInterrupt:
+        for session in list(live):
+            session.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+__all__ = ["SUMMARY_COLUMNS", "Landed", "OrgTarget", "RunOptions", "sync_orgs"]

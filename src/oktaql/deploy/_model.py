@@ -39,6 +39,20 @@ class Declarative:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """One query of an ``.iql`` file: what follows ``/*+ name, option=value */``, as written
+    (rendered when it runs). Added for the .iql runner (_iql); declarative resources have none."""
+
+    name: str  # exists, statecheck, create, update, createorupdate, exports, delete
+    sql: str
+    where: Where  # the file and the line of the anchor
+    retries: int = 1
+    retry_delay: float = 0.0
+    postdelete_retries: int = 1
+    postdelete_retry_delay: float = 0.0
+
+
+@dataclass(frozen=True)
 class Resource:
     name: str
     type: ResourceType
@@ -49,6 +63,10 @@ class Resource:
     protected: tuple[str, ...] = ()
     condition: str | None = None  # the manifest's `if`
     declarative: Declarative | None = None
+    # added for the .iql runner; defaults keep older callers working
+    queries: dict[str, Anchor] = field(default_factory=dict)  # anchor name -> query
+    run: str | None = None  # a script resource's command (templated)
+    prop_where: dict[str, Where] = field(default_factory=dict)  # where each prop is written
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,7 @@ class Stack:
     providers: tuple[str, ...]
     globals: dict[str, Any]
     resources: tuple[Resource, ...]
+    digest: str = ""  # sha256 of the manifest, its files and the env vars given (saved plans)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ class Change:
     changes: tuple[FieldChange, ...] = ()
     requests: tuple[PlannedRequest, ...] = ()
     note: str | None = None
+    # what the resource exports for later resources (declarative: from the live object, or
+    # "<known after apply>" before it exists); may hold secrets: never printed
+    exports: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,99 @@
+"""Live state in bulk: one listing per resource type (and parent), shared by its resources.
+
+A plan of 150 declarative groups reads ``GET /api/v1/groups`` once, at the largest page the
+listing allows (the planner's default), not one GET per group. The listing is planned as a
+SELECT, so it gets the planner's pushdown: where every resource of a type matches on the same
+top-level field, that field's values go in the WHERE clause and Okta filters them where its
+API can. Pages are read raw (the objects as Okta sent them) through the session's clients,
+with their retries and pacing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from oktaql import parser
+from oktaql.deploy._kind import Kind
+from oktaql.planning import Plan
+
+MAX_PUSHED_VALUES = 20  # more values than this make a URL too long to be worth it
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def listing_sql(kind: Kind, parents: dict[str, Any], narrow: dict[str, list[Any]]) -> str:
+    where = [f"{_ident(k)} = {_literal(v)}" for k, v in parents.items()]
+    for column, values in narrow.items():
+        if 0 < len(values) <= MAX_PUSHED_VALUES:
+            where.append(
+                f"{_ident(column)} IN ({', '.join(_literal(v) for v in values)})"
+                if len(values) > 1
+                else f"{_ident(column)} = {_literal(values[0])}"
+            )
+    sql = f"SELECT * FROM {kind.id}"
+    return sql + (" WHERE " + " AND ".join(where) if where else "")
+
+
+def narrowing(kind: Kind, matches: Iterable[dict[str, Any] | None]) -> dict[str, list[Any]]:
+    """The top-level match fields every resource of a type names, with their values: what a
+    listing may be narrowed by. A resource whose match isn't known yet narrows nothing."""
+    common: dict[str, list[Any]] | None = None
+    columns = set(kind.columns)
+    for match in matches:
+        if match is None:
+            return {}
+        fields = {
+            k: v
+            for k, v in match.items()
+            if k in columns and k != "id" and isinstance(v, str | int | bool)
+        }
+        if common is None:
+            common = {k: [v] for k, v in fields.items()}
+        else:
+            common = {k: vals + [fields[k]] for k, vals in common.items() if k in fields}
+    return {k: list(dict.fromkeys(v)) for k, v in (common or {}).items()}
+
+
+class LiveReader:
+    """Reads each (type, parents) listing once per plan; ``requests`` counts what it sent."""
+
+    def __init__(self, session: Any):
+        self.session = session
+        self._seen: dict[tuple[str, tuple[tuple[str, str], ...]], list[dict[str, Any]]] = {}
+        self.narrow: dict[str, dict[str, list[Any]]] = {}
+        self.requests = 0
+
+    def objects(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
+        key = (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())))
+        got = self._seen.get(key)
+        if got is None:
+            got = self._read(kind, parents)
+            self._seen[key] = got
+        return got
+
+    def forget_type(self, resource_id: str) -> None:
+        self._seen = {k: v for k, v in self._seen.items() if k[0] != resource_id}
+
+    def _read(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
+        s = self.session
+        sql = listing_sql(kind, parents, self.narrow.get(kind.id, {}))
+        plan: Plan = s.plan(parser.parse(sql))
+        scans = [step.scan for step in plan.steps if getattr(step, "scan", None) is not None]
+        out: list[dict[str, Any]] = []
+        s.check_targets(plan.requests())
+        for scan in scans:
+            for rows, _bound in s.pages(scan, list(scan.calls)):
+                self.requests += 1
+                out.extend(r for r in rows if isinstance(r, dict))
+        return out

@@ -46,6 +46,7 @@ class Anchor:
     name: str  # exists, statecheck, create, update, createorupdate, exports, delete
     sql: str
     where: Where  # the file and the line of the anchor
+    first_line: int = 0  # the line the query starts on (errors inside it count from here)
     retries: int = 1
     retry_delay: float = 0.0
     postdelete_retries: int = 1

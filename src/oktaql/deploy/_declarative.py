@@ -98,6 +98,15 @@ def _unknown(value: Any) -> bool:
     return False
 
 
+def _masked(change: FieldChange) -> FieldChange:
+    """A plan never shows a secret: a field named like one (client_secret, password...), or
+    anything under it, is masked on both sides."""
+    from oktaql._secrets import mask_json
+
+    name = change.field.rsplit(".", 1)[-1]
+    return FieldChange(change.field, mask_json(change.old, name), mask_json(change.new, name))
+
+
 def _status(value: Any, where: Where) -> str | None:
     if value is None:
         return None
@@ -238,6 +247,10 @@ class Engine:
         owned = self.state.resources.get(r.name)
         p = Planned(r.name, Change(r.name, "none"), [], kind, r, live, dict(parents))
         if teardown:
+            if live is not None:  # later resources' matches may name its id
+                p.exports = {a: self._export_value(live, c) for c, a in self._exports(p)}
+            else:
+                p.exports = {alias: UNKNOWN for _, alias in self._exports(p)}
             return self._plan_delete(p, owned, note="not found: nothing to delete")
         if live is None:
             return self._plan_create(p, match, desired, want, owned)
@@ -265,7 +278,7 @@ class Engine:
             )
             if want is not None and starts != want:
                 p.ops.append(self._lifecycle_op(kind, p.parents, _NewId(p.name), want))
-        changes = [FieldChange(k, None, v) for k, v in desired.items()]
+        changes = [_masked(FieldChange(k, None, v)) for k, v in desired.items()]
         if want is not None:
             changes.append(FieldChange("status", None, want))
         note = (
@@ -284,7 +297,7 @@ class Engine:
         kind, live = p.kind, p.live
         assert kind is not None and live is not None
         live_id = str(live.get("id"))
-        changes = diff(desired, live)
+        changes = [_masked(c) for c in diff(desired, live)]
         status = live.get("status")
         status_change = want is not None and status != want
         ids = {**p.parents, kind.id_param: live_id}

@@ -41,7 +41,9 @@ _CREATED_INACTIVE = re.compile(
     r"(?i)\bstarts out inactive\b|created with the status set to\W*inactive"
 )
 _NEEDS_INACTIVE_TO_REPLACE = re.compile(r"(?i)\bonly\b[^.]*\binactive\b")
-_NEEDS_INACTIVE_TO_DELETE = re.compile(r"(?i)\b(deactivate it first|deletes an inactive|active)\b")
+_NEEDS_INACTIVE_TO_DELETE = re.compile(
+    r"(?i)\b(deactivate it first|deletes an inactive|active)\b|\bonly\b[^.]*\binactive\b"
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from oktaql import parser
 from oktaql.deploy._kind import Kind
 from oktaql.planning import Plan
+from oktaql.planning._steps import Fetch, Stream
 
 MAX_PUSHED_VALUES = 20  # more values than this make a URL too long to be worth it
 
@@ -89,7 +90,7 @@ class LiveReader:
         s = self.session
         sql = listing_sql(kind, parents, self.narrow.get(kind.id, {}))
         plan: Plan = s.plan(parser.parse(sql))
-        scans = [step.scan for step in plan.steps if getattr(step, "scan", None) is not None]
+        scans = [step.scan for step in plan.steps if isinstance(step, Fetch | Stream)]
         out: list[dict[str, Any]] = []
         s.check_targets(plan.requests())
         for scan in scans:

@@ -326,8 +326,7 @@ class Engine:
         created = owned is not None and owned.id == live_id and owned.created
         p.record = Owned(kind.id, live_id, dict(p.parents), created=created)
         p.exports = {alias: self._export_value(live, col) for col, alias in self._exports(p)}
-        action = "update" if p.ops else "none"
-        p.change = Change(p.name, action, tuple(changes), self._requests(p))
+        p.change = Change(p.name, "update" if p.ops else "none", tuple(changes), self._requests(p))
         return p
 
     def _plan_delete(self, p: Planned, owned: Owned | None, note: str) -> Planned:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from oktaql.deploy._context import UNKNOWN, condition, render_value, variables_in
 from oktaql.deploy._model import Anchor, Change, PlannedRequest, Resource, Stack, Where
@@ -73,6 +74,7 @@ class Runner:
         self.show_queries = show_queries
         self.sleep = sleep
         self.state = _State()
+        self._done = []
 
     # --- contexts ---------------------------------------------------------------------------
 
@@ -143,7 +145,9 @@ class Runner:
             result = self._execute(r, anchor, sql, ctx)
             _rows(self.session, result)  # RETURNING rows are read (and scratch dropped)
 
-    def planned(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> tuple[PlannedRequest, ...]:
+    def planned(
+        self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
+    ) -> tuple[PlannedRequest, ...]:
         """The requests ``anchor`` would send, planned and not sent, secrets masked."""
         from oktaql._secrets import mask_json
 
@@ -153,7 +157,8 @@ class Runner:
             for call in plan.writes():
                 req = call.request
                 body = mask_json(req.body) if req.has_body else None
-                out.append(PlannedRequest(req.method, req.url, body))
+                url = req.url.replace(quote(UNKNOWN), UNKNOWN)  # shown as written, not encoded
+                out.append(PlannedRequest(req.method, url, body))
         return tuple(out)
 
     # --- checks -----------------------------------------------------------------------------
@@ -260,27 +265,7 @@ class Runner:
             )
         return "update", "statecheck fails"
 
-    # --- build ------------------------------------------------------------------------------
-
-    def build(self, on_failure: str = "error") -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        failed: list[tuple[Resource, Error]] = []
-        for i, r in enumerate(self.stack.resources):
-            try:
-                outcomes.append(self._build_one(r))
-            except Error as exc:
-                outcomes.append(Outcome(r.name, "failed", _first_line(exc)))
-                if on_failure == "ignore":
-                    failed.append((r, exc))
-                    self.echo(f"{r.name}: failed, going on (--on-failure ignore): {exc}")
-                    self.placeholder_exports(r)
-                    continue
-                rolled = self.rollback() if on_failure == "rollback" else []
-                raise _BuildStopped(self.stack, r, exc, outcomes, self.stack.resources[i + 1 :], rolled) from None
-            self.echo(str(outcomes[-1]))
-        if failed:
-            raise _BuildStopped(self.stack, failed[0][0], failed[0][1], outcomes, (), [], ignored=len(failed))
-        return outcomes
+    # --- build (one .iql resource) ------------------------------------------------------------
 
     def _build_one(self, r: Resource) -> Outcome:
         ctx = self.context(r)
@@ -345,7 +330,9 @@ class Runner:
 
     def _script(self, r: Resource, ctx: dict[str, Any]) -> Outcome:
         assert r.run is not None
-        command = str(render_value(r.run, ctx, Where(r.where.file, r.where.line, f"{r.where.key}.run")))
+        command = str(
+            render_value(r.run, ctx, Where(r.where.file, r.where.line, f"{r.where.key}.run"))
+        )
         if self.dry_run or self.show_queries:
             self.echo(f"-- {r.name}: run\n{command}")
         if self.dry_run:
@@ -371,7 +358,9 @@ class Runner:
                 )
             for column, alias in r.exports:
                 if column not in values:
-                    raise DeployError(f"resource '{r.name}': the script printed no {column!r}", r.where)
+                    raise DeployError(
+                        f"resource '{r.name}': the script printed no {column!r}", r.where
+                    )
                 self._set_export(r, alias, values[column])
         return Outcome(r.name, "ran")
 
@@ -472,30 +461,15 @@ class Runner:
             except Error:
                 continue
 
-    def teardown(self, on_failure: str = "error") -> list[Outcome]:
-        if not self.dry_run:
-            self.collect_exports()
-        outcomes: list[Outcome] = []
-        for i, r in enumerate(reversed(self.stack.resources)):
-            try:
-                outcomes.append(self._teardown_one(r))
-            except Error as exc:
-                outcomes.append(Outcome(r.name, "failed", _first_line(exc)))
-                if on_failure == "ignore":
-                    self.echo(f"{r.name}: delete failed, going on (--on-failure ignore): {exc}")
-                    continue
-                rest = tuple(reversed(self.stack.resources))[i + 1 :]
-                raise _BuildStopped(self.stack, r, exc, outcomes, rest, [], verb="teardown") from None
-            self.echo(str(outcomes[-1]))
-        return outcomes
-
     def _teardown_one(self, r: Resource) -> Outcome:
         if r.type not in ("resource", "multi"):
             return Outcome(r.name, "skipped", f"a {r.type}")
         try:
             ctx = self.context(r)
         except DeployError as exc:
-            return Outcome(r.name, "skipped", f"cannot render it ({_first_line(exc)}): already gone?")
+            return Outcome(
+                r.name, "skipped", f"cannot render it ({_first_line(exc)}): already gone?"
+            )
         if self.skipped(r, ctx):
             return Outcome(r.name, "skipped", f"if {r.condition}")
         anchor = r.queries.get("delete")
@@ -504,14 +478,17 @@ class Runner:
         if self.dry_run:
             self._show(r, anchor, ctx, force=True)
             return Outcome(r.name, "dry run", "nothing sent")
-        missing = [v for v in variables_in(anchor.sql, anchor.where) if v not in ctx and v != "this"]
         check = r.queries.get("exists") or r.queries.get("statecheck")
+        needs = set(variables_in(anchor.sql, anchor.where))
+        if check is not None:
+            needs |= set(variables_in(check.sql, check.where))
+        missing = sorted(v for v in needs if v not in ctx and v != "this")
+        if missing:  # what it needs is exported by resources that are gone already
+            return Outcome(r.name, "absent", f"{', '.join(missing)} not exported: already gone")
         if r.type == "resource" and check is not None:
             present = self.exists(r, ctx) if check.name == "exists" else self.statecheck(r, ctx)
             if not present:
                 return Outcome(r.name, "absent", "nothing to delete")
-        if missing:
-            return Outcome(r.name, "skipped", f"{', '.join(missing)} not exported: already gone?")
         try:
             self.write(r, anchor, ctx)
         except Error:
@@ -529,6 +506,216 @@ class Runner:
                     f"resource '{r.name}': exists still finds it after the delete", check.where
                 )
         return Outcome(r.name, "deleted")
+
+    # --- a whole stack: .iql resources here, declarative ones by their engine, in order ------
+
+    def base_context(self) -> dict[str, Any]:
+        return {
+            **self.stack.globals,
+            "stack_name": self.stack.name,
+            "stack_env": self.stack.env,
+            **self.state.exports,
+        }
+
+    def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
+        """Runs of declarative resources (planned together: one listing per type) and single
+        .iql resources, in manifest order."""
+        group: list[Resource] = []
+        for r in resources:
+            if r.type == "declarative":
+                group.append(r)
+                continue
+            if group:
+                yield True, group
+                group = []
+            yield False, [r]
+        if group:
+            yield True, group
+
+    def _engine(self) -> Any:
+        try:
+            from oktaql.deploy._declarative import Engine
+        except ImportError:
+            raise DeployError(
+                "declarative resources (resource:, match:, desired:) are not supported yet"
+            ) from None
+        return Engine(self.session, self.stack, self.base_context())
+
+    def _active(self, group: list[Resource]) -> tuple[list[Resource], list[Resource]]:
+        """The resources of ``group`` whose ``if`` holds, and those it skips."""
+        keep, skip = [], []
+        for r in group:
+            (
+                skip if self.skipped(r, {**self.base_context(), "resource_name": r.name}) else keep
+            ).append(r)
+        return keep, skip
+
+    def plan(self) -> list[Change]:
+        changes: list[Change] = []
+        seen: set[str] = set()
+        for declarative, group in self._groups(self.stack.resources):
+            if not declarative:
+                changes.append(self.plan_one(group[0]))
+                continue
+            keep, skip = self._active(group)
+            changes += [Change(r.name, "none", note=f"skipped: if {r.condition}") for r in skip]
+            for planned in self._engine().plan(keep):
+                if planned.name not in seen:  # a removed resource's delete, once
+                    seen.add(planned.name)
+                    changes.append(planned.change)
+                    self.state.exports.update(planned.exports)
+        return changes
+
+    def run_stack(self, on_failure: str = "error") -> list[Outcome]:
+        """Build every resource in order (``.iql`` here, declarative by their engine)."""
+        outcomes: list[Outcome] = []
+        groups = list(self._groups(self.stack.resources))
+        for n, (declarative, group) in enumerate(groups):
+            if not declarative:
+                outcomes += self._build_iql(group[0], on_failure)
+                continue
+            keep, skip = self._active(group)
+            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+            if self.dry_run:
+                for r in keep:
+                    self.placeholder_exports(r)
+                    outcomes.append(
+                        Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
+                    )
+                continue
+            engine = self._engine()
+            report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
+            self.state.exports.update(report.exports)
+            for o in report.outcomes:
+                label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)
+                outcomes.append(Outcome(o.name, label, o.error or ""))
+                self.echo(str(outcomes[-1]))
+            if not report.ok and on_failure != "ignore":
+                bad = next(o for o in report.outcomes if o.status == "failed")
+                at = (
+                    next(r for r in keep if r.name == bad.name)
+                    if any(r.name == bad.name for r in keep)
+                    else keep[0]
+                )
+                rest = tuple(r for _, g in groups[n + 1 :] for r in g)
+                rolled = self.rollback() if on_failure == "rollback" else []
+                raise _BuildStopped(
+                    self.stack, at, DeployError(bad.error or "failed"), outcomes, rest, rolled
+                )
+        failures = [o for o in outcomes if o.action == "failed"]
+        if failures:
+            first = next(r for r in self.stack.resources if r.name == failures[0].name)
+            raise _BuildStopped(
+                self.stack,
+                first,
+                DeployError(failures[0].note),
+                outcomes,
+                (),
+                [],
+                ignored=len(failures),
+            )
+        return outcomes
+
+    def _build_iql(self, r: Resource, on_failure: str) -> list[Outcome]:
+        try:
+            outcome = self._build_one(r)
+        except Error as exc:
+            if on_failure == "ignore":
+                self.echo(f"{r.name}: failed, going on (--on-failure ignore): {exc}")
+                self.placeholder_exports(r)
+                return [Outcome(r.name, "failed", _first_line(exc))]
+            raise self._stopped(r, exc, on_failure) from None
+        self.echo(str(outcome))
+        self._done.append(outcome)
+        return [outcome]
+
+    _done: list[Outcome]
+
+    def _stopped(self, r: Resource, exc: Error, on_failure: str) -> _BuildStopped:
+        names = [x.name for x in self.stack.resources]
+        rest = self.stack.resources[names.index(r.name) + 1 :]
+        rolled = self.rollback() if on_failure == "rollback" else []
+        return _BuildStopped(
+            self.stack,
+            r,
+            exc,
+            [*self._done, Outcome(r.name, "failed", _first_line(exc))],
+            rest,
+            rolled,
+        )
+
+    def test_stack(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for declarative, group in self._groups(self.stack.resources):
+            if not declarative:
+                outcomes.append(self.test_one(group[0]))
+                continue
+            keep, skip = self._active(group)
+            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+            for planned in self._engine().plan(keep):
+                self.state.exports.update(planned.exports)
+                ok = planned.change.action == "none"
+                outcomes.append(
+                    Outcome(
+                        planned.name,
+                        "pass" if ok else "FAIL",
+                        "" if ok else f"plan says {planned.change.action}",
+                    )
+                )
+        return outcomes
+
+    def teardown_stack(self, on_failure: str = "error") -> list[Outcome]:
+        if not self.dry_run:
+            self.collect_exports()
+        outcomes: list[Outcome] = []
+        groups = list(self._groups(self.stack.resources))
+        for n, (declarative, group) in enumerate(reversed(groups)):
+            if not declarative:
+                r = group[0]
+                try:
+                    outcomes.append(self._teardown_one(r))
+                except Error as exc:
+                    outcomes.append(Outcome(r.name, "failed", _first_line(exc)))
+                    if on_failure == "ignore":
+                        self.echo(f"{r.name}: delete failed, going on (--on-failure ignore): {exc}")
+                        continue
+                    rest = tuple(x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g))
+                    raise _BuildStopped(
+                        self.stack, r, exc, outcomes, rest, [], verb="teardown"
+                    ) from None
+                self.echo(str(outcomes[-1]))
+                continue
+            keep, skip = self._active(group)
+            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+            if self.dry_run:
+                outcomes += [Outcome(r.name, "dry run", "nothing sent") for r in keep]
+                continue
+            engine = self._engine()
+            planned = engine.plan(keep, teardown=True)
+            report = engine.apply([p.change for p in planned], keep, True, on_failure)
+            for o in report.outcomes:
+                label = {"done": "deleted" if o.action == "delete" else "absent"}.get(
+                    o.status, o.status
+                )
+                outcomes.append(Outcome(o.name, label, o.error or ""))
+                self.echo(str(outcomes[-1]))
+            if not report.ok and on_failure != "ignore":
+                bad = next(o for o in report.outcomes if o.status == "failed")
+                at = next((r for r in keep if r.name == bad.name), keep[0])
+                rest = tuple(x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g))
+                raise _BuildStopped(
+                    self.stack,
+                    at,
+                    DeployError(bad.error or "failed"),
+                    outcomes,
+                    rest,
+                    [],
+                    verb="teardown",
+                )
+        return outcomes
+
+
+_DONE = {"create": "created", "update": "updated", "none": "unchanged", "delete": "deleted"}
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -580,7 +767,9 @@ def _count_result(rows: list[dict[str, Any]], anchor: Anchor) -> int:
     try:
         return int(rows[0]["count"] or 0)
     except (TypeError, ValueError):
-        raise DeployError(f"{anchor.name}: count is {rows[0]['count']!r}, not a number", anchor.where) from None
+        raise DeployError(
+            f"{anchor.name}: count is {rows[0]['count']!r}, not a number", anchor.where
+        ) from None
 
 
 def _exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, dict[str, Any]]:
@@ -632,8 +821,7 @@ def _explained(exc: Error, r: Resource, anchor: Anchor, session: Any) -> Error:
             method, param = _deactivate(session, rid)
             fix = (
                 f"put `EXEC {rid}.{method} @{param} = '...';` before it in the {anchor.name} "
-                "anchor"
-                + ("" if verb == "delete" else ", and activate it again after")
+                "anchor" + ("" if verb == "delete" else ", and activate it again after")
                 if method
                 else "deactivate it first"
             )
@@ -644,7 +832,7 @@ def _explained(exc: Error, r: Resource, anchor: Anchor, session: Any) -> Error:
             )
     if isinstance(exc, DeployError):
         return exc
-    return DeployError(f"resource '{r.name}', {anchor.name}: {exc}", anchor.where)
+    return DeployError(f"resource '{r.name}': {exc}", anchor.where)
 
 
 def _deactivate(session: Any, rid: str) -> tuple[str | None, str]:
@@ -692,7 +880,9 @@ class _BuildStopped(DeployError):
         if not_done:
             lines.append("not done: " + ", ".join(not_done))
         if rolled:
-            lines.append("rolled back (--on-failure rollback): " + ", ".join(str(o) for o in rolled))
+            lines.append(
+                "rolled back (--on-failure rollback): " + ", ".join(str(o) for o in rolled)
+            )
         elif verb == "build" and not ignored and any(o.action == "created" for o in outcomes):
             lines.append("what was created stays (--on-failure rollback undoes it)")
         DeployError.__init__(self, "\n".join(lines))

@@ -578,3 +578,87 @@ def test_planned_request_bodies_mask_secrets(fresh_emulator: Any) -> None:
     assert changes[0].requests[0].body["credentials"]["oauthClient"]["client_secret"] != (
         "s3cr3t-value-123"
     )
+
+
+MANIFEST = """\
+version: 1
+name: cli-stack
+description: declarative resources through the CLI
+providers: [okta]
+resources:
+  - name: eng
+    resource: okta.groups.groups
+    match: {profile.name: "{{ stack_env }}-eng"}
+    desired:
+      profile: {name: "{{ stack_env }}-eng", description: Engineers}
+    exports: [id]
+  - name: eng_rule
+    resource: okta.groups.rules
+    match: {name: "{{ stack_env }}-eng-rule"}
+    desired:
+      type: group_rule
+      name: "{{ stack_env }}-eng-rule"
+      conditions:
+        expression: {value: 'user.department=="Eng"', type: "urn:okta:expression:1.0"}
+      actions: {assignUserToGroups: {groupIds: ["{{ id }}"]}}
+    lifecycle: {status: ACTIVE}
+"""
+
+
+def test_cli_build_plan_drift_and_detailed_exitcode(
+    fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from oktaql.cli import main
+
+    emu = fresh_emulator
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stackql_manifest.yml").write_text(MANIFEST)
+    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
+
+    def deploy(*args: str) -> Any:
+        return CliRunner().invoke(main, ["deploy", *args, "--org-url", emu.url])
+
+    built = deploy("build", str(stack), "dev")
+    assert built.exit_code == 0, built.output
+    eng = group_by_name(emu, "dev-eng")
+    assert eng is not None
+    assert [r["status"] for r in emu.org.group_rules if r["name"] == "dev-eng-rule"] == ["ACTIVE"]
+    emu.request_log.clear()
+    rebuilt = deploy("build", str(stack), "dev")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert writes(emu) == []
+    clean = deploy("plan", str(stack), "dev", "--detailed-exitcode")
+    assert clean.exit_code == 0, clean.output
+    with http(emu) as api:
+        api.put(
+            f"/api/v1/groups/{eng['id']}",
+            json={"profile": {"name": "dev-eng", "description": "by hand"}},
+        )
+    drifted = deploy("plan", str(stack), "dev", "--detailed-exitcode", "-o", "json")
+    assert drifted.exit_code == 2, drifted.output
+    resources = json.loads(drifted.output)["resources"]
+    assert resources == [
+        {
+            "name": "eng",
+            "action": "update",
+            "changes": [{"field": "profile.description", "old": "by hand", "new": "Engineers"}],
+            "requests": [
+                {
+                    "method": "PUT",
+                    "url": f"{emu.url}/api/v1/groups/{eng['id']}",
+                    "body": {"profile": {"name": "dev-eng", "description": "Engineers"}},
+                }
+            ],
+        },
+        {"name": "eng_rule", "action": "none", "changes": [], "requests": []},
+    ]
+    restored = deploy("build", str(stack), "dev")
+    assert restored.exit_code == 0, restored.output
+    assert emu.org.group(eng["id"])["profile"]["description"] == "Engineers"
+    gone = deploy("teardown", str(stack), "dev")
+    assert gone.exit_code == 0, gone.output
+    assert group_by_name(emu, "dev-eng") is None
+    assert not [r for r in emu.org.group_rules if r["name"] == "dev-eng-rule"]

@@ -662,3 +662,26 @@ def test_cli_build_plan_drift_and_detailed_exitcode(
     assert gone.exit_code == 0, gone.output
     assert group_by_name(emu, "dev-eng") is None
     assert not [r for r in emu.org.group_rules if r["name"] == "dev-eng-rule"]
+
+
+def test_a_renamed_resource_is_found_by_its_recorded_id_and_updated(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    d = Deploy(emu, (group("eng"),))
+    d.build()
+    eng = group_by_name(emu, "dev-eng")
+    assert eng is not None
+    renamed = decl(
+        "eng",
+        "okta.groups.groups",
+        {"profile.name": "dev-engineering"},
+        {"profile": {"name": "dev-engineering", "description": "Engineers"}},
+    )
+    d.set((renamed,))
+    changes = d.plan()
+    assert [(c.action, c.changes) for c in changes] == [
+        ("update", (FieldChange("profile.name", "dev-eng", "dev-engineering"),))
+    ]
+    assert [str(r) for r in changes[0].requests] == [f"PUT {emu.url}/api/v1/groups/{eng['id']}"]
+    d.build()
+    assert emu.org.group(eng["id"])["profile"]["name"] == "dev-engineering"
+    assert len([g for g in emu.org.groups if g["profile"]["name"].startswith("dev-")]) == 1

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from oktaql import parser
+from oktaql.deploy._diff import get_path, same
 from oktaql.deploy._kind import Kind
 from oktaql.planning import Plan
 from oktaql.planning._steps import Fetch, Stream
@@ -31,6 +32,11 @@ def _literal(value: Any) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _scalar(value: Any) -> tuple[str, Any]:
+    # True == 1 in Python; the type keeps them apart as `same` does
+    return (type(value).__name__, value)
 
 
 def listing_sql(kind: Kind, parents: dict[str, Any], narrow: dict[str, list[Any]]) -> str:
@@ -73,6 +79,7 @@ class LiveReader:
         self.session = session
         self._seen: dict[tuple[str, tuple[tuple[str, str], ...]], list[dict[str, Any]]] = {}
         self.narrow: dict[str, dict[str, list[Any]]] = {}
+        self._indexes: dict[Any, dict[tuple[Any, ...], list[dict[str, Any]]]] = {}
         self.requests = 0
 
     def objects(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,7 +90,37 @@ class LiveReader:
             self._seen[key] = got
         return got
 
+    def by_id(self, kind: Kind, parents: dict[str, Any], ident: str) -> dict[str, Any] | None:
+        return self._index(kind, parents, ("id",)).get((_scalar(ident),), [None])[0]
+
+    def matching(
+        self, kind: Kind, parents: dict[str, Any], fields: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The objects whose fields equal ``fields`` (scalar values: looked up in an index
+        built once per listing, so a plan of N resources costs N lookups, not N scans)."""
+        names = tuple(sorted(fields))
+        if not all(isinstance(v, str | int | bool) for v in fields.values()):
+            objects = self.objects(kind, parents)
+            return [o for o in objects if all(same(v, get_path(o, k)) for k, v in fields.items())]
+        key = tuple(_scalar(fields[n]) for n in names)
+        return list(self._index(kind, parents, names).get(key, []))
+
+    def _index(
+        self, kind: Kind, parents: dict[str, Any], names: tuple[str, ...]
+    ) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+        seen = (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())), names)
+        got = self._indexes.get(seen)
+        if got is None:
+            got = {}
+            for o in self.objects(kind, parents):
+                values = tuple(get_path(o, n) for n in names)
+                if all(isinstance(v, str | int | bool) for v in values):
+                    got.setdefault(tuple(_scalar(v) for v in values), []).append(o)
+            self._indexes[seen] = got
+        return got
+
     def forget_type(self, resource_id: str) -> None:
+        self._indexes = {k: v for k, v in self._indexes.items() if k[0] != resource_id}
         self._seen = {k: v for k, v in self._seen.items() if k[0] != resource_id}
 
     def _read(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from oktaql.deploy._bulk import LiveReader, narrowing
 from oktaql.deploy._context import UNKNOWN, render_value
-from oktaql.deploy._diff import MISSING, diff, get_path, overlay, same
+from oktaql.deploy._diff import MISSING, diff, get_path, overlay
 from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, kind_of
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
@@ -179,11 +179,10 @@ class Engine:
         self, r: Resource, kind: Kind, match: dict[str, Any], parents: dict[str, str]
     ) -> dict[str, Any] | None:
         owned = self.state.resources.get(r.name)
-        objects = self.reader.objects(kind, parents)
         if owned is not None and owned.resource == kind.id and owned.params == parents:
-            for o in objects:
-                if str(o.get("id")) == owned.id:
-                    return o
+            held = self.reader.by_id(kind, parents, owned.id)
+            if held is not None:
+                return held
         fields = {("id" if k == kind.id_param else k): v for k, v in match.items()}
         fields = {k: v for k, v in fields.items() if k not in kind.parents}
         if not fields:
@@ -192,7 +191,7 @@ class Engine:
                 f"{', '.join(kind.columns)})",
                 Where(r.where.file, r.where.line, "match"),
             )
-        found = [o for o in objects if all(same(v, get_path(o, k)) for k, v in fields.items())]
+        found = self.reader.matching(kind, parents, fields)
         if len(found) > 1:
             ids = ", ".join(str(o.get("id")) for o in found[:5])
             raise DeployError(
@@ -356,9 +355,7 @@ class Engine:
                 "stack, so it is left in place (and no longer managed)",
             )
             return p
-        for o in self.reader.objects(kind, owned.params):
-            if str(o.get("id")) == owned.id:
-                p.live = o
+        p.live = self.reader.by_id(kind, owned.params, owned.id)
         return self._plan_delete(p, owned, note=f"{kind.id} {owned.id} is already gone")
 
     def _lifecycle_op(self, kind: Kind, parents: dict[str, Any], ident: Any, to: str) -> Op:

@@ -685,3 +685,42 @@ def test_a_renamed_resource_is_found_by_its_recorded_id_and_updated(fresh_emulat
     d.build()
     assert emu.org.group(eng["id"])["profile"]["name"] == "dev-engineering"
     assert len([g for g in emu.org.groups if g["profile"]["name"].startswith("dev-")]) == 1
+
+
+def test_a_rules_actions_change_by_delete_and_create(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    d = Deploy(emu, (group("eng"), group("ops"), rule()))
+    d.build()
+    old = next(r["id"] for r in emu.org.group_rules if r["name"] == "dev-rule")
+    ops = group_by_name(emu, "dev-ops")
+    eng = group_by_name(emu, "dev-eng")
+    assert ops is not None and eng is not None
+    d.set((group("eng"), group("ops"), rule(group_export="ops_id")))
+    changes = d.plan()
+    assert changes[2].changes == (
+        FieldChange("actions.assignUserToGroups.groupIds", [eng["id"]], [ops["id"]]),
+    )
+    assert changes[2].note == "actions can't be changed in place: deleted and created again"
+    assert [str(r) for r in changes[2].requests] == [
+        f"DELETE {emu.url}/api/v1/groups/rules/{old}",
+        f"POST {emu.url}/api/v1/groups/rules",
+        f"POST {emu.url}/api/v1/groups/rules/<known after apply>/lifecycle/activate",
+    ]
+    emu.request_log.clear()
+    apply_changes(d.session, d.stack, changes, d.context)
+    [new] = [r for r in emu.org.group_rules if r["name"] == "dev-rule"]
+    assert writes(emu) == [
+        ("DELETE", f"/api/v1/groups/rules/{old}"),
+        ("POST", "/api/v1/groups/rules"),
+        ("POST", f"/api/v1/groups/rules/{new['id']}/lifecycle/activate"),
+    ]
+    assert new["status"] == "ACTIVE"
+    assert new["actions"]["assignUserToGroups"]["groupIds"] == [ops["id"]]
+    assert [c.action for c in d.plan()] == ["none"] * 3
+    record = json.loads(state_path(emu.url, "baseline", "dev").read_text())
+    assert record["resources"]["rule"] == {
+        "resource": "okta.groups.rules",
+        "id": new["id"],
+        "params": {},
+        "created": True,
+    }

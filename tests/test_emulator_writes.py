@@ -152,3 +152,13 @@ def test_active_event_hook_cannot_be_deleted_until_deactivated(api: httpx.Client
     assert refused.status_code == 403 and refused.json()["errorCode"] == "E0000006"
     assert api.post(f"/api/v1/eventHooks/{hook['id']}/lifecycle/deactivate").status_code == 200
     assert api.delete(f"/api/v1/eventHooks/{hook['id']}").status_code == 204
+
+
+def test_a_group_rules_actions_cannot_be_replaced(api: httpx.Client) -> None:
+    eng, ops = _group(api, "Eng"), _group(api, "Ops")
+    rid = api.post("/api/v1/groups/rules", json=_rule_body(eng, "eng")).json()["id"]
+    refused = api.put(f"/api/v1/groups/rules/{rid}", json=_rule_body(ops, "eng"))
+    assert refused.status_code == 400 and refused.json()["errorCode"] == "E0000001"
+    assert refused.json()["errorSummary"] == "Api validation failed: actions"
+    rule = api.get(f"/api/v1/groups/rules/{rid}").json()
+    assert rule["actions"]["assignUserToGroups"]["groupIds"] == [eng]

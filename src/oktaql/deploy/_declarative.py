@@ -300,6 +300,29 @@ class Engine:
         status = live.get("status")
         status_change = want is not None and status != want
         ids = {**p.parents, kind.id_param: live_id}
+        fixed = sorted({c.field.split(".")[0] for c in changes} & kind.fixed)
+        if fixed and kind.deleter is not None and kind.creator is not None:
+            # the API can't change these in place: delete the object and create it again
+            if kind.delete_needs_inactive and status == "ACTIVE":
+                p.ops.append(self._lifecycle_op(kind, p.parents, live_id, "INACTIVE"))
+            p.ops.append(Op("delete", kind.deleter, dict(ids)))
+            params: dict[str, Any] = dict(p.parents)
+            final = want or status
+            if final == "INACTIVE" and "activate" in kind.creator.params:
+                params["activate"] = False
+            p.ops.append(Op("create", kind.creator, params, desired))
+            starts = (
+                "INACTIVE" if kind.created_inactive or params.get("activate") is False else "ACTIVE"
+            )
+            if kind.has_lifecycle and final in ("ACTIVE", "INACTIVE") and starts != final:
+                p.ops.append(self._lifecycle_op(kind, p.parents, _NewId(p.name), str(final)))
+            if status_change:
+                changes.append(FieldChange("status", status, want))
+            p.record = Owned(kind.id, live_id, dict(p.parents), created=True)
+            p.exports = {alias: UNKNOWN for _, alias in self._exports(p)}
+            note = f"{', '.join(fixed)} can't be changed in place: deleted and created again"
+            p.change = Change(p.name, "update", tuple(changes), self._requests(p), note)
+            return p
         if changes:
             if kind.replacer is None:
                 raise DeployError(

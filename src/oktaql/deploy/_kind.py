@@ -41,6 +41,10 @@ _CREATED_INACTIVE = re.compile(
     r"(?i)\bstarts out inactive\b|created with the status set to\W*inactive"
 )
 _NEEDS_INACTIVE_TO_REPLACE = re.compile(r"(?i)\bonly\b[^.]*\binactive\b")
+_FIXED = re.compile(
+    r"(?i)(?:can't|cannot|can not) (?:update|change) the\W+(\w+)\W+section|their (\w+) stay as "
+    r"they are"
+)
 _NEEDS_INACTIVE_TO_DELETE = re.compile(
     r"(?i)\b(deactivate it first|deletes an inactive|active)\b|\bonly\b[^.]*\binactive\b"
 )
@@ -100,6 +104,23 @@ class Kind:
                 )
             )
         )
+
+    @cached_property
+    def fixed(self) -> frozenset[str]:
+        """Top-level fields the replace can't change (a group rule's ``actions``: "You currently
+        can't update the action section"): changing one means delete and create again."""
+        if self.replacer is None:
+            return frozenset()
+        text = self.replacer.summary + " " + self.replacer.description
+        words = _FIXED.findall(text)
+        fields = self.replacer.body_fields
+        out = set()
+        for pair in words:
+            for w in pair:
+                for name in (w, w + "s"):
+                    if w and name in fields:
+                        out.add(name)
+        return frozenset(out)
 
     @cached_property
     def settable(self) -> frozenset[str] | None:

@@ -41,20 +41,29 @@ def _scalar(value: Any) -> tuple[str, Any]:
 
 def listing_sql(kind: Kind, parents: dict[str, Any], narrow: dict[str, list[Any]]) -> str:
     where = [f"{_ident(k)} = {_literal(v)}" for k, v in parents.items()]
-    for column, values in narrow.items():
+    for path, values in narrow.items():
         if 0 < len(values) <= MAX_PUSHED_VALUES:
+            head, _, rest = path.partition(".")
+            # profile.name: the planner pushes json_extract_string(profile, '$.name') as Okta's
+            # `profile.name eq "..."`
+            column = (
+                f"json_extract_string({_ident(head)}, {_literal('$.' + rest)})"
+                if rest
+                else _ident(head)
+            )
             where.append(
-                f"{_ident(column)} IN ({', '.join(_literal(v) for v in values)})"
+                f"{column} IN ({', '.join(_literal(v) for v in values)})"
                 if len(values) > 1
-                else f"{_ident(column)} = {_literal(values[0])}"
+                else f"{column} = {_literal(values[0])}"
             )
     sql = f"SELECT * FROM {kind.id}"
     return sql + (" WHERE " + " AND ".join(where) if where else "")
 
 
 def narrowing(kind: Kind, matches: Iterable[dict[str, Any] | None]) -> dict[str, list[Any]]:
-    """The top-level match fields every resource of a type names, with their values: what a
-    listing may be narrowed by. A resource whose match isn't known yet narrows nothing."""
+    """The match fields every resource of a type names, with their values: what a listing may
+    be narrowed by (the planner pushes to Okta what its API filters; the rest stays local). A
+    resource whose match isn't known yet narrows nothing."""
     common: dict[str, list[Any]] | None = None
     columns = set(kind.columns)
     for match in matches:
@@ -63,7 +72,9 @@ def narrowing(kind: Kind, matches: Iterable[dict[str, Any] | None]) -> dict[str,
         fields = {
             k: v
             for k, v in match.items()
-            if k in columns and k != "id" and isinstance(v, str | int | bool)
+            if k.partition(".")[0] in columns
+            and k != "id"
+            and (isinstance(v, str) or ("." not in k and isinstance(v, int | bool)))
         }
         if common is None:
             common = {k: [v] for k, v in fields.items()}

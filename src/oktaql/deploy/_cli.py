@@ -410,8 +410,8 @@ def export_command(
                 written = export_stack(session, resource, where, Path(out_dir))
             finally:
                 session.close()
-        for path in written or ():
-            click.echo(f"wrote {path}")
+        click.echo(f"wrote {written}")
+        click.echo(f"next: oktaql deploy plan {out_dir} STACK_ENV (it should show no change)")
 
 
 __all__ = ["deploy_command"]

@@ -543,7 +543,8 @@ class Runner:
 
     def _active(self, group: list[Resource]) -> tuple[list[Resource], list[Resource]]:
         """The resources of ``group`` whose ``if`` holds, and those it skips."""
-        keep, skip = [], []
+        keep: list[Resource] = []
+        skip: list[Resource] = []
         for r in group:
             (
                 skip if self.skipped(r, {**self.base_context(), "resource_name": r.name}) else keep

@@ -126,7 +126,9 @@ def read_env_file(path: str | Path) -> dict[str, str]:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DeployError(f"--env-file: cannot read it ({exc.strerror or exc})", Where(str(p))) from None
+        raise DeployError(
+            f"--env-file: cannot read it ({exc.strerror or exc})", Where(str(p))
+        ) from None
     out: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -261,11 +263,14 @@ def load_stack(
         raise DeployError(f"STACK_ENV {env!r} is not a name (e.g. dev, prd)")
     doc = _loader(raw_text, mfile)
     if not isinstance(doc, _Map):
-        raise DeployError("the manifest must be a mapping (version, name, resources, ...)", Where(mfile, 1))
+        raise DeployError(
+            "the manifest must be a mapping (version, name, resources, ...)", Where(mfile, 1)
+        )
     for key in doc:
         if key not in _TOP_KEYS:
             raise DeployError(
-                f"unknown key{_suggest(str(key), _TOP_KEYS)}", Where(mfile, _line(doc, key), str(key))
+                f"unknown key{_suggest(str(key), _TOP_KEYS)}",
+                Where(mfile, _line(doc, key), str(key)),
             )
     env_vars = dict(env_vars or {})
     name = doc.get("name", root.resolve().name)
@@ -276,7 +281,11 @@ def load_stack(
         known = catalog.registry.provider_names()
         for i, p in enumerate(providers):
             if p not in known:
-                line = doc["providers"].item_lines[i] if isinstance(doc.get("providers"), _Seq) else None
+                line = (
+                    doc["providers"].item_lines[i]
+                    if isinstance(doc.get("providers"), _Seq)
+                    else None
+                )
                 raise DeployError(
                     f"unknown provider {p!r}{_suggest(p, known)}", Where(mfile, line, "providers")
                 )
@@ -284,7 +293,9 @@ def load_stack(
     globals_ = _globals(doc, mfile, env_vars, base)
     resources_node = doc.get("resources", _Seq())
     if not isinstance(resources_node, list):
-        raise DeployError("resources must be a list", Where(mfile, _line(doc, "resources"), "resources"))
+        raise DeployError(
+            "resources must be a list", Where(mfile, _line(doc, "resources"), "resources")
+        )
     resources: list[Resource] = []
     seen: dict[str, int] = {}
     for i, node in enumerate(resources_node):
@@ -313,15 +324,20 @@ def _strings(value: Any, file: str, parent: Any, key: str) -> list[str]:
     return list(value)
 
 
-def _globals(doc: _Map, file: str, env_vars: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+def _globals(
+    doc: _Map, file: str, env_vars: dict[str, str], base: dict[str, Any]
+) -> dict[str, Any]:
     node = doc.get("globals", [])
     if not isinstance(node, list):
-        raise DeployError("globals must be a list of {name, value}", Where(file, _line(doc, "globals"), "globals"))
+        raise DeployError(
+            "globals must be a list of {name, value}", Where(file, _line(doc, "globals"), "globals")
+        )
     out: dict[str, Any] = {}
     for item in node:
         if not isinstance(item, _Map) or "name" not in item or "value" not in item:
             raise DeployError(
-                "each global is a mapping with name and value", Where(file, _line(item) or _line(doc, "globals"), "globals")
+                "each global is a mapping with name and value",
+                Where(file, _line(item) or _line(doc, "globals"), "globals"),
             )
         gname = item["name"]
         key = f"globals.{gname}"
@@ -333,7 +349,9 @@ def _globals(doc: _Map, file: str, env_vars: dict[str, str], base: dict[str, Any
                     Where(file, _line(item, extra), key),
                 )
         if not isinstance(gname, str) or not _NAME.match(gname):
-            raise DeployError(f"{gname!r} is not a variable name", Where(file, _line(item, "name"), "globals"))
+            raise DeployError(
+                f"{gname!r} is not a variable name", Where(file, _line(item, "name"), "globals")
+            )
         context = {**env_vars, **base, **out}
         for var, _ in _used(item["value"], where).items():
             if var not in context:
@@ -362,27 +380,47 @@ def _used(value: Any, where: Where) -> dict[str, int]:
 
 
 def _resource(
-    node: Any, i: int, root: Path, mfile: str, env: str, parent: _Seq, seen: dict[str, int], catalog: Any
+    node: Any,
+    i: int,
+    root: Path,
+    mfile: str,
+    env: str,
+    parent: Any,
+    seen: dict[str, int],
+    catalog: Any,
 ) -> Resource:
     line = parent.item_lines[i] if isinstance(parent, _Seq) else None
     if not isinstance(node, _Map):
-        raise DeployError("a resource is a mapping with name, file, props, ...", Where(mfile, line, f"resources[{i}]"))
+        raise DeployError(
+            "a resource is a mapping with name, file, props, ...",
+            Where(mfile, line, f"resources[{i}]"),
+        )
     rname = node.get("name")
     if not isinstance(rname, str) or not _NAME.match(rname):
         raise DeployError(
-            "a resource needs a name (letters, digits, _ and -)", Where(mfile, _line(node, "name"), f"resources[{i}].name")
+            "a resource needs a name (letters, digits, _ and -)",
+            Where(mfile, _line(node, "name"), f"resources[{i}].name"),
         )
     key = f"resources.{rname}"
     if rname in seen:
-        raise DeployError(f"resource {rname!r} is given twice (first on line {seen[rname]})", Where(mfile, node.line, key))
+        raise DeployError(
+            f"resource {rname!r} is given twice (first on line {seen[rname]})",
+            Where(mfile, node.line, key),
+        )
     seen[rname] = node.line
     for k in node:
         if k not in _RESOURCE_KEYS:
-            raise DeployError(f"unknown key{_suggest(str(k), _RESOURCE_KEYS)}", Where(mfile, _line(node, k), f"{key}.{k}"))
+            raise DeployError(
+                f"unknown key{_suggest(str(k), _RESOURCE_KEYS)}",
+                Where(mfile, _line(node, k), f"{key}.{k}"),
+            )
     declarative = any(k in node for k in _DECLARATIVE_KEYS)
     rtype = node.get("type", "declarative" if declarative else "resource")
     if rtype not in TYPES:
-        raise DeployError(f"type {rtype!r} is not one of {', '.join(TYPES)}", Where(mfile, _line(node, "type"), f"{key}.type"))
+        raise DeployError(
+            f"type {rtype!r} is not one of {', '.join(TYPES)}",
+            Where(mfile, _line(node, "type"), f"{key}.type"),
+        )
     if declarative and rtype != "declarative":
         raise DeployError(
             f"a declarative resource (resource/match/desired) cannot have type {rtype!r}",
@@ -401,11 +439,15 @@ def _resource(
     elif rtype == "script":
         run = node.get("run")
         if not isinstance(run, str) or not run.strip():
-            raise DeployError("a script resource needs run: the command to run", Where(mfile, node.line, key))
+            raise DeployError(
+                "a script resource needs run: the command to run", Where(mfile, node.line, key)
+            )
     else:
         fname = node.get("file", f"{rname}.iql")
         if not isinstance(fname, str):
-            raise DeployError("file must be a file name", Where(mfile, _line(node, "file"), f"{key}.file"))
+            raise DeployError(
+                "file must be a file name", Where(mfile, _line(node, "file"), f"{key}.file")
+            )
         file = root / "resources" / fname
         shown = str(file)
         try:
@@ -441,13 +483,19 @@ def _resource(
 def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], dict[str, Where]]:
     items = node.get("props", [])
     if not isinstance(items, list):
-        raise DeployError("props must be a list of {name, value}", Where(mfile, _line(node, "props"), f"{key}.props"))
+        raise DeployError(
+            "props must be a list of {name, value}",
+            Where(mfile, _line(node, "props"), f"{key}.props"),
+        )
     props: dict[str, Any] = {}
     wheres: dict[str, Where] = {}
     for j, item in enumerate(items):
         line = items.item_lines[j] if isinstance(items, _Seq) else None
         if not isinstance(item, _Map) or not isinstance(item.get("name"), str):
-            raise DeployError("each prop is a mapping with name and value (or values)", Where(mfile, line, f"{key}.props"))
+            raise DeployError(
+                "each prop is a mapping with name and value (or values)",
+                Where(mfile, line, f"{key}.props"),
+            )
         pname = item["name"]
         pkey = f"{key}.props.{pname}"
         if not _NAME.match(pname):
@@ -456,7 +504,10 @@ def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], 
             raise DeployError("prop is given twice", Where(mfile, line, pkey))
         for k in item:
             if k not in _PROP_KEYS:
-                raise DeployError(f"unknown key{_suggest(str(k), _PROP_KEYS)}", Where(mfile, _line(item, k), f"{pkey}.{k}"))
+                raise DeployError(
+                    f"unknown key{_suggest(str(k), _PROP_KEYS)}",
+                    Where(mfile, _line(item, k), f"{pkey}.{k}"),
+                )
         if "value" in item:
             props[pname] = item["value"]
             wheres[pname] = Where(mfile, _line(item, "value"), pkey)
@@ -464,7 +515,8 @@ def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], 
             values = item["values"]
             if not isinstance(values, _Map):
                 raise DeployError(
-                    "values maps each environment to {value: ...}", Where(mfile, _line(item, "values"), f"{pkey}.values")
+                    "values maps each environment to {value: ...}",
+                    Where(mfile, _line(item, "values"), f"{pkey}.values"),
                 )
             chosen = values.get(env)
             if chosen is None:
@@ -474,7 +526,8 @@ def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], 
                 )
             if not isinstance(chosen, _Map) or "value" not in chosen:
                 raise DeployError(
-                    f"write values: {{{env}: {{value: ...}}}}", Where(mfile, _line(values, env), f"{pkey}.values.{env}")
+                    f"write values: {{{env}: {{value: ...}}}}",
+                    Where(mfile, _line(values, env), f"{pkey}.values.{env}"),
                 )
             props[pname] = chosen["value"]
             wheres[pname] = Where(mfile, _line(chosen, "value"), f"{pkey}.values.{env}.value")
@@ -496,7 +549,9 @@ def _exports(node: _Map, mfile: str, key: str) -> tuple[tuple[str, str], ...]:
             column, alias = next(iter(item.items()))
             pair = (str(column), str(alias))
         else:
-            raise DeployError(f"{item!r} is no export: write a column name or {{column: name}}", where)
+            raise DeployError(
+                f"{item!r} is no export: write a column name or {{column: name}}", where
+            )
         if not _NAME.match(pair[1]):
             raise DeployError(f"{pair[1]!r} is not a variable name", where)
         out.append(pair)
@@ -535,7 +590,10 @@ def _check_anchors(rtype: str, queries: dict[str, Anchor], file: str, at: Where)
             raise DeployError(f"{file}: a {rtype} resource's query file needs {what}", at)
 
     if rtype in ("resource", "multi"):
-        need("create" in queries or "createorupdate" in queries, "a /*+ create */ or /*+ createorupdate */ anchor")
+        need(
+            "create" in queries or "createorupdate" in queries,
+            "a /*+ create */ or /*+ createorupdate */ anchor",
+        )
         if "createorupdate" not in queries:
             need(
                 any(a in queries for a in ("exists", "statecheck")),
@@ -601,10 +659,7 @@ def _check_names(resources: list[Resource], base: set[str], mfile: str) -> None:
             r = resources[i]
             if j is not None:
                 other = resources[j]
-                cycle = any(
-                    exporters.get(v) == i
-                    for v in _all_names(other)
-                )
+                cycle = any(exporters.get(v) == i for v in _all_names(other))
                 detail = (
                     f"'{other.name}' reads '{r.name}''s exports too: a cycle, break it"
                     if cycle

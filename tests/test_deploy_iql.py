@@ -555,3 +555,50 @@ def test_a_copy_of_the_baseline_is_a_separate_stack_per_env(emu: Any, tmp_path: 
         "okta-baseline-prd-engineering", "okta-baseline-prd-admins",
     }  # fmt: skip
     assert not any(re.search(r"-dev-", z["name"]) for z in get(emu, "zones"))
+
+
+def test_a_stack_mixing_declarative_and_iql_resources(emu: Any, tmp_path: Path) -> None:
+    """Declarative resources go to their engine in manifest order; their exports reach the
+    .iql resources after them; rebuild sends nothing; teardown removes both kinds."""
+    root = tmp_path / "mixed"
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "group.iql").write_text(GROUP)
+    (root / "stackql_manifest.yml").write_text(
+        """\
+name: mixed
+resources:
+  - name: platform
+    resource: okta.groups.groups
+    match: {profile.name: "{{ stack_name }}-platform"}
+    desired:
+      profile: {name: "{{ stack_name }}-platform", description: Platform team}
+    exports:
+      - id: platform_id
+  - name: follower
+    file: group.iql
+    props:
+      - name: group_name
+        value: "{{ stack_name }}-follower"
+      - name: group_description
+        value: "follows {{ platform_id }}"
+"""
+    )
+    before = snapshot(emu)
+    res = deploy(emu, "build", root)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "build of mixed (dev): 2 created\n"
+    made = {g["profile"]["name"]: g for g in new(before, snapshot(emu), "groups")}
+    platform = made["mixed-platform"]["id"]
+    assert made["mixed-follower"]["profile"]["description"] == f"follows {platform}"
+    res = deploy(emu, "build", root)
+    assert (res.exit_code, res.stdout) == (0, "build of mixed (dev): 2 unchanged\n"), res.output
+    assert writes(emu) == []
+    res = deploy(emu, "teardown", root)
+    assert res.exit_code == 0, res.output
+    assert sorted(writes(emu)) == sorted(
+        [
+            ("DELETE", f"/api/v1/groups/{made['mixed-follower']['id']}"),
+            ("DELETE", f"/api/v1/groups/{platform}"),
+        ]
+    )
+    assert set(snapshot(emu)["groups"]) == set(before["groups"])

@@ -114,10 +114,7 @@ class Runner:
             text = templates.render(sql, ctx)
         except Error as exc:
             text = f"{sql}\n-- (cannot be rendered yet: {exc})"
-        text = mask_sql(text)
-        for secret in sorted(self.state.secrets, key=len, reverse=True):
-            text = text.replace(secret, "****")
-        return text
+        return str(self._masked(mask_sql(text)))
 
     def _show(self, r: Resource, anchor: Anchor, ctx: dict[str, Any], force: bool = False) -> None:
         if self.show_queries or force:
@@ -128,7 +125,10 @@ class Runner:
         try:
             return self.session.execute(sql, ctx)
         except Error as exc:
-            raise _explained(exc, r, anchor, self.session) from None
+            explained = _explained(exc, r, anchor, self.session)
+            if self.state.secrets and self._masked(str(explained)) != str(explained):
+                explained = DeployError(self._masked(str(explained)))
+            raise explained from None
 
     def select(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> list[dict[str, Any]]:
         """The rows of a read anchor (its last statement), as dicts; recorded for the digest."""
@@ -156,10 +156,22 @@ class Runner:
             plan = self.session.plan_sql(sql, ctx)
             for call in plan.writes():
                 req = call.request
-                body = mask_json(req.body) if req.has_body else None
+                body = self._masked(mask_json(req.body)) if req.has_body else None
                 url = req.url.replace(quote(UNKNOWN), UNKNOWN)  # shown as written, not encoded
-                out.append(PlannedRequest(req.method, url, body))
+                out.append(PlannedRequest(req.method, self._masked(url), body))
         return tuple(out)
+
+    def _masked(self, value: Any) -> Any:
+        """``value`` with every protected export's value replaced by ``****``."""
+        if isinstance(value, str):
+            for secret in sorted(self.state.secrets, key=len, reverse=True):
+                value = value.replace(secret, "****").replace(quote(secret, safe=""), "****")
+            return value
+        if isinstance(value, dict):
+            return {k: self._masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._masked(v) for v in value]
+        return value
 
     # --- checks -----------------------------------------------------------------------------
 
@@ -448,8 +460,18 @@ class Runner:
     def collect_exports(self) -> None:
         """Teardown first reads every resource's exports (ids the delete queries use); a
         resource already gone exports nothing."""
-        for r in self.stack.resources:
-            if r.type in ("script", "declarative") or not r.exports:
+        for declarative, group in self._groups(self.stack.resources):
+            if declarative:
+                keep, _ = self._active([r for r in group if r.exports])
+                if keep:
+                    try:
+                        for planned in self._engine().plan(keep):
+                            self.state.exports.update(planned.exports)
+                    except Error:
+                        pass
+                continue
+            r = group[0]
+            if r.type == "script" or not r.exports:
                 continue
             try:
                 ctx = self.context(r)

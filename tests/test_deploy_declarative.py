@@ -522,17 +522,52 @@ def test_failed_build_with_rollback_undoes_what_it_created(fresh_emulator: Any) 
         {"name": "dev-zone"},
         {"type": "IP", "name": "dev-zone", "gateways": [{"type": "BOGUS", "value": "x"}]},
     )
-    d = Deploy(emu, (group("eng"), bad_zone, group("ops")))
+    app = baseline()[2]
+    d = Deploy(emu, (group("eng"), app, bad_zone, group("ops")))
     changes = d.plan()
+    emu.request_log.clear()
     report = apply_changes(d.session, d.stack, changes, d.context, on_failure="rollback")
     assert [(o.name, o.status) for o in report.outcomes] == [
         ("eng", "rolled back"),
+        ("app", "rolled back"),
         ("zone", "failed"),
         ("ops", "not done"),
     ]
-    assert "gateways" in (report.outcomes[1].error or "")
+    assert "gateways" in (report.outcomes[2].error or "")
+    eng_id = writes(emu)[-1][1].rsplit("/", 1)[-1]
+    app_id = writes(emu)[3][1].split("/")[4]
+    assert eng_id.startswith("00g") and app_id.startswith("0oa")
+    # undone newest first; the ACTIVE app is deactivated before its delete
+    assert writes(emu) == [
+        ("POST", "/api/v1/groups"),
+        ("POST", "/api/v1/apps"),
+        ("POST", "/api/v1/zones"),
+        ("POST", f"/api/v1/apps/{app_id}/lifecycle/deactivate"),
+        ("DELETE", f"/api/v1/apps/{app_id}"),
+        ("DELETE", f"/api/v1/groups/{eng_id}"),
+    ]
     assert group_by_name(emu, "dev-eng") is None
-    assert [c.action for c in d.plan()] == ["create"] * 3
+    assert not [a for a in emu.org.apps if a["label"] == "dev portal"]
+    assert [c.action for c in d.plan()] == ["create"] * 4
+    assert json.loads(state_path(emu.url, "baseline", "dev").read_text())["resources"] == {}
+
+
+def test_a_write_only_secret_never_differs(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    app = decl(
+        "app",
+        "okta.apps.applications",
+        {"label": "svc"},
+        {
+            "name": "oidc_client",
+            "label": "svc",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"client_secret": "s3cr3t-value-123"}},
+        },
+    )
+    d = Deploy(emu, (app,))
+    d.build()
+    assert [(c.action, c.changes) for c in d.plan()] == [("none", ())]
 
 
 def test_bad_declarations_fail_before_any_request(fresh_emulator: Any) -> None:

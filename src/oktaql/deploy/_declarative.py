@@ -584,6 +584,8 @@ class Engine:
             except Error as exc:
                 report.outcomes.append(Outcome(p.name, "delete", "failed", f"rollback: {exc}"))
                 continue
+            finally:
+                self.state.save()  # a rolled-back object is no longer the stack's
             for o in report.outcomes:
                 if o.name == p.name and o.status == "done":
                     o.status = "rolled back"

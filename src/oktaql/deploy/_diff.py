@@ -49,11 +49,17 @@ def same(desired: Any, live: Any) -> bool:
 
 
 def diff(desired: dict[str, Any], live: dict[str, Any], prefix: str = "") -> list[FieldChange]:
-    """Each written field whose live value differs, as its dotted path, old → new."""
+    """Each written field whose live value differs, as its dotted path, old → new. A secret
+    the API never returns can't be compared, so it never differs (and a changed one isn't seen:
+    rotate secrets with their own methods)."""
+    from oktaql._secrets import is_secret_name
+
     out: list[FieldChange] = []
     for key, want in desired.items():
         path = f"{prefix}{key}"
         have = live.get(key, MISSING) if isinstance(live, dict) else MISSING
+        if have is MISSING and is_secret_name(key):
+            continue  # write-only (a client_secret is never read back): nothing to compare
         if isinstance(want, dict) and isinstance(have, dict):
             out.extend(diff(want, have, path + "."))
         elif not same(want, have):

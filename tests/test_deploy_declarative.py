@@ -421,13 +421,13 @@ def test_removed_resource_is_deleted_only_when_this_stack_created_it(
     assert ops is not None
     d.set((group("eng"),))
     changes = d.plan()
-    assert [(c.name, c.action) for c in changes] == [
+    assert [(c.name, c.action) for c in changes] == [  # removed ones newest first
         ("eng", "none"),
-        ("hand", "none"),
         ("ops", "delete"),
+        ("hand", "none"),
     ]
-    assert "not created by this stack" in (changes[1].note or "")
-    assert [str(r) for r in changes[2].requests] == [f"DELETE {emu.url}/api/v1/groups/{ops['id']}"]
+    assert "not created by this stack" in (changes[2].note or "")
+    assert [str(r) for r in changes[1].requests] == [f"DELETE {emu.url}/api/v1/groups/{ops['id']}"]
     emu.request_log.clear()
     apply_changes(d.session, d.stack, changes, d.context)
     assert writes(emu) == [("DELETE", f"/api/v1/groups/{ops['id']}")]
@@ -791,3 +791,17 @@ def test_matches_okta_can_filter_are_pushed_until_the_stack_holds_objects_of_the
     # a held object may have been renamed behind the stack's back: the whole type is read
     assert [c.action for c in d.plan()] == ["none"] * 4
     assert log(emu) == [("GET", "/api/v1/groups?limit=10000"), ("GET", "/api/v1/apps?limit=200")]
+
+
+def test_a_match_on_a_field_the_objects_lack_fails_before_any_request(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    bad = decl("x", "okta.groups.groups", {"profle.name": "a"}, {"profile": {"name": "a"}})
+    d = Deploy(emu, (bad,))
+    emu.request_log.clear()
+    with pytest.raises(
+        DeployError,
+        match=r"stackql_manifest.yml:10: match: match.profle.name: okta.groups.groups objects "
+        r"have no field 'profle' \(did you mean profile\?\)",
+    ):
+        d.plan()
+    assert log(emu) == []

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from oktaql.deploy._bulk import LiveReader, narrowing
 from oktaql.deploy._context import UNKNOWN, render_value
 from oktaql.deploy._diff import MISSING, diff, get_path, overlay
-from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, kind_of
+from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, check_match, kind_of
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
 from oktaql.errors import DeployError, Error
@@ -150,6 +150,7 @@ class Engine:
             assert r.declarative is not None
             k = self.kind(r.declarative.resource, r.where)
             check_fields(k, r.declarative.desired, r.where)
+            check_match(k, r.declarative.match, r.where)
             try:
                 m = render_value(r.declarative.match, self.context, r.where)
             except DeployError:
@@ -165,9 +166,9 @@ class Engine:
             planned.append(self._plan_one(r, teardown))
             self.context.update(planned[-1].exports)  # later resources' templates read them
         names = {r.name for r in self.stack.resources}
-        gone = [
+        gone = [  # newest first, as a teardown goes
             self._plan_removed(n, o, teardown)
-            for n, o in self.state.resources.items()
+            for n, o in reversed(self.state.resources.items())
             if n not in names
         ]
         return [*gone, *reversed(planned)] if teardown else [*planned, *gone]

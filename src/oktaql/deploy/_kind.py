@@ -206,3 +206,21 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
                 f"{suggest(name, allowed)}; fields: {', '.join(sorted(allowed))}",
                 where,
             )
+
+
+def check_match(kind: Kind, match: dict[str, object], where: Where) -> None:
+    """A match field the objects don't have would never find one (and every build would create
+    another): it fails before any request, naming the field."""
+    at = Where(where.file, where.line, "match")
+    if not match:
+        raise DeployError(f"match is empty: name a field of {kind.id} to find the object by", at)
+    columns = set(kind.columns)
+    for name in match:
+        head = name.split(".")[0]
+        if head in columns or name in kind.parents or name == kind.id_param:
+            continue
+        known = sorted(columns | set(kind.parents) | {kind.id_param})
+        raise DeployError(
+            f"match.{name}: {kind.id} objects have no field {head!r}{suggest(head, known)}",
+            at,
+        )

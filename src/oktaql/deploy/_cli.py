@@ -107,8 +107,8 @@ def _running(
 ) -> Iterator[Any]:
     """The stack loaded and checked, and a runner on a session for it."""
     from oktaql._cancel import sigint_cancels
-    from oktaql.deploy._iql import Runner
     from oktaql.deploy._manifest import load_stack
+    from oktaql.deploy._stack import StackRunner as Runner
     from oktaql.session import Session
 
     with connected(connection) as target:

@@ -805,3 +805,44 @@ def test_a_match_on_a_field_the_objects_lack_fails_before_any_request(fresh_emul
     ):
         d.plan()
     assert log(emu) == []
+
+
+def test_cli_saved_plan_is_refused_after_drift_and_test_reports_it(
+    fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from oktaql.cli import main
+
+    emu = fresh_emulator
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stackql_manifest.yml").write_text(MANIFEST)
+    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
+
+    def deploy(*args: str) -> Any:
+        return CliRunner().invoke(main, ["deploy", *args, "--org-url", emu.url])
+
+    saved = tmp_path / "plan.json"
+    planned = deploy("plan", str(stack), "dev", "--out", str(saved))
+    assert planned.exit_code == 0, planned.output
+    applied = deploy("apply", str(stack), "dev", "--plan", str(saved))
+    assert applied.exit_code == 0, applied.output
+    eng = group_by_name(emu, "dev-eng")
+    assert eng is not None
+    assert deploy("test", str(stack), "dev").exit_code == 0
+    assert deploy("plan", str(stack), "dev", "--out", str(saved)).exit_code == 0
+    with http(emu) as api:
+        api.put(
+            f"/api/v1/groups/{eng['id']}",
+            json={"profile": {"name": "dev-eng", "description": "by hand"}},
+        )
+    failing = deploy("test", str(stack), "dev")
+    assert failing.exit_code == 1, failing.output
+    assert failing.output.splitlines()[:2] == ["eng (FAIL: plan says update)", "eng_rule (pass)"]
+    emu.request_log.clear()
+    refused = deploy("apply", str(stack), "dev", "--plan", str(saved))
+    assert refused.exit_code == 1, refused.output
+    assert "state changed since plan" in refused.output
+    assert writes(emu) == []
+    assert emu.org.group(eng["id"])["profile"]["description"] == "by hand"

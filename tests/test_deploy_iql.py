@@ -602,3 +602,31 @@ resources:
         ]
     )
     assert set(snapshot(emu)["groups"]) == set(before["groups"])
+
+
+def test_ctrl_c_stops_the_build_and_says_what_is_done(emu: Any, tmp_path: Path) -> None:
+    stack = small_stack(tmp_path / "s", BAD_RULE)  # "third" is replaced by a script below
+    text = (stack / "stackql_manifest.yml").read_text()
+    (stack / "stackql_manifest.yml").write_text(
+        text.replace(
+            "  - name: third\n    file: third.iql\n",
+            "  - name: third\n    type: script\n    run: kill -INT $PPID; sleep 2\n"
+            "  - name: fourth\n    file: third.iql\n",
+        )
+    )
+    res = deploy(emu, "build", stack)
+    assert res.exit_code == 130, res.output
+    assert report_interrupted(res) == [
+        "interrupted",
+        "no request was sent after Ctrl-C",
+        "build of small (dev) interrupted before 'third'",
+        "done: g1 (created), g2 (created)",
+        "not done: third, fourth",
+        "what was created stays (--on-failure rollback undoes it)",
+    ]
+    assert [m for m, _ in writes(emu)] == ["POST", "POST"]
+
+
+def report_interrupted(res: Any) -> list[str]:
+    lines = res.stderr.splitlines()
+    return lines[lines.index("interrupted") :]

@@ -72,15 +72,15 @@ def _echo(text: str) -> None:
 
 @contextmanager
 def _reported() -> Iterator[None]:
-    from oktaql._report import INTERRUPTED, exit_with
+    from oktaql._report import exit_with, unexpected
     from oktaql.errors import Error
 
     try:
         yield
-    except (Error, KeyboardInterrupt) as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            sys.exit(INTERRUPTED)
+    except (Error, KeyboardInterrupt) as exc:  # Ctrl-C: exit 130, with what was done
         exit_with(exc)
+    except Exception as exc:  # a bug of ours: one line, never a traceback
+        exit_with(unexpected(exc))
 
 
 def _env_vars(base: dict[str, Any], env_file: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:

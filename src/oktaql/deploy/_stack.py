@@ -19,12 +19,6 @@ from oktaql.errors import DeployError, Error
 class StackRunner(Runner):
     """Build, plan, test and teardown of every resource of a stack."""
 
-    _done: list[Outcome]
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._done = []
-
     def base_context(self) -> dict[str, Any]:
         return {
             **self.stack.globals,
@@ -84,80 +78,76 @@ class StackRunner(Runner):
         return changes
 
     def run_stack(self, on_failure: str = "error") -> list[Outcome]:
-        """Build every resource in order (``.iql`` here, declarative by their engine)."""
+        """Build every resource in order (``.iql`` here, declarative by their engine). Ctrl-C
+        stops it with the same report of what is done and not done, as a note."""
         outcomes: list[Outcome] = []
         groups = list(self._groups(self.stack.resources))
-        for n, (declarative, group) in enumerate(groups):
-            if not declarative:
-                outcomes += self._build_iql(group[0], on_failure)
-                continue
-            keep, skip = self._active(group)
-            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
-            if self.dry_run:
-                for r in keep:
-                    self.placeholder_exports(r)
-                    outcomes.append(
-                        Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
-                    )
-                continue
-            engine = self._engine()
-            report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
-            self.state.exports.update(report.exports)
-            for o in report.outcomes:
-                label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)
-                outcomes.append(Outcome(o.name, label, o.error or ""))
-                self.echo(str(outcomes[-1]))
-            if not report.ok and on_failure != "ignore":
-                bad = next(o for o in report.outcomes if o.status == "failed")
-                at = (
-                    next(r for r in keep if r.name == bad.name)
-                    if any(r.name == bad.name for r in keep)
-                    else keep[0]
-                )
-                rest = tuple(r for _, g in groups[n + 1 :] for r in g)
-                rolled = self.rollback() if on_failure == "rollback" else []
-                raise _BuildStopped(
-                    self.stack, at, DeployError(bad.error or "failed"), outcomes, rest, rolled
-                )
+        n = 0
+        try:
+            for n, (declarative, group) in enumerate(groups):  # noqa: B007 - read on Ctrl-C
+                if declarative:
+                    self._build_declarative(group, groups[n + 1 :], outcomes, on_failure)
+                else:
+                    self._build_iql(group[0], groups[n + 1 :], outcomes, on_failure)
+        except KeyboardInterrupt as exc:
+            done = {o.name for o in outcomes}
+            rest = [r for _, g in groups[n:] for r in g if r.name not in done]
+            stopped = _BuildStopped(self.stack, rest[0] if rest else None, None, outcomes, rest, [])
+            exc.add_note(str(stopped))
+            raise
         failures = [o for o in outcomes if o.action == "failed"]
         if failures:
             first = next(r for r in self.stack.resources if r.name == failures[0].name)
             raise _BuildStopped(
-                self.stack,
-                first,
-                DeployError(failures[0].note),
-                outcomes,
-                (),
-                [],
+                self.stack, first, DeployError(failures[0].note), outcomes, (), [],
                 ignored=len(failures),
-            )
+            )  # fmt: skip
         return outcomes
 
-    def _build_iql(self, r: Resource, on_failure: str) -> list[Outcome]:
+    def _build_iql(
+        self, r: Resource, later: list[Any], outcomes: list[Outcome], on_failure: str
+    ) -> None:
         try:
             outcome = self._build_one(r)
         except Error as exc:
+            outcomes.append(Outcome(r.name, "failed", first_line(exc)))
             if on_failure == "ignore":
                 self.echo(f"{r.name}: failed, going on (--on-failure ignore): {exc}")
                 self.placeholder_exports(r)
-                return [Outcome(r.name, "failed", first_line(exc))]
-            raise self._stopped(r, exc, on_failure) from None
+                return
+            rest = tuple(x for _, g in later for x in g)
+            rolled = self.rollback() if on_failure == "rollback" else []
+            raise _BuildStopped(self.stack, r, exc, outcomes, rest, rolled) from None
+        outcomes.append(outcome)
         self.echo(str(outcome))
-        self._done.append(outcome)
-        return [outcome]
 
-    def _stopped(self, r: Resource, exc: Error, on_failure: str) -> _BuildStopped:
-        names = [x.name for x in self.stack.resources]
-        rest = self.stack.resources[names.index(r.name) + 1 :]
-        rolled = self.rollback() if on_failure == "rollback" else []
-        return _BuildStopped(
-            self.stack,
-            r,
-            exc,
-            [*self._done, Outcome(r.name, "failed", first_line(exc))],
-            rest,
-            rolled,
-        )
+    def _build_declarative(
+        self, group: list[Resource], later: list[Any], outcomes: list[Outcome], on_failure: str
+    ) -> None:
+        keep, skip = self._active(group)
+        outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+        if self.dry_run:
+            for r in keep:
+                self.placeholder_exports(r)
+                outcomes.append(
+                    Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
+                )
+            return
+        engine = self._engine()
+        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
+        self.state.exports.update(report.exports)
+        for o in report.outcomes:
+            label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)
+            outcomes.append(Outcome(o.name, label, o.error or ""))
+            self.echo(str(outcomes[-1]))
+        if not report.ok and on_failure != "ignore":
+            bad = next(o for o in report.outcomes if o.status == "failed")
+            at = next((r for r in keep if r.name == bad.name), keep[0])
+            rest = tuple(r for _, g in later for r in g)
+            rolled = self.rollback() if on_failure == "rollback" else []
+            raise _BuildStopped(
+                self.stack, at, DeployError(bad.error or "failed"), outcomes, rest, rolled
+            )
 
     def test_stack(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -184,49 +174,81 @@ class StackRunner(Runner):
             self.collect_exports()
         outcomes: list[Outcome] = []
         groups = list(self._groups(self.stack.resources))
-        for n, (declarative, group) in enumerate(reversed(groups)):
-            if not declarative:
-                r = group[0]
-                try:
-                    outcomes.append(self._teardown_one(r))
-                except Error as exc:
-                    outcomes.append(Outcome(r.name, "failed", first_line(exc)))
-                    if on_failure == "ignore":
-                        self.echo(f"{r.name}: delete failed, going on (--on-failure ignore): {exc}")
-                        continue
+        n = 0
+        try:
+            for n, (declarative, group) in enumerate(reversed(groups)):
+                if not declarative:
+                    r = group[0]
+                    try:
+                        outcomes.append(self._teardown_one(r))
+                    except Error as exc:
+                        outcomes.append(Outcome(r.name, "failed", first_line(exc)))
+                        if on_failure == "ignore":
+                            self.echo(
+                                f"{r.name}: delete failed, going on (--on-failure ignore): {exc}"
+                            )
+                            continue
+                        rest = tuple(
+                            x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g)
+                        )
+                        raise _BuildStopped(
+                            self.stack, r, exc, outcomes, rest, [], verb="teardown"
+                        ) from None
+                    self.echo(str(outcomes[-1]))
+                    continue
+                keep, skip = self._active(group)
+                outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+                if self.dry_run:
+                    outcomes += [Outcome(r.name, "dry run", "nothing sent") for r in keep]
+                    continue
+                engine = self._engine()
+                planned = engine.plan(keep, teardown=True)
+                report = engine.apply([p.change for p in planned], keep, True, on_failure)
+                for o in report.outcomes:
+                    label = {"done": "deleted" if o.action == "delete" else "absent"}.get(
+                        o.status, o.status
+                    )
+                    outcomes.append(Outcome(o.name, label, o.error or ""))
+                    self.echo(str(outcomes[-1]))
+                if not report.ok and on_failure != "ignore":
+                    bad = next(o for o in report.outcomes if o.status == "failed")
+                    at = next((r for r in keep if r.name == bad.name), keep[0])
                     rest = tuple(x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g))
                     raise _BuildStopped(
-                        self.stack, r, exc, outcomes, rest, [], verb="teardown"
-                    ) from None
-                self.echo(str(outcomes[-1]))
-                continue
-            keep, skip = self._active(group)
-            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
-            if self.dry_run:
-                outcomes += [Outcome(r.name, "dry run", "nothing sent") for r in keep]
-                continue
-            engine = self._engine()
-            planned = engine.plan(keep, teardown=True)
-            report = engine.apply([p.change for p in planned], keep, True, on_failure)
-            for o in report.outcomes:
-                label = {"done": "deleted" if o.action == "delete" else "absent"}.get(
-                    o.status, o.status
+                        self.stack,
+                        at,
+                        DeployError(bad.error or "failed"),
+                        outcomes,
+                        rest,
+                        [],
+                        verb="teardown",
+                    )
+        except KeyboardInterrupt as exc:
+            done = {o.name for o in outcomes}
+            left = [
+                r for _, g in list(reversed(groups))[n:] for r in reversed(g) if r.name not in done
+            ]
+            exc.add_note(
+                str(
+                    _BuildStopped(
+                        self.stack,
+                        left[0] if left else None,
+                        None,
+                        outcomes,
+                        left,
+                        [],
+                        verb="teardown",
+                    )
                 )
-                outcomes.append(Outcome(o.name, label, o.error or ""))
-                self.echo(str(outcomes[-1]))
-            if not report.ok and on_failure != "ignore":
-                bad = next(o for o in report.outcomes if o.status == "failed")
-                at = next((r for r in keep if r.name == bad.name), keep[0])
-                rest = tuple(x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g))
-                raise _BuildStopped(
-                    self.stack,
-                    at,
-                    DeployError(bad.error or "failed"),
-                    outcomes,
-                    rest,
-                    [],
-                    verb="teardown",
-                )
+            )
+            raise
+        failures = [o for o in outcomes if o.action == "failed"]
+        if failures:  # --on-failure ignore went on; the run still failed
+            first = next(r for r in self.stack.resources if r.name == failures[0].name)
+            raise _BuildStopped(
+                self.stack, first, DeployError(failures[0].note), outcomes, (), [],
+                verb="teardown", ignored=len(failures),
+            )  # fmt: skip
         return outcomes
 
     def collect_exports(self) -> None:
@@ -265,10 +287,10 @@ class _BuildStopped(DeployError):
     def __init__(
         self,
         stack: Stack,
-        at: Resource,
-        cause: Error,
+        at: Resource | None,
+        cause: Error | None,  # None: interrupted (Ctrl-C)
         outcomes: list[Outcome],
-        rest: tuple[Resource, ...] | Iterator[Resource],
+        rest: tuple[Resource, ...] | list[Resource] | Iterator[Resource],
         rolled: list[Outcome],
         *,
         verb: str = "build",
@@ -277,12 +299,16 @@ class _BuildStopped(DeployError):
         self.cause = cause
         self.outcomes = outcomes
         self.rolled_back = rolled
-        head = (
-            f"{verb} of {stack.name} ({stack.env}): {ignored} resource(s) failed (--on-failure "
-            f"ignore); first, '{at.name}': {cause}"
-            if ignored
-            else f"{verb} of {stack.name} ({stack.env}) stopped at '{at.name}': {cause}"
-        )
+        name = at.name if at is not None else "the end"
+        if cause is None:
+            head = f"{verb} of {stack.name} ({stack.env}) interrupted before '{name}'"
+        elif ignored:
+            head = (
+                f"{verb} of {stack.name} ({stack.env}): {ignored} resource(s) failed "
+                f"(--on-failure ignore); first, '{name}': {cause}"
+            )
+        else:
+            head = f"{verb} of {stack.name} ({stack.env}) stopped at '{name}': {cause}"
         lines = [head]
         done = [o for o in outcomes if o.action not in ("failed",)]
         failed = [o for o in outcomes if o.action == "failed"]

@@ -846,3 +846,28 @@ def test_cli_saved_plan_is_refused_after_drift_and_test_reports_it(
     assert "state changed since plan" in refused.output
     assert writes(emu) == []
     assert emu.org.group(eng["id"])["profile"]["description"] == "by hand"
+
+
+def test_on_failure_ignore_goes_on_but_never_sends_a_value_it_lacks(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    bad = decl(
+        "eng",
+        "okta.groups.groups",
+        {"profile.name": "dev-eng"},
+        {"profile": {"name": ""}},  # Okta refuses a blank name
+        exports=(("id", "eng_id"),),
+    )
+    d = Deploy(emu, (bad, rule(), group("ops")))
+    changes = d.plan()
+    emu.request_log.clear()
+    report = apply_changes(d.session, d.stack, changes, d.context, on_failure="ignore")
+    assert [(o.name, o.status) for o in report.outcomes] == [
+        ("eng", "failed"),
+        ("rule", "failed"),
+        ("ops", "done"),
+    ]
+    assert report.outcomes[1].error == (
+        "rule: not sent: its body reads a value an earlier resource did not produce"
+    )
+    assert writes(emu) == [("POST", "/api/v1/groups"), ("POST", "/api/v1/groups")]
+    assert group_by_name(emu, "dev-ops") is not None

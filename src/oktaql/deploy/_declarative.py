@@ -470,6 +470,17 @@ class Engine:
             try:
                 if p.ops and p.resource is not None and _unknown(p.change.as_json()):
                     p = self._replan(p, teardown)
+                waiting = [
+                    k
+                    for op in p.ops
+                    for k, v in [*op.params.items(), ("body", op.body)]
+                    if not isinstance(v, _NewId) and v is not MISSING and _unknown(v)
+                ]
+                if waiting:  # an earlier resource that would give the value failed
+                    raise DeployError(
+                        f"{p.name}: not sent: its {', '.join(dict.fromkeys(waiting))} reads a "
+                        "value an earlier resource did not produce"
+                    )
                 self._run(p, made)
                 self.context.update(p.exports)
                 report.exports.update(p.exports)

@@ -364,3 +364,14 @@ def test_a_bad_stack_sends_no_request(
             "no global, prop of 'eng', or export of a resource above it (did you mean this?)\n"
         )
     assert fresh_emulator.request_log == []
+
+
+def test_a_template_syntax_error_names_its_line(tmp_path: Path, catalog: Any) -> None:
+    write(tmp_path, MANIFEST, {"group.iql": GROUP_IQL.replace("{{ this.id }}", "{{ this.id }")})
+    assert error(tmp_path, catalog) == (
+        f"{tmp_path}/resources/group.iql:15: delete: template syntax error: unexpected '}}'"
+    )
+    write(tmp_path, MANIFEST.replace('"{{ prefix }}-eng"', '"{{ prefix -eng"'))
+    assert error(tmp_path, catalog).startswith(
+        f"{tmp_path}/stackql_manifest.yml:14: resources.eng.props.group_name: template syntax error"
+    )

@@ -372,7 +372,7 @@ def init_command(stack_dir: str) -> None:
         written = write_starter(Path(stack_dir))
         for path in written:
             click.echo(f"wrote {path}")
-        click.echo(f"next: oktaql deploy plan {stack_dir} dev --emulator")
+        click.echo(f"next: oktaql deploy plan {stack_dir} dev (see {stack_dir}/README.md)")
 
 
 @deploy_command.command("export")

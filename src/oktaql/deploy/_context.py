@@ -33,9 +33,10 @@ def has_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def variables_in(source: str, where: Where) -> dict[str, int]:
+def variables_in(source: str, where: Where, first_line: int | None = None) -> dict[str, int]:
     """The variables ``source`` reads and not sets itself, each with the (1-based) line of its
-    first use within ``source``."""
+    first use within ``source``. ``first_line``: the file's line ``source`` starts on (a
+    syntax error then names the file's line)."""
     if not has_template(source):
         return {}
     import jinja2
@@ -44,7 +45,7 @@ def variables_in(source: str, where: Where) -> dict[str, int]:
     try:
         ast = _env().parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        line = (where.line or 1) + (exc.lineno or 1) - 1 if where.line else exc.lineno
+        line = where.line if first_line is None else first_line + (exc.lineno or 1) - 1
         raise DeployError(
             f"template syntax error: {exc.message}", Where(where.file, line, where.key)
         ) from None

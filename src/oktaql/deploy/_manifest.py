@@ -696,7 +696,7 @@ def _check_names(resources: list[Resource], base: set[str], mfile: str) -> None:
                 where = Where(mfile, r.where.line, f"{r.where.key}.{part}")
                 check(i, _used(getattr(r.declarative, part), where), where, known)
         for anchor in r.queries.values():
-            names = variables_in(anchor.sql, anchor.where)
+            names = variables_in(anchor.sql, anchor.where, anchor.first_line)
             check(
                 i, names, anchor.where, known | {"this"}, anchor.name == "delete", anchor.first_line
             )

@@ -63,15 +63,16 @@ DELETE FROM okta.groups.groups WHERE groupId = '{{ this.id }}'
 README = """\
 # {name}
 
-A starter [oktaql](https://github.com/) deploy stack in stackql-deploy's format:
-`stackql_manifest.yml` says what exists, `resources/group.iql` how to check, create, update
-and delete it.
+A starter oktaql deploy stack in stackql-deploy's format: `stackql_manifest.yml` says what
+exists, `resources/group.iql` how to check, create, update and delete it.
 
 ```sh
-oktaql deploy plan {name} dev --emulator      # what build would do
-oktaql deploy build {name} dev --emulator     # do it
-oktaql deploy test {name} dev --emulator      # is everything in its desired state?
-oktaql deploy teardown {name} dev --emulator  # delete it again
+oktaql emulator --port 8080 --token dev &     # a local Okta org to try it on
+export OKTA_API_TOKEN=dev OKTA_CLIENT_ORGURL=http://127.0.0.1:8080
+oktaql deploy plan {name} dev      # what build would do
+oktaql deploy build {name} dev     # do it (a second build sends no write)
+oktaql deploy test {name} dev      # is everything in its desired state?
+oktaql deploy teardown {name} dev  # delete it again
 ```
 """
 

@@ -871,3 +871,36 @@ def test_on_failure_ignore_goes_on_but_never_sends_a_value_it_lacks(fresh_emulat
     )
     assert writes(emu) == [("POST", "/api/v1/groups"), ("POST", "/api/v1/groups")]
     assert group_by_name(emu, "dev-ops") is not None
+
+
+def test_an_apps_redirect_uris_change_as_written_and_nothing_else_moves(
+    fresh_emulator: Any,
+) -> None:
+    emu = fresh_emulator
+    d = Deploy(emu, baseline())
+    d.build()
+    app = next(a for a in emu.org.apps if a["label"] == "dev portal")
+    resources = list(baseline())
+    old = resources[2].declarative
+    assert old is not None
+    desired = json.loads(json.dumps(old.desired))
+    uris = ["https://dev.example.com/cb", "https://dev.example.com/cb2"]
+    desired["settings"]["oauthClient"]["redirect_uris"] = uris
+    resources[2] = decl(
+        "app", old.resource, old.match, desired, old.lifecycle, exports=(("id", "app_id"),)
+    )
+    d.set(tuple(resources))
+    changes = {c.name: c for c in d.plan()}
+    assert changes["app"].changes == (
+        FieldChange("settings.oauthClient.redirect_uris", ["https://dev.example.com/cb"], uris),
+    )
+    [put] = changes["app"].requests
+    assert (put.method, put.url) == ("PUT", f"{emu.url}/api/v1/apps/{app['id']}")
+    assert put.body["label"] == "dev portal" and put.body["signOnMode"] == "OPENID_CONNECT"
+    assert [c.action for n, c in changes.items() if n != "app"] == ["none"] * 5
+    d.build()
+    live = next(a for a in emu.org.apps if a["id"] == app["id"])
+    assert live["settings"]["oauthClient"]["redirect_uris"] == uris
+    assert live["status"] == "ACTIVE"
+    assert live["credentials"]["oauthClient"]["client_id"] == app["id"]
+    assert all(c.action == "none" for c in d.plan())

@@ -294,6 +294,7 @@ class Runner:
             self.export(r, ctx)
             return Outcome(r.name, "exported")
         if self.dry_run:
+            ctx.setdefault("this", _Unknown())  # what exists would capture reads as unknown
             for name in ("exists", "statecheck", "create", "update", "createorupdate", "exports"):
                 if name in r.queries:
                     self._show(r, r.queries[name], ctx, force=True)
@@ -471,6 +472,7 @@ class Runner:
         if anchor is None:
             return Outcome(r.name, "skipped", "no /*+ delete */ anchor")
         if self.dry_run:
+            ctx.setdefault("this", _Unknown())
             self._show(r, anchor, ctx, force=True)
             return Outcome(r.name, "dry run", "nothing sent")
         check = r.queries.get("exists") or r.queries.get("statecheck")
@@ -501,6 +503,13 @@ class Runner:
                     f"resource '{r.name}': exists still finds it after the delete", check.where
                 )
         return Outcome(r.name, "deleted")
+
+
+class _Unknown(dict[str, Any]):
+    """``this`` before anything was read: every field is a placeholder."""
+
+    def __missing__(self, key: str) -> str:
+        return UNKNOWN
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -262,7 +262,12 @@ def test_dry_run_sends_nothing_and_needs_no_token(
         'SELECT \'{"name": "okta-baseline-dev-engineering", "description": "Everyone in '
         "Engineering\"}'"
     ) in res.stderr
-    # exports of a resource not built yet read as a placeholder in the queries after it
+    # what exists would capture, and exports of a resource not built yet, read as placeholders
+    assert (
+        '-- admins_group: update\nREPLACE okta.groups.groups\nSET data__profile = \'{"name": '
+        '"okta-baseline-dev-admins", "description": "Administrators (development)"}\'\n'
+        "WHERE groupId = '<known after apply>'"
+    ) in res.stderr
     assert '"groupIds": ["<known after apply>"]' in res.stderr
 
 

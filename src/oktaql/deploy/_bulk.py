@@ -10,6 +10,7 @@ with their retries and pacing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -91,15 +92,35 @@ class LiveReader:
         self._seen: dict[tuple[str, tuple[tuple[str, str], ...]], list[dict[str, Any]]] = {}
         self.narrow: dict[str, dict[str, list[Any]]] = {}
         self._indexes: dict[Any, dict[tuple[Any, ...], list[dict[str, Any]]]] = {}
+        self._count = threading.Lock()
         self.requests = 0
 
     def objects(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
-        key = (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())))
+        key = _key(kind, parents)
         got = self._seen.get(key)
         if got is None:
-            got = self._read(kind, parents)
+            got = self._fetch(self._scans(kind, parents))
             self._seen[key] = got
         return got
+
+    def prefetch(self, wanted: Iterable[tuple[Kind, dict[str, Any]]]) -> None:
+        """Read several listings at once (each one's pages follow each other, as its cursor
+        says; different listings need not wait for each other)."""
+        todo: dict[Any, tuple[Kind, dict[str, Any]]] = {}
+        for kind, parents in wanted:
+            key = _key(kind, parents)
+            if key not in self._seen:
+                todo.setdefault(key, (kind, parents))
+        if len(todo) < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        planned = [(key, self._scans(kind, parents)) for key, (kind, parents) in todo.items()]
+        workers = min(len(planned), max(1, int(getattr(self.session, "concurrency", 1))))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda item: self._fetch(item[1]), planned))
+        for (key, _scans), objects in zip(planned, results):
+            self._seen[key] = objects
 
     def by_id(self, kind: Kind, parents: dict[str, Any], ident: str) -> dict[str, Any] | None:
         return self._index(kind, parents, ("id",)).get((_scalar(ident),), [None])[0]
@@ -134,15 +155,22 @@ class LiveReader:
         self._indexes = {k: v for k, v in self._indexes.items() if k[0] != resource_id}
         self._seen = {k: v for k, v in self._seen.items() if k[0] != resource_id}
 
-    def _read(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
+    def _scans(self, kind: Kind, parents: dict[str, Any]) -> list[Any]:
+        """The listing planned as a SELECT (in the caller's thread: planning is not shared)."""
         s = self.session
-        sql = listing_sql(kind, parents, self.narrow.get(kind.id, {}))
-        plan: Plan = s.plan(parser.parse(sql))
-        scans = [step.scan for step in plan.steps if isinstance(step, Fetch | Stream)]
-        out: list[dict[str, Any]] = []
+        plan: Plan = s.plan(parser.parse(listing_sql(kind, parents, self.narrow.get(kind.id, {}))))
         s.check_targets(plan.requests())
+        return [step.scan for step in plan.steps if isinstance(step, Fetch | Stream)]
+
+    def _fetch(self, scans: list[Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         for scan in scans:
-            for rows, _bound in s.pages(scan, list(scan.calls)):
-                self.requests += 1
+            for rows, _bound in self.session.pages(scan, list(scan.calls)):
+                with self._count:
+                    self.requests += 1
                 out.extend(r for r in rows if isinstance(r, dict))
         return out
+
+
+def _key(kind: Kind, parents: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())))

@@ -146,6 +146,7 @@ class Engine:
     def plan(self, resources: Sequence[Resource], teardown: bool = False) -> list[Planned]:
         decl = [r for r in resources if r.type == "declarative" and r.declarative is not None]
         by_type: dict[str, list[dict[str, Any] | None]] = {}
+        wanted: list[tuple[Kind, dict[str, Any]]] = []
         for r in decl:
             assert r.declarative is not None
             k = self.kind(r.declarative.resource, r.where)
@@ -156,16 +157,22 @@ class Engine:
             except DeployError:
                 m = None  # reads an export of a resource planned in this run
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
+            if m is not None and all(p in m and not _unknown(m[p]) for p in k.parents):
+                wanted.append((k, {p: str(m[p]) for p in k.parents}))
         held = {o.resource for o in self.state.resources.values()}
         for kid, matches in by_type.items():
             # an object the record holds may no longer match (renamed): read the whole type
             if kid not in held:
                 self.reader.narrow[kid] = narrowing(self._kinds[kid], matches)
+        names = {r.name for r in self.stack.resources}
+        for n, o in self.state.resources.items():
+            if n not in names and (o.created or teardown):
+                wanted.append((self.kind(o.resource, Where("ownership record", key=n)), o.params))
+        self.reader.prefetch(wanted)  # every listing the plan needs, read at once
         planned = []
         for r in decl:
             planned.append(self._plan_one(r, teardown))
             self.context.update(planned[-1].exports)  # later resources' templates read them
-        names = {r.name for r in self.stack.resources}
         gone = [  # newest first, as a teardown goes
             self._plan_removed(n, o, teardown)
             for n, o in reversed(self.state.resources.items())

@@ -908,3 +908,26 @@ def test_an_apps_redirect_uris_change_as_written_and_nothing_else_moves(
     assert live["status"] == "ACTIVE"
     assert live["credentials"]["oauthClient"]["client_id"] == app["id"]
     assert all(c.action == "none" for c in d.plan())
+
+
+def test_an_inactive_app_is_created_inactive_without_a_lifecycle_call(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    app = decl(
+        "app",
+        "okta.apps.applications",
+        {"label": "staged"},
+        {"name": "oidc_client", "label": "staged", "signOnMode": "OPENID_CONNECT"},
+        {"status": "INACTIVE"},
+    )
+    d = Deploy(emu, (app,))
+    changes = d.plan()
+    assert [str(r) for r in changes[0].requests] == [f"POST {emu.url}/api/v1/apps?activate=false"]
+    emu.request_log.clear()
+    d.build()
+    assert writes(emu) == [("POST", "/api/v1/apps?activate=false")]
+    [live] = [a for a in emu.org.apps if a["label"] == "staged"]
+    assert live["status"] == "INACTIVE"
+    # teardown: an INACTIVE app is deleted without a deactivation
+    emu.request_log.clear()
+    d.teardown()
+    assert writes(emu) == [("DELETE", f"/api/v1/apps/{live['id']}")]

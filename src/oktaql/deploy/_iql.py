@@ -127,6 +127,8 @@ class Runner:
             explained = _explained(exc, r, anchor, self.session)
             if self.state.secrets and self._masked(str(explained)) != str(explained):
                 explained = DeployError(self._masked(str(explained)))
+            # a write Okta may have carried out though it failed (its answer was cut off)
+            explained.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
             raise explained from None
 
     def select(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> list[dict[str, Any]]:
@@ -309,7 +311,9 @@ class Runner:
         anchor = q.get("createorupdate") or q[action]
         try:
             self.write(r, anchor, ctx)
-        except Error:
+        except Error as exc:
+            if action == "create" and getattr(exc, "may_have_acted", False):
+                self.state.created.append((r, ctx))  # rollback looks for it with exists
             if not ignore:
                 raise
         if action == "create":
@@ -385,7 +389,11 @@ class Runner:
                 out.append(Outcome(r.name, "left in place", "no /*+ delete */ anchor to undo it"))
                 continue
             try:
-                self.write(r, anchor, {**ctx, **self.state.exports})
+                ctx = {**ctx, **self.state.exports}
+                if "this" not in ctx and "exists" in r.queries and not self.exists(r, ctx):
+                    out.append(Outcome(r.name, "absent", "exists finds nothing to undo"))
+                    continue
+                self.write(r, anchor, ctx)
                 out.append(Outcome(r.name, "deleted"))
             except Error as exc:
                 out.append(Outcome(r.name, "rollback failed", first_line(exc)))

@@ -635,3 +635,37 @@ def test_ctrl_c_stops_the_build_and_says_what_is_done(emu: Any, tmp_path: Path) 
 def report_interrupted(res: Any) -> list[str]:
     lines = res.stderr.splitlines()
     return lines[lines.index("interrupted") :]
+
+
+def test_on_failure_ignore_never_sends_what_a_failed_resource_would_have_made(
+    emu: Any, tmp_path: Path
+) -> None:
+    extra = """    exports:
+      - id: rule_id
+  - name: reader
+    file: group.iql
+    props:
+      - name: group_name
+        value: "reads-{{ rule_id }}"
+      - name: group_description
+        value: x
+"""
+    stack = small_stack(
+        tmp_path / "s",
+        BAD_RULE.replace(
+            "/*+ delete */",
+            "/*+ exports */\nSELECT id FROM okta.groups.rules WHERE name = 'small-rule'\n/*+ delete */",
+        ),
+        extra,
+    )
+    res = deploy(emu, "build", stack, "--on-failure", "ignore")
+    assert res.exit_code == 1
+    manifest = (stack / "stackql_manifest.yml").read_text().splitlines()
+    line = manifest.index("  - name: reader") + 1
+    assert (
+        f"reader: failed, going on (--on-failure ignore): {stack}/stackql_manifest.yml:{line}: "
+        "resources.reader: resource 'reader' not sent: it reads rule_id, which a resource "
+        "above it failed to make"
+    ) in res.stderr
+    assert report(res)[1:] == ["done: g1 (created), g2 (created)", "not done: third, reader"]
+    assert [m for m, _ in writes(emu)] == ["POST", "POST", "POST"]  # two groups, the rule's try

@@ -302,6 +302,18 @@ class Runner:
                     self._show(r, r.queries[name], ctx, force=True)
             self.placeholder_exports(r)
             return Outcome(r.name, "dry run", "nothing sent")
+        waiting = _unknowns(r, ctx, _ALL)
+        if waiting:  # a resource above failed (--on-failure ignore): never send a placeholder
+            missing = sorted(
+                k
+                for k, v in self.state.exports.items()
+                if v == UNKNOWN and (k in waiting or any(_reads(p, k) for p in r.props.values()))
+            )
+            raise DeployError(
+                f"resource '{r.name}' not sent: it reads {', '.join(missing or sorted(waiting))}, "
+                "which a resource above it failed to make",
+                r.where,
+            )
         action, why = self.decide(r, ctx)
         q = r.queries
         ignore = r.type == "multi"  # stackql-deploy: a multi resource's write errors are ignored
@@ -591,16 +603,32 @@ def _exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, di
     return (first not in (None, "")), row
 
 
-def _unknowns(r: Resource, ctx: dict[str, Any]) -> set[str]:
-    """The names ``r``'s reads need whose values are only known once an earlier create ran."""
+_READS = ("exists", "statecheck", "exports")
+_ALL = (*_READS, "create", "update", "createorupdate")
+
+
+def _unknowns(r: Resource, ctx: dict[str, Any], anchors: tuple[str, ...] = _READS) -> set[str]:
+    """The names ``anchors`` of ``r`` read whose values are only known once an earlier
+    resource ran (a create in a plan, or a resource that failed under --on-failure ignore)."""
     unknown = {k for k, v in ctx.items() if isinstance(v, str) and UNKNOWN in v}
     if not unknown:
         return set()
     used: set[str] = set()
-    for name in ("exists", "statecheck", "exports"):
+    for name in anchors:
         if name in r.queries:
             used |= set(variables_in(r.queries[name].sql, r.queries[name].where))
     return used & unknown
+
+
+def _reads(value: Any, name: str) -> bool:
+    """Whether a prop as written names ``name`` in a template."""
+    if isinstance(value, str):
+        return name in variables_in(value, Where("props"))
+    if isinstance(value, dict):
+        return any(_reads(v, name) for v in value.values())
+    if isinstance(value, list):
+        return any(_reads(v, name) for v in value)
+    return False
 
 
 def first_line(exc: BaseException) -> str:

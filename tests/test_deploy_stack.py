@@ -375,3 +375,12 @@ def test_a_template_syntax_error_names_its_line(tmp_path: Path, catalog: Any) ->
     assert error(tmp_path, catalog).startswith(
         f"{tmp_path}/stackql_manifest.yml:14: resources.eng.props.group_name: template syntax error"
     )
+
+
+def test_skip_validation_is_refused_not_ignored(tmp_path: Path, catalog: Any) -> None:
+    write(tmp_path, MANIFEST + "    skip_validation: true\n")
+    assert error(tmp_path, catalog) == (
+        f"{tmp_path}/stackql_manifest.yml:25: resources.eng.skip_validation: skip_validation is "
+        "not supported: oktaql decides update from statecheck, so remove the statecheck anchor "
+        "instead"
+    )

@@ -408,6 +408,12 @@ def _resource(
             Where(mfile, node.line, key),
         )
     seen[rname] = node.line
+    if "skip_validation" in node:
+        raise DeployError(
+            "skip_validation is not supported: oktaql decides update from statecheck, so "
+            "remove the statecheck anchor instead",
+            Where(mfile, _line(node, "skip_validation"), f"{key}.skip_validation"),
+        )
     for k in node:
         if k not in _RESOURCE_KEYS:
             raise DeployError(

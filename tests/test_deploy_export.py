@@ -127,3 +127,39 @@ def test_export_of_a_per_parent_resource_says_what_it_reads(
     session = Session(org_url=fresh_emulator.url, token="test-token")
     with pytest.raises(DeployError, match=r"okta.apps.group_assignments is listed per appId"):
         export_stack(session, "okta.apps.group_assignments", None, tmp_path / "x")
+
+
+def test_cli_export_then_build_elsewhere_then_plan_exits_0(
+    fresh_emulator: Any, empty_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from oktaql.cli import main
+
+    _hand_made(fresh_emulator)
+    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
+    out = tmp_path / "onboarded"
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, ["deploy", *args])
+
+    exported = run(
+        "export",
+        "--resource",
+        "okta.groups.groups",
+        "--where",
+        "type = 'OKTA_GROUP'",
+        str(out),
+        "--org-url",
+        fresh_emulator.url,
+    )
+    assert exported.exit_code == 0, exported.output
+    assert exported.output.splitlines()[0] == f"wrote {out / 'stackql_manifest.yml'}"
+    built = run("build", str(out), "prd", "--org-url", empty_org.url)
+    assert built.exit_code == 0, built.output
+    empty_org.request_log.clear()
+    planned = run("plan", str(out), "prd", "--detailed-exitcode", "--org-url", empty_org.url)
+    assert planned.exit_code == 0, planned.output
+    assert all(m == "GET" for m, _p, _h in empty_org.request_log)
+    names = {g["profile"]["name"] for g in empty_org.org.groups}
+    assert {"team-eng", "team-ops"} <= names

@@ -119,7 +119,11 @@ class Change:
             "action": self.action,
             "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in self.changes],
             "requests": [
-                {"method": r.method, "url": r.url, **({"body": r.body} if r.body is not None else {})}
+                {
+                    "method": r.method,
+                    "url": r.url,
+                    **({"body": r.body} if r.body is not None else {}),
+                }
                 for r in self.requests
             ],
         }

@@ -140,8 +140,20 @@ def test_embedded_emulator_flag() -> None:
 
 
 def _commands() -> dict[str, Any]:
-    ctx = click.Context(main)
-    return {name: main.get_command(ctx, name) for name in main.list_commands(ctx)}
+    """Every command by its full name ("exec", "deploy plan"): groups' subcommands too."""
+    out: dict[str, Any] = {}
+
+    def walk(group: click.Group, prefix: str) -> None:
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            full = f"{prefix}{name}"
+            out[full] = cmd
+            if isinstance(cmd, click.Group):
+                walk(cmd, full + " ")
+
+    walk(main, "")
+    return out
 
 
 def _commands_and_options() -> list[tuple[str, str]]:
@@ -159,9 +171,10 @@ def _commands_and_options() -> list[tuple[str, str]]:
 def test_every_command_and_option_is_documented(command: str, option: str) -> None:
     text = README.read_text()
     assert f"oktaql {command}" in text, f"README does not document `oktaql {command}`"
+    cmd = _commands()[command]
+    assert cmd.help, f"`oktaql {command}` has no --help text"
     if option:
         assert option in text, f"README does not document `oktaql {command} {option}`"
-        cmd = _commands()[command]
         param = next(p for p in cmd.params if option in getattr(p, "opts", []))
         assert getattr(param, "help", None), f"{command} {option} has no --help text"
 

@@ -46,6 +46,7 @@ class _LazyGroup(click.Group):
 
     lazy = {
         "config": "oktaql.config:config_command",
+        "deploy": "oktaql.deploy:deploy_command",
         "docs": "oktaql.docs:docs_command",
         "shell": "oktaql.shell:shell_command",
         "sync": "oktaql.sync:sync_command",

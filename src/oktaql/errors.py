@@ -10,6 +10,8 @@ Error                       (DB-API ``Error``; everything oktaql raises)
     │   └── PlanError       no method fits the bound parameters, bad parameter value
     ├── ProviderError       a provider document cannot be loaded or is inconsistent
     ├── ConfigError         bad settings: org URL, token source, registry path
+    │   └── DeployError     a deploy stack is wrong (names file, line and key), or its
+    │                       build/teardown stopped (says what is done and not done)
     ├── OperationalError    the API call failed: network, HTTP status, bad response
     │   ├── APIError        Okta answered with an error body (status, errorCode, ...)
     │   └── WriteIncomplete a write stopped early (an error, Ctrl-C): what is done, not
@@ -75,6 +77,15 @@ class ProviderError(DatabaseError):
 
 class ConfigError(DatabaseError):
     pass
+
+
+class DeployError(ConfigError):
+    """A stack that cannot be deployed as written, or a deploy run that stopped. ``where`` is
+    the place in the stack (``file:line: key``) when the error has one."""
+
+    def __init__(self, message: str, where: Any = None):
+        self.where = where
+        super().__init__(f"{where}: {message}" if where is not None else message)
 
 
 class OperationalError(DatabaseError):

@@ -80,11 +80,13 @@ Behaviour (what callers may rely on)
   clients and per-client tokens; group create/replace/delete, membership
   (``PUT``/``DELETE /groups/{id}/users/{userId}``, keeping group-based app
   assignments in step; the BUILT_IN Everyone group is 403 ``E0000006``) and group
-  rules (created INACTIVE; activation adds the users matching
+  rules (created INACTIVE; only an INACTIVE rule can be replaced, and never its
+  ``actions``: 400 ``E0000001``; activation adds the users matching
   ``user.attr=="value"`` clauses joined by ``&&``/``||``); apps' consent grants and
   signing keys; authorization servers' policies, rules, claims, keys, clients and
   client tokens; org policies (``type`` required) and rules; identity providers,
-  network zones, trusted origins, event and inline hooks, API tokens, custom admin
+  network zones, trusted origins, event and inline hooks (an ACTIVE zone or hook can't be
+  deleted: 403 ``E0000006``, deactivate first), API tokens, custom admin
   roles (``{"roles": [...]}``) and role assignees (``{"value": [...]}``). Every
   list pages with ``Link`` headers; invalid bodies are 400 ``E0000001``.
 * **Every other path of Okta's spec** (authenticators, brands, devices, domains... 400-odd

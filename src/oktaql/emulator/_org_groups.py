@@ -354,6 +354,13 @@ def replace_group_rule(self: Org, rule_id: str, body: Any, uri: str) -> dict[str
     if rule["status"] == "ACTIVE":
         raise BodyError("status", "An ACTIVE rule cannot be updated; deactivate it first.")
     fields = _validate_group_rule(self, body)
+    if (
+        fields["actions"] != rule["actions"]
+    ):  # Okta: "You currently can't update the action section"
+        raise BodyError(
+            "actions",
+            "The actions of a group rule cannot be updated; delete the rule and create it again.",
+        )
     now = self.tick()
     rule = {**rule, **fields, "lastUpdated": now, "status": "INACTIVE"}
     self._group_rules[rule_id] = rule

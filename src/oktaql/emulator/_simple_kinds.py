@@ -246,6 +246,8 @@ class SimpleKind:
     events: Events
     default_limit: int = 200
     max_limit: int = 200
+    # Okta deletes only INACTIVE ones (zones in Identity Engine orgs, event and inline hooks)
+    delete_needs_inactive: bool = False
 
 
 def _events(prefix: str, past: bool = False) -> Events:
@@ -264,16 +266,26 @@ KINDS: dict[str, SimpleKind] = {
     "idps": SimpleKind(
         "idps", "idps", "IdentityProvider", _idp, _events("system.idp.lifecycle"), 20, 200
     ),
-    "zones": SimpleKind("zones", "zones", "NetworkZone", _zone, _events("zone"), 1000, 1000),
+    "zones": SimpleKind("zones", "zones", "NetworkZone", _zone, _events("zone"), 1000, 1000, True),
     # Okta's event-type catalogue has no trusted-origin events we could name
     "origins": SimpleKind(
         "origins", "trustedOrigins", "TrustedOrigin", _origin, _NO_EVENTS, 20, 200
     ),
     "event_hooks": SimpleKind(
-        "event_hooks", "eventHooks", "EventHook", _event_hook, _events("event_hook", past=True)
+        "event_hooks",
+        "eventHooks",
+        "EventHook",
+        _event_hook,
+        _events("event_hook", past=True),
+        delete_needs_inactive=True,
     ),
     "inline_hooks": SimpleKind(
-        "inline_hooks", "inlineHooks", "InlineHook", _inline_hook, _events("inline_hook", True)
+        "inline_hooks",
+        "inlineHooks",
+        "InlineHook",
+        _inline_hook,
+        _events("inline_hook", True),
+        delete_needs_inactive=True,
     ),
 }
 

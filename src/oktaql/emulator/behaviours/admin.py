@@ -93,6 +93,13 @@ def simple_handlers(key: str) -> dict[str, Handler]:
                 "You do not have permission to perform the requested action",
                 [f"A system {kind.type_name} cannot be deleted."],
             )
+        if kind.delete_needs_inactive and doc.get("status") == "ACTIVE":
+            raise OktaError(
+                403,
+                "E0000006",
+                "You do not have permission to perform the requested action",
+                [f"An ACTIVE {kind.type_name} cannot be deleted: deactivate it first."],
+            )
         ctx.org.tick()
         del store(ctx)[rid]
         _log(ctx, kind, 4, doc)

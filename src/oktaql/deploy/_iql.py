@@ -1,0 +1,680 @@
+"""Running a stack's ``.iql`` resources: build, plan, test and teardown, as stackql-deploy does.
+
+Every query goes through :meth:`oktaql.session.Session.execute` (templates rendered as data,
+the same retries and rate limits as ``exec``). Per resource (type ``resource``/``multi``):
+
+* ``createorupdate``: skipped when ``statecheck`` passes, else run;
+* else ``exists`` (count mode ``SELECT count(*) AS count``, or field mode ``SELECT id``, the row
+  kept as ``{{ this.id }}``; without ``exists``, ``statecheck`` stands in): absent → ``create``;
+  present → ``statecheck`` decides: in the desired state → nothing, else ``update``;
+* after a write, ``statecheck`` (or ``exists``) is retried (``retries=N, retry_delay=S``) until
+  it passes; then ``exports`` sets the names later resources read.
+
+``query`` resources only export; ``script`` resources run a command (stdout JSON → exports);
+``if`` skips a resource. Update is decided by ``statecheck`` first (never by ``exports``, which
+often carries only ids and would miss drift). Pre-checks run once; retries are for after a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from oktaql.deploy._context import UNKNOWN, condition, render_value, variables_in
+from oktaql.deploy._model import Anchor, Change, PlannedRequest, Resource, Stack, Where
+from oktaql.errors import APIError, DeployError, Error
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    """What a run did to one resource."""
+
+    name: str
+    action: str  # created, updated, unchanged, skipped, exported, ran, deleted, absent, ...
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.action}{': ' + self.note if self.note else ''})"
+
+
+@dataclass
+class _State:
+    """What a run knows: exports so far, what it created, what it read (for the digest)."""
+
+    exports: dict[str, Any] = field(default_factory=dict)
+    created: list[tuple[Resource, dict[str, Any]]] = field(default_factory=list)
+    reads: list[Any] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+
+
+class Runner:
+    def __init__(
+        self,
+        stack: Stack,
+        session: Any,
+        echo: Echo,
+        *,
+        dry_run: bool = False,
+        show_queries: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.stack = stack
+        self.session = session
+        self.echo = echo
+        self.dry_run = dry_run
+        self.show_queries = show_queries
+        self.sleep = sleep
+        self.state = _State()
+
+    # --- contexts ---------------------------------------------------------------------------
+
+    def context(self, r: Resource) -> dict[str, Any]:
+        """What ``r``'s templates see: globals, stack_name/stack_env/resource_name, exports of
+        the resources run so far, and its props (each seeing the ones above it)."""
+        ctx: dict[str, Any] = {
+            **self.stack.globals,
+            "stack_name": self.stack.name,
+            "stack_env": self.stack.env,
+            **self.state.exports,
+            "resource_name": r.name,
+        }
+        for name, value in r.props.items():
+            ctx[name] = render_value(value, ctx, r.prop_where.get(name, r.where))
+        return ctx
+
+    def skipped(self, r: Resource, ctx: dict[str, Any]) -> bool:
+        if r.condition is None:
+            return False
+        where = Where(r.where.file, r.where.line, f"{r.where.key}.if")
+        return not condition(r.condition, ctx, where)
+
+    # --- statements -------------------------------------------------------------------------
+
+    def _statements(self, anchor: Anchor) -> list[str]:
+        from oktaql.parser import split_statements
+
+        return split_statements(anchor.sql) or [anchor.sql]
+
+    def shown(self, sql: str, ctx: dict[str, Any]) -> str:
+        """A statement as it would run, rendered, secrets masked (protected values too)."""
+        from oktaql import templates
+        from oktaql._secrets import mask_sql
+
+        try:
+            text = templates.render(sql, ctx)
+        except Error as exc:
+            text = f"{sql}\n-- (cannot be rendered yet: {exc})"
+        return str(self._masked(mask_sql(text)))
+
+    def _show(self, r: Resource, anchor: Anchor, ctx: dict[str, Any], force: bool = False) -> None:
+        if self.show_queries or force:
+            for sql in self._statements(anchor):
+                self.echo(f"-- {r.name}: {anchor.name}\n{self.shown(sql, ctx)}")
+
+    def _execute(self, r: Resource, anchor: Anchor, sql: str, ctx: dict[str, Any]) -> Any:
+        try:
+            return self.session.execute(sql, ctx)
+        except Error as exc:
+            explained = _explained(exc, r, anchor, self.session)
+            if self.state.secrets and self._masked(str(explained)) != str(explained):
+                explained = DeployError(self._masked(str(explained)))
+            # a write Okta may have carried out though it failed (its answer was cut off)
+            explained.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
+            raise explained from None
+
+    def select(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of a read anchor (its last statement), as dicts; recorded for the digest."""
+        self._show(r, anchor, ctx)
+        rows: list[dict[str, Any]] = []
+        for sql in self._statements(anchor):
+            rows = _rows(self.session, self._execute(r, anchor, sql, ctx))
+        self.state.reads.append([r.name, anchor.name, rows])
+        return rows
+
+    def write(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> None:
+        self._show(r, anchor, ctx)
+        for sql in self._statements(anchor):
+            result = self._execute(r, anchor, sql, ctx)
+            _rows(self.session, result)  # RETURNING rows are read (and scratch dropped)
+
+    def planned(
+        self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
+    ) -> tuple[PlannedRequest, ...]:
+        """The requests ``anchor`` would send, planned and not sent, secrets masked."""
+        from oktaql._secrets import mask_json
+
+        out: list[PlannedRequest] = []
+        for sql in self._statements(anchor):
+            plan = self.session.plan_sql(sql, ctx)
+            for call in plan.writes():
+                req = call.request
+                body = self._masked(mask_json(req.body)) if req.has_body else None
+                url = req.url.replace(quote(UNKNOWN), UNKNOWN)  # shown as written, not encoded
+                out.append(PlannedRequest(req.method, self._masked(url), body))
+        return tuple(out)
+
+    def _masked(self, value: Any) -> Any:
+        """``value`` with every protected export's value replaced by ``****``."""
+        if isinstance(value, str):
+            for secret in sorted(self.state.secrets, key=len, reverse=True):
+                value = value.replace(secret, "****").replace(quote(secret, safe=""), "****")
+            return value
+        if isinstance(value, dict):
+            return {k: self._masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._masked(v) for v in value]
+        return value
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def exists(self, r: Resource, ctx: dict[str, Any], tries: int = 1, delay: float = 0) -> bool:
+        """Whether ``r``'s object is there (its ``exists`` row kept as ``this``)."""
+        anchor = r.queries["exists"]
+        for attempt in range(max(tries, 1)):
+            rows = self.select(r, anchor, ctx)
+            found, this = _exists_result(rows, anchor)
+            if found:
+                ctx["this"] = this
+                return True
+            if attempt + 1 < tries:
+                self.sleep(delay)
+        return False
+
+    def statecheck(self, r: Resource, ctx: dict[str, Any], tries: int = 1) -> bool:
+        anchor = r.queries["statecheck"]
+        for attempt in range(max(tries, 1)):
+            rows = self.select(r, anchor, ctx)
+            if _count_result(rows, anchor) >= 1:
+                return True
+            if attempt + 1 < tries:
+                self.sleep(anchor.retry_delay)
+        return False
+
+    def export(self, r: Resource, ctx: dict[str, Any], required: bool = True) -> bool:
+        """Run ``exports`` and keep its one row's columns under their exported names."""
+        if not r.exports:
+            return True
+        anchor = r.queries.get("exports")
+        if anchor is None:
+            if required:
+                raise DeployError(
+                    f"resource '{r.name}' declares exports but {r.file} has no /*+ exports */ "
+                    "anchor",
+                    r.where,
+                )
+            return False
+        rows: list[dict[str, Any]] = []
+        for attempt in range(max(anchor.retries, 1)):
+            rows = self.select(r, anchor, ctx)
+            if rows:
+                break
+            if attempt + 1 < anchor.retries:
+                self.sleep(anchor.retry_delay)
+        if len(rows) != 1:
+            if not required:
+                return False
+            raise DeployError(
+                f"resource '{r.name}': the exports query returned {len(rows)} rows, not one",
+                anchor.where,
+            )
+        row = rows[0]
+        for column, alias in r.exports:
+            if column not in row:
+                raise DeployError(
+                    f"resource '{r.name}': the exports query has no column {column!r} "
+                    f"(it returns {', '.join(row) or 'none'})",
+                    anchor.where,
+                )
+            self._set_export(r, alias, row[column])
+        return True
+
+    def _set_export(self, r: Resource, alias: str, value: Any) -> None:
+        self.state.exports[alias] = value
+        if alias in r.protected and value not in (None, "") and value != UNKNOWN:
+            self.state.secrets.add(str(value))
+
+    def placeholder_exports(self, r: Resource) -> None:
+        for _, alias in r.exports:
+            self.state.exports[alias] = UNKNOWN
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    def decide(self, r: Resource, ctx: dict[str, Any]) -> tuple[str, str]:
+        """(create | update | none, why), from reads only."""
+        q = r.queries
+        waiting = _unknowns(r, ctx)
+        if waiting:
+            return "create", "reads " + ", ".join(sorted(waiting)) + ", known once created"
+        if "createorupdate" in q:
+            if "statecheck" in q and self.statecheck(r, ctx):
+                return "none", "statecheck passes"
+            if "exists" in q:
+                return ("update" if self.exists(r, ctx) else "create"), "createorupdate"
+            return "update", "createorupdate runs unless statecheck passes"
+        if "exists" not in q:
+            if self.statecheck(r, ctx):
+                return "none", "statecheck passes"
+            return "create", "statecheck fails (no exists anchor)"
+        if not self.exists(r, ctx):
+            return "create", "exists finds nothing"
+        if "statecheck" not in q:
+            return "none", "exists finds it (no statecheck)"
+        if self.statecheck(r, ctx):
+            return "none", "statecheck passes"
+        if "update" not in q:
+            raise DeployError(
+                f"resource '{r.name}' exists but is not in the desired state, and {r.file} has "
+                "no /*+ update */ anchor to fix it",
+                r.where,
+            )
+        return "update", "statecheck fails"
+
+    # --- build (one .iql resource) ------------------------------------------------------------
+
+    def _build_one(self, r: Resource) -> Outcome:
+        ctx = self.context(r)
+        if self.skipped(r, ctx):
+            return Outcome(r.name, "skipped", f"if {r.condition}")
+        if r.type == "declarative":
+            raise DeployError("declarative resources are built by the declarative engine", r.where)
+        if r.type == "script":
+            return self._script(r, ctx)
+        if r.type == "query":
+            if self.dry_run:
+                self._show(r, r.queries["exports"], ctx, force=True)
+                self.placeholder_exports(r)
+                return Outcome(r.name, "exported", "dry run")
+            self.export(r, ctx)
+            return Outcome(r.name, "exported")
+        if self.dry_run:
+            ctx.setdefault("this", _Unknown())  # what exists would capture reads as unknown
+            for name in ("exists", "statecheck", "create", "update", "createorupdate", "exports"):
+                if name in r.queries:
+                    self._show(r, r.queries[name], ctx, force=True)
+            self.placeholder_exports(r)
+            return Outcome(r.name, "dry run", "nothing sent")
+        waiting = _unknowns(r, ctx, _ALL)
+        if waiting:  # a resource above failed (--on-failure ignore): never send a placeholder
+            missing = sorted(
+                k
+                for k, v in self.state.exports.items()
+                if v == UNKNOWN and (k in waiting or any(_reads(p, k) for p in r.props.values()))
+            )
+            raise DeployError(
+                f"resource '{r.name}' not sent: it reads {', '.join(missing or sorted(waiting))}, "
+                "which a resource above it failed to make",
+                r.where,
+            )
+        action, why = self.decide(r, ctx)
+        q = r.queries
+        ignore = r.type == "multi"  # stackql-deploy: a multi resource's write errors are ignored
+        if action == "none":
+            self.export(r, ctx)
+            return Outcome(r.name, "unchanged", why)
+        anchor = q.get("createorupdate") or q[action]
+        try:
+            self.write(r, anchor, ctx)
+        except Error as exc:
+            if action == "create" and getattr(exc, "may_have_acted", False):
+                self.state.created.append((r, ctx))  # rollback looks for it with exists
+            if not ignore:
+                raise
+        if action == "create":
+            self.state.created.append((r, ctx))
+        self._confirm(r, ctx, action)
+        self.export(r, ctx)
+        return Outcome(r.name, "created" if action == "create" else "updated")
+
+    def _confirm(self, r: Resource, ctx: dict[str, Any], action: str) -> None:
+        """After a write: exists (keeping ``this`` of what was made) and statecheck, retried
+        with statecheck's retries= / retry_delay= until they pass, else an error."""
+        q = r.queries
+        timing = q.get("statecheck") or q.get("exists")
+        if timing is None:
+            return
+        checks = [q[name] for name in ("exists", "statecheck") if name in q]
+        for check in checks:
+            if check.name == "exists":
+                ok = self.exists(r, ctx, timing.retries, timing.retry_delay)
+            else:
+                ok = self.statecheck(r, ctx, timing.retries)
+            if not ok:
+                n = timing.retries
+                raise DeployError(
+                    f"resource '{r.name}': after the {action}, {check.name} still fails "
+                    f"({n} attempt{'s' if n != 1 else ''}; raise retries= / retry_delay= on "
+                    "the statecheck anchor if Okta is slow)",
+                    check.where,
+                )
+
+    def _script(self, r: Resource, ctx: dict[str, Any]) -> Outcome:
+        assert r.run is not None
+        command = str(
+            render_value(r.run, ctx, Where(r.where.file, r.where.line, f"{r.where.key}.run"))
+        )
+        if self.dry_run or self.show_queries:
+            self.echo(f"-- {r.name}: run\n{command}")
+        if self.dry_run:
+            self.placeholder_exports(r)
+            return Outcome(r.name, "dry run", "script not run")
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602 - the stack's own command
+        if done.returncode != 0:
+            raise DeployError(
+                f"resource '{r.name}': the script exited with status {done.returncode}: "
+                f"{(done.stderr or done.stdout).strip()[-500:]}",
+                r.where,
+            )
+        if r.exports:
+            try:
+                values = json.loads(done.stdout)
+            except ValueError:
+                values = None
+            if not isinstance(values, dict):
+                raise DeployError(
+                    f"resource '{r.name}' exports values, so its script must print one JSON "
+                    "object on stdout",
+                    r.where,
+                )
+            for column, alias in r.exports:
+                if column not in values:
+                    raise DeployError(
+                        f"resource '{r.name}': the script printed no {column!r}", r.where
+                    )
+                self._set_export(r, alias, values[column])
+        return Outcome(r.name, "ran")
+
+    def rollback(self) -> list[Outcome]:
+        """Delete what this run created, newest first (each with its delete anchor)."""
+        out: list[Outcome] = []
+        for r, ctx in reversed(self.state.created):
+            anchor = r.queries.get("delete")
+            if anchor is None:
+                out.append(Outcome(r.name, "left in place", "no /*+ delete */ anchor to undo it"))
+                continue
+            try:
+                ctx = {**ctx, **self.state.exports}
+                if "this" not in ctx and "exists" in r.queries and not self.exists(r, ctx):
+                    out.append(Outcome(r.name, "absent", "exists finds nothing to undo"))
+                    continue
+                self.write(r, anchor, ctx)
+                out.append(Outcome(r.name, "deleted"))
+            except Error as exc:
+                out.append(Outcome(r.name, "rollback failed", first_line(exc)))
+        self.state.created.clear()
+        return out
+
+    # --- plan -------------------------------------------------------------------------------
+
+    def plan_one(self, r: Resource) -> Change:
+        ctx = self.context(r)
+        if self.skipped(r, ctx):
+            return Change(r.name, "none", note=f"skipped: if {r.condition}")
+        if r.type == "script":
+            self.placeholder_exports(r)
+            return Change(r.name, "none", note="a script: runs on every build")
+        if r.type == "query":
+            if _unknowns(r, ctx):
+                self.placeholder_exports(r)
+            else:
+                self.export(r, ctx)
+            return Change(r.name, "none", note="a query: exports only")
+        action, why = self.decide(r, ctx)
+        if action == "none":
+            self.export(r, ctx)
+            return Change(r.name, "none", note=why)
+        anchor = r.queries.get("createorupdate") or r.queries[action]
+        try:
+            requests = self.planned(r, anchor, ctx)
+            note = why
+        except Error as exc:
+            requests, note = (), f"{why}; requests known at apply ({first_line(exc)})"
+        self.placeholder_exports(r) if action == "create" else self.export(r, ctx, required=False)
+        return Change(r.name, action, requests=requests, note=note)  # type: ignore[arg-type]
+
+    def digest(self, changes: list[Change]) -> str:
+        """What the plan was computed from: every row read, and the changes."""
+        payload = json.dumps(
+            {"reads": self.state.reads, "changes": [c.as_json() for c in changes]},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    # --- test -------------------------------------------------------------------------------
+
+    def test_one(self, r: Resource) -> Outcome:
+        ctx = self.context(r)
+        if self.skipped(r, ctx):
+            return Outcome(r.name, "skipped", f"if {r.condition}")
+        if r.type == "script":
+            return Outcome(r.name, "skipped", "a script")
+        if r.type == "query":
+            self.export(r, ctx)
+            return Outcome(r.name, "exported")
+        q = r.queries
+        if "statecheck" in q:
+            if "exists" in q:
+                self.exists(r, ctx)  # `this` for the statecheck
+            ok = self.statecheck(r, ctx, q["statecheck"].retries)
+        elif "exists" in q:
+            ok = self.exists(r, ctx)
+        else:
+            ok = self.export(r, ctx, required=False)
+        if ok:
+            self.export(r, ctx, required=False)
+            return Outcome(r.name, "pass")
+        self.placeholder_exports(r)
+        return Outcome(r.name, "FAIL", "not in the desired state")
+
+    # --- teardown (one .iql resource; the stack's exports are read first, see _stack) -----------
+
+    def _teardown_one(self, r: Resource) -> Outcome:
+        if r.type not in ("resource", "multi"):
+            return Outcome(r.name, "skipped", f"a {r.type}")
+        try:
+            ctx = self.context(r)
+        except DeployError as exc:
+            return Outcome(
+                r.name, "skipped", f"cannot render it ({first_line(exc)}): already gone?"
+            )
+        if self.skipped(r, ctx):
+            return Outcome(r.name, "skipped", f"if {r.condition}")
+        anchor = r.queries.get("delete")
+        if anchor is None:
+            return Outcome(r.name, "skipped", "no /*+ delete */ anchor")
+        if self.dry_run:
+            ctx.setdefault("this", _Unknown())
+            self._show(r, anchor, ctx, force=True)
+            return Outcome(r.name, "dry run", "nothing sent")
+        check = r.queries.get("exists") or r.queries.get("statecheck")
+        needs = set(variables_in(anchor.sql, anchor.where))
+        if check is not None:
+            needs |= set(variables_in(check.sql, check.where))
+        missing = sorted(v for v in needs if v not in ctx and v != "this")
+        if missing:  # what it needs is exported by resources that are gone already
+            return Outcome(r.name, "absent", f"{', '.join(missing)} not exported: already gone")
+        if r.type == "resource" and check is not None:
+            present = self.exists(r, ctx) if check.name == "exists" else self.statecheck(r, ctx)
+            if not present:
+                return Outcome(r.name, "absent", "nothing to delete")
+        try:
+            self.write(r, anchor, ctx)
+        except Error:
+            if r.type != "multi":
+                raise
+        if check is not None and check.name == "exists" and r.type == "resource":
+            tries = max(check.postdelete_retries, 1)
+            for attempt in range(tries):
+                if not self.exists(r, ctx):
+                    break
+                if attempt + 1 < tries:
+                    self.sleep(check.postdelete_retry_delay)
+            else:
+                raise DeployError(
+                    f"resource '{r.name}': exists still finds it after the delete", check.where
+                )
+        return Outcome(r.name, "deleted")
+
+
+class _Unknown(dict[str, Any]):
+    """``this`` before anything was read: every field is a placeholder."""
+
+    def __missing__(self, key: str) -> str:
+        return UNKNOWN
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def _rows(session: Any, result: Any) -> list[dict[str, Any]]:
+    """A result's rows as dicts (JSON columns parsed), scratch tables dropped."""
+    cols = [name for name, _ in result.columns]
+    json_cols = {i for i, (_, t) in enumerate(result.columns) if t == "JSON"}
+    try:
+        if not cols:
+            return []
+        if result.rows is not None:
+            raw: list[Any] = list(result.rows)
+        elif result.stream is not None:
+            raw, json_cols = list(result.stream), set()
+        elif result.relation is not None:
+            raw = result.relation.fetchall()
+        else:
+            raw = []
+    finally:
+        session.drop_scratch(result.scratch)
+    out = []
+    for row in raw:
+        values = list(row)
+        for i in json_cols:
+            if isinstance(values[i], str):
+                try:
+                    values[i] = json.loads(values[i])
+                except ValueError:
+                    pass
+        out.append(dict(zip(cols, values, strict=False)))
+    return out
+
+
+def _count_mode(anchor: Anchor) -> bool:
+    return bool(re.search(r"(?i)\bas\s+count\b", anchor.sql))
+
+
+def _count_result(rows: list[dict[str, Any]], anchor: Anchor) -> int:
+    if not rows:
+        return 0
+    if "count" not in rows[0]:
+        raise DeployError(
+            f"a {anchor.name} query returns one row with a column named count "
+            f"(SELECT count(*) AS count ...); this one returns {', '.join(rows[0])}",
+            anchor.where,
+        )
+    try:
+        return int(rows[0]["count"] or 0)
+    except (TypeError, ValueError):
+        raise DeployError(
+            f"{anchor.name}: count is {rows[0]['count']!r}, not a number", anchor.where
+        ) from None
+
+
+def _exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, dict[str, Any]]:
+    """Count mode (``count`` ≥ 1) or field mode (a non-null first column, kept as ``this``)."""
+    if not rows:
+        return False, {}
+    row = rows[0]
+    if "count" in row and len(row) == 1:
+        return _count_result(rows, anchor) >= 1, {}
+    if len(rows) > 1:
+        raise DeployError(
+            f"exists found {len(rows)} objects, so it cannot tell which one the stack means: "
+            "make its WHERE match one",
+            anchor.where,
+        )
+    first = next(iter(row.values()))
+    return (first not in (None, "")), row
+
+
+_READS = ("exists", "statecheck", "exports")
+_ALL = (*_READS, "create", "update", "createorupdate")
+
+
+def _unknowns(r: Resource, ctx: dict[str, Any], anchors: tuple[str, ...] = _READS) -> set[str]:
+    """The names ``anchors`` of ``r`` read whose values are only known once an earlier
+    resource ran (a create in a plan, or a resource that failed under --on-failure ignore)."""
+    unknown = {k for k, v in ctx.items() if isinstance(v, str) and UNKNOWN in v}
+    if not unknown:
+        return set()
+    used: set[str] = set()
+    for name in anchors:
+        if name in r.queries:
+            used |= set(variables_in(r.queries[name].sql, r.queries[name].where))
+    return used & unknown
+
+
+def _reads(value: Any, name: str) -> bool:
+    """Whether a prop as written names ``name`` in a template."""
+    if isinstance(value, str):
+        return name in variables_in(value, Where("props"))
+    if isinstance(value, dict):
+        return any(_reads(v, name) for v in value.values())
+    if isinstance(value, list):
+        return any(_reads(v, name) for v in value)
+    return False
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+_DELETE = re.compile(r"(?i)\bDELETE\s+FROM\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
+_REPLACE = re.compile(r"(?i)\b(?:REPLACE|UPDATE)\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
+
+
+def _explained(exc: Error, r: Resource, anchor: Anchor, session: Any) -> Error:
+    """Okta's refusals by state (an ACTIVE app cannot be deleted, an ACTIVE rule cannot be
+    replaced) as what to write instead; every other error names the resource and anchor."""
+    if isinstance(exc, APIError) and exc.status in (400, 403, 409):
+        said = f"{exc.error_summary or ''} {exc}".lower()
+        m = _DELETE.search(anchor.sql) or _REPLACE.search(anchor.sql)
+        if m and ("deactivat" in said or "active" in said):
+            rid = m.group(1)
+            verb = "delete" if m.re is _DELETE else "replace"
+            method, param = _deactivate(session, rid)
+            fix = (
+                f"put `EXEC {rid}.{method} @{param} = '...';` before it in the {anchor.name} "
+                "anchor" + ("" if verb == "delete" else ", and activate it again after")
+                if method
+                else "deactivate it first"
+            )
+            return DeployError(
+                f"resource '{r.name}': Okta refuses to {verb} an ACTIVE {rid.split('.')[-1]} "
+                f"object ({exc.error_code or exc.status}): {fix}",
+                anchor.where,
+            )
+    if isinstance(exc, DeployError):
+        return exc
+    return DeployError(f"resource '{r.name}': {exc}", anchor.where)
+
+
+def _deactivate(session: Any, rid: str) -> tuple[str | None, str]:
+    try:
+        res = session.catalog.resource(rid)
+    except Error:
+        return None, "id"
+    for name, method in res.methods.items():
+        if name.startswith("deactivate"):
+            params = re.findall(r"\{(\w+)\}", method.path)
+            return name, params[-1] if params else "id"
+    return None, "id"
+
+
+__all__ = ["Outcome", "Runner", "first_line"]

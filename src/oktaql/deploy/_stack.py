@@ -1,0 +1,329 @@
+"""A whole stack, in manifest order: ``.iql`` resources by :class:`~oktaql.deploy._iql.Runner`,
+runs of declarative resources by their engine (:mod:`oktaql.deploy._declarative`, planned
+together so each type is listed once), exports passed along from one to the next.
+
+A build or teardown that stops raises one error saying per resource what is done and not done
+(and, with ``--on-failure rollback``, what was undone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from oktaql.deploy._iql import Outcome, Runner, first_line
+from oktaql.deploy._model import Change, Resource, Stack
+from oktaql.errors import DeployError, Error
+
+
+class StackRunner(Runner):
+    """Build, plan, test and teardown of every resource of a stack."""
+
+    def base_context(self) -> dict[str, Any]:
+        return {
+            **self.stack.globals,
+            "stack_name": self.stack.name,
+            "stack_env": self.stack.env,
+            **self.state.exports,
+        }
+
+    def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
+        """Runs of declarative resources (planned together: one listing per type) and single
+        .iql resources, in manifest order."""
+        group: list[Resource] = []
+        for r in resources:
+            if r.type == "declarative":
+                group.append(r)
+                continue
+            if group:
+                yield True, group
+                group = []
+            yield False, [r]
+        if group:
+            yield True, group
+
+    def _engine(self) -> Any:
+        try:
+            from oktaql.deploy._declarative import Engine
+        except ImportError:
+            raise DeployError(
+                "declarative resources (resource:, match:, desired:) are not supported yet"
+            ) from None
+        return Engine(self.session, self.stack, self.base_context())
+
+    def _active(self, group: list[Resource]) -> tuple[list[Resource], list[Resource]]:
+        """The resources of ``group`` whose ``if`` holds, and those it skips."""
+        keep: list[Resource] = []
+        skip: list[Resource] = []
+        for r in group:
+            (
+                skip if self.skipped(r, {**self.base_context(), "resource_name": r.name}) else keep
+            ).append(r)
+        return keep, skip
+
+    def plan(self) -> list[Change]:
+        changes: list[Change] = []
+        seen: set[str] = set()
+        for declarative, group in self._groups(self.stack.resources):
+            if not declarative:
+                changes.append(self.plan_one(group[0]))
+                continue
+            keep, skip = self._active(group)
+            changes += [Change(r.name, "none", note=f"skipped: if {r.condition}") for r in skip]
+            for planned in self._engine().plan(keep):
+                if planned.name not in seen:  # a removed resource's delete, once
+                    seen.add(planned.name)
+                    changes.append(planned.change)
+                    self.state.exports.update(planned.exports)
+        return changes
+
+    def run_stack(self, on_failure: str = "error") -> list[Outcome]:
+        """Build every resource in order (``.iql`` here, declarative by their engine). Ctrl-C
+        stops it with the same report of what is done and not done, as a note."""
+        outcomes: list[Outcome] = []
+        groups = list(self._groups(self.stack.resources))
+        n = 0
+        try:
+            for n, (declarative, group) in enumerate(groups):  # noqa: B007 - read on Ctrl-C
+                if declarative:
+                    self._build_declarative(group, groups[n + 1 :], outcomes, on_failure)
+                else:
+                    self._build_iql(group[0], groups[n + 1 :], outcomes, on_failure)
+        except KeyboardInterrupt as exc:
+            done = {o.name for o in outcomes}
+            rest = [r for _, g in groups[n:] for r in g if r.name not in done]
+            stopped = _BuildStopped(self.stack, rest[0] if rest else None, None, outcomes, rest, [])
+            exc.add_note(str(stopped))
+            raise
+        failures = [o for o in outcomes if o.action == "failed"]
+        if failures:
+            first = next(r for r in self.stack.resources if r.name == failures[0].name)
+            raise _BuildStopped(
+                self.stack, first, DeployError(failures[0].note), outcomes, (), [],
+                ignored=len(failures),
+            )  # fmt: skip
+        return outcomes
+
+    def _build_iql(
+        self, r: Resource, later: list[Any], outcomes: list[Outcome], on_failure: str
+    ) -> None:
+        try:
+            outcome = self._build_one(r)
+        except Error as exc:
+            outcomes.append(Outcome(r.name, "failed", first_line(exc)))
+            if on_failure == "ignore":
+                self.echo(f"{r.name}: failed, going on (--on-failure ignore): {exc}")
+                self.placeholder_exports(r)
+                return
+            rest = tuple(x for _, g in later for x in g)
+            rolled = self.rollback() if on_failure == "rollback" else []
+            raise _BuildStopped(self.stack, r, exc, outcomes, rest, rolled) from None
+        outcomes.append(outcome)
+        self.echo(str(outcome))
+
+    def _build_declarative(
+        self, group: list[Resource], later: list[Any], outcomes: list[Outcome], on_failure: str
+    ) -> None:
+        keep, skip = self._active(group)
+        outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+        if self.dry_run:
+            for r in keep:
+                self.placeholder_exports(r)
+                outcomes.append(
+                    Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
+                )
+            return
+        engine = self._engine()
+        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
+        self.state.exports.update(report.exports)
+        for o in report.outcomes:
+            label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)
+            outcomes.append(Outcome(o.name, label, o.error or ""))
+            self.echo(str(outcomes[-1]))
+        if not report.ok and on_failure != "ignore":
+            bad = next(o for o in report.outcomes if o.status == "failed")
+            at = next((r for r in keep if r.name == bad.name), keep[0])
+            rest = tuple(r for _, g in later for r in g)
+            rolled = self.rollback() if on_failure == "rollback" else []
+            raise _BuildStopped(
+                self.stack, at, DeployError(bad.error or "failed"), outcomes, rest, rolled
+            )
+
+    def test_stack(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for declarative, group in self._groups(self.stack.resources):
+            if not declarative:
+                outcomes.append(self.test_one(group[0]))
+                continue
+            keep, skip = self._active(group)
+            outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+            for planned in self._engine().plan(keep):
+                self.state.exports.update(planned.exports)
+                ok = planned.change.action == "none"
+                outcomes.append(
+                    Outcome(
+                        planned.name,
+                        "pass" if ok else "FAIL",
+                        "" if ok else f"plan says {planned.change.action}",
+                    )
+                )
+        return outcomes
+
+    def teardown_stack(self, on_failure: str = "error") -> list[Outcome]:
+        if not self.dry_run:
+            self.collect_exports()
+        outcomes: list[Outcome] = []
+        groups = list(self._groups(self.stack.resources))
+        n = 0
+        try:
+            for n, (declarative, group) in enumerate(reversed(groups)):
+                if not declarative:
+                    r = group[0]
+                    try:
+                        outcomes.append(self._teardown_one(r))
+                    except Error as exc:
+                        outcomes.append(Outcome(r.name, "failed", first_line(exc)))
+                        if on_failure == "ignore":
+                            self.echo(
+                                f"{r.name}: delete failed, going on (--on-failure ignore): {exc}"
+                            )
+                            continue
+                        rest = tuple(
+                            x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g)
+                        )
+                        raise _BuildStopped(
+                            self.stack, r, exc, outcomes, rest, [], verb="teardown"
+                        ) from None
+                    self.echo(str(outcomes[-1]))
+                    continue
+                keep, skip = self._active(group)
+                outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
+                if self.dry_run:
+                    outcomes += [Outcome(r.name, "dry run", "nothing sent") for r in keep]
+                    continue
+                engine = self._engine()
+                planned = engine.plan(keep, teardown=True)
+                report = engine.apply([p.change for p in planned], keep, True, on_failure)
+                for o in report.outcomes:
+                    label = {"done": "deleted" if o.action == "delete" else "absent"}.get(
+                        o.status, o.status
+                    )
+                    outcomes.append(Outcome(o.name, label, o.error or ""))
+                    self.echo(str(outcomes[-1]))
+                if not report.ok and on_failure != "ignore":
+                    bad = next(o for o in report.outcomes if o.status == "failed")
+                    at = next((r for r in keep if r.name == bad.name), keep[0])
+                    rest = tuple(x for _, g in list(reversed(groups))[n + 1 :] for x in reversed(g))
+                    raise _BuildStopped(
+                        self.stack,
+                        at,
+                        DeployError(bad.error or "failed"),
+                        outcomes,
+                        rest,
+                        [],
+                        verb="teardown",
+                    )
+        except KeyboardInterrupt as exc:
+            done = {o.name for o in outcomes}
+            left = [
+                r for _, g in list(reversed(groups))[n:] for r in reversed(g) if r.name not in done
+            ]
+            exc.add_note(
+                str(
+                    _BuildStopped(
+                        self.stack,
+                        left[0] if left else None,
+                        None,
+                        outcomes,
+                        left,
+                        [],
+                        verb="teardown",
+                    )
+                )
+            )
+            raise
+        failures = [o for o in outcomes if o.action == "failed"]
+        if failures:  # --on-failure ignore went on; the run still failed
+            first = next(r for r in self.stack.resources if r.name == failures[0].name)
+            raise _BuildStopped(
+                self.stack, first, DeployError(failures[0].note), outcomes, (), [],
+                verb="teardown", ignored=len(failures),
+            )  # fmt: skip
+        return outcomes
+
+    def collect_exports(self) -> None:
+        """Teardown first reads every resource's exports (ids the delete queries use); a
+        resource already gone exports nothing."""
+        for declarative, group in self._groups(self.stack.resources):
+            if declarative:
+                keep, _ = self._active([r for r in group if r.exports])
+                if keep:
+                    try:
+                        for planned in self._engine().plan(keep):
+                            self.state.exports.update(planned.exports)
+                    except Error:
+                        pass
+                continue
+            r = group[0]
+            if r.type == "script" or not r.exports:
+                continue
+            try:
+                ctx = self.context(r)
+                if self.skipped(r, ctx):
+                    continue
+                if "exists" in r.queries:
+                    self.exists(r, ctx)
+                self.export(r, ctx, required=False)
+            except Error:
+                continue
+
+
+_DONE = {"create": "created", "update": "updated", "none": "unchanged", "delete": "deleted"}
+
+
+class _BuildStopped(DeployError):
+    """A build or teardown stopped: the cause, then what is done and not done."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        at: Resource | None,
+        cause: Error | None,  # None: interrupted (Ctrl-C)
+        outcomes: list[Outcome],
+        rest: tuple[Resource, ...] | list[Resource] | Iterator[Resource],
+        rolled: list[Outcome],
+        *,
+        verb: str = "build",
+        ignored: int = 0,
+    ):
+        self.cause = cause
+        self.outcomes = outcomes
+        self.rolled_back = rolled
+        name = at.name if at is not None else "the end"
+        if cause is None:
+            head = f"{verb} of {stack.name} ({stack.env}) interrupted before '{name}'"
+        elif ignored:
+            head = (
+                f"{verb} of {stack.name} ({stack.env}): {ignored} resource(s) failed "
+                f"(--on-failure ignore); first, '{name}': {cause}"
+            )
+        else:
+            head = f"{verb} of {stack.name} ({stack.env}) stopped at '{name}': {cause}"
+        lines = [head]
+        done = [o for o in outcomes if o.action not in ("failed",)]
+        failed = [o for o in outcomes if o.action == "failed"]
+        if done:
+            lines.append("done: " + ", ".join(str(o) for o in done))
+        not_done = [o.name for o in failed] + [x.name for x in rest]
+        if not_done:
+            lines.append("not done: " + ", ".join(not_done))
+        if rolled:
+            lines.append(
+                "rolled back (--on-failure rollback): " + ", ".join(str(o) for o in rolled)
+            )
+        elif verb == "build" and not ignored and any(o.action == "created" for o in outcomes):
+            lines.append("what was created stays (--on-failure rollback undoes it)")
+        DeployError.__init__(self, "\n".join(lines))
+
+
+__all__ = ["StackRunner"]

@@ -47,6 +47,7 @@ class _LazyGroup(click.Group):
     lazy = {
         "config": "oktaql.config:config_command",
         "docs": "oktaql.docs:docs_command",
+        "mcp": "oktaql.mcp:mcp_command",
         "shell": "oktaql.shell:shell_command",
     }
 

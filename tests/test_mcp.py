@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from click.testing import CliRunner
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.types import CallToolResult
 
 import oktaql
@@ -332,3 +333,26 @@ def test_without_the_sdk_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
         res.output
     )
     assert "Traceback" not in res.output
+
+
+# --- a client's cancel ---------------------------------------------------------------------
+
+
+def test_a_cancelled_call_stops_its_requests_and_the_next_call_runs() -> None:
+    with (
+        start_in_thread(EmulatorConfig(token="slow", latency_ms=200)) as emu,
+        mcp_server(emu, "--concurrency", "1") as server,
+    ):
+        emu.reset_log()
+        # the client gives up: it sends notifications/cancelled, the server stops the fan-out
+        with pytest.raises(MCPError, match="timed out"):
+            server.portal.call(
+                lambda: server.client.call_tool("query", {"sql": JOIN}, read_timeout_seconds=0.8)
+            )
+        time.sleep(0.5)  # a request in flight at the cancel is abandoned
+        sent = len(emu.request_log)
+        time.sleep(0.6)
+        assert len(emu.request_log) == sent  # and nothing more is sent
+        assert sent < 1 + len(emu.org.apps)  # the fan-out stopped part way
+        got = server.answer("query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"})
+        assert got["rows"] == [[len(emu.org.apps)]]

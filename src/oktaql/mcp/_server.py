@@ -11,12 +11,13 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from oktaql import __version__, _report
-from oktaql.mcp._tools import Tools, dumps
+from oktaql.mcp._tools import Ticket, Tools, dumps
 
 INSTRUCTIONS = """\
 oktaql answers SQL about an Okta org (StackQL's dialect, DuckDB for the rest). Resources are
@@ -58,6 +59,28 @@ go-ahead call again with the same sql and confirm=true to run it. Cost: nothing 
 confirm; with it, the requests of the plan (writes cannot be undone)."""
 
 
+async def _call(
+    tools: Tools, work: Callable[[], dict[str, Any]], *, interruptible: bool = True
+) -> CallToolResult:
+    """``work`` on a worker thread, after the calls before it. When the client cancels the
+    call (``notifications/cancelled``, a timeout), its requests stop at once; a write that
+    started runs to its end, and what it did is said on stderr (nobody waits for the answer)."""
+    ticket = Ticket(interruptible=interruptible)
+
+    def on_thread() -> CallToolResult:
+        result = _answer(lambda: tools.run(work, ticket))
+        if ticket.cancelled and not interruptible:
+            text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
+            _report.echo(f"note: a cancelled execute call ran to its end: {text}")
+        return result
+
+    try:
+        return await anyio.to_thread.run_sync(on_thread, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        tools.cancel(ticket)
+        raise
+
+
 def _answer(work: Callable[[], dict[str, Any]]) -> CallToolResult:
     """The tool's answer, or its error as oktaql words it (``error: ...``, a hint)."""
     try:
@@ -93,7 +116,7 @@ def build_server(tools: Tools) -> MCPServer:
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
     catalog = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
-    def list_resources(
+    async def list_resources(
         service: Annotated[
             str | None,
             Field(
@@ -102,20 +125,20 @@ def build_server(tools: Tools) -> MCPServer:
             ),
         ] = None,
     ) -> CallToolResult:
-        return _answer(lambda: tools.list_resources(service))
+        return await _call(tools, lambda: tools.list_resources(service))
 
-    def describe(
+    async def describe(
         resource: Annotated[str, Field(description="A resource name, e.g. okta.apps.tokens.")],
     ) -> CallToolResult:
-        return _answer(lambda: tools.describe(resource))
+        return await _call(tools, lambda: tools.describe(resource))
 
-    def explain(sql: Sql) -> CallToolResult:
-        return _answer(lambda: tools.explain(sql))
+    async def explain(sql: Sql) -> CallToolResult:
+        return await _call(tools, lambda: tools.explain(sql))
 
-    def query(sql: Sql, max_rows: MaxRows = None) -> CallToolResult:
-        return _answer(lambda: tools.query(sql, max_rows))
+    async def query(sql: Sql, max_rows: MaxRows = None) -> CallToolResult:
+        return await _call(tools, lambda: tools.query(sql, max_rows))
 
-    def execute(
+    async def execute(
         sql: Sql,
         confirm: Annotated[
             bool,
@@ -127,7 +150,9 @@ def build_server(tools: Tools) -> MCPServer:
         ] = False,
         max_rows: MaxRows = None,
     ) -> CallToolResult:
-        return _answer(lambda: tools.execute(sql, confirm, max_rows))
+        return await _call(
+            tools, lambda: tools.execute(sql, confirm, max_rows), interruptible=not confirm
+        )
 
     server.add_tool(list_resources, description=LIST_RESOURCES, annotations=catalog)
     server.add_tool(describe, description=DESCRIBE, annotations=catalog)
@@ -148,7 +173,6 @@ def serve_stdio(server: MCPServer) -> None:
 def serve_http(server: MCPServer, host: str, port: int) -> None:
     """Streamable HTTP at ``http://host:port/mcp``; the URL is printed on stderr once it
     listens (``--port 0`` picks a free port)."""
-    import anyio
     import uvicorn
 
     app = server.streamable_http_app(host=host)

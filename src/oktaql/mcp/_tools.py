@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from oktaql.dbapi import Connection
-from oktaql.errors import InterfaceError, ProgrammingError
+from oktaql.errors import InterfaceError, OperationalError, ProgrammingError
 from oktaql.planning import (
     EXPLAIN_COLUMNS,
     DropView,
@@ -105,19 +105,51 @@ def dumps(answer: Any) -> str:
     return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass
+class Ticket:
+    """One tool call, so that the client's cancel of it stops its requests and no other's."""
+
+    interruptible: bool = True  # False: a write runs to its end (its outcome is never unknown)
+    cancelled: bool = False
+
+
 class Tools:
-    """The tools' work over ``conn``; one statement at a time (the session is not shared by
-    two statements at once)."""
+    """The tools' work over ``conn``. :meth:`run` runs one call at a time (one session, one
+    statement at once); :meth:`cancel` stops a call's requests (``Session.cancel``)."""
 
     def __init__(self, conn: Connection, options: ToolOptions):
         self.conn = conn
         self.session = conn.session
         self.options = options
-        self._lock = threading.Lock()
+        self._turn = threading.Lock()  # held for a whole call
+        self._state = threading.Lock()  # guards _running and the tickets' flags
+        self._running: Ticket | None = None
 
-    def _one_at_a_time(self, work: Callable[[], T]) -> T:
-        with self._lock:
-            return work()
+    def run(self, work: Callable[[], T], ticket: Ticket | None = None) -> T:
+        """``work()`` once the calls before it are done; a ticket cancelled meanwhile never
+        starts."""
+        ticket = ticket or Ticket()
+        with self._turn:
+            self.session.resume()  # a cancel ends with the call it stopped
+            with self._state:
+                if ticket.cancelled:
+                    raise OperationalError(
+                        "cancelled by the client before it started: nothing was sent"
+                    )
+                self._running = ticket
+            try:
+                return work()
+            finally:
+                with self._state:
+                    self._running = None
+
+    def cancel(self, ticket: Ticket) -> None:
+        """The client gave up on ``ticket``'s call: it sends nothing more (a read); a write
+        that started runs to its end."""
+        with self._state:
+            ticket.cancelled = True
+            if self._running is ticket and ticket.interruptible:
+                self.session.cancel()
 
     # --- the provider -----------------------------------------------------------------------
 
@@ -246,7 +278,7 @@ class Tools:
         }
 
     def explain(self, sql: str) -> dict[str, Any]:
-        return self._one_at_a_time(lambda: self._explain(self._plan(sql)))
+        return self._explain(self._plan(sql))
 
     def query(self, sql: str, max_rows: int | None = None) -> dict[str, Any]:
         def work() -> dict[str, Any]:
@@ -268,7 +300,7 @@ class Tools:
                 return {**self._explain(plan), "dry_run": True, "sent": False}
             return self._run(sql, max_rows)
 
-        return self._one_at_a_time(work)
+        return work()
 
     def execute(
         self, sql: str, confirm: bool = False, max_rows: int | None = None
@@ -292,7 +324,7 @@ class Tools:
                 return answer
             return {**self._run(sql, max_rows), "sent": True}
 
-        return self._one_at_a_time(work)
+        return work()
 
     def _run(self, sql: str, max_rows: int | None) -> dict[str, Any]:
         cap = (
@@ -326,4 +358,13 @@ class Tools:
         return answer
 
 
-__all__ = ["DEFAULT_MAX_ROWS", "ToolOptions", "Tools", "changes", "dumps", "jsonable", "one_line"]
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "Ticket",
+    "ToolOptions",
+    "Tools",
+    "changes",
+    "dumps",
+    "jsonable",
+    "one_line",
+]

@@ -260,10 +260,17 @@ def test_execute_answers_the_plan_and_runs_only_when_confirmed(fresh_emulator: A
         assert tools["execute"].annotations.destructive_hint is True
         emu.reset_log()
 
+        # a confirm of a statement whose plan was never shown shows it, and sends nothing
+        unseen = server.answer("execute", {"sql": sql, "confirm": True})
+        assert unseen["sent"] is False
+        assert unseen["message"].startswith("nothing was sent: its plan was not shown before")
         planned = server.answer("execute", {"sql": sql})
         assert planned["sent"] is False and "confirm: true" in planned["message"]
         (step,) = planned["steps"]
         assert (step["method"], step["url"]) == ("DELETE", emu.url + path)
+        assert planned["changes"] == [
+            "DELETE okta.apps.tokens (revoke_oauth2_token_for_application): 1 request"
+        ]
         assert emu.request_log == []  # nothing sent without confirm
         # query stays read-only with --allow-writes too, and points at execute
         assert "use the execute tool" in server.error("query", {"sql": sql})
@@ -280,6 +287,33 @@ def test_execute_answers_the_plan_and_runs_only_when_confirmed(fresh_emulator: A
         }
         assert [(m, p) for m, p, _ in emu.request_log] == [("DELETE", path)]
     assert token not in [t["id"] for t in emu.org.tokens_for_app(app)]
+
+
+def test_a_confirm_runs_only_the_requests_that_were_shown(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    # the group's name counts the groups: its body changes when another group appears
+    sql = (
+        "INSERT INTO okta.groups.groups (data__profile) "
+        "SELECT json_object('name', 'team-' || count(*)) FROM okta.groups.groups"
+    )
+    n = len(emu.org.groups)
+    posts = lambda: [p for m, p, _ in emu.request_log if m == "POST"]  # noqa: E731
+    with mcp_server(emu, "--allow-writes") as server:
+        shown = server.answer("execute", {"sql": sql})
+        assert shown["steps"][0]["body"] == json.dumps({"profile": {"name": f"team-{n}"}})
+        with oktaql.connect(org_url=emu.url, token=emu.config.token) as other:
+            other.execute('INSERT INTO okta.groups.groups (data__profile) SELECT \'{"name":"x"}\'')
+        emu.reset_log()
+        changed = server.answer("execute", {"sql": sql, "confirm": True})
+        assert changed["sent"] is False
+        assert changed["message"].startswith(
+            "nothing was sent: its plan changed since it was shown"
+        )
+        assert changed["steps"][0]["body"] == json.dumps({"profile": {"name": f"team-{n + 1}"}})
+        assert posts() == []
+        done = server.answer("execute", {"sql": sql, "confirm": True})
+        assert done["sent"] is True and posts() == ["/api/v1/groups"]
+    assert [g["profile"]["name"] for g in emu.org.groups][-1] == f"team-{n + 1}"
 
 
 # --- streamable HTTP -------------------------------------------------------------------------
@@ -356,3 +390,39 @@ def test_a_cancelled_call_stops_its_requests_and_the_next_call_runs() -> None:
         assert sent < 1 + len(emu.org.apps)  # the fan-out stopped part way
         got = server.answer("query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"})
         assert got["rows"] == [[len(emu.org.apps)]]
+
+
+# --- the tools' work without the SDK ---------------------------------------------------------
+
+
+def test_dry_run_answers_plans_and_sends_nothing(org: Any) -> None:
+    from oktaql.mcp._tools import ToolOptions, Tools
+
+    app = org.org.oidc_apps[0]["id"]
+    with oktaql.connect(org_url=org.url, token=org.config.token) as conn:
+        tools = Tools(conn, ToolOptions(dry_run=True, allow_writes=True))
+        org.reset_log()
+        read = tools.run(lambda: tools.query(JOIN))
+        assert read["sent"] is False and read["message"] == "--dry-run: nothing is sent"
+        assert read["api_calls"] == 1 and read["fans_out"] is True
+        sql = f"DELETE FROM okta.apps.tokens WHERE appId = '{app}'"
+        tools.run(lambda: tools.execute(sql))
+        write = tools.run(lambda: tools.execute(sql, confirm=True))
+        assert write["sent"] is False and write["message"] == "--dry-run: nothing is sent"
+    assert org.request_log == []
+
+
+def test_values_become_json() -> None:
+    import decimal
+    import uuid
+
+    from oktaql.mcp._tools import jsonable
+
+    when = dt.datetime(2024, 1, 3, 12, 27, 25, tzinfo=dt.UTC)
+    assert jsonable(
+        [when, when.date(), decimal.Decimal("2"), decimal.Decimal("2.5"), b"\x00\xff",
+         uuid.UUID(int=1), dt.timedelta(seconds=90), {"a": (1, None)}]
+    ) == [
+        "2024-01-03T12:27:25+00:00", "2024-01-03", 2, 2.5, "AP8=",
+        "00000000-0000-0000-0000-000000000001", 90.0, {"a": [1, None]},
+    ]  # fmt: skip

@@ -55,8 +55,10 @@ EXECUTE = """\
 Run one SQL statement that may change the org (INSERT, UPDATE, REPLACE, DELETE, EXEC) or the \
 session's local state (views, tables). Without confirm=true it sends nothing and answers the \
 plan: every step and the exact requests it would send. Show that to the user; only with their \
-go-ahead call again with the same sql and confirm=true to run it. Cost: nothing without \
-confirm; with it, the requests of the plan (writes cannot be undone)."""
+go-ahead call again with the same sql and confirm=true: it runs only when its plan was shown \
+and its requests are still the ones shown (else it answers the new plan, again sending \
+nothing). Cost: nothing without confirm; with it, the requests of the plan (writes cannot be \
+undone)."""
 
 
 async def _call(

@@ -79,6 +79,16 @@ def changes(plan: Plan) -> list[str]:
     return out
 
 
+def _what_it_sends(plan: Plan) -> tuple[Any, ...]:
+    """The writes a plan sends and what it changes locally: equal for the plan shown and the
+    plan confirmed, or the confirm runs nothing."""
+    sends = tuple(
+        (c.request.method, c.request.url, json.dumps(c.request.body, sort_keys=True, default=str))
+        for c in plan.writes()
+    )
+    return (*sends, *changes(plan))
+
+
 def jsonable(value: Any) -> Any:
     """A DuckDB or API value as JSON: instants in ISO 8601, decimals as numbers, bytes in
     base64; objects and arrays (already parsed) as they are."""
@@ -124,6 +134,8 @@ class Tools:
         self._turn = threading.Lock()  # held for a whole call
         self._state = threading.Lock()  # guards _running and the tickets' flags
         self._running: Ticket | None = None
+        # execute: statement -> the requests its plan showed, which a confirm must match
+        self._previewed: dict[str, tuple[Any, ...]] = {}
 
     def run(self, work: Callable[[], T], ticket: Ticket | None = None) -> T:
         """``work()`` once the calls before it are done; a ticket cancelled meanwhile never
@@ -281,26 +293,23 @@ class Tools:
         return self._explain(self._plan(sql))
 
     def query(self, sql: str, max_rows: int | None = None) -> dict[str, Any]:
-        def work() -> dict[str, Any]:
-            plan = self._plan(sql)
-            changed = changes(plan)
-            if changed:
-                how = (
-                    "use the execute tool"
-                    if self.options.allow_writes
-                    else "writes need the server started with oktaql mcp --allow-writes and "
-                    "the execute tool"
-                )
-                raise ProgrammingError(
-                    "query runs read-only statements, and this one changes something: "
-                    + "; ".join(changed)
-                    + f"; nothing was sent ({how})"
-                )
-            if self.options.dry_run:
-                return {**self._explain(plan), "dry_run": True, "sent": False}
-            return self._run(sql, max_rows)
-
-        return work()
+        plan = self._plan(sql)
+        changed = changes(plan)
+        if changed:
+            how = (
+                "use the execute tool"
+                if self.options.allow_writes
+                else "writes need the server started with oktaql mcp --allow-writes and "
+                "the execute tool"
+            )
+            raise ProgrammingError(
+                "query runs read-only statements, and this one changes something: "
+                + "; ".join(changed)
+                + f"; nothing was sent ({how})"
+            )
+        if self.options.dry_run:
+            return {**self._explain(plan), "sent": False, "message": "--dry-run: nothing is sent"}
+        return self._run(sql, max_rows)
 
     def execute(
         self, sql: str, confirm: bool = False, max_rows: int | None = None
@@ -310,21 +319,35 @@ class Tools:
                 "execute is off: start the server with oktaql mcp --allow-writes to allow writes"
             )
 
-        def work() -> dict[str, Any]:
-            plan = self._plan(sql)
-            if not confirm or self.options.dry_run:
-                answer = self._explain(plan)
-                answer["sent"] = False
-                answer["message"] = (
-                    "--dry-run: nothing is sent"
-                    if self.options.dry_run
-                    else "nothing was sent: check the steps (the exact requests), then call "
-                    "execute again with the same sql and confirm: true to run it"
-                )
-                return answer
+        plan = self._plan(sql)
+        key, shown = " ".join(sql.split()), _what_it_sends(plan)
+        if self.options.dry_run:
+            return {
+                **self._explain(plan),
+                "sent": False,
+                "message": "--dry-run: nothing is sent",
+            }
+        previous = self._previewed.pop(key, None)
+        if confirm and previous == shown:
             return {**self._run(sql, max_rows), "sent": True}
-
-        return work()
+        # every plan is seen before it runs: a confirm of a statement whose plan was not
+        # shown, or whose requests changed since (an INSERT ... SELECT's rows), shows it
+        self._previewed[key] = shown
+        while len(self._previewed) > 100:
+            self._previewed.pop(next(iter(self._previewed)))
+        why = (
+            "nothing was sent"
+            if not confirm
+            else "nothing was sent: its plan was not shown before"
+            if previous is None
+            else "nothing was sent: its plan changed since it was shown"
+        )
+        return {
+            **self._explain(plan),
+            "sent": False,
+            "message": f"{why}; check the steps (the exact requests), then call execute "
+            "again with the same sql and confirm: true to run it",
+        }
 
     def _run(self, sql: str, max_rows: int | None) -> dict[str, Any]:
         cap = (

@@ -35,12 +35,13 @@ JOIN = (
 )
 
 
-def _env(emu: Any) -> dict[str, str]:
+def _env(emu: Any = None) -> dict[str, str]:
     """What the server process needs: our source first on the path, the scratch folders of
     conftest, the emulator's token (the SDK passes only a few variables on by itself)."""
     keep = ("PYTHONPATH", "OKTAQL_CACHE_DIR", "XDG_DATA_HOME", "PATH", "HOME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    env["OKTA_API_TOKEN"] = emu.config.token
+    if emu is not None:
+        env["OKTA_API_TOKEN"] = emu.config.token
     return env
 
 
@@ -319,19 +320,25 @@ def test_a_confirm_runs_only_the_requests_that_were_shown(fresh_emulator: Any) -
 # --- streamable HTTP -------------------------------------------------------------------------
 
 
-def test_streamable_http_serves_the_same_tools(org: Any) -> None:
+def test_streamable_http_serves_the_same_tools() -> None:
+    # --emulator as the README's try-it config has it: the default seeded org, in process
+    with start_in_thread(EmulatorConfig()) as twin:
+        apps = len(twin.org.apps)
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0",
-         "--org-url", org.url, "--db", ":memory:"],
+        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", "--emulator",
+         "--db", ":memory:"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=_env(org),
+        env=_env(),
     )  # fmt: skip
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()
-        assert "listening on http://127.0.0.1:" in line, line
-        url = line.split("listening on ", 1)[1].strip()
-        assert url.endswith("/mcp")
+        lines = []
+        while not lines or "listening on" not in lines[-1]:
+            line = proc.stderr.readline()
+            assert line, f"the server ended: {''.join(lines)}"
+            lines.append(line)
+        url = lines[-1].split("listening on ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
         with (
             start_blocking_portal() as portal,
             portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as c,
@@ -341,7 +348,7 @@ def test_streamable_http_serves_the_same_tools(org: Any) -> None:
             got = server.answer(
                 "query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"}
             )
-            assert got["rows"] == [[len(org.org.apps)]]
+            assert got["rows"] == [[apps]]
     finally:
         proc.terminate()
         proc.wait(TIMEOUT)

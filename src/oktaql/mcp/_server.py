@@ -23,9 +23,10 @@ INSTRUCTIONS = """\
 oktaql answers SQL about an Okta org (StackQL's dialect, DuckDB for the rest). Resources are
 named <provider>.<service>.<resource>, e.g. okta.apps.applications. Start with list_resources,
 then describe a resource for its columns and the parameters its SELECT needs (bind them in
-WHERE: appId = '...', or from another resource with a join). Every tool but explain and the
-catalog ones costs Okta API calls against a rate limit: run explain first for a join or an
-IN (SELECT ...) that fans out (one call per value)."""
+WHERE: appId = '...', or from another resource with a join). list_resources, describe and
+explain send no API call; query (and execute) send the calls their plan lists, against the
+org's rate limit: run explain first for a join or an IN (SELECT ...) that fans out (one call
+per value)."""
 
 LIST_RESOURCES = """\
 The services and resources (tables) of the loaded provider, with a one-line description and \

@@ -48,6 +48,7 @@ class _LazyGroup(click.Group):
         "config": "oktaql.config:config_command",
         "docs": "oktaql.docs:docs_command",
         "mcp": "oktaql.mcp:mcp_command",
+        "serve": "oktaql.serve:serve_command",
         "shell": "oktaql.shell:shell_command",
     }
 

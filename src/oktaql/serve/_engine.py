@@ -1,0 +1,258 @@
+"""One client's statements, run on a worker thread: session commands answered here, catalog
+queries in the shared catalog DuckDB, everything else by the client's own oktaql session.
+
+Nothing here touches the socket: :meth:`ClientEngine.run` returns an :class:`Outcome` whose
+rows are read in batches as the server sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from oktaql import errors
+from oktaql.serve import _catalog, _errors, _statements, _types
+from oktaql.serve._protocol import Field
+from oktaql.serve._types import PgType
+
+if TYPE_CHECKING:
+    from oktaql._settings import Settings
+    from oktaql.dbapi import Connection
+
+log = logging.getLogger("oktaql.serve")
+
+BATCH = 1000  # rows read (and encoded) per trip to the worker thread
+
+
+class StatementError(Exception):
+    """What the client is told: SQLSTATE and message."""
+
+    def __init__(self, sqlstate: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class Outcome:
+    """A statement's answer: its columns (None: a command without rows), its rows to read,
+    its command tag, and the transaction status it leaves."""
+
+    columns: list[tuple[str, PgType]] | None
+    rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
+    tag: str = "SELECT"
+    transaction: bytes | None = None  # b"T" after BEGIN, b"I" after COMMIT
+    sets: tuple[str, str] | None = None
+    close: Callable[[], None] = lambda: None
+
+    def fields(self) -> list[Field]:
+        return [Field(name, kind.oid, kind.size) for name, kind in self.columns or []]
+
+    def encode(self, limit: int) -> tuple[list[list[bytes | None]], bool]:
+        """Up to ``limit`` rows in text format, and whether the rows are exhausted."""
+        kinds = [k for _, k in self.columns or []]
+        out: list[list[bytes | None]] = []
+        for row in self.rows:
+            out.append([_types.text_value(v, k) for v, k in zip(row, kinds, strict=True)])
+            if len(out) >= limit:
+                return out, False
+        return out, True
+
+    def complete(self, count: int) -> str:
+        if self.tag == "SELECT":
+            return f"SELECT {count}"
+        return self.tag
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every client of one server shares: settings, the catalog, the rules."""
+
+    settings: Settings
+    catalog: _catalog.CatalogDatabase
+    macros: set[str]
+    read_only: bool
+    server_version: str
+
+
+class ClientEngine:
+    def __init__(self, shared: Shared, facts: _catalog.ClientFacts, settings: dict[str, str]):
+        from oktaql.dbapi import Connection
+        from oktaql.session import Session
+
+        self.shared = shared
+        self.facts = facts
+        self.settings = settings  # the client's SET values, what SHOW answers
+        self.conn: Connection = Connection(Session(shared.settings))
+        self._cancelled = threading.Event()
+
+    # --- cancel (from the event loop's thread) ------------------------------------------------
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self.conn.session.cancel()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- running --------------------------------------------------------------------------------
+
+    def run(self, sql: str, params: list[Any]) -> Outcome:
+        if self._cancelled.is_set():  # a cancel that came between statements is spent
+            self._cancelled.clear()
+            self.conn.session.resume()
+        command = _statements.session_command(sql, self.settings)
+        if command is not None:
+            return self._command(command)
+        tree = _statements.parse_postgres(sql)
+        if tree is not None and _catalog.is_catalog_query(
+            tree, self.shared.catalog.providers, self.shared.macros
+        ):
+            return self._catalog_query(tree, params)
+        return self._oktaql(sql, params, tree)
+
+    def _command(self, command: _statements.Command) -> Outcome:
+        status = {"BEGIN": b"T", "START TRANSACTION": b"T", "COMMIT": b"I", "ROLLBACK": b"I"}
+        if command.shows is not None:
+            names, rows = _statements.show_rows(command.shows, self.settings)
+            return Outcome([(n, _types.TEXT) for n in names], iter(rows), "SHOW")
+        if command.sets is not None:
+            self.settings[command.sets[0]] = command.sets[1]
+        return Outcome(
+            None, tag=command.tag, transaction=status.get(command.tag), sets=command.sets
+        )
+
+    def _catalog_query(self, tree: exp.Expr, params: list[Any]) -> Outcome:
+        import duckdb
+
+        text = _catalog.translate(tree, self.facts, self.shared.macros)
+        cur = self.shared.catalog.cursor()
+        try:
+            cur.execute(text, params or None)
+        except duckdb.Error as exc:
+            names = _catalog.empty_catalog_answer(tree)
+            if not names or isinstance(exc, duckdb.ParserException):
+                cur.close()
+                raise StatementError(_errors.duck_sqlstate(exc), str(exc).split("\n")[0]) from None
+            # it reads what oktaql has no catalog of: no rows, as Postgres would have none
+            log.info("catalog query answered empty (%s): %s", str(exc).split("\n")[0], text)
+            cur.close()
+            return Outcome([(n, _types.TEXT) for n in names])
+        cols = [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
+        return Outcome(cols, _batches(cur.fetchmany), close=cur.close)
+
+    def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None) -> Outcome:
+        from oktaql._execute import Result  # noqa: F401 - loads the engine before the cursor
+        from oktaql.templates import PARAMETERS
+
+        cancelled = False
+        try:
+            text, values = _statements.positional(sql, params)
+            variables = {PARAMETERS: values} if values else None
+            if self.shared.read_only:
+                self._refuse_writes(text, variables)
+            cur = self.conn.cursor()
+            cur.execute(text, values or None)
+        except StatementError:
+            raise
+        except errors.Error as exc:
+            cancelled = self._cancelled.is_set()
+            raise self._error(exc, tree, cancelled) from None
+        except Exception as exc:  # a bug of ours: the client still gets an error, not a drop
+            log.exception("statement failed")
+            raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
+        finally:
+            if cancelled:
+                self._cancelled.clear()
+                self.conn.session.resume()
+        if cur.description is None:
+            tag = _tag(sql, cur.rowcount)
+            cur.close()
+            return Outcome(None, tag=tag)
+        cols = [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description]
+        verb = _statements.first_word(sql)
+        tag = (
+            "SELECT"
+            if verb not in ("insert", "update", "replace", "delete")
+            else _tag(sql, cur.rowcount)
+        )
+        return Outcome(cols, self._rows(cur), tag, close=cur.close)
+
+    def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from _batches(cur.fetchmany)
+        except errors.Error as exc:
+            raise self._error(exc, None, self._cancelled.is_set()) from None
+
+    def _refuse_writes(self, sql: str, variables: dict[Any, Any] | None) -> None:
+        """Read-only: a statement whose plan sends a write, or changes the server's database
+        file, is refused before anything is sent."""
+        from oktaql.planning import Send
+
+        plan = self.conn.session.plan_sql(sql, variables)
+        local = plan.local_state()
+        if plan.writes() or any(isinstance(s, Send) for s in plan.steps):
+            raise StatementError(
+                _errors.INSUFFICIENT_PRIVILEGE,
+                "the server is read-only: this statement writes to Okta and was not sent",
+                hint="start oktaql serve with --allow-writes to allow writes",
+            )
+        if local is not None and local[2]:
+            raise StatementError(
+                _errors.INSUFFICIENT_PRIVILEGE,
+                "the server is read-only: this statement changes its database file",
+                hint="start oktaql serve with --allow-writes to allow it",
+            )
+
+    def _error(self, exc: errors.Error, tree: exp.Expr | None, cancelled: bool) -> StatementError:
+        from oktaql._report import report
+
+        if cancelled:
+            return StatementError(_errors.QUERY_CANCELED, "canceling statement due to user request")
+        found = report(exc, "python")
+        code = _errors.sqlstate(exc, undefined_table=self._names_unknown_table(tree))
+        return StatementError(code, found.message, found.hint)
+
+    def _names_unknown_table(self, tree: exp.Expr | None) -> bool:
+        """The statement names a provider table the catalog has not, or a schema-qualified
+        table outside any provider."""
+        if tree is None:
+            return False
+        known = {(t.provider, t.schema, t.name) for t in self.shared.catalog.tables}
+        providers = self.shared.catalog.providers
+        for t in tree.find_all(exp.Table):
+            cat, db = t.catalog.lower(), t.db.lower()
+            if cat in providers and (cat, db, t.name) not in known:
+                return True
+            if db and not cat:
+                return True
+        return False
+
+
+def _batches(fetch: Callable[[int], list[Any]]) -> Iterator[tuple[Any, ...]]:
+    while True:
+        rows = fetch(BATCH)
+        if not rows:
+            return
+        yield from rows
+
+
+def _tag(sql: str, rowcount: int) -> str:
+    verb = _statements.first_word(sql)
+    n = max(rowcount, 0)
+    if verb == "insert":
+        return f"INSERT 0 {n}"
+    if verb in ("update", "delete"):
+        return f"{verb.upper()} {n}"
+    if verb == "replace":
+        return f"UPDATE {n}"
+    return verb.upper() or "OK"
+
+
+__all__ = ["BATCH", "ClientEngine", "Outcome", "Shared", "StatementError"]

@@ -433,3 +433,26 @@ def test_values_become_json() -> None:
         "2024-01-03T12:27:25+00:00", "2024-01-03", 2, 2.5, "AP8=",
         "00000000-0000-0000-0000-000000000001", 90.0, {"a": [1, None]},
     ]  # fmt: skip
+
+
+def test_a_secret_in_the_statement_is_masked_in_plans_and_errors(org: Any) -> None:
+    from oktaql.mcp._tools import ToolOptions, Tools, dumps
+
+    password = "S3cret!-pw-mcp"
+    sql = (
+        "INSERT INTO okta.users.users (data__profile, data__credentials) SELECT "
+        """'{"firstName":"A","lastName":"B","email":"a@example.com","login":"a@example.com"}', """
+        f"""'{{"password":{{"value":"{password}"}}}}'"""
+    )
+    with oktaql.connect(org_url=org.url, token=org.config.token) as conn:
+        tools = Tools(conn, ToolOptions(allow_writes=True))
+        org.reset_log()
+        shown = tools.run(lambda: tools.execute(sql))
+        assert json.loads(shown["steps"][0]["body"])["credentials"] == {
+            "password": {"value": "***"}
+        }
+        assert password not in dumps(shown)
+        with pytest.raises(oktaql.SQLSyntaxError) as raised:
+            tools.run(lambda: tools.query(sql + " WHERE"))
+        assert "***" in str(raised.value) and password not in str(raised.value)
+    assert org.request_log == []

@@ -332,7 +332,7 @@ def test_streamable_http_serves_the_same_tools() -> None:
     )  # fmt: skip
     try:
         assert proc.stderr is not None
-        lines = []
+        lines: list[str] = []
         while not lines or "listening on" not in lines[-1]:
             line = proc.stderr.readline()
             assert line, f"the server ended: {''.join(lines)}"

@@ -359,3 +359,60 @@ def test_cancel_stops_that_client_s_fan_out_only() -> None:
                 assert victim.execute("SELECT 5").fetchall() == [(5,)]
         finally:
             srv.stop()
+
+
+# --- extended protocol: Describe of a statement, binary results ----------------------------------
+
+
+_DESCRIBE = """
+import json, sys
+import psycopg
+
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+pg = conn.pgconn
+assert pg.prepare(b"tok", sys.argv[2].encode()).status == psycopg.pq.ExecStatus.COMMAND_OK
+desc = pg.describe_prepared(b"tok")
+res = pg.exec_prepared(b"tok", [sys.argv[3].encode()])
+print(json.dumps({
+    "names": [desc.fname(i).decode() for i in range(desc.nfields)],
+    "types": [desc.ftype(i) for i in range(desc.nfields)],
+    "params": [desc.param_type(i) for i in range(desc.nparams)],
+    "status": psycopg.pq.ExecStatus(res.status).name,
+    "ids": sorted(res.get_value(i, 0).decode() for i in range(res.ntuples)),
+}))
+"""
+
+
+def test_describe_statement_knows_the_columns(server: RunningServer, org: RunningEmulator) -> None:
+    """libpq's PQdescribePrepared (what pgx, Grafana's driver, and asyncpg rely on): the columns
+    and their types before the statement runs; its rows then match them. (libpq's blocking
+    calls run in a process of their own: in this one they would stall the server's thread.)"""
+    import json
+    import sys
+
+    app = _direct(org, "SELECT id FROM okta.apps.applications ORDER BY id LIMIT 1")[0][0]
+    sql = "SELECT id, created, scopes, count(*) OVER () AS n FROM okta.apps.tokens WHERE appId = $1"
+    done = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE, _dsn(server), sql, app],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["names"] == ["id", "created", "scopes", "n"]
+    assert got["types"] == [25, 1184, 3802, 20]
+    assert got["params"] == [25]
+    assert got["status"] == "TUPLES_OK"
+    want = _direct(org, "SELECT id FROM okta.apps.tokens WHERE appId = ?", [app])
+    assert got["ids"] == sorted(r[0] for r in want)
+
+
+def test_binary_results(server: RunningServer, org: RunningEmulator) -> None:
+    sql = (
+        "SELECT id, CAST(7 AS BIGINT) AS n, CAST(2.5 AS DOUBLE) AS x, false AS b, created, "
+        "credentials, CAST(12.345 AS DECIMAL(10, 3)) AS d FROM okta.users.users ORDER BY id "
+        "LIMIT 3"
+    )
+    want = _direct(org, sql)
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        got = conn.cursor(binary=True).execute(sql.replace("DOUBLE", "float8")).fetchall()
+    assert got == want

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -42,6 +42,7 @@ class Table:
     schema: str
     name: str
     columns: tuple[tuple[str, PgType, str], ...]  # name, type, description
+    duck_types: tuple[str, ...]  # each column's DuckDB type, as oktaql loads it
     description: str
 
 
@@ -59,13 +60,17 @@ def tables_of(catalog: Catalog) -> list[Table]:
                 if not res.methods_for("select"):
                     continue
                 cols = [(c.name, _types.pg_type(duck_type(c)), c.description) for c in res.columns]
+                ducks = [duck_type(c) for c in res.columns]
                 names = {c[0] for c in cols}
                 for m in res.methods_for("select"):
                     for p in m.params.values():
                         if p.location == "path" and p.name not in names:
                             names.add(p.name)
                             cols.append((p.name, _types.TEXT, p.description))
-                out.append(Table(oid, pname, sname, rname, tuple(cols), res.description))
+                            ducks.append("VARCHAR")
+                out.append(
+                    Table(oid, pname, sname, rname, tuple(cols), tuple(ducks), res.description)
+                )
                 oid += 1
     return out
 
@@ -274,6 +279,30 @@ def _json_build_object() -> str:
     return f"CREATE MACRO {PG}.json_build_object " + ", ".join(overloads) + ";"
 
 
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _insert(con: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``sql`` (an INSERT with ``?`` placeholders in one VALUES row) for every row, as one
+    statement of literal rows: DuckDB's executemany costs a round of its own per row."""
+    if not rows:
+        return
+    head, sep, row = sql.partition("VALUES")
+    parts = row.strip().split("?")
+    values = []
+    for r in rows:
+        assert len(r) == len(parts) - 1
+        values.append("".join(p + _literal(v) for p, v in zip(parts, r, strict=False)) + parts[-1])
+    con.execute(head + sep + " " + ", ".join(values))
+
+
 class CatalogDatabase:
     """One in-memory DuckDB holding the catalog, shared by every client (read-only once
     built); each query runs on a cursor of its own."""
@@ -295,11 +324,29 @@ class CatalogDatabase:
         con.execute(_json_build_object())
         self._fill(con, settings)
         con.execute(_INFO_VIEWS)
+        self._shapes(con)
         self.con = con
+
+    def _shapes(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Every resource as an empty DuckDB table of its columns, in a database named for its
+        provider: a statement's result columns are known without running it (Describe)."""
+        from oktaql._loading import quote_ident as q
+
+        for provider in sorted(self.providers):
+            con.execute(f"ATTACH ':memory:' AS {q(provider)}")
+        for schema in sorted({(t.provider, t.schema) for t in self.tables}):
+            con.execute(f"CREATE SCHEMA {q(schema[0])}.{q(schema[1])}")
+        for t in self.tables:
+            cols = ", ".join(
+                f"{q(name)} {duck}"
+                for (name, _, _), duck in zip(t.columns, t.duck_types, strict=True)
+            )
+            con.execute(f"CREATE TABLE {q(t.provider)}.{q(t.schema)}.{q(t.name)} ({cols})")
 
     def _fill(self, con: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> None:
         oids = _schema_oids(self.tables)
-        con.executemany(
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_namespace VALUES (?, ?, 10, NULL)",
             [(oid, name) for name, oid in oids.items()],
         )
@@ -312,7 +359,8 @@ class CatalogDatabase:
                 attrs.append((t.oid, col, kind.oid, kind.size, i))
                 if note:
                     notes.append((t.oid, i, note))
-        con.executemany(
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_class (oid, relname, relnamespace, reltype, reloftype, "
             "relowner, relam, relfilenode, reltablespace, relpages, reltuples, relallvisible, "
             "reltoastrelid, relhasindex, relisshared, relpersistence, relkind, relnatts, "
@@ -323,13 +371,15 @@ class CatalogDatabase:
             "false, 0, 0, 0, false)",
             classes,
         )
-        con.executemany(
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_attribute VALUES (?, ?, ?, -1, ?, ?, 0, -1, -1, false, 'i', "
             "'x', '', false, false, false, '', '', false, true, 0, 0, NULL, NULL, NULL, NULL)",
             attrs,
         )
-        con.executemany(f"INSERT INTO {PG}.pg_description VALUES (?, 1259, ?, ?)", notes)
-        con.executemany(
+        _insert(con, f"INSERT INTO {PG}.pg_description VALUES (?, 1259, ?, ?)", notes)
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, "
             "typtype, typcategory, typispreferred, typisdefined, typdelim, typrelid, typelem, "
             "typarray, typalign, typstorage, typnotnull, typbasetype, typtypmod, typndims, "
@@ -337,7 +387,8 @@ class CatalogDatabase:
             "'x', false, 0, -1, 0, 0)",
             [(t.oid, t.name, t.size, t.size > 0, t.category) for t in _types.ALL_TYPES],
         )
-        con.executemany(
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_database VALUES (?, ?, 10, 6, 'C', 'C', false, true, -1, "
             "1663, NULL)",
             [(FIRST_OID - 1 - i, p) for i, p in enumerate(sorted(self.providers))],
@@ -348,7 +399,8 @@ class CatalogDatabase:
         )
         con.execute(f"INSERT INTO {PG}.pg_am VALUES (2, 'heap', 'heap_tableam_handler', 't')")
         con.execute(f"INSERT INTO {PG}.pg_tablespace VALUES (1663, 'pg_default', 10)")
-        con.executemany(
+        _insert(
+            con,
             f"INSERT INTO {PG}.pg_settings VALUES (?, ?, NULL, 'oktaql', '', 'user', "
             "'string', 'default')",
             [(k.lower(), v) for k, v in settings.items()],

@@ -51,15 +51,29 @@ class Outcome:
     sets: tuple[str, str] | None = None
     close: Callable[[], None] = lambda: None
 
+    formats: list[int] = field(default_factory=list)  # Bind's result formats (1: binary)
+
+    def column_formats(self) -> list[int]:
+        n = len(self.columns or [])
+        if len(self.formats) == 1:
+            return self.formats * n
+        return self.formats if len(self.formats) == n else [0] * n
+
     def fields(self) -> list[Field]:
-        return [Field(name, kind.oid, kind.size) for name, kind in self.columns or []]
+        return [
+            Field(name, kind.oid, kind.size, fmt=f)
+            for (name, kind), f in zip(self.columns or [], self.column_formats(), strict=True)
+        ]
 
     def encode(self, limit: int) -> tuple[list[list[bytes | None]], bool]:
-        """Up to ``limit`` rows in text format, and whether the rows are exhausted."""
-        kinds = [k for _, k in self.columns or []]
+        """Up to ``limit`` rows in the formats asked for, and whether the rows are exhausted."""
+        coders = [
+            (_types.binary_value if f == 1 else _types.text_value, k)
+            for (_, k), f in zip(self.columns or [], self.column_formats(), strict=True)
+        ]
         out: list[list[bytes | None]] = []
         for row in self.rows:
-            out.append([_types.text_value(v, k) for v, k in zip(row, kinds, strict=True)])
+            out.append([code(v, k) for v, (code, k) in zip(row, coders, strict=True)])
             if len(out) >= limit:
                 return out, False
         return out, True
@@ -116,6 +130,37 @@ class ClientEngine:
         ):
             return self._catalog_query(tree, params)
         return self._oktaql(sql, params, tree)
+
+    def describe(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
+        """The columns ``sql`` will answer, without running it (Describe of a statement): a
+        query runs in DuckDB over the catalog's empty tables of the same columns, its
+        parameters NULL. None: no rows, or not known until it runs."""
+        import duckdb
+
+        command = _statements.session_command(sql, self.settings)
+        if command is not None:
+            if command.shows is None:
+                return None
+            names, _ = _statements.show_rows(command.shows, self.settings)
+            return [(n, _types.TEXT) for n in names]
+        tree = _statements.parse_postgres(sql)
+        if not isinstance(tree, exp.Query):
+            return None
+        if _catalog.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
+            text = _catalog.translate(tree, self.facts, self.shared.macros)
+        else:
+            bare = tree.transform(
+                lambda n: exp.Null() if isinstance(n, exp.Parameter | exp.Placeholder) else n
+            )
+            text, count = str(bare.sql(dialect="duckdb")), 0
+        cur = self.shared.catalog.cursor()
+        try:
+            cur.execute(f"SELECT * FROM ({text}) AS described LIMIT 0", [None] * count or None)
+            return [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
+        except duckdb.Error:
+            return None
+        finally:
+            cur.close()
 
     def _command(self, command: _statements.Command) -> Outcome:
         status = {"BEGIN": b"T", "START TRANSACTION": b"T", "COMMIT": b"I", "ROLLBACK": b"I"}

@@ -144,14 +144,15 @@ class Field:
     type_oid: int
     type_size: int = -1
     type_mod: int = -1
+    fmt: int = 0  # 0 text, 1 binary
 
 
 def row_description(fields: Sequence[Field]) -> bytes:
     parts = [struct.pack("!h", len(fields))]
     for f in fields:
-        # table oid 0 and attribute 0: a computed column; format 0 (text)
+        # table oid 0 and attribute 0: a computed column
         parts.append(
-            cstr(f.name) + struct.pack("!ihihih", 0, 0, f.type_oid, f.type_size, f.type_mod, 0)
+            cstr(f.name) + struct.pack("!ihihih", 0, 0, f.type_oid, f.type_size, f.type_mod, f.fmt)
         )
     return message(b"T", b"".join(parts))
 

@@ -91,6 +91,9 @@ def _tls_context(config: ServeConfig) -> ssl.SSLContext | None:
 class _Portal:
     sql: str
     params: list[Any]
+    formats: list[int] = field(default_factory=list)  # result formats (1: binary)
+    # the columns a Describe of its statement answered, which its rows must match
+    described: list[tuple[str, _types.PgType]] | None = None
     outcome: Outcome | None = None
     sent: int = 0
 
@@ -102,6 +105,7 @@ class _Client:
     engine: ClientEngine | None = None
     statements: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
     portals: dict[str, _Portal] = field(default_factory=dict)
+    described: dict[str, list[tuple[str, _types.PgType]] | None] = field(default_factory=dict)
     transaction: bytes = b"I"
 
 
@@ -161,6 +165,8 @@ class Server:
                 await self._serve(client, reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError, pg.ProtocolViolation, ssl.SSLError):
             pass  # the client went away or spoke something else: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the server is stopping
         except Exception:
             log.exception("connection failed")
         finally:
@@ -169,7 +175,7 @@ class Server:
                 if client.engine is not None:
                     engine = client.engine
                     engine.cancel()  # a statement still running stops sending
-                    await self._in_thread(engine.close)
+                    self.pool.submit(engine.close)  # not awaited: a stopping server cancels us
             writer.close()
 
     async def _open(
@@ -362,6 +368,21 @@ class Server:
                 portal.outcome, portal.sent = None, -1
             raise
 
+    async def _portal_run(self, client: _Client, portal: _Portal) -> Outcome:
+        outcome = await self._run(client, portal.sql, portal.params)
+        outcome.formats = portal.formats
+        described = portal.described
+        if described is not None and outcome.columns is not None:
+            got = [(n, k.oid) for n, k in outcome.columns]
+            if got != [(n, k.oid) for n, k in described]:
+                await self._in_thread(outcome.close)
+                raise StatementError(
+                    _errors.FEATURE_NOT_SUPPORTED,
+                    f"the statement's result columns {got} differ from those its Describe "
+                    f"answered {[(n, k.oid) for n, k in described]}: describe the portal instead",
+                )
+        return outcome
+
     async def _extended(
         self, client: _Client, kind: bytes, p: pg.Payload, writer: asyncio.StreamWriter
     ) -> None:
@@ -371,6 +392,7 @@ class Server:
             count = max(len(oids), _statements.parameter_count(sql))
             oids += [0] * (count - len(oids))
             client.statements[name] = (sql, oids)
+            client.described.pop(name, None)
             writer.write(pg.PARSE_COMPLETE)
         elif kind == b"B":
             portal, stmt = p.cstring(), p.cstring()
@@ -389,14 +411,10 @@ class Server:
                 except Exception as exc:
                     raise StatementError("22P02", str(exc)) from None
             results = [p.int16() for _ in range(p.int16())]
-            if any(f == 1 for f in results):
-                raise StatementError(
-                    _errors.FEATURE_NOT_SUPPORTED, "binary result format is not supported"
-                )
             old = client.portals.pop(portal, None)
             if old is not None and old.outcome is not None:
                 await self._in_thread(old.outcome.close)
-            client.portals[portal] = _Portal(sql, values)
+            client.portals[portal] = _Portal(sql, values, results, client.described.get(stmt))
             writer.write(pg.BIND_COMPLETE)
         elif kind == b"D":
             what, name = p.byte(), p.cstring()
@@ -405,13 +423,17 @@ class Server:
                     raise StatementError("26000", f"prepared statement {name!r} does not exist")
                 sql, oids = client.statements[name]
                 writer.write(pg.parameter_description([o or _types.TEXT.oid for o in oids]))
-                writer.write(pg.NO_DATA)  # the columns are known once it runs (Describe portal)
+                assert client.engine is not None
+                cols = await self._in_thread(client.engine.describe, sql, len(oids))
+                client.described[name] = cols
+                shape = Outcome(cols)
+                writer.write(pg.row_description(shape.fields()) if cols else pg.NO_DATA)
             else:
                 found = client.portals.get(name)
                 if found is None:
                     raise StatementError("34000", f"portal {name!r} does not exist")
                 if found.outcome is None and found.sent == 0:
-                    found.outcome = await self._run(client, found.sql, found.params)
+                    found.outcome = await self._portal_run(client, found)
                 out = found.outcome
                 writer.write(
                     pg.row_description(out.fields()) if out and out.columns else pg.NO_DATA
@@ -425,12 +447,13 @@ class Server:
                 writer.write(pg.command_complete("SELECT 0"))
                 return
             if found.outcome is None:
-                found.outcome = await self._run(client, found.sql, found.params)
+                found.outcome = await self._portal_run(client, found)
             await self._send_rows(found.outcome, max_rows, writer, found)
         elif kind == b"C":
             what, name = p.byte(), p.cstring()
             if what == b"S":
                 client.statements.pop(name, None)
+                client.described.pop(name, None)
             else:
                 old = client.portals.pop(name, None)
                 if old is not None and old.outcome is not None:
@@ -535,11 +558,12 @@ class RunningServer:
         async def shutdown() -> None:
             if self.server._server is not None:
                 self.server._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()  # each connection cancels its session's statement and closes
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.server.close()

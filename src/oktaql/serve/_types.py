@@ -136,6 +136,77 @@ def text_value(value: Any, kind: PgType) -> bytes | None:
     return str(value).encode()
 
 
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # Postgres's binary time origin
+_EPOCH_DATE = dt.date(2000, 1, 1)
+_INT_FORMAT = {20: "!q", 23: "!i", 21: "!h", 26: "!I"}
+_FLOAT_FORMAT = {701: "!d", 700: "!f"}
+
+
+def binary_value(value: Any, kind: PgType) -> bytes | None:
+    """``value`` in Postgres's binary format for ``kind`` (what drivers such as pgx ask for
+    once a statement is described); None for NULL."""
+    if value is None:
+        return None
+    oid = kind.oid
+    if oid in _INT_FORMAT:
+        return struct.pack(_INT_FORMAT[oid], int(value))
+    if oid in _FLOAT_FORMAT:
+        return struct.pack(_FLOAT_FORMAT[oid], float(value))
+    if oid == BOOL.oid:
+        return b"\x01" if value else b"\x00"
+    if oid == JSONB.oid:
+        return b"\x01" + (text_value(value, kind) or b"")
+    if oid in (TIMESTAMPTZ.oid, TIMESTAMP.oid) and isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        delta = aware - _EPOCH
+        micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return struct.pack("!q", micros)
+    if oid == DATE.oid and isinstance(value, dt.date):
+        return struct.pack("!i", (value - _EPOCH_DATE).days)
+    if oid == TIME.oid and isinstance(value, dt.time):
+        micros = ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000
+        return struct.pack("!q", micros + value.microsecond)
+    if oid == INTERVAL.oid and isinstance(value, dt.timedelta):
+        micros = value.seconds * 1_000_000 + value.microseconds
+        return struct.pack("!qii", micros, value.days, 0)
+    if oid == UUID.oid:
+        import uuid
+
+        return uuid.UUID(str(value)).bytes
+    if oid == NUMERIC.oid:
+        return _numeric(Decimal(str(value)))
+    if oid == BYTEA.oid and isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return text_value(value, kind)  # text, varchar, name, json: the text is the binary form
+
+
+def _numeric(d: Decimal) -> bytes:
+    """Postgres's binary numeric: base-10000 digits, weight, sign, display scale."""
+    if d.is_nan():
+        return struct.pack("!hhHh", 0, 0, 0xC000, 0)
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    scale = max(0, -exponent)
+    text = "".join(map(str, digits))
+    int_part = text[: len(text) + exponent] if exponent < 0 else text + "0" * exponent
+    frac_part = text[len(text) + exponent :] if exponent < 0 else ""
+    int_part = int_part.lstrip("0")
+    int_part = "0" * (-len(int_part) % 4) + int_part
+    frac_part = frac_part + "0" * (-len(frac_part) % 4)
+    groups = [int(int_part[i : i + 4]) for i in range(0, len(int_part), 4)]
+    weight = len(groups) - 1
+    groups += [int(frac_part[i : i + 4]) for i in range(0, len(frac_part), 4)]
+    while groups and groups[-1] == 0:
+        groups.pop()
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    if not groups:
+        weight = 0
+    head = struct.pack("!hhHh", len(groups), weight, 0x4000 if sign else 0, scale)
+    return head + b"".join(struct.pack("!H", g) for g in groups)
+
+
 def _float(x: float) -> str:
     if math.isnan(x):
         return "NaN"
@@ -190,6 +261,7 @@ __all__ = [
     "JSONB",
     "TEXT",
     "PgType",
+    "binary_value",
     "parameter_value",
     "pg_type",
     "text_value",

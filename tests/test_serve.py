@@ -24,7 +24,7 @@ from oktaql._settings import Settings
 from oktaql.emulator import EmulatorConfig, RunningEmulator
 from oktaql.emulator import start_in_thread as start_emulator
 from oktaql.errors import ConfigError
-from oktaql.serve import RunningServer, ServeConfig, check_config, start_in_thread
+from oktaql.serve import RunningServer, ServeConfig, Server, check_config, start_in_thread
 
 TOKEN = "test-token"
 PSQL = shutil.which("psql")
@@ -416,3 +416,17 @@ def test_binary_results(server: RunningServer, org: RunningEmulator) -> None:
     with psycopg.connect(_dsn(server), autocommit=True) as conn:
         got = conn.cursor(binary=True).execute(sql.replace("DOUBLE", "float8")).fetchall()
     assert got == want
+
+
+def test_dry_run_answers_plans(org: RunningEmulator) -> None:
+    running = RunningServer(Server(_settings(org), ServeConfig(port=0), dry_run=True))
+    try:
+        before = len(org.request_log)
+        with psycopg.connect(_dsn(running), autocommit=True) as conn:
+            cur = conn.execute("SELECT id FROM okta.apps.applications")
+            plan = cur.fetchall()
+            assert "/api/v1/apps" in str(plan)
+            assert [d.name for d in cur.description][:1] != ["id"]  # EXPLAIN's columns
+        assert org.request_log[before:] == []
+    finally:
+        running.stop()

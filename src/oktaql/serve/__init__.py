@@ -141,7 +141,7 @@ def serve_command(
         )
         check_config(config)
         with connected(connection) as target:
-            server = Server(target.settings, config)
+            server = Server(target.settings, config, dry_run=connection.dry_run)
             try:
                 asyncio.run(serve_forever(server, _report.echo))
             except KeyboardInterrupt:

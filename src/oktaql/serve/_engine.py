@@ -93,6 +93,7 @@ class Shared:
     macros: set[str]
     read_only: bool
     server_version: str
+    dry_run: bool = False  # every oktaql statement runs as EXPLAIN: nothing is sent
 
 
 class ClientEngine:
@@ -199,6 +200,8 @@ class ClientEngine:
         cancelled = False
         try:
             text, values = _statements.positional(sql, params)
+            if self.shared.dry_run and _statements.first_word(text) != "explain":
+                text = "EXPLAIN " + text
             variables = {PARAMETERS: values} if values else None
             if self.shared.read_only:
                 self._refuse_writes(text, variables)

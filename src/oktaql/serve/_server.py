@@ -110,7 +110,7 @@ class _Client:
 
 
 class Server:
-    def __init__(self, settings: Settings, config: ServeConfig):
+    def __init__(self, settings: Settings, config: ServeConfig, *, dry_run: bool = False):
         check_config(config)
         from oktaql.session import Session
 
@@ -130,6 +130,7 @@ class Server:
             _catalog.macro_names(catalog.con),
             config.read_only,
             SERVER_VERSION,
+            dry_run,
         )
         self.clients: dict[int, _Client] = {}
         self.pool = concurrent.futures.ThreadPoolExecutor(

@@ -430,3 +430,14 @@ def test_dry_run_answers_plans(org: RunningEmulator) -> None:
         assert org.request_log[before:] == []
     finally:
         running.stop()
+
+
+def test_two_part_names_as_bi_tools_write_them(server: RunningServer, org: RunningEmulator) -> None:
+    """A query builder names the schema.table its catalog listed; the provider is implied."""
+    want = _direct(org, "SELECT id, label FROM okta.apps.applications ORDER BY id")
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        for name in ("apps.applications", '"apps"."applications"'):
+            got = conn.execute(f"SELECT id, label FROM {name} ORDER BY id").fetchall()
+            assert got == want
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM apps.nope")

@@ -313,6 +313,8 @@ class CatalogDatabase:
         self.tables = tables_of(catalog)
         self.providers = set(catalog.registry.provider_names())
         self.schemas = {t.schema for t in self.tables}
+        # (schema, table) → its provider: what a two-part name in a statement means
+        self.qualified = {(t.schema, t.name): t.provider for t in self.tables}
         self._lock = threading.Lock()
         con = duckdb.connect(":memory:")
         con.execute(_DDL)

@@ -125,6 +125,7 @@ class ClientEngine:
         command = _statements.session_command(sql, self.settings)
         if command is not None:
             return self._command(command)
+        sql = _statements.qualify(sql, self.shared.catalog.qualified)
         tree = _statements.parse_postgres(sql)
         if tree is not None and _catalog.is_catalog_query(
             tree, self.shared.catalog.providers, self.shared.macros
@@ -144,6 +145,7 @@ class ClientEngine:
                 return None
             names, _ = _statements.show_rows(command.shows, self.settings)
             return [(n, _types.TEXT) for n in names]
+        sql = _statements.qualify(sql, self.shared.catalog.qualified)
         tree = _statements.parse_postgres(sql)
         if not isinstance(tree, exp.Query):
             return None

@@ -100,6 +100,38 @@ def parse_postgres(sql: str) -> exp.Expr | None:
     return trees[0]
 
 
+def qualify(sql: str, tables: dict[tuple[str, str], str]) -> str:
+    """``FROM apps.tokens`` (schema.table, as BI tools write a table their catalog listed) →
+    ``FROM okta.apps.tokens``: a two-part name after FROM, JOIN or a comma that is a table of
+    the catalog gets its provider (``tables`` maps (schema, table) to it). Anything else,
+    and a statement that does not tokenize, is left as it is."""
+    import sqlglot
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.tokenize(sql, read="postgres")
+    except (TokenError, ValueError):
+        return sql
+    names = (TokenType.VAR, TokenType.IDENTIFIER)
+    before = (TokenType.FROM, TokenType.JOIN, TokenType.COMMA)
+    inserts: list[tuple[int, str]] = []
+    for i in range(1, len(tokens) - 2):
+        t, dot, name = tokens[i], tokens[i + 1], tokens[i + 2]
+        if tokens[i - 1].token_type not in before or t.token_type not in names:
+            continue
+        if dot.token_type != TokenType.DOT or name.token_type not in names:
+            continue
+        if i + 3 < len(tokens) and tokens[i + 3].token_type == TokenType.DOT:
+            continue  # already three parts
+        provider = tables.get((t.text, name.text))
+        if provider is not None:
+            inserts.append((t.start, provider + "."))
+    for at, text in reversed(inserts):
+        sql = sql[:at] + text + sql[at:]
+    return sql
+
+
 def positional(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     """``$1 … $n`` (Postgres) → ``?`` in order of appearance, with the values in that order;
     a ``$`` inside a string, a quoted name or a comment is text."""
@@ -164,6 +196,7 @@ __all__ = [
     "parameter_count",
     "parse_postgres",
     "positional",
+    "qualify",
     "session_command",
     "show_rows",
 ]

@@ -219,6 +219,7 @@ def test_errors_carry_sqlstate_and_keep_the_connection(
         for sql in [
             "DELETE FROM okta.apps.tokens WHERE appId = %s AND tokenId = 'x'",
             "EXEC okta.apps.applications.deactivate_application @appId = %s",
+            "REGISTRY PULL okta -- %s",
         ]:
             with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
                 conn.execute(sql, (app,))
@@ -441,3 +442,31 @@ def test_two_part_names_as_bi_tools_write_them(server: RunningServer, org: Runni
             assert got == want
         with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute("SELECT * FROM apps.nope")
+
+
+def test_clients_cannot_reach_the_server_s_files(org: RunningEmulator, tmp_path: Path) -> None:
+    """Through oktaql's DuckDB or the catalog's: no read_text, COPY or ATTACH of a server file;
+    the --db file still works (a view kept in it)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not show\n")
+    db = tmp_path / "state.duckdb"
+    settings = Settings.of(org_url=org.url, token=TOKEN, db=str(db))
+    srv = start_in_thread(settings, ServeConfig(port=0, read_only=False))
+    try:
+        with psycopg.connect(_dsn(srv), autocommit=True) as conn:
+            for sql in [
+                f"SELECT * FROM read_text('{secret}')",
+                f"SELECT relname FROM pg_class, read_text('{secret}')",
+                f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'",
+                f"ATTACH '{tmp_path / 'other.duckdb'}' AS other",
+            ]:
+                with pytest.raises(psycopg.Error) as refused:
+                    conn.execute(sql)
+                assert "do not show" not in str(refused.value)
+            assert not (tmp_path / "out.csv").exists()
+            assert not (tmp_path / "other.duckdb").exists()
+            conn.execute("CREATE VIEW labels AS SELECT label FROM okta.apps.applications")
+            got = conn.execute("SELECT count(*) FROM labels").fetchall()
+        assert got == [(len(_direct(org, "SELECT id FROM okta.apps.applications")),)]
+    finally:
+        srv.stop()

@@ -327,6 +327,9 @@ class CatalogDatabase:
         self._fill(con, settings)
         con.execute(_INFO_VIEWS)
         self._shapes(con)
+        from oktaql.serve._engine import confine
+
+        confine(con, None)  # a catalog query is a client's SQL too
         self.con = con
 
     def _shapes(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -440,6 +443,8 @@ def _name(node: exp.Expr) -> str:
 def is_catalog_query(tree: exp.Expr, providers: set[str], macros: set[str]) -> bool:
     """A query of the catalog: it reads pg_catalog or information_schema, or calls a catalog
     function, and names no provider's table."""
+    if not isinstance(tree, exp.Query):
+        return False  # a COPY, a CREATE, a SET: never run in the catalog's DuckDB
     tables = list(tree.find_all(exp.Table))
     if any(t.catalog.lower() in providers for t in tables):
         return False

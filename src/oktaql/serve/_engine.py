@@ -106,6 +106,7 @@ class ClientEngine:
         self.settings = settings  # the client's SET values, what SHOW answers
         self.conn: Connection = Connection(Session(shared.settings))
         self._cancelled = threading.Event()
+        confine(self.conn.session.duck, shared.settings.db)
 
     # --- cancel (from the event loop's thread) ------------------------------------------------
 
@@ -185,7 +186,8 @@ class ClientEngine:
             cur.execute(text, params or None)
         except duckdb.Error as exc:
             names = _catalog.empty_catalog_answer(tree)
-            if not names or isinstance(exc, duckdb.ParserException):
+            missing = isinstance(exc, duckdb.CatalogException | duckdb.BinderException)
+            if not names or not missing:
                 cur.close()
                 raise StatementError(_errors.duck_sqlstate(exc), str(exc).split("\n")[0]) from None
             # it reads what oktaql has no catalog of: no rows, as Postgres would have none
@@ -243,10 +245,16 @@ class ClientEngine:
     def _refuse_writes(self, sql: str, variables: dict[Any, Any] | None) -> None:
         """Read-only: a statement whose plan sends a write, or changes the server's database
         file, is refused before anything is sent."""
-        from oktaql.planning import Send
+        from oktaql.planning import ManageRegistry, Send
 
         plan = self.conn.session.plan_sql(sql, variables)
         local = plan.local_state()
+        if any(isinstance(s, ManageRegistry) and s.statement.action != "list" for s in plan.steps):
+            raise StatementError(
+                _errors.INSUFFICIENT_PRIVILEGE,
+                "the server is read-only: REGISTRY PULL and REMOVE change its providers",
+                hint="start oktaql serve with --allow-writes to allow it",
+            )
         if plan.writes() or any(isinstance(s, Send) for s in plan.steps):
             raise StatementError(
                 _errors.INSUFFICIENT_PRIVILEGE,
@@ -285,6 +293,25 @@ class ClientEngine:
         return False
 
 
+def confine(duck: Any, db: Any) -> None:
+    """A client's SQL reaches DuckDB: it must not read or write the server's files (read_text,
+    COPY, ATTACH, extensions). Only the database file (and its write-ahead log) stays within
+    reach, and the setting is locked."""
+    from pathlib import Path
+
+    from oktaql.local import is_memory
+
+    paths: list[str] = []
+    if not is_memory(db) and db is not None:
+        for p in {str(db), str(Path(db).expanduser()), str(Path(db).expanduser().resolve())}:
+            paths += [p, p + ".wal", p + ".wal.checkpoint", p + ".tmp"]
+    if paths:
+        quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(set(paths)))
+        duck.execute(f"SET GLOBAL allowed_paths = [{quoted}]")
+    duck.execute("SET GLOBAL enable_external_access = false")
+    duck.execute("SET GLOBAL lock_configuration = true")
+
+
 def _batches(fetch: Callable[[int], list[Any]]) -> Iterator[tuple[Any, ...]]:
     while True:
         rows = fetch(BATCH)
@@ -305,4 +332,4 @@ def _tag(sql: str, rowcount: int) -> str:
     return verb.upper() or "OK"
 
 
-__all__ = ["BATCH", "ClientEngine", "Outcome", "Shared", "StatementError"]
+__all__ = ["BATCH", "ClientEngine", "Outcome", "Shared", "StatementError", "confine"]

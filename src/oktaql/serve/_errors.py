@@ -67,6 +67,8 @@ def duck_sqlstate(exc: BaseException) -> str:
         return "42703"  # undefined_column
     if isinstance(exc, duckdb.ConversionException):
         return "22000"
+    if isinstance(exc, duckdb.PermissionException):
+        return INSUFFICIENT_PRIVILEGE
     if isinstance(exc, duckdb.InterruptException):
         return QUERY_CANCELED
     return INTERNAL

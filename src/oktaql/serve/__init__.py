@@ -9,10 +9,12 @@ asyncio and the standard library, in small modules:
 
 - ``_protocol``: message framing; ``_auth``: SCRAM-SHA-256; ``_types``: DuckDB → Postgres
   types and text values; ``_errors``: SQLSTATE codes;
-- ``_catalog``: the provider as ``pg_catalog``/``information_schema`` tables in DuckDB, and the
-  rewriting of a client's catalog query to read them;
+- ``_catalog``: the provider as one DuckDB database of the catalog's tables;
 - ``_statements``: what a statement is (session command, catalog query, oktaql statement);
-- ``_engine``: one client's statements on its own session; ``_server``: the connections.
+- ``_pg_schema``: pg_catalog/information_schema as DuckDB tables, macros and views;
+  ``_rewrite``: which queries are the catalog's, and rewriting them to read those;
+- ``_engine``: one client's statements on its own session; ``_server``: the connections;
+  ``_config``: what a server starts with, checked; ``_running``: running one.
 """
 
 from __future__ import annotations
@@ -24,15 +26,9 @@ import click
 
 from oktaql._options import ConnectionOptions, connected, connection_options
 from oktaql.errors import ConfigError
-from oktaql.serve._server import (
-    RunningServer,
-    ServeConfig,
-    Server,
-    check_config,
-    is_loopback,
-    serve_forever,
-    start_in_thread,
-)
+from oktaql.serve._config import ServeConfig, check_config, is_loopback
+from oktaql.serve._running import RunningServer, serve_forever, start_in_thread
+from oktaql.serve._server import Server
 
 
 def read_password(env: str | None, file: str | None) -> str | None:

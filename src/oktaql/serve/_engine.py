@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from oktaql import errors
-from oktaql.serve import _catalog, _errors, _statements, _types
+from oktaql.serve import _catalog, _errors, _rewrite, _statements, _types
 from oktaql.serve._protocol import Field
 from oktaql.serve._types import PgType
 
@@ -97,7 +97,7 @@ class Shared:
 
 
 class ClientEngine:
-    def __init__(self, shared: Shared, facts: _catalog.ClientFacts, settings: dict[str, str]):
+    def __init__(self, shared: Shared, facts: _rewrite.ClientFacts, settings: dict[str, str]):
         from oktaql.dbapi import Connection
         from oktaql.session import Session
 
@@ -128,7 +128,7 @@ class ClientEngine:
             return self._command(command)
         sql = _statements.qualify(sql, self.shared.catalog.qualified)
         tree = _statements.parse_postgres(sql)
-        if tree is not None and _catalog.is_catalog_query(
+        if tree is not None and _rewrite.is_catalog_query(
             tree, self.shared.catalog.providers, self.shared.macros
         ):
             return self._catalog_query(tree, params)
@@ -150,8 +150,8 @@ class ClientEngine:
         tree = _statements.parse_postgres(sql)
         if not isinstance(tree, exp.Query):
             return None
-        if _catalog.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
-            text = _catalog.translate(tree, self.facts, self.shared.macros)
+        if _rewrite.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
+            text = _rewrite.translate(tree, self.facts, self.shared.macros)
         else:
             bare = tree.transform(
                 lambda n: exp.Null() if isinstance(n, exp.Parameter | exp.Placeholder) else n
@@ -180,12 +180,12 @@ class ClientEngine:
     def _catalog_query(self, tree: exp.Expr, params: list[Any]) -> Outcome:
         import duckdb
 
-        text = _catalog.translate(tree, self.facts, self.shared.macros)
+        text = _rewrite.translate(tree, self.facts, self.shared.macros)
         cur = self.shared.catalog.cursor()
         try:
             cur.execute(text, params or None)
         except duckdb.Error as exc:
-            names = _catalog.empty_catalog_answer(tree)
+            names = _rewrite.empty_catalog_answer(tree)
             missing = isinstance(exc, duckdb.CatalogException | duckdb.BinderException)
             if not names or not missing:
                 cur.close()

@@ -10,81 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ipaddress
 import logging
 import secrets
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from oktaql import __version__
 from oktaql._settings import Settings
-from oktaql.errors import ConfigError
-from oktaql.serve import _auth, _catalog, _errors, _statements, _types
+from oktaql.serve import _auth, _catalog, _errors, _rewrite, _statements, _types
 from oktaql.serve import _protocol as pg
+from oktaql.serve._config import ServeConfig, check_config, tls_context
 from oktaql.serve._engine import BATCH, ClientEngine, Outcome, Shared, StatementError
 
 log = logging.getLogger("oktaql.serve")
 T = TypeVar("T")
 
 SERVER_VERSION = "16.0"
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    host: str = "127.0.0.1"
-    port: int = 5466
-    read_only: bool = True
-    password: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    max_connections: int = 16
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_config(config: ServeConfig) -> None:
-    """Off loopback a client must come over TLS and prove a password: refuse to start
-    otherwise."""
-    if bool(config.tls_cert) != bool(config.tls_key):
-        raise ConfigError("give both --tls-cert and --tls-key (or neither)")
-    if not is_loopback(config.host):
-        missing = [
-            what
-            for what, ok in (
-                ("TLS (--tls-cert and --tls-key)", config.tls_cert),
-                ("a password (--password-env NAME or --password-file PATH)", config.password),
-            )
-            if not ok
-        ]
-        if missing:
-            raise ConfigError(
-                f"--host {config.host} is not a loopback address: serving beyond this machine "
-                f"needs {' and '.join(missing)}"
-            )
-    if config.password is not None and not config.password:
-        raise ConfigError("the password is empty: give a non-empty one")
-
-
-def _tls_context(config: ServeConfig) -> ssl.SSLContext | None:
-    if not config.tls_cert or not config.tls_key:
-        return None
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        ctx.load_cert_chain(config.tls_cert, config.tls_key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from None
-    return ctx
 
 
 @dataclass
@@ -116,7 +59,7 @@ class Server:
 
         self.settings = settings
         self.config = config
-        self.tls = _tls_context(config)
+        self.tls = tls_context(config)
         self.verifier = _auth.ScramVerifier(config.password) if config.password else None
         probe = Session(settings)  # the provider, as every client's session loads it
         try:
@@ -127,7 +70,7 @@ class Server:
         self.shared = Shared(
             settings,
             catalog,
-            _catalog.macro_names(catalog.con),
+            _rewrite.macro_names(catalog.con),
             config.read_only,
             SERVER_VERSION,
             dry_run,
@@ -223,7 +166,7 @@ class Server:
             return None
         client = _Client(self._new_pid(), secrets.randbits(31))
         self.clients[client.process_id] = client  # counted from here: a slot is taken
-        facts = _catalog.ClientFacts(
+        facts = _rewrite.ClientFacts(
             startup.params.get("database") or user,
             user,
             f"PostgreSQL {SERVER_VERSION} (oktaql {__version__})",
@@ -519,74 +462,4 @@ async def _fatal(writer: asyncio.StreamWriter, code: str, text: str) -> None:
     await writer.drain()
 
 
-# --- running ---------------------------------------------------------------------------------
-
-
-class RunningServer:
-    """A server on its own event loop thread (tests, benchmarks): ``port``, ``stop()``."""
-
-    def __init__(self, server: Server):
-        self.server = server
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name="oktaql-serve", daemon=True)
-        self.thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self.server.start())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self.loop.run_forever()
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
-    def host(self) -> str:
-        return self.server.config.host
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self.server._server is not None:
-                self.server._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()  # each connection cancels its session's statement and closes
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.server.close()
-
-
-def start_in_thread(settings: Settings, config: ServeConfig | None = None) -> RunningServer:
-    return RunningServer(Server(settings, config or ServeConfig(port=0)))
-
-
-async def serve_forever(server: Server, announce: Callable[[str], None]) -> None:
-    running = await server.start()
-    announce(f"oktaql serve: listening on {server.config.host}:{server.port}")
-    async with running:
-        await running.serve_forever()
-
-
-__all__ = [
-    "RunningServer",
-    "ServeConfig",
-    "Server",
-    "check_config",
-    "is_loopback",
-    "serve_forever",
-    "start_in_thread",
-]
+__all__ = ["SERVER_VERSION", "Server"]

@@ -152,6 +152,8 @@ class ClientEngine:
             return None
         if _rewrite.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
             text = _rewrite.translate(tree, self.facts, self.shared.macros)
+        elif any(sel.is_star for q in tree.find_all(exp.Select) for sel in q.selects):
+            return None  # a resource's * has the parameters bound, known once it runs
         else:
             bare = tree.transform(
                 lambda n: exp.Null() if isinstance(n, exp.Parameter | exp.Placeholder) else n

@@ -470,3 +470,34 @@ def test_clients_cannot_reach_the_server_s_files(org: RunningEmulator, tmp_path:
         assert got == [(len(_direct(org, "SELECT id FROM okta.apps.applications")),)]
     finally:
         srv.stop()
+
+
+def test_psql_ctrl_c_cancels_its_statement() -> None:
+    """psql's Ctrl-C sends a CancelRequest on a connection of its own: the fan-out stops."""
+    import signal
+
+    if PSQL is None:
+        pytest.skip("psql is not installed")
+    cfg = EmulatorConfig(token=TOKEN, apps=60, tokens_per_app=1, latency_ms=300)
+    with start_emulator(cfg) as emu:
+        srv = start_in_thread(_settings(emu), ServeConfig(port=0))
+        try:
+            proc = subprocess.Popen(
+                [PSQL, "-X", "-h", "127.0.0.1", "-p", str(srv.port), "-d", "okta", "-c", FAN_OUT],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + 20
+            while sum("/tokens" in p for _, p, *_ in list(emu.request_log)) < 4:
+                assert time.monotonic() < deadline, "the fan-out never started"
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGINT)
+            at_signal = sum("/tokens" in p for _, p, *_ in list(emu.request_log))
+            _, err = proc.communicate(timeout=30)
+            assert "canceling statement due to user request" in err
+            time.sleep(0.8)  # requests in flight at the cancel have arrived by now
+            reads = sum("/tokens" in p for _, p, *_ in emu.request_log)
+            # at most one more wave of the 16 workers, never the statement's whole 60
+            assert reads <= at_signal + 16
+            assert reads < 60
+        finally:
+            srv.stop()

@@ -501,3 +501,20 @@ def test_psql_ctrl_c_cancels_its_statement() -> None:
             assert reads < 60
         finally:
             srv.stop()
+
+
+def test_a_client_speaking_nonsense_is_answered_and_others_go_on(server: RunningServer) -> None:
+    import socket
+    import struct
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(struct.pack("!ii", 8, 1234))  # no protocol Postgres has
+        reply = raw.recv(1000)
+    assert reply[:1] == b"E" and b"08P01" in reply and b"unsupported frontend protocol" in reply
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(struct.pack("!ii", 9, 196608) + b"user\0")  # a startup cut short
+        raw.sendall(b"Bxx")
+        raw.shutdown(socket.SHUT_WR)
+        raw.recv(1000)
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        assert conn.execute("SELECT 8 AS n").fetchall() == [(8,)]

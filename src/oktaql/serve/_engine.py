@@ -72,10 +72,16 @@ class Outcome:
             for (_, k), f in zip(self.columns or [], self.column_formats(), strict=True)
         ]
         out: list[list[bytes | None]] = []
-        for row in self.rows:
-            out.append([code(v, k) for v, (code, k) in zip(row, coders, strict=True)])
-            if len(out) >= limit:
-                return out, False
+        try:
+            for row in self.rows:
+                out.append([code(v, k) for v, (code, k) in zip(row, coders, strict=True)])
+                if len(out) >= limit:
+                    return out, False
+        except StatementError:
+            raise
+        except Exception as exc:  # a value we cannot encode, a bug of ours: an error, not a drop
+            log.exception("rows failed")
+            raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
         return out, True
 
     def complete(self, count: int) -> str:
@@ -120,6 +126,17 @@ class ClientEngine:
     # --- running --------------------------------------------------------------------------------
 
     def run(self, sql: str, params: list[Any]) -> Outcome:
+        """The statement's outcome; any failure is a :class:`StatementError` (a bug of ours
+        too: the client gets an error, never a dropped connection)."""
+        try:
+            return self._run(sql, params)
+        except StatementError:
+            raise
+        except Exception as exc:
+            log.exception("statement failed")
+            raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
+
+    def _run(self, sql: str, params: list[Any]) -> Outcome:
         if self._cancelled.is_set():  # a cancel that came between statements is spent
             self._cancelled.clear()
             self.conn.session.resume()
@@ -138,6 +155,13 @@ class ClientEngine:
         """The columns ``sql`` will answer, without running it (Describe of a statement): a
         query runs in DuckDB over the catalog's empty tables of the same columns, its
         parameters NULL. None: no rows, or not known until it runs."""
+        try:
+            return self._describe(sql, count)
+        except Exception:
+            log.exception("describe failed")
+            return None
+
+    def _describe(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
         import duckdb
 
         command = _statements.session_command(sql, self.settings)

@@ -69,13 +69,11 @@ class Payload:
         self.pos = 0
 
     def int16(self) -> int:
-        (value,) = struct.unpack_from("!h", self.data, self.pos)
-        self.pos += 2
+        (value,) = struct.unpack("!h", self.raw(2))
         return int(value)
 
     def int32(self) -> int:
-        (value,) = struct.unpack_from("!i", self.data, self.pos)
-        self.pos += 4
+        (value,) = struct.unpack("!i", self.raw(4))
         return int(value)
 
     def cstring(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import secrets
 import ssl
@@ -107,8 +108,11 @@ class Server:
             client = await self._open(reader, writer)
             if client is not None:
                 await self._serve(client, reader, writer)
-        except (asyncio.IncompleteReadError, ConnectionError, pg.ProtocolViolation, ssl.SSLError):
-            pass  # the client went away or spoke something else: nothing to answer
+        except pg.ProtocolViolation as exc:  # it spoke something else: say so, then close
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await _fatal(writer, _errors.PROTOCOL_VIOLATION, f"protocol violation: {exc}")
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass  # the client went away: nothing to answer
         except asyncio.CancelledError:
             pass  # the server is stopping
         except Exception:
@@ -428,9 +432,10 @@ _REPORTED = (
 def _base_settings(server: Server) -> dict[str, str]:
     from oktaql._loading import session_zone
 
+    major, _, minor = SERVER_VERSION.partition(".")
     return {
         "server_version": f"{SERVER_VERSION} (oktaql {__version__})",
-        "server_version_num": SERVER_VERSION.replace(".", "00"),
+        "server_version_num": str(int(major) * 10000 + int(minor)),
         "server_encoding": "UTF8",
         "client_encoding": "UTF8",
         "datestyle": "ISO, MDY",

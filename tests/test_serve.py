@@ -110,6 +110,27 @@ def test_psql_lists_and_describes_tables(server: RunningServer) -> None:
     assert columns["appId"] == "text"  # the path parameter a WHERE names
 
 
+def test_psql_meta_commands(server: RunningServer, org: RunningEmulator) -> None:
+    """\\l, \\dn and \\d+ (descriptions from the provider) answer from the catalog."""
+    databases = _psql(server, r"\l")
+    assert any(line.split("|")[0].strip() == "okta" for line in databases.splitlines())
+    schemas = {line.split("|")[0].strip() for line in _psql(server, r"\dn").splitlines()}
+    assert {"apps", "users", "groups"} <= schemas
+    described = _psql(server, r"\d+ okta.apps.tokens")
+    line = next(x for x in described.splitlines() if x.split("|")[0].strip() == "id")
+    assert line.split("|")[-1].strip() == "Id of the refresh token."
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        (note,) = conn.execute(
+            "SELECT description FROM pg_description WHERE classoid = 'pg_class'::regclass "
+            "AND objsubid = 0 AND objoid = (SELECT oid FROM pg_class WHERE relname = 'tokens')"
+        ).fetchone() or (None,)
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'apps' ORDER BY 1"
+        ).fetchall()
+    assert note and "refresh tokens" in note
+    assert ("tokens",) in tables
+
+
 def test_psql_reports_an_error_and_goes_on(server: RunningServer) -> None:
     if PSQL is None:
         pytest.skip("psql is not installed")

@@ -200,8 +200,9 @@ class CatalogDatabase:
         )
         _insert(
             con,
-            f"INSERT INTO {PG}.pg_database VALUES (?, ?, 10, 6, 'C', 'C', false, true, -1, "
-            "1663, NULL)",
+            f"INSERT INTO {PG}.pg_database (oid, datname, datdba, encoding, datcollate, datctype, "
+            "datistemplate, datallowconn, datconnlimit, dattablespace) VALUES (?, ?, 10, 6, 'C', "
+            "'C', false, true, -1, 1663)",
             [(FIRST_OID - 1 - i, p) for i, p in enumerate(sorted(self.providers))],
         )
         con.execute(

@@ -8,6 +8,8 @@ columns are those Postgres has that psql, SQLAlchemy and BI tools select.
 
 from __future__ import annotations
 
+import re
+
 PG = "oq_pg"  # the schema standing for pg_catalog
 INFO = "oq_info"  # and for information_schema
 OWNER = "oktaql"
@@ -48,7 +50,9 @@ CREATE TABLE {PG}.pg_description (objoid BIGINT, classoid BIGINT, objsubid INTEG
   description VARCHAR);
 CREATE TABLE {PG}.pg_database (oid BIGINT, datname VARCHAR, datdba BIGINT, encoding INTEGER,
   datcollate VARCHAR, datctype VARCHAR, datistemplate BOOLEAN, datallowconn BOOLEAN,
-  datconnlimit INTEGER, dattablespace BIGINT, datacl VARCHAR[]);
+  datconnlimit INTEGER, dattablespace BIGINT, datacl VARCHAR[], datlocprovider VARCHAR DEFAULT 'c',
+  daticulocale VARCHAR, daticurules VARCHAR, datcollversion VARCHAR, datfrozenxid BIGINT DEFAULT 0,
+  datminmxid BIGINT DEFAULT 0);
 CREATE TABLE {PG}.pg_roles (oid BIGINT, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN,
   rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolreplication BOOLEAN,
   rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ, rolbypassrls BOOLEAN, rolconfig VARCHAR[]);
@@ -157,6 +161,11 @@ CREATE MACRO {PG}.quote_ident(s) AS
 """
 
 INFO_VIEWS = f"""
+CREATE VIEW {PG}.pg_tables AS
+  SELECT n.nspname AS schemaname, c.relname AS tablename, '{OWNER}' AS tableowner,
+         NULL::VARCHAR AS tablespace, false AS hasindexes, false AS hasrules,
+         false AS hastriggers, false AS rowsecurity
+  FROM {PG}.pg_class c JOIN {PG}.pg_namespace n ON n.oid = c.relnamespace;
 CREATE VIEW {INFO}.schemata AS
   SELECT d.datname AS catalog_name, n.nspname AS schema_name, '{OWNER}' AS schema_owner,
          NULL::VARCHAR AS default_character_set_catalog, NULL::VARCHAR AS sql_path
@@ -211,4 +220,21 @@ def json_build_object() -> str:
     return f"CREATE MACRO {PG}.json_build_object " + ", ".join(overloads) + ";"
 
 
-__all__ = ["DDL", "EMPTY", "INFO", "INFO_VIEWS", "MACROS", "OWNER", "PG", "json_build_object"]
+# the tables above: a pg_catalog name outside them is left to DuckDB (its table functions)
+TABLES = frozenset([*re.findall(rf"CREATE TABLE {PG}\.(\w+)", DDL), *EMPTY, "pg_tables"])
+
+# the oids Postgres gives its catalogs (a classoid in pg_description, '...'::regclass)
+CATALOG_OIDS = {"pg_class": 1259, "pg_namespace": 2615, "pg_type": 1247, "pg_attribute": 1249,
+                "pg_proc": 1255, "pg_database": 1262, "pg_constraint": 2606}  # fmt: skip
+
+__all__ = [
+    "TABLES",
+    "DDL",
+    "EMPTY",
+    "INFO",
+    "INFO_VIEWS",
+    "MACROS",
+    "OWNER",
+    "PG",
+    "json_build_object",
+]

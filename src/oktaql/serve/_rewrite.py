@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from oktaql.serve._pg_schema import INFO, PG
+from oktaql.serve._pg_schema import CATALOG_OIDS, INFO, PG, TABLES
 
 if TYPE_CHECKING:
     import duckdb
@@ -102,7 +102,9 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
             if db == "information_schema":
                 node.set("db", exp.to_identifier(INFO))
                 node.set("catalog", None)
-            elif db == "pg_catalog" or (not db and name.startswith("pg_")):
+            elif db == "pg_catalog" and name not in TABLES:
+                node.set("db", None)  # pg_catalog.unnest(...), generate_series: DuckDB's own
+            elif db == "pg_catalog" or (not db and name in TABLES):
                 if not node.alias:
                     node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
                 node.set("db", exp.to_identifier(PG))
@@ -168,6 +170,8 @@ def _regclass(text: str) -> exp.Expr:
     parts = [p.strip('"') for p in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", text)]
     name = parts[-1]
     schema = parts[-2] if len(parts) > 1 else None
+    if name in CATALOG_OIDS and schema in (None, "pg_catalog"):
+        return exp.Literal.number(CATALOG_OIDS[name])
     where: exp.Expr = exp.column("relname", "c").eq(exp.Literal.string(name))
     if schema is not None:
         where = where.and_(exp.column("nspname", "n").eq(exp.Literal.string(schema)))

@@ -82,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(10)
     print(f"| {ROWS:,}-row read, {args.reps} runs | median (min–max) |")
     print("|---|---|")
-    print(f"| `oktaql exec -o csv` (a process per run) | {via_exec.fmt('rows/s', digits=0)} |")
-    print(f"| psql → `oktaql serve` (a connection per run) | {via_psql.fmt('rows/s', digits=0)} |")
+    for label, stat in [
+        ("`oktaql exec -o csv` (a process per run)", via_exec),
+        ("psql → `oktaql serve` (a connection per run)", via_psql),
+    ]:
+        print(f"| {label} | {stat.fmt('rows/s', digits=0)} |")
     return 0
 
 

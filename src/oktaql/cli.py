@@ -48,6 +48,8 @@ class _LazyGroup(click.Group):
         "config": "oktaql.config:config_command",
         "deploy": "oktaql.deploy:deploy_command",
         "docs": "oktaql.docs:docs_command",
+        "mcp": "oktaql.mcp:mcp_command",
+        "serve": "oktaql.serve:serve_command",
         "shell": "oktaql.shell:shell_command",
         "sync": "oktaql.sync:sync_command",
     }

@@ -1,0 +1,236 @@
+"""Which queries are the catalog's, and rewriting them to read the catalog's DuckDB objects.
+
+A client's query is a sqlglot tree (Postgres dialect); tables of ``pg_catalog`` and
+``information_schema`` are renamed to ``oq_pg``/``oq_info``, their functions to the macros
+there, Postgres-only syntax (collations, ``OPERATOR(pg_catalog.~)``, ``::regclass``) to what
+DuckDB runs, and the client's own facts (current_database(), version()) become literals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from oktaql.serve._pg_schema import CATALOG_OIDS, INFO, PG, TABLES
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+# functions whose answer is the server's, not DuckDB's (DuckDB has its own version(), ...)
+_SERVER_FUNCTIONS = {
+    "version",
+    "current_database",
+    "current_catalog",
+    "current_schema",
+    "current_user",
+    "session_user",
+    "user",
+    "current_schemas",
+    "pg_backend_pid",
+    "inet_server_addr",
+    "inet_server_port",
+}
+
+
+def _name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return str(node.sql_name()).lower() if isinstance(node, exp.Func) else ""
+
+
+def is_catalog_query(tree: exp.Expr, providers: set[str], macros: set[str]) -> bool:
+    """A query of the catalog: it reads pg_catalog or information_schema, or calls a catalog
+    function, and names no provider's table."""
+    if not isinstance(tree, exp.Query):
+        return False  # a COPY, a CREATE, a SET: never run in the catalog's DuckDB
+    tables = list(tree.find_all(exp.Table))
+    if any(t.catalog.lower() in providers for t in tables):
+        return False
+    for t in tables:
+        db = t.db.lower()
+        if db in ("pg_catalog", "information_schema") or (not db and t.name.startswith("pg_")):
+            return True
+    for node in tree.find_all(exp.Func):
+        name = _name(node)
+        if name in macros or name in _SERVER_FUNCTIONS or name.startswith("pg_"):
+            return True
+    return any(
+        isinstance(n, exp.CurrentSchema | exp.CurrentUser | exp.CurrentSchemas)
+        for n in tree.find_all(exp.Func)
+    )
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What a client's own queries answer: current_database(), current_user, version()."""
+
+    database: str
+    user: str
+    version: str
+    process_id: int
+
+
+_OPERATORS = {"~": exp.RegexpLike, "~*": exp.RegexpILike, "=": exp.EQ, "<>": exp.NEQ}
+_OID_TYPES = {"regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "oid",
+              "regoper", "xid", "cid", "tid"}  # fmt: skip
+_TEXT_TYPES = {"name", "text", "char", '"char"', "bpchar", "varchar", "character varying"}
+
+
+def _type_name(to: exp.Expr) -> str:
+    if isinstance(to, exp.DataType) and isinstance(to.args.get("kind"), exp.Dot):
+        return str(to.args["kind"].expression.name).lower()
+    if isinstance(to, exp.ObjectIdentifier | exp.DataType):
+        text = to.sql("postgres").lower()
+        return text.rsplit(".", 1)[-1].strip('"')
+    return ""
+
+
+def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
+    """The client's catalog query as DuckDB SQL over the oq_pg / oq_info tables."""
+    tree = tree.copy()
+    for collate in list(tree.find_all(exp.Collate)):  # DuckDB has no pg_catalog collations
+        collate.replace(collate.this)
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table):
+            db, name = node.db.lower(), node.name.lower()
+            if db == "information_schema":
+                node.set("db", exp.to_identifier(INFO))
+                node.set("catalog", None)
+            elif db == "pg_catalog" and name not in TABLES:
+                node.set("db", None)  # pg_catalog.unnest(...), generate_series: DuckDB's own
+            elif db == "pg_catalog" or (not db and name in TABLES):
+                if not node.alias:
+                    node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+                node.set("db", exp.to_identifier(PG))
+                node.set("catalog", None)
+            return node
+        if isinstance(node, exp.Column) and node.args.get("db") is not None:
+            node.set("db", None)  # pg_catalog.pg_class.relname: the table's alias is its name
+            node.set("catalog", None)
+            return node
+        if isinstance(node, exp.Operator):
+            op = str(node.args.get("operator", "")).rsplit(".", 1)[-1].strip()
+            cls = _OPERATORS.get(op)
+            if cls is not None:
+                return cls(this=node.this, expression=node.expression)
+            if op == "!~":
+                return exp.Not(this=exp.RegexpLike(this=node.this, expression=node.expression))
+            return node
+        if isinstance(node, exp.Cast):
+            return _cast(node)
+        if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+            if isinstance(node.this, exp.Identifier) and node.this.name.lower() == "pg_catalog":
+                return rewrite(node.expression)
+            return node
+        if isinstance(node, exp.Func):
+            return _function(node, facts, macros)
+        return node
+
+    # a replaced node's own children are not visited again: repeat until nothing changes
+    text = ""
+    for _ in range(5):
+        tree = tree.transform(rewrite)
+        new = str(tree.sql(dialect="duckdb"))
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def _cast(node: exp.Cast) -> exp.Expr:
+    name = _type_name(node.args["to"])
+    if name in _OID_TYPES:
+        value = node.this
+        if name == "regclass" and isinstance(value, exp.Literal) and value.is_string:
+            return _regclass(str(value.this))
+        if name == "regtype" and isinstance(value, exp.Literal) and value.is_string:
+            sub = (
+                exp.select("oid")
+                .from_(f"{PG}.pg_type")
+                .where(exp.column("typname").eq(exp.Literal.string(str(value.this))))
+            )
+            return exp.Subquery(this=sub)
+        node.set("to", exp.DataType.build("BIGINT"))  # in place: its operand is visited next
+        return node
+    if name in _TEXT_TYPES:
+        node.set("to", exp.DataType.build("VARCHAR"))
+        return node
+    if name in ("int2vector", "oidvector", "_oid", "_text", "aclitem[]"):
+        return node.this
+    return node
+
+
+def _regclass(text: str) -> exp.Expr:
+    parts = [p.strip('"') for p in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", text)]
+    name = parts[-1]
+    schema = parts[-2] if len(parts) > 1 else None
+    if name in CATALOG_OIDS and schema in (None, "pg_catalog"):
+        return exp.Literal.number(CATALOG_OIDS[name])
+    where: exp.Expr = exp.column("relname", "c").eq(exp.Literal.string(name))
+    if schema is not None:
+        where = where.and_(exp.column("nspname", "n").eq(exp.Literal.string(schema)))
+    sub = (
+        exp.select("c.oid")
+        .from_(f"{PG}.pg_class AS c")
+        .join(f"{PG}.pg_namespace AS n", on="n.oid = c.relnamespace")
+        .where(where)
+        .limit(1)
+    )
+    return exp.Subquery(this=sub)
+
+
+def _function(node: exp.Func, facts: ClientFacts, macros: set[str]) -> exp.Expr:
+    name = _name(node)
+    if name == "version":
+        return exp.Literal.string(facts.version)
+    if name in ("current_database", "current_catalog"):
+        return exp.Literal.string(facts.database)
+    if isinstance(node, exp.CurrentSchema) or name == "current_schema":
+        return exp.Literal.string("public")
+    if isinstance(node, exp.CurrentUser) or name in ("current_user", "session_user", "user"):
+        return exp.Literal.string(facts.user)
+    if isinstance(node, exp.CurrentSchemas) or name == "current_schemas":
+        return exp.Array(
+            expressions=[exp.Literal.string("pg_catalog"), exp.Literal.string("public")]
+        )
+    if name == "pg_backend_pid":
+        return exp.Literal.number(facts.process_id)
+    if name in macros:
+        args = list(node.args.get("expressions") or [a for a in node.args.values() if
+                    isinstance(a, exp.Expr)])  # fmt: skip
+        return exp.Anonymous(this=f"{PG}.{name}", expressions=args)
+    return node
+
+
+def macro_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT DISTINCT function_name FROM duckdb_functions() WHERE schema_name = ?", [PG]
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def output_names(tree: exp.Expr) -> Iterator[str]:
+    """The column names of a SELECT, for the empty answer of a catalog query DuckDB cannot run
+    (it reads a catalog oktaql has no rows for)."""
+    if isinstance(tree, exp.Query):
+        for i, e in enumerate(tree.selects, start=1):
+            yield e.alias_or_name or f"column{i}"
+
+
+def empty_catalog_answer(tree: exp.Expr) -> list[str]:
+    return list(output_names(tree))
+
+
+__all__ = [
+    "ClientFacts",
+    "empty_catalog_answer",
+    "is_catalog_query",
+    "macro_names",
+    "translate",
+]

@@ -44,6 +44,17 @@ def orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         "a": start_in_thread(EmulatorConfig(token="token-a", seed=1)),
         "b": start_in_thread(EmulatorConfig(token="token-b", seed=2, users=40)),
     }
+    try:
+        yield as_profiles(ems, tmp_path, monkeypatch)
+    finally:
+        for em in ems.values():
+            em.stop()
+
+
+def as_profiles(
+    ems: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """A config file naming each emulator a profile (token ``token-NAME`` in $TOKEN_NAME)."""
     config = tmp_path / "config.toml"
     config.write_text(
         "".join(
@@ -53,13 +64,9 @@ def orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
     )
     config.chmod(0o600)
     monkeypatch.setenv("OKTAQL_CONFIG", str(config))
-    monkeypatch.setenv("TOKEN_A", "token-a")
-    monkeypatch.setenv("TOKEN_B", "token-b")
-    try:
-        yield ems
-    finally:
-        for em in ems.values():
-            em.stop()
+    for n in ems:
+        monkeypatch.setenv(f"TOKEN_{n.upper()}", f"token-{n}")
+    return ems
 
 
 @pytest.fixture
@@ -294,17 +301,15 @@ def test_failing_org_does_not_stop_the_other(
     statuses = [
         summary[("b", r)]["status"]
         for r in [
+            "okta.logs.system_log_events",
             "okta.groups.groups",
             "okta.users.users",
-            "okta.logs.system_log_events",
             "okta.apps.tokens",
         ]
     ]
     assert statuses == ["error", "skipped", "skipped", "skipped"]
-    assert (
-        "401" in summary[("b", "okta.groups.groups")]["message"]
-        or "E0000011" in summary[("b", "okta.groups.groups")]["message"]
-    )
+    first = summary[("b", "okta.logs.system_log_events")]["message"]
+    assert "401" in first or "E0000011" in first
     assert "wrong-token" not in json.dumps(rows) + err
     (n,) = pg_rows(pg, "SELECT count(*) FROM okta_users_users WHERE _org = 'a'")[0]
     assert n == len(orgs["a"].org.users)
@@ -558,12 +563,15 @@ def test_dry_run_prints_each_statement_and_sends_nothing(orgs: dict[str, Any]) -
     )
     assert code == 0
     users = "SELECT * FROM okta.users.users WHERE search = 'lastUpdated ge \"1970-01-01T00:00:00.000Z\"'"
-    logs = "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z'"
-    assert [(r["org"], r["resource"], r["status"], r["message"]) for r in rows] == [
-        (org, resource, "planned", sql)
+    logs = "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z' AND until = '"
+    assert [(r["org"], r["resource"], r["status"]) for r in rows] == [
+        (org, resource, "planned")
         for org in "ab"
-        for resource, sql in [("okta.users.users", users), ("okta.logs.system_log_events", logs)]
+        for resource in ("okta.logs.system_log_events", "okta.users.users")
     ]
+    assert [r["message"] for r in rows if r["resource"] == "okta.users.users"] == [users] * 2
+    until = [r["message"] for r in rows if r["resource"] != "okta.users.users"]
+    assert all(m.startswith(logs) and m.endswith("Z'") for m in until), until
     assert all(not em.request_log for em in orgs.values())
 
 
@@ -749,3 +757,108 @@ def test_a_snapshot_cut_short_marks_nothing_deleted(
             )
     finally:
         em.stop()
+
+
+def test_apps_listing_is_read_once_and_the_token_fan_out_uses_its_rows(
+    orgs: dict[str, Any], pg: str
+) -> None:
+    em = orgs["a"]
+    em.reset_log()
+    code, rows, err = sync(
+        "--orgs", "a", "--to", pg, "--resources", "okta.apps.applications,okta.apps.tokens"
+    )
+    assert code == 0, err
+    paths = [httpx.URL(url).path for _, url, _ in em.request_log]
+    assert paths.count("/api/v1/apps") == 1  # one page of apps: the listing, once
+    apps = [a["id"] for a in em.org.app_docs()]
+    assert sorted(p for p in paths if p != "/api/v1/apps") == sorted(
+        f"/api/v1/apps/{a}/tokens" for a in apps
+    )  # one page of tokens per app (fewer than 200 each)
+    summary = by(rows)
+    assert summary[("a", "okta.apps.applications")]["requests"] == 1
+    assert summary[("a", "okta.apps.tokens")]["requests"] == len(apps)
+    assert sum(r["requests"] for r in rows) == len(em.request_log) == 1 + len(apps)
+    landed = {r[0] for r in pg_rows(pg, "SELECT id FROM okta_apps_tokens")}
+    assert landed == truth(em)["okta_apps_tokens"]
+
+
+def test_the_system_log_read_ends_on_its_last_page(orgs: dict[str, Any], pg: str) -> None:
+    """A bounded query (until = the run's start) has no empty page after the last one."""
+    em = orgs["a"]
+    em.reset_log()
+    args = ("--orgs", "a", "--to", pg, "--resources", "okta.logs.system_log_events")
+    code, rows, err = sync(*args, "--since", "2000-01-01", "--log-page-size", "100")
+    assert code == 0, err
+    events = len(em.org.log_events)
+    assert len(em.request_log) == rows[0]["requests"] == -(-events // 100)
+    em.reset_log()
+    code, rows, _ = sync(*args)  # nothing new: one request, an empty page
+    assert code == 0 and len(em.request_log) == rows[0]["requests"] == 1
+    assert rows[0]["inserted"] == 0
+
+
+def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg: str
+) -> None:
+    """Request arrivals at both emulators (sampled every few ms) overlap, and the fast org's
+    rows are all in PostgreSQL while the slow one is still being served."""
+    import threading
+
+    import psycopg
+
+    ems = {
+        "a": start_in_thread(EmulatorConfig(token="token-a", seed=1, latency_ms=20)),
+        "b": start_in_thread(EmulatorConfig(token="token-b", seed=2, latency_ms=250)),
+    }
+    try:
+        as_profiles(ems, tmp_path, monkeypatch)
+        a_events = len(ems["a"].org.log_events)
+        samples: list[tuple[float, int, int, int]] = []  # time, requests at a, at b, a landed
+        done = threading.Event()
+
+        def sample() -> None:
+            with psycopg.connect(pg, autocommit=True) as conn:
+                while not done.is_set():
+                    try:
+                        (n,) = conn.execute(
+                            "SELECT count(*) FROM okta_logs_system_log_events WHERE _org = 'a'"
+                        ).fetchone()  # type: ignore[misc]
+                    except psycopg.Error:
+                        n = 0  # the table is created by the first commit
+                    t = time.monotonic()
+                    samples.append((t, len(ems["a"].request_log), len(ems["b"].request_log), n))
+                    time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            start = time.monotonic()
+            code, rows, err = sync(
+                "--orgs", "a,b", "--to", pg, "--resources", "okta.users.users,"
+                "okta.logs.system_log_events", "--since", "2000-01-01", "--log-page-size", "60",
+            )  # fmt: skip
+            wall = time.monotonic() - start
+        finally:
+            done.set()
+            sampler.join()
+        assert code == 0, err
+
+        def first(pred: Any) -> float:
+            return next(t for t, *rest in samples if pred(*rest))
+
+        total_a, total_b = len(ems["a"].request_log), len(ems["b"].request_log)
+        assert total_b >= 5  # b's requests take 250 ms each: over a second in all
+        a_first, a_last = first(lambda a, b, n: a >= 1), first(lambda a, b, n: a >= total_a)
+        b_first, b_last = first(lambda a, b, n: b >= 1), first(lambda a, b, n: b >= total_b)
+        # both orgs are read at once: each starts before the other's last request
+        assert b_first < a_last and a_first < b_last
+        # org a has landed every event before org b's last request arrived
+        a_landed = first(lambda a, b, n: n == a_events)
+        assert a_landed < b_last
+        # the run takes about as long as the slow org alone, not the sum of both
+        slow = sum(r["seconds"] for r in rows if r["org"] == "b")
+        fast = sum(r["seconds"] for r in rows if r["org"] == "a")
+        assert wall < slow + fast
+    finally:
+        for em in ems.values():
+            em.stop()

@@ -209,8 +209,18 @@ def _sync(
         catalog = Catalog(open_registry(pulled_registry()))
     reads = plan_reads(catalog, _split(resources), everything)
     if connection.dry_run:
+        import datetime as dt
+
+        from oktaql.sync._cursor import okta_instant
+
+        now = okta_instant(dt.datetime.now(dt.UTC))
         return [
-            Landed(t.name, r.resource, "planned", message=r.sql(None if r.kind != "log" else start))
+            Landed(
+                t.name,
+                r.resource,
+                "planned",
+                message=r.sql(start, until=now) if r.kind == "log" else r.sql(None),
+            )
             for t in found
             for r in reads
         ]

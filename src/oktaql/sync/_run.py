@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from oktaql.errors import APIError, Error
-from oktaql.sync._cursor import LogCursor, latest
+from oktaql.sync._cursor import LogCursor, latest, okta_instant
 from oktaql.sync._destinations import Counts, Destination
-from oktaql.sync._plan import Read
-from oktaql.sync._table import TableSpec
+from oktaql.sync._plan import Read, parents_needed
+from oktaql.sync._table import TableSpec, q
 
 if TYPE_CHECKING:
     import httpx
@@ -130,17 +130,47 @@ def _batches(rows: Iterator[Sequence[Any]], size: int) -> Iterator[list[Sequence
         yield batch
 
 
+@dataclass
+class OrgRun:
+    """What one org's reads share within a run: the values of parent columns read so far
+    (``values[resource][column]``), which drive the children's fan-outs."""
+
+    session: Session
+    needed: dict[str, set[str]] = field(default_factory=dict)
+    values: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def parent_tables(self, read: Read) -> dict[str, str]:
+        """Local tables of the parent values this run has read, for ``read``'s fan-out; a
+        parent not read (or not fully read) in this run is left to the statement to list."""
+        out: dict[str, str] = {}
+        for _, parent, col in read.parents:
+            got = self.values.get(parent, {}).get(col)
+            if got is None:
+                continue
+            table = f"_sync_parent_{parent.replace('.', '_')}_{col}"
+            duck = self.session.duck
+            duck.execute(f"CREATE OR REPLACE TABLE {table} ({q(col)} VARCHAR)")
+            if got:
+                duck.execute(f"INSERT INTO {table} SELECT UNNEST(?::VARCHAR[])", [got])
+            out[parent] = table
+        return out
+
+
 def land(
-    session: Session, read: Read, org: str, dest: Destination, opts: RunOptions, out: Landed
+    run: OrgRun, read: Read, org: str, dest: Destination, opts: RunOptions, out: Landed
 ) -> None:
     """Read one resource of one org and land it; ``out`` counts as it goes (a failure part
     way leaves what committed counted)."""
+    session = run.session
     synced_at = dt.datetime.now(dt.UTC)
     stored = dest.cursor(org, read.resource)
     if read.kind == "log":
         cursor = LogCursor.parse(stored)
         size = opts.page_size or 1000
-        result = session.execute(read.sql(cursor.published or opts.since, page_size=opts.page_size))
+        sql = read.sql(
+            cursor.published or opts.since, page_size=opts.page_size, until=okta_instant(synced_at)
+        )
+        result = session.execute(sql)
         spec = TableSpec.of(read.table, result.columns)
         uid, pub = spec.index("uuid"), spec.index("published")
         landed_any = False
@@ -162,16 +192,23 @@ def land(
         if not landed_any and stored is None:  # the table exists after a first run
             dest.writer(spec, org, read.resource, synced_at).commit("append", None)
         return
-    since = None if (opts.full or read.kind != "updated") else stored
-    result = session.execute(read.sql(since))
+    # a parent whose children this run reads is read in full: the children need every id,
+    # and one full read is fewer requests than a search for changes plus a listing
+    full = opts.full or read.kind != "updated" or read.resource in run.needed
+    since = None if full else stored
+    result = session.execute(read.sql(since, parent_tables=run.parent_tables(read)))
     spec = TableSpec.of(read.table, result.columns)
     stamp = spec.index("lastUpdated") if "lastUpdated" in spec.names else None
+    keep = {c: spec.index(c) for c in run.needed.get(read.resource, ()) if c in spec.names}
+    kept: dict[str, list[Any]] = {c: [] for c in keep}
     writer = dest.writer(spec, org, read.resource, synced_at)
     newest = since
     try:
         for batch in _batches(_rows(session, result), BATCH_ROWS):
             out.read += len(batch)
             writer.add(batch)
+            for col, at in keep.items():
+                kept[col].extend(r[at] for r in batch if r[at] is not None)
             if stamp is not None and read.kind == "updated":
                 newest = latest((r[stamp] for r in batch), newest)
         mode = "upsert" if since else "snapshot"
@@ -179,6 +216,8 @@ def land(
     except BaseException:
         writer.abort()
         raise
+    if keep:  # the whole listing landed: its children fan out from these rows
+        run.values[read.resource] = kept
 
 
 def sync_org(
@@ -205,6 +244,7 @@ def sync_org(
         for res in results:
             res.status, res.message = "error", _message(exc)
         return results
+    run = OrgRun(session, parents_needed(reads))
     try:
         stop: str | None = None
         for read, res in zip(reads, results, strict=True):
@@ -213,7 +253,7 @@ def sync_org(
                 continue
             before, start = counter.count, time.monotonic()
             try:
-                land(session, read, target.name, dest, opts, res)
+                land(run, read, target.name, dest, opts, res)
             except Exception as exc:
                 res.status, res.message = "error", _message(exc)
                 if isinstance(exc, APIError) and exc.status == 401:

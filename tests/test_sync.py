@@ -862,3 +862,51 @@ def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
     finally:
         for em in ems.values():
             em.stop()
+
+
+def deleted_rows(to: str, table: str) -> set[tuple[str, str]]:
+    """(_org, id) of the rows marked _deleted_at (Parquet: the latest sync day's state)."""
+    sql = f"SELECT _org, id FROM {{}} WHERE _deleted_at IS NOT NULL"
+    if to.startswith("postgresql://"):
+        return set(pg_rows(to, sql.format(table)))  # type: ignore[arg-type]
+    import duckdb
+
+    if to.startswith("parquet:"):
+        source = parquet_table(Path(to[len("parquet:") :]), table)
+        latest = f"(FROM {source} QUALIFY day = max(day) OVER (PARTITION BY _org))"
+        with duckdb.connect() as con:
+            return set(con.execute(sql.format(latest)).fetchall())  # type: ignore[arg-type]
+    with duckdb.connect(to, read_only=True) as con:
+        return set(con.execute(sql.format(table)).fetchall())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb", "parquet"])
+def test_an_incremental_sync_marks_users_and_groups_the_system_log_says_were_deleted(
+    kind: str, orgs: dict[str, Any], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    em, to = orgs["a"], destination(kind, request, tmp_path)
+    args = ("--orgs", "a", "--to", to, "--since", "2000-01-01",
+            "--resources", "okta.users.users,okta.groups.groups,okta.logs.system_log_events")  # fmt: skip
+    code, _, err = sync(*args)
+    assert code == 0, err
+    auth = {"Authorization": "SSWS token-a"}
+    user = em.org.users[5]
+    for _ in range(2):  # deactivate, then delete
+        httpx.delete(f"{em.url}/api/v1/users/{user['id']}", headers=auth).raise_for_status()
+    group = next(g for g in em.org.groups if g["type"] == "OKTA_GROUP")
+    httpx.delete(f"{em.url}/api/v1/groups/{group['id']}", headers=auth).raise_for_status()
+    em.reset_log()
+    code, rows, err = sync(*args)
+    assert code == 0, [r["message"] for r in rows]
+    summary = by(rows)
+    # incremental: one search page each and one log page, no full listing
+    searches = [httpx.URL(u).params.get("search", "") for _, u, _ in em.request_log]
+    assert len(em.request_log) == 3 and sum("lastUpdated ge" in s for s in searches) == 2
+    assert summary[("a", "okta.users.users")]["deleted"] == 1
+    assert summary[("a", "okta.groups.groups")]["deleted"] == 1
+    assert deleted_rows(to, "okta_users_users") == {("a", user["id"])}
+    assert deleted_rows(to, "okta_groups_groups") == {("a", group["id"])}
+    # marked once: a run after that marks nothing again
+    code, rows, _ = sync(*args)
+    assert code == 0 and all(r["deleted"] == 0 for r in rows)
+    assert deleted_rows(to, "okta_users_users") == {("a", user["id"])}

@@ -127,7 +127,8 @@ def _settings_of(opts: ConnectionOptions) -> Callable[[], Settings]:
     "--full",
     is_flag=True,
     help="Read lastUpdated resources (users, groups) in full instead of what changed since "
-    "the last run, marking vanished rows with _deleted_at.",
+    "the last run, marking vanished rows with _deleted_at (without it, deletions are marked "
+    "from the landed System Log).",
 )
 @click.option(
     "--log-page-size",

@@ -36,7 +36,10 @@ class Counts:
 class Writer(Protocol):
     def add(self, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    def commit(self, mode: str, cursor: str | None) -> Counts: ...
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
+        """Merge the staged rows (``mode``), mark the rows keyed by ``gone`` deleted, and store
+        ``cursor``, in one transaction."""
+        ...
 
     def abort(self) -> None: ...
 
@@ -49,6 +52,11 @@ class Destination(Protocol):
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
     ) -> Writer: ...
+
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        """The ``target`` (JSON text) of each event of ``event_type`` landed in the System Log
+        table ``table`` for ``org`` (none when the table is not there)."""
+        ...
 
     def close(self) -> None: ...
 

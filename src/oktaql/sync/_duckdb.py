@@ -94,6 +94,21 @@ class DuckDBDestination:
             ).fetchone()
         return None if row is None else row[0]
 
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        with self.lock:
+            if not self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = ? "
+                "AND column_name = 'target' AND table_catalog = current_database()",
+                [table],
+            ).fetchone():
+                return []
+            rows = self.conn.execute(
+                f"SELECT CAST(target AS VARCHAR) FROM {q(table)} "
+                'WHERE _org = ? AND "eventType" = ? AND target IS NOT NULL',
+                [org, event_type],
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
     ) -> DuckDBWriter:
@@ -113,7 +128,7 @@ class DuckDBWriter:
         synced_at: dt.datetime,
     ):
         self.dest, self.spec, self.org, self.resource = dest, spec, org, resource
-        self.params = {"org": org, "ts": synced_at, "resource": resource}
+        self.params: dict[str, Any] = {"org": org, "ts": synced_at, "resource": resource}
         with dest.lock:
             self.cur = dest.conn.cursor()
         create_stage(self.cur, "_stage_raw", spec)
@@ -130,7 +145,7 @@ class DuckDBWriter:
         except duckdb.Error as exc:
             raise self._failed(exc) from None
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         import duckdb
 
         spec, cur = self.spec, self.cur
@@ -164,6 +179,10 @@ class DuckDBWriter:
                     counts.inserted = run(sql.insert())
                     if mode == "snapshot":
                         counts.deleted = run(sql.mark_deleted())
+                    elif gone:
+                        self.params["gone"] = list(gone)
+                        any_of = "IN (SELECT UNNEST(CAST($gone AS VARCHAR[])))"
+                        counts.deleted = run(sql.mark_gone(any_of), ("org", "ts", "gone"))
                 self.params["cursor"] = cursor
                 run(sql.save_cursor(), ("org", "resource", "cursor", "ts"))
                 cur.execute("COMMIT")

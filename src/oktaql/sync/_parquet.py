@@ -85,6 +85,24 @@ class ParquetDestination:
             tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, path)
 
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        import duckdb
+
+        folder = self.root / table / f"_org={self._state_file(org).stem}"
+        if not any(folder.glob("*/*.parquet")):
+            return []
+        with duckdb.connect(":memory:") as duck:
+            try:
+                rows = duck.execute(
+                    "SELECT CAST(target AS VARCHAR) FROM read_parquet("
+                    f"{_sql_path(folder / '*' / '*.parquet')}, hive_partitioning = false, "
+                    'union_by_name = true) WHERE "eventType" = ? AND target IS NOT NULL',
+                    [event_type],
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise OperationalError(f"{self.label}, table {table}: {exc}") from None
+        return [r[0] for r in rows]
+
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
     ) -> ParquetWriter:
@@ -139,17 +157,17 @@ class ParquetWriter:
         )
         os.replace(tmp, target)
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         import duckdb
 
         try:
-            return self._commit(mode, cursor)
+            return self._commit(mode, cursor, gone)
         except (duckdb.Error, OSError) as exc:  # a full disk, a folder that cannot be written
             raise self._failed(exc) from None
         finally:
             self.duck.close()
 
-    def _commit(self, mode: str, cursor: str | None) -> Counts:
+    def _commit(self, mode: str, cursor: str | None, gone: Sequence[str]) -> Counts:
         spec, d = self.spec, self.duck
         key = spec.key
         if key:
@@ -163,7 +181,7 @@ class ParquetWriter:
         if mode == "append":
             counts.inserted = self._append()
         else:
-            counts = self._merge(mode)
+            counts = self._merge(mode, gone)
         self.dest.save_cursor(self.org, self.resource, cursor, self.ts)
         return counts
 
@@ -204,7 +222,7 @@ class ParquetWriter:
         days = [p for p in days if any(p.glob("*.parquet"))]
         return days[-1] if days else None
 
-    def _merge(self, mode: str) -> Counts:
+    def _merge(self, mode: str, gone: Sequence[str] = ()) -> Counts:
         spec, d = self.spec, self.duck
         today = self.dir / f"day={self.ts.astimezone(dt.UTC).date().isoformat()}"
         prev = self._previous()
@@ -238,26 +256,40 @@ class ParquetWriter:
         counts.inserted, counts.updated = d.execute(
             "SELECT count(*) FILTER (WHERE _new), count(*) FILTER (WHERE _changed) FROM _matched"
         ).fetchone()  # type: ignore[misc]
-        gone = f"NOT EXISTS (SELECT 1 FROM _stage s WHERE s.{k} = o.{k})"
+        gone_sql = f"NOT EXISTS (SELECT 1 FROM _stage s WHERE s.{k} = o.{k})"
         if mode == "snapshot":
             counts.deleted = int(
                 d.execute(
-                    f"SELECT count(*) FROM _old o WHERE {gone} AND o._deleted_at IS NULL"
+                    f"SELECT count(*) FROM _old o WHERE {gone_sql} AND o._deleted_at IS NULL"
                 ).fetchone()[0]  # type: ignore[index]
             )
-        deleted_at = (
-            "coalesce(o._deleted_at, CAST(? AS TIMESTAMPTZ))"
-            if mode == "snapshot"
-            else "o._deleted_at"
-        )
+        marked: list[Any] = []
+        if mode == "snapshot":
+            deleted_at = "coalesce(o._deleted_at, CAST(? AS TIMESTAMPTZ))"
+            marked = [self.ts]
+        elif gone:  # deletions the System Log recorded
+            d.execute(
+                "CREATE TABLE _gone AS SELECT UNNEST(CAST(? AS VARCHAR[])) AS k", [list(gone)]
+            )
+            is_gone = f"(o._deleted_at IS NULL AND o.{k} IN (SELECT k FROM _gone))"
+            counts.deleted = int(
+                d.execute(f"SELECT count(*) FROM _old o WHERE {gone_sql} AND {is_gone}").fetchone()[
+                    0
+                ]  # type: ignore[index]
+            )
+            deleted_at = f"CASE WHEN {is_gone} THEN CAST(? AS TIMESTAMPTZ) ELSE o._deleted_at END"
+            marked = [self.ts]
+        else:
+            deleted_at = "o._deleted_at"
         select = (
             "SELECT * EXCLUDE (_old_synced, _new, _changed) REPLACE ("
             "CASE WHEN _new OR _changed THEN CAST(? AS TIMESTAMPTZ) ELSE _old_synced END "
             "AS _synced_at) FROM (SELECT *, CAST(NULL AS TIMESTAMPTZ) AS _synced_at, "
             "CAST(NULL AS TIMESTAMPTZ) AS _deleted_at FROM _matched) "
-            f"UNION ALL BY NAME SELECT * REPLACE ({deleted_at} AS _deleted_at) FROM _old o WHERE {gone}"
+            f"UNION ALL BY NAME SELECT * REPLACE ({deleted_at} AS _deleted_at) "
+            f"FROM _old o WHERE {gone_sql}"
         )
-        params: list[Any] = [self.ts] + ([self.ts] if mode == "snapshot" else [])
+        params: list[Any] = [self.ts, *marked]
         self._replace(today, select, params)
         return counts
 

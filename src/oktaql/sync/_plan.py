@@ -34,6 +34,13 @@ DEFAULT_RESOURCES = (
 # listing has no such filter, so it is read in full each run
 LAST_UPDATED_SEARCH = frozenset({"okta.users.users", "okta.groups.groups"})
 
+# Okta's lastUpdated search never returns a hard-deleted row, so an incremental read cannot
+# see it vanish; the System Log records each deletion: (event type, target type)
+DELETION_EVENTS = {
+    "okta.users.users": ("user.lifecycle.delete.completed", "User"),
+    "okta.groups.groups": ("group.lifecycle.delete", "UserGroup"),
+}
+
 # a required parameter a parent listing provides: the child is read once per parent row
 PARENTS = {
     "appId": ("okta.apps.applications", "id"),
@@ -187,6 +194,7 @@ def parents_needed(reads: Sequence[Read]) -> dict[str, set[str]]:
 
 __all__ = [
     "DEFAULT_RESOURCES",
+    "DELETION_EVENTS",
     "LOG_RESOURCE",
     "Read",
     "parents_needed",

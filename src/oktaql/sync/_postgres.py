@@ -77,6 +77,29 @@ class PostgresDestination:
         conn.rollback()
         return None if row is None else str(row[0]) if row[0] is not None else None
 
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        conn = self.connection()
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                "AND column_name = 'target' AND table_schema = current_schema()",
+                [table],
+            ).fetchone()
+            if not found:
+                return []
+            rows = conn.execute(
+                f"SELECT target::text FROM {q(table)} "
+                'WHERE _org = %s AND "eventType" = %s AND target IS NOT NULL',
+                [org, event_type],
+            ).fetchall()
+        except self.psycopg.Error as exc:
+            raise OperationalError(
+                f"PostgreSQL {self.label}, table {table}: {_reason(exc, self.url)}"
+            ) from None
+        finally:
+            conn.rollback()
+        return [r[0] for r in rows]
+
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
     ) -> PostgresWriter:
@@ -136,7 +159,7 @@ class PostgresWriter:
                 f"{_reason(exc, self.dest.url)}"
             ) from None
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         spec = self.spec
         sql = MergeSQL(spec, "_stage", lambda name: f"%({name})s")
         counts = Counts()
@@ -146,6 +169,11 @@ class PostgresWriter:
             if "published" in spec.names:  # dashboards ask the System Log for time ranges
                 index = q(f"{spec.name[:50]}_published")
                 self._run(f"CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (published)")
+            if "eventType" in spec.names:  # each run looks up the deletions it recorded
+                index = q(f"{spec.name[:50]}_event_type")
+                self._run(
+                    f'CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (_org, "eventType")'
+                )
             have = {
                 r[0]
                 for r in self.conn.execute(
@@ -173,6 +201,11 @@ class PostgresWriter:
                 counts.inserted = self._run(sql.insert(), both)
                 if mode == "snapshot":
                     counts.deleted = self._run(sql.mark_deleted(), both)
+                elif gone:
+                    self.params["gone"] = list(gone)
+                    counts.deleted = self._run(
+                        sql.mark_gone("= ANY(%(gone)s)"), ["org", "ts", "gone"]
+                    )
             self.params["cursor"] = cursor
             self._run(sql.save_cursor(), ["org", "resource", "cursor", "ts"])
             self.conn.commit()

@@ -5,6 +5,7 @@ the engine and landed batch by batch; one failure recorded, never the end of the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from oktaql.errors import APIError, Error
 from oktaql.sync._cursor import LogCursor, latest, okta_instant
 from oktaql.sync._destinations import Counts, Destination
-from oktaql.sync._plan import Read, parents_needed
+from oktaql.sync._plan import DELETION_EVENTS, LOG_RESOURCE, Read, parents_needed
 from oktaql.sync._table import TableSpec, q
 
 if TYPE_CHECKING:
@@ -201,6 +202,8 @@ def land(
     stamp = spec.index("lastUpdated") if "lastUpdated" in spec.names else None
     keep = {c: spec.index(c) for c in run.needed.get(read.resource, ()) if c in spec.names}
     kept: dict[str, list[Any]] = {c: [] for c in keep}
+    # asked before the writer opens its transaction (PostgreSQL: the same connection)
+    gone = deleted_in_log(dest, org, read) if since else []
     writer = dest.writer(spec, org, read.resource, synced_at)
     newest = since
     try:
@@ -212,12 +215,31 @@ def land(
             if stamp is not None and read.kind == "updated":
                 newest = latest((r[stamp] for r in batch), newest)
         mode = "upsert" if since else "snapshot"
-        out.counts += writer.commit(mode, newest if read.kind == "updated" else None)
+        out.counts += writer.commit(mode, newest if read.kind == "updated" else None, gone)
     except BaseException:
         writer.abort()
         raise
     if keep:  # the whole listing landed: its children fan out from these rows
         run.values[read.resource] = kept
+
+
+def deleted_in_log(dest: Destination, org: str, read: Read) -> list[str]:
+    """Ids of ``read``'s rows that the landed System Log says were deleted (an incremental
+    read never sees them vanish). The whole landed log is asked, not just this run's pages,
+    so a run killed between landing the log and marking the users loses no deletion."""
+    if read.resource not in DELETION_EVENTS:
+        return []
+    event_type, target_type = DELETION_EVENTS[read.resource]
+    ids: set[str] = set()
+    for text in dest.landed_targets(org, LOG_RESOURCE.replace(".", "_"), event_type):
+        try:
+            targets = json.loads(text)
+        except ValueError:
+            continue
+        for t in targets if isinstance(targets, list) else []:
+            if isinstance(t, dict) and t.get("type") == target_type and t.get("id"):
+                ids.add(str(t["id"]))
+    return sorted(ids)
 
 
 def sync_org(

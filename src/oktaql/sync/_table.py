@@ -162,6 +162,16 @@ class MergeSQL:
             f"(SELECT 1 FROM {self.stage} AS s WHERE s.{k} = t.{k})"
         )
 
+    def mark_gone(self, any_of: str) -> str:
+        """Mark the rows whose key is among ``any_of`` (the dialect's test against the
+        ``gone`` list parameter) deleted, unless this batch read them."""
+        k = q(self.spec.key or "")
+        return (
+            f"UPDATE {q(self.spec.name)} AS t SET _deleted_at = {self.p('ts')} "
+            f"WHERE t._org = {self.p('org')} AND t._deleted_at IS NULL AND t.{k} {any_of} "
+            f"AND NOT EXISTS (SELECT 1 FROM {self.stage} AS s WHERE s.{k} = t.{k})"
+        )
+
     def replace(self) -> str:
         return f"DELETE FROM {q(self.spec.name)} WHERE _org = {self.p('org')}"
 

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,8 +86,8 @@ def postgres() -> Iterator[str | None]:
         port = s.getsockname()[1]
     data = os.path.join(root, "data")
     quiet = {"check": True, "capture_output": True}
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **quiet)  # type: ignore[call-overload]  # fmt: skip
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", data, "-l", os.path.join(root, "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], **quiet)  # type: ignore[call-overload]  # fmt: skip
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **quiet)  # fmt: skip
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", data, "-l", os.path.join(root, "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], **quiet)  # fmt: skip
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -103,7 +104,7 @@ def fresh_pg_db(url: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-def run_sync(url: str, to: str) -> tuple[float, list[dict[str, object]]]:
+def run_sync(url: str, to: str) -> tuple[float, list[dict[str, Any]]]:
     cmd = [sys.executable, "-m", "oktaql.cli", "sync", "--org-url", url, "--to", to,
            "--resources", RESOURCES, "-o", "json", "--since", "2000-01-01"]  # fmt: skip
     start = time.perf_counter()
@@ -215,11 +216,11 @@ def main() -> None:
         for name, to in targets:
             for run in ("first", "again"):
                 wall, summary = run_sync(url, to)
-                landed = sum(int(r["inserted"]) + int(r["updated"]) for r in summary)  # type: ignore[call-overload]
-                read = sum(int(r["read"]) for r in summary)  # type: ignore[call-overload]
-                secs = sum(float(r["seconds"]) for r in summary)  # type: ignore[arg-type]
-                requests = sum(int(r["requests"]) for r in summary)  # type: ignore[call-overload]
-                events = next(int(r["read"]) for r in summary if r["resource"] == "okta.logs.system_log_events")  # type: ignore[call-overload]  # fmt: skip
+                landed = sum(int(r["inserted"]) + int(r["updated"]) for r in summary)
+                read = sum(int(r["read"]) for r in summary)
+                secs = sum(float(r["seconds"]) for r in summary)
+                requests = sum(int(r["requests"]) for r in summary)
+                events = next(int(r["read"]) for r in summary if r["resource"] == "okta.logs.system_log_events")  # fmt: skip
                 # a re-sync: users changed since the cursor (none) and log events since it
                 floor = minimum_requests(apps, tokens, users if run == "first" else 0, events)
                 rows_out.append(
@@ -259,9 +260,8 @@ def main() -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows_out:
-        floor = str(r[8])
         print(
-            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} | {r[5]:,.0f} | {r[6]:.2f} | {r[7]} | {floor} |"
+            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} | {r[5]:,.0f} | {r[6]:.2f} | {r[7]} | {r[8]} |"
         )
     print(
         "\nminimum: the pages a reader must fetch. The apps listing is read once and the "

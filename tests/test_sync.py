@@ -866,7 +866,7 @@ def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
 
 def deleted_rows(to: str, table: str) -> set[tuple[str, str]]:
     """(_org, id) of the rows marked _deleted_at (Parquet: the latest sync day's state)."""
-    sql = f"SELECT _org, id FROM {{}} WHERE _deleted_at IS NOT NULL"
+    sql = "SELECT _org, id FROM {} WHERE _deleted_at IS NOT NULL"
     if to.startswith("postgresql://"):
         return set(pg_rows(to, sql.format(table)))  # type: ignore[arg-type]
     import duckdb

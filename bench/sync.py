@@ -28,8 +28,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
@@ -86,8 +86,8 @@ def postgres() -> Iterator[str | None]:
         port = s.getsockname()[1]
     data = os.path.join(root, "data")
     quiet = {"check": True, "capture_output": True}
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **quiet)  # fmt: skip
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", data, "-l", os.path.join(root, "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], **quiet)  # fmt: skip
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **quiet)  # type: ignore[call-overload]  # fmt: skip
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", data, "-l", os.path.join(root, "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], **quiet)  # type: ignore[call-overload]  # fmt: skip
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:

@@ -910,3 +910,121 @@ def test_an_incremental_sync_marks_users_and_groups_the_system_log_says_were_del
     code, rows, _ = sync(*args)
     assert code == 0 and all(r["deleted"] == 0 for r in rows)
     assert deleted_rows(to, "okta_users_users") == {("a", user["id"])}
+
+
+@pytest.mark.parametrize("kind", ["postgres", "parquet", "duckdb"])
+def test_a_second_run_of_the_same_org_is_refused_while_the_first_lands(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to = destination(kind, request, tmp_path)
+    em = start_in_thread(EmulatorConfig(token="token-h", seed=8, users=60, latency_ms=100))
+    try:
+        env = {**os.environ, "OKTA_API_TOKEN": "token-h", "PYTHONPATH": SRC}
+        args = ["--org-url", em.url, "--to", to, "--resources", "okta.logs.system_log_events",
+                "--log-page-size", "25"]  # fmt: skip
+        first = subprocess.Popen(
+            [sys.executable, "-m", "oktaql.cli", "sync", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(em.request_log) < 3:
+                time.sleep(0.02)
+            assert first.poll() is None, "the first sync ended before the second began"
+            monkeypatch.setenv("OKTA_API_TOKEN", "token-h")
+            sent = len(em.request_log)
+            res = CliRunner().invoke(main, ["sync", *args, "-o", "json"])
+            assert res.exit_code == 1
+            if kind == "duckdb":  # DuckDB itself lets one process write the file
+                assert "is another process writing it?" in res.stderr
+            else:
+                (row,) = json.loads(res.stdout)
+                assert row["status"] == "error" and row["requests"] == 0
+                assert row["message"].startswith(
+                    f"another oktaql sync is landing org 127.0.0.1_{httpx.URL(em.url).port} into"
+                )
+                assert "flock -n" in row["message"]
+            assert "Traceback" not in res.stderr
+            assert len(em.request_log) - sent < 5  # the second run sent nothing of its own
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        # the killed run's lock went with it: the next run lands everything, once
+        code, rows, err = sync(*args)
+        assert code == 0, err
+        ids = landed_event_ids(to) if kind != "duckdb" else []
+        if kind != "duckdb":
+            assert len(ids) == len(set(ids)) == len(em.org.log_events)
+    finally:
+        em.stop()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb"])
+def test_a_table_an_older_run_left_with_other_types_is_a_clear_error(
+    kind: str, orgs: dict[str, Any], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    to = destination(kind, request, tmp_path)
+    ddl = [
+        "CREATE TABLE okta_users_users (_org VARCHAR, id VARCHAR, profile INTEGER, "
+        "_synced_at TIMESTAMPTZ, _deleted_at TIMESTAMPTZ)",
+        "CREATE TABLE okta_groups_groups (id VARCHAR, name VARCHAR)",
+    ]
+    if kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(to, autocommit=True) as conn:
+            for stmt in ddl:
+                conn.execute(stmt)
+    else:
+        import duckdb
+
+        with duckdb.connect(to) as con:
+            for stmt in ddl:
+                con.execute(stmt)
+    code, rows, err = sync(
+        "--orgs", "a", "--to", to, "--resources", "okta.users.users,okta.groups.groups"
+    )
+    assert code == 1 and "Traceback" not in err
+    summary = by(rows)
+    users = summary[("a", "okta.users.users")]["message"]
+    want = "jsonb" if kind == "postgres" else "JSON"
+    assert users.startswith(
+        f"table okta_users_users: column profile is "
+        f"{'integer' if kind == 'postgres' else 'INTEGER'} there, but this sync writes {want}"
+    )
+    assert "DELETE FROM _oktaql_sync_state WHERE resource = 'okta.users.users'" in users
+    groups = summary[("a", "okta.groups.groups")]["message"]
+    assert groups.startswith(
+        "table okta_groups_groups exists but was not made by oktaql sync (no column _org, "
+        "_synced_at, _deleted_at)"
+    )
+
+
+def test_bad_inputs_are_one_clear_error_each(orgs: dict[str, Any], tmp_path: Path) -> None:
+    def refused(*args: str) -> str:
+        res = CliRunner().invoke(main, ["sync", *args])
+        assert res.exit_code == 1, res.output
+        assert res.stdout == "" and "Traceback" not in res.stderr
+        assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+        return res.stderr
+
+    to = str(tmp_path / "x.duckdb")
+    err = refused("--orgs", "a", "--to", "mysql://root:hunter2@db/okta")
+    assert "--to mysql://...: not a destination sync knows" in err and "hunter2" not in err
+    assert not Path("mysql:").exists() and not (tmp_path / "mysql:").exists()
+    assert "--resources names no resource" in refused(
+        "--orgs", "a", "--to", to, "--resources", " ,"
+    )
+    assert "--orgs names no profile" in refused("--orgs", "", "--to", to)
+    assert "--var and --vars-file" in refused("--orgs", "a", "--to", to, "--var", "x=1")
+    assert "is not an http(s) URL" in refused("--org-url", "not-a-url", "--to", to)
+    assert "no Okta API token for the org" in refused("--org-url", orgs["a"].url, "--to", to)
+    err = refused("--org-url", "https://me:pw123@acme.okta.com", "--to", to)
+    assert "must not contain credentials" in err and "pw123" not in err
+    assert "unknown profile 'nope'" in refused("--profile", "nope", "--to", to)
+    assert "unknown resource okta.users.userz" in refused(
+        "--orgs", "a", "--to", to, "--resources", "okta.users.userz"
+    )
+    assert not Path(to).exists()  # nothing opened before the inputs were checked

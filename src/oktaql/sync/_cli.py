@@ -74,7 +74,29 @@ def targets(connection: ConnectionOptions, orgs: list[str]) -> list[OrgTarget]:
             "sync needs an org: --org-url URL, --profile NAME, --orgs PROFILES, or a "
             "default_profile in the config file"
         )
+    _check_single(target.settings, target.profile)
     return [OrgTarget(name, lambda: target.settings)]
+
+
+def _check_single(settings: Settings, profile: str | None) -> None:
+    """The one org of a run without --orgs: a bad URL or a missing token is the run's one
+    error, said once, not a row per resource."""
+    import os
+
+    from oktaql.planning._requests import check_org_url
+    from oktaql.session import TOKEN_ENV_VARS
+
+    check_org_url(settings.org_url or "", "--org-url" if profile is None else "org_url")
+    if not (
+        settings.token
+        or settings.oauth
+        or settings.auth
+        or any(map(os.environ.get, TOKEN_ENV_VARS))
+    ):
+        raise ConfigError(
+            "no Okta API token for the org: set OKTA_API_TOKEN, or name a profile "
+            "(--profile, --orgs) whose token_env or token_command gives one"
+        )
 
 
 def _settings_of(opts: ConnectionOptions) -> Callable[[], Settings]:
@@ -191,6 +213,17 @@ def _sync(
 
     if everything and resources:
         raise ConfigError("give --resources LIST or --all, not both")
+    if resources is not None and not _split(resources):
+        raise ConfigError(
+            "--resources names no resource: give e.g. okta.users.users,okta.apps.tokens, or "
+            "leave it out for the default set"
+        )
+    if orgs is not None and not _split(orgs):
+        raise ConfigError("--orgs names no profile: give e.g. --orgs prod,preview")
+    if connection.variables or connection.vars_files:
+        raise ConfigError(
+            "sync runs no statement of yours: --var and --vars-file have nothing to fill"
+        )
     if connection.db:
         raise ConfigError(
             f"sync lands where --to says (--to {connection.db} for that DuckDB file); --db is "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from oktaql.errors import ConfigError, OperationalError
 from oktaql.sync._destinations import Counts
-from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, ddl, q, state_ddl
+from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, check_columns, ddl, q, state_ddl
 
 if TYPE_CHECKING:
     import duckdb
@@ -82,20 +82,24 @@ class DuckDBDestination:
                 "it? (DuckDB lets one process write a file)"
             ) from None
         self.conn.execute("SET TimeZone = 'UTC'")
-        self.lock = threading.Lock()  # one merge at a time: DuckDB's writes to a table conflict
-        with self.lock:
+        self.mutex = threading.Lock()  # one merge at a time: DuckDB's writes to a table conflict
+        with self.mutex:
             self.conn.execute(state_ddl(_same))
 
     def cursor(self, org: str, resource: str) -> str | None:
-        with self.lock:
+        with self.mutex:
             row = self.conn.execute(
                 f"SELECT cursor FROM {STATE_TABLE} WHERE _org = ? AND resource = ?",
                 [org, resource],
             ).fetchone()
         return None if row is None else row[0]
 
+    def lock(self, org: str) -> contextlib.AbstractContextManager[None]:
+        # DuckDB lets one process open the file for writing: a second run stops at the open
+        return contextlib.nullcontext()
+
     def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
-        with self.lock:
+        with self.mutex:
             if not self.conn.execute(
                 "SELECT 1 FROM information_schema.columns WHERE table_name = ? "
                 "AND column_name = 'target' AND table_catalog = current_database()",
@@ -129,7 +133,7 @@ class DuckDBWriter:
     ):
         self.dest, self.spec, self.org, self.resource = dest, spec, org, resource
         self.params: dict[str, Any] = {"org": org, "ts": synced_at, "resource": resource}
-        with dest.lock:
+        with dest.mutex:
             self.cur = dest.conn.cursor()
         create_stage(self.cur, "_stage_raw", spec)
 
@@ -156,19 +160,19 @@ class DuckDBWriter:
             res = cur.execute(statement, {n: self.params[n] for n in names}).fetchone()
             return int(res[0]) if res else 0
 
-        with self.dest.lock:
+        with self.dest.mutex:
             cur.execute("BEGIN")
             try:
                 cur.execute(ddl(spec, _same))
-                existing = {
-                    r[0]
-                    for r in cur.execute(
-                        "SELECT column_name FROM information_schema.columns "
+                existing = dict(
+                    cur.execute(
+                        "SELECT column_name, data_type FROM information_schema.columns "
                         "WHERE table_name = ? AND table_catalog = current_database()",
                         [spec.name],
                     ).fetchall()
-                }
-                add_missing_columns(cur, spec, existing, _same)
+                )
+                check_columns(spec, existing, _same, self.resource)
+                add_missing_columns(cur, spec, set(existing), _same)
                 cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql.dedupe('_stage_raw')}")
                 if not spec.key:  # nothing to match rows by: the org's rows are replaced
                     run(sql.replace(), ("org",))

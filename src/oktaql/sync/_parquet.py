@@ -18,18 +18,19 @@ Cursors are in ``_oktaql_sync_state/ORG.json``, replaced atomically after the da
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ConfigError, OperationalError
-from oktaql.sync._destinations import Counts
+from oktaql.sync._destinations import Counts, busy
 from oktaql.sync._duckdb import create_stage, stage_rows
 from oktaql.sync._table import TableSpec, q
 
@@ -84,6 +85,32 @@ class ParquetDestination:
             tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def lock(self, org: str) -> Iterator[None]:
+        """``_oktaql_sync_state/ORG.lock``, flock'ed while the org lands (the kernel lets go
+        of it when this process dies); it holds the pid of the run that has it."""
+        import fcntl
+
+        path = self._state_file(org).with_suffix(".lock")
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
+        except OSError as exc:
+            raise ConfigError(f"--to {self.label}: cannot write {path} ({exc})") from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                pid = handle.read().strip()
+                raise busy(org, self.label, f" (pid {pid})" if pid.isdigit() else "") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
 
     def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
         import duckdb

@@ -14,15 +14,26 @@ stores the cursor, then commits: rows and cursor land together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from oktaql.errors import ConfigError, OperationalError
-from oktaql.sync._destinations import Counts
-from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, ddl, pg_type, q, state_ddl
+from oktaql.sync._destinations import Counts, busy
+from oktaql.sync._table import (
+    STATE_TABLE,
+    MergeSQL,
+    TableSpec,
+    check_columns,
+    ddl,
+    pg_reported_type,
+    pg_type,
+    q,
+    state_ddl,
+)
 
 EXTRA = "postgres"
 
@@ -76,6 +87,39 @@ class PostgresDestination:
         ).fetchone()
         conn.rollback()
         return None if row is None else str(row[0]) if row[0] is not None else None
+
+    @contextlib.contextmanager
+    def lock(self, org: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own, for as long as the org lands
+        (PostgreSQL drops it if this process dies)."""
+        try:
+            conn = self.psycopg.connect(self.url, autocommit=True)
+        except self.psycopg.Error as exc:
+            raise OperationalError(
+                f"--to {self.label}: cannot connect to PostgreSQL ({_reason(exc, self.url)})"
+            ) from None
+        try:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))", [STATE_TABLE, org]
+            ).fetchone()
+            if not (row and row[0]):
+                holder = conn.execute(
+                    "SELECT a.pid, a.client_addr, a.backend_start FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                    "AND l.granted AND l.classid::int = hashtext(%s) "
+                    "AND l.objid::int = hashtext(%s) AND l.database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                    [STATE_TABLE, org],
+                ).fetchone()
+                note = (
+                    f" (its connection: backend pid {holder[0]}, since {holder[2]:%Y-%m-%d %H:%M:%S %Z})"
+                    if holder
+                    else ""
+                )
+                raise busy(org, self.label, note)
+            yield
+        finally:
+            conn.close()
 
     def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
         conn = self.connection()
@@ -174,14 +218,14 @@ class PostgresWriter:
                 self._run(
                     f'CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (_org, "eventType")'
                 )
-            have = {
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT column_name FROM information_schema.columns "
+            have = dict(
+                self.conn.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
                     "WHERE table_name = %s AND table_schema = current_schema()",
                     [spec.name],
                 ).fetchall()
-            }
+            )
+            check_columns(spec, have, pg_reported_type, self.params["resource"])
             for col, dtype in spec.columns:
                 if col not in have:
                     self._run(f"ALTER TABLE {q(spec.name)} ADD COLUMN {q(col)} {pg_type(dtype)}")

@@ -268,24 +268,41 @@ def sync_org(
         return results
     run = OrgRun(session, parents_needed(reads))
     try:
-        stop: str | None = None
-        for read, res in zip(reads, results, strict=True):
-            if stop is not None:
-                res.status, res.message = "skipped", stop
-                continue
-            before, start = counter.count, time.monotonic()
-            try:
-                land(run, read, target.name, dest, opts, res)
-            except Exception as exc:
-                res.status, res.message = "error", _message(exc)
-                if isinstance(exc, APIError) and exc.status == 401:
-                    stop = f"not read: the org refused the credential ({exc.status})"
-            finally:
-                res.requests = counter.count - before
-                res.seconds = time.monotonic() - start
+        with dest.lock(target.name):
+            _read_all(run, target, reads, dest, opts, results, counter)
+    except Error as exc:  # another run holds the org
+        for res in results:
+            res.status, res.message = "error", _message(exc)
     finally:
         session.close()
     return results
+
+
+def _read_all(
+    run: OrgRun,
+    target: OrgTarget,
+    reads: Sequence[Read],
+    dest: Destination,
+    opts: RunOptions,
+    results: list[Landed],
+    counter: CountingTransport,
+) -> None:
+    """Each read in order; an org whose credential is refused stops there."""
+    stop: str | None = None
+    for read, res in zip(reads, results, strict=True):
+        if stop is not None:
+            res.status, res.message = "skipped", stop
+            continue
+        before, start = counter.count, time.monotonic()
+        try:
+            land(run, read, target.name, dest, opts, res)
+        except Exception as exc:
+            res.status, res.message = "error", _message(exc)
+            if isinstance(exc, APIError) and exc.status == 401:
+                stop = f"not read: the org refused the credential ({exc.status})"
+        finally:
+            res.requests = counter.count - before
+            res.seconds = time.monotonic() - start
 
 
 def _message(exc: BaseException) -> str:

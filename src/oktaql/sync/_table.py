@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from oktaql.errors import ConfigError
+
 SYNC_COLUMNS = ("_org", "_synced_at", "_deleted_at")
 STATE_TABLE = "_oktaql_sync_state"
 
@@ -94,6 +96,45 @@ def _known(dtype: str) -> str:
 
 def pg_type(dtype: str) -> str:
     return _PG_TYPES.get(dtype, "text")
+
+
+# how information_schema.columns.data_type names what ``pg_type`` creates
+_PG_REPORTED = {"timestamptz": "timestamp with time zone"}
+
+
+def pg_reported_type(dtype: str) -> str:
+    pg = pg_type(dtype)
+    return _PG_REPORTED.get(pg, pg)
+
+
+# names a database reports for a type a sync creates under another name
+_SAME_TYPE = {"character varying": "text"}
+
+
+def check_columns(
+    spec: TableSpec, have: dict[str, str], type_of: Callable[[str], str], resource: str
+) -> None:
+    """A table already there (an older run's, or another tool's) must hold what this run
+    writes: the sync columns, and each of the resource's columns in its type. Otherwise the
+    merge would fail half way with the database's own words; this says what to do instead."""
+    fix = (
+        f"rename or drop table {spec.name} and delete its cursor (DELETE FROM {STATE_TABLE} "
+        f"WHERE resource = '{resource}'), then sync again to rebuild it"
+    )
+    missing = [c for c in SYNC_COLUMNS if c not in have]
+    if missing:
+        raise ConfigError(
+            f"table {spec.name} exists but was not made by oktaql sync (no column "
+            f"{', '.join(missing)}): {fix}, or sync into another database or schema"
+        )
+    for col, dtype in spec.columns:
+        want = type_of(dtype)
+        got = have.get(col)
+        if got is not None and _SAME_TYPE.get(got.lower(), got.lower()) != want.lower():
+            raise ConfigError(
+                f"table {spec.name}: column {col} is {got} there, but this sync writes {want} "
+                f"(a table from an older oktaql?): {fix}"
+            )
 
 
 def ddl(spec: TableSpec, type_of: Callable[[str], str]) -> str:
@@ -191,4 +232,14 @@ class MergeSQL:
         )
 
 
-__all__ = ["STATE_TABLE", "SYNC_COLUMNS", "MergeSQL", "TableSpec", "ddl", "pg_type", "q"]
+__all__ = [
+    "STATE_TABLE",
+    "SYNC_COLUMNS",
+    "MergeSQL",
+    "TableSpec",
+    "check_columns",
+    "ddl",
+    "pg_reported_type",
+    "pg_type",
+    "q",
+]

@@ -1027,4 +1027,17 @@ def test_bad_inputs_are_one_clear_error_each(orgs: dict[str, Any], tmp_path: Pat
     assert "unknown resource okta.users.userz" in refused(
         "--orgs", "a", "--to", to, "--resources", "okta.users.userz"
     )
+    err = refused("--orgs", "a", "--to", "postgresql://u@127.0.0.1:1/x?password=pw456&a=b")
+    assert "cannot connect to PostgreSQL" in err and "pw456" not in err and "password=***" in err
+    err = refused("--orgs", "a", "--to", "host=127.0.0.1 password=pw789")
+    assert "give PostgreSQL as a URL" in err and "pw789" not in err
+    assert "is a folder" in refused("--orgs", "a", "--to", str(tmp_path))
+    assert "is in the future" in refused("--orgs", "a", "--to", to, "--since", "2999-01-01")
     assert not Path(to).exists()  # nothing opened before the inputs were checked
+
+
+def test_an_org_named_twice_is_synced_once(orgs: dict[str, Any], tmp_path: Path) -> None:
+    to = str(tmp_path / "x.duckdb")
+    code, rows, err = sync("--orgs", "a,b,a", "--to", to, "--resources", "okta.users.users")
+    assert code == 0, err
+    assert [r["org"] for r in rows] == ["a", "b"]

@@ -31,7 +31,8 @@ def default_destination() -> str:
 
 
 def _split(text: str | None) -> list[str]:
-    return [p.strip() for p in (text or "").split(",") if p.strip()]
+    """A comma-separated list, each item once."""
+    return list(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
 
 
 def _org_label(url: str | None) -> str:

@@ -9,6 +9,7 @@ ending in ``/``), else a DuckDB file path (``duckdb:PATH`` too). Each destinatio
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ def open_destination(url: str) -> Destination:
         raise ConfigError(
             f"--to {scheme}://...: not a destination sync knows; use postgresql://USER@HOST/DB, "
             "parquet:DIR or a DuckDB file path"
+        )
+    if re.match(r"^\s*\w+\s*=", url):  # host=... dbname=...: libpq's keyword form
+        raise ConfigError(
+            "--to: give PostgreSQL as a URL, postgresql://USER@HOST:PORT/DB (keywords such as "
+            "sslmode go in its query string: ?sslmode=require)"
         )
     if url.endswith(("/", "\\")):
         from oktaql.sync._parquet import ParquetDestination

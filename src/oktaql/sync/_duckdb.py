@@ -73,6 +73,11 @@ class DuckDBDestination:
 
         self.path = Path(path).expanduser().absolute()
         self.label = str(self.path)
+        if self.path.is_dir():
+            raise ConfigError(
+                f"--to {path}: is a folder; give a DuckDB file in it (--to {path.rstrip('/')}"
+                "/okta.duckdb), or parquet:DIR for a Parquet dataset"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = duckdb.connect(str(self.path))

@@ -49,8 +49,9 @@ def _psycopg() -> Any:
 
 
 def masked(url: str) -> str:
-    """The URL without its password (``postgresql://user:***@host/db``)."""
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+    """The URL without its password (``postgresql://user:***@host/db``, ``?password=***``)."""
+    url = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
 
 
 class PostgresDestination:

@@ -1041,3 +1041,28 @@ def test_an_org_named_twice_is_synced_once(orgs: dict[str, Any], tmp_path: Path)
     code, rows, err = sync("--orgs", "a,b,a", "--to", to, "--resources", "okta.users.users")
     assert code == 0, err
     assert [r["org"] for r in rows] == ["a", "b"]
+
+
+def test_a_parquet_state_with_other_types_is_a_clear_error(
+    orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    import duckdb
+
+    root = tmp_path / "lake"
+    day = root / "okta_users_users" / "_org=a" / "day=2020-01-01"
+    day.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT 'x' AS id, 1 AS profile, now() AS _synced_at, "
+            f"CAST(NULL AS TIMESTAMPTZ) AS _deleted_at) TO '{day / 'part-0.parquet'}'"
+        )
+    code, rows, err = sync(
+        "--orgs", "a", "--to", f"parquet:{root}", "--resources", "okta.users.users"
+    )
+    assert code == 1 and "Traceback" not in err
+    message = rows[0]["message"]
+    assert message.startswith(
+        "table okta_users_users: column profile is INTEGER there, but this sync writes JSON"
+    )
+    assert f"move {root / 'okta_users_users' / '_org=a'} away" in message
+    assert [p.name for p in day.iterdir()] == ["part-0.parquet"]  # nothing written

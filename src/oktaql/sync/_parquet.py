@@ -32,7 +32,7 @@ from typing import Any
 from oktaql.errors import ConfigError, OperationalError
 from oktaql.sync._destinations import Counts, busy
 from oktaql.sync._duckdb import create_stage, stage_rows
-from oktaql.sync._table import TableSpec, q
+from oktaql.sync._table import TableSpec, check_columns, q
 
 STATE_DIR = "_oktaql_sync_state"
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -266,7 +266,16 @@ class ParquetWriter:
             "CREATE TABLE _old AS SELECT * FROM read_parquet("
             f"{_sql_path(prev / '*.parquet')}, hive_partitioning = false, union_by_name = true)"
         )
-        old_cols = {r[0] for r in d.execute("DESCRIBE _old").fetchall()}
+        old_types = {r[0]: r[1] for r in d.execute("DESCRIBE _old").fetchall()}
+        check_columns(
+            spec,
+            {**old_types, "_org": "VARCHAR"},  # _org is in the path
+            lambda t: t,
+            self.resource,
+            f"move {self.dir} away and delete {self.resource!r} from "
+            f"{self.dest.root / STATE_DIR / (self.org + '.json')}, then sync again to rebuild it",
+        )
+        old_cols = set(old_types)
         k = q(spec.key)
         common = [c for c in spec.names if c in old_cols and c != spec.key]
         changed = " OR ".join(

@@ -112,12 +112,17 @@ _SAME_TYPE = {"character varying": "text"}
 
 
 def check_columns(
-    spec: TableSpec, have: dict[str, str], type_of: Callable[[str], str], resource: str
+    spec: TableSpec,
+    have: dict[str, str],
+    type_of: Callable[[str], str],
+    resource: str,
+    fix: str | None = None,
 ) -> None:
     """A table already there (an older run's, or another tool's) must hold what this run
     writes: the sync columns, and each of the resource's columns in its type. Otherwise the
-    merge would fail half way with the database's own words; this says what to do instead."""
-    fix = (
+    merge would fail half way with the database's own words; this says what to do instead
+    (``fix``: how to rebuild the table, when it is not a database table)."""
+    fix = fix or (
         f"rename or drop table {spec.name} and delete its cursor (DELETE FROM {STATE_TABLE} "
         f"WHERE resource = '{resource}'), then sync again to rebuild it"
     )

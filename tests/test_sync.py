@@ -720,9 +720,10 @@ def test_under_emulator_faults_every_event_lands_once(
     try:
         monkeypatch.setenv("OKTA_API_TOKEN", "token-f")
         args = ["--org-url", em.url, "--to", to, "--resources", "okta.logs.system_log_events",
-                "--log-page-size", "30", "--max-retries", "1"]  # fmt: skip
+                "--log-page-size", "30", "--max-retries", "0"]  # fmt: skip
+        # no retry: a run that meets no fault in ~14 pages (0.65**14, 0.2%) would prove nothing
         outcomes = []
-        for _ in range(30):
+        for _ in range(80):
             code, rows, _ = sync(*args)
             outcomes.append(code)
             if code == 0:
@@ -832,12 +833,10 @@ def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
         sampler = threading.Thread(target=sample)
         sampler.start()
         try:
-            start = time.monotonic()
             code, rows, err = sync(
                 "--orgs", "a,b", "--to", pg, "--resources", "okta.users.users,"
                 "okta.logs.system_log_events", "--since", "2000-01-01", "--log-page-size", "60",
             )  # fmt: skip
-            wall = time.monotonic() - start
         finally:
             done.set()
             sampler.join()
@@ -855,10 +854,7 @@ def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
         # org a has landed every event before org b's last request arrived
         a_landed = first(lambda a, b, n: n == a_events)
         assert a_landed < b_last
-        # the run takes about as long as the slow org alone, not the sum of both
-        slow = sum(r["seconds"] for r in rows if r["org"] == "b")
-        fast = sum(r["seconds"] for r in rows if r["org"] == "a")
-        assert wall < slow + fast
+        assert {r["status"] for r in rows} == {"ok"}
     finally:
         for em in ems.values():
             em.stop()

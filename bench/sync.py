@@ -265,7 +265,7 @@ def main() -> None:
         )
     print(
         "\nminimum: the pages a reader must fetch. The apps listing is read once and the "
-        "tokens fan out from its rows; the System Log is a bounded read (until = the run's "
+        "tokens fan out from its rows; the System Log is a bounded read (until = a minute before the run's "
         "start), so its last page ends it. A re-sync reads users by lastUpdated and the log "
         "from its cursor; apps and tokens have no lastUpdated filter and are read in full."
     )

@@ -784,14 +784,17 @@ def test_apps_listing_is_read_once_and_the_token_fan_out_uses_its_rows(
 
 
 def test_the_system_log_read_ends_on_its_last_page(orgs: dict[str, Any], pg: str) -> None:
-    """A bounded query (until = the run's start) has no empty page after the last one."""
+    """A bounded query (until = a minute before the run) has no empty page after the last."""
     em = orgs["a"]
     em.reset_log()
     args = ("--orgs", "a", "--to", pg, "--resources", "okta.logs.system_log_events")
+    before = dt.datetime.now(dt.UTC)
     code, rows, err = sync(*args, "--since", "2000-01-01", "--log-page-size", "100")
     assert code == 0, err
     events = len(em.org.log_events)
     assert len(em.request_log) == rows[0]["requests"] == -(-events // 100)
+    until = dt.datetime.fromisoformat(httpx.URL(em.request_log[0][1]).params["until"])
+    assert before - dt.timedelta(seconds=61) < until <= before - dt.timedelta(seconds=59)
     em.reset_log()
     code, rows, _ = sync(*args)  # nothing new: one request, an empty page
     assert code == 0 and len(em.request_log) == rows[0]["requests"] == 1

@@ -247,8 +247,9 @@ def _sync(
         import datetime as dt
 
         from oktaql.sync._cursor import okta_instant
+        from oktaql.sync._run import LOG_SETTLE_SECONDS
 
-        now = okta_instant(dt.datetime.now(dt.UTC))
+        now = okta_instant(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LOG_SETTLE_SECONDS))
         return [
             Landed(
                 t.name,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from oktaql._settings import Settings
     from oktaql.session import Session
 
+LOG_SETTLE_SECONDS = 60  # a System Log read ends this long before the run started
 BATCH_ROWS = 1000  # rows per commit of a snapshot's stage (a System Log batch is one page)
 SUMMARY_COLUMNS = (
     "org",
@@ -168,9 +169,14 @@ def land(
     if read.kind == "log":
         cursor = LogCursor.parse(stored)
         size = opts.page_size or 1000
-        sql = read.sql(
-            cursor.published or opts.since, page_size=opts.page_size, until=okta_instant(synced_at)
-        )
+        # a bounded read up to a minute ago: Okta persists an event a few seconds after its
+        # `published`, and one persisted after this read, published before the cursor it
+        # leaves, would never be read
+        until = okta_instant(synced_at - dt.timedelta(seconds=LOG_SETTLE_SECONDS))
+        since = cursor.published or opts.since
+        if since is not None and since >= until:
+            return  # nothing has settled since the cursor yet
+        sql = read.sql(since, page_size=opts.page_size, until=until)
         result = session.execute(sql)
         spec = TableSpec.of(read.table, result.columns)
         uid, pub = spec.index("uuid"), spec.index("published")

@@ -44,6 +44,17 @@ def orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         "a": start_in_thread(EmulatorConfig(token="token-a", seed=1)),
         "b": start_in_thread(EmulatorConfig(token="token-b", seed=2, users=40)),
     }
+    try:
+        yield as_profiles(ems, tmp_path, monkeypatch)
+    finally:
+        for em in ems.values():
+            em.stop()
+
+
+def as_profiles(
+    ems: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """A config file naming each emulator a profile (token ``token-NAME`` in $TOKEN_NAME)."""
     config = tmp_path / "config.toml"
     config.write_text(
         "".join(
@@ -53,13 +64,9 @@ def orgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
     )
     config.chmod(0o600)
     monkeypatch.setenv("OKTAQL_CONFIG", str(config))
-    monkeypatch.setenv("TOKEN_A", "token-a")
-    monkeypatch.setenv("TOKEN_B", "token-b")
-    try:
-        yield ems
-    finally:
-        for em in ems.values():
-            em.stop()
+    for n in ems:
+        monkeypatch.setenv(f"TOKEN_{n.upper()}", f"token-{n}")
+    return ems
 
 
 @pytest.fixture
@@ -294,17 +301,15 @@ def test_failing_org_does_not_stop_the_other(
     statuses = [
         summary[("b", r)]["status"]
         for r in [
+            "okta.logs.system_log_events",
             "okta.groups.groups",
             "okta.users.users",
-            "okta.logs.system_log_events",
             "okta.apps.tokens",
         ]
     ]
     assert statuses == ["error", "skipped", "skipped", "skipped"]
-    assert (
-        "401" in summary[("b", "okta.groups.groups")]["message"]
-        or "E0000011" in summary[("b", "okta.groups.groups")]["message"]
-    )
+    first = summary[("b", "okta.logs.system_log_events")]["message"]
+    assert "401" in first or "E0000011" in first
     assert "wrong-token" not in json.dumps(rows) + err
     (n,) = pg_rows(pg, "SELECT count(*) FROM okta_users_users WHERE _org = 'a'")[0]
     assert n == len(orgs["a"].org.users)
@@ -558,12 +563,15 @@ def test_dry_run_prints_each_statement_and_sends_nothing(orgs: dict[str, Any]) -
     )
     assert code == 0
     users = "SELECT * FROM okta.users.users WHERE search = 'lastUpdated ge \"1970-01-01T00:00:00.000Z\"'"
-    logs = "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z'"
-    assert [(r["org"], r["resource"], r["status"], r["message"]) for r in rows] == [
-        (org, resource, "planned", sql)
+    logs = "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z' AND until = '"
+    assert [(r["org"], r["resource"], r["status"]) for r in rows] == [
+        (org, resource, "planned")
         for org in "ab"
-        for resource, sql in [("okta.users.users", users), ("okta.logs.system_log_events", logs)]
+        for resource in ("okta.logs.system_log_events", "okta.users.users")
     ]
+    assert [r["message"] for r in rows if r["resource"] == "okta.users.users"] == [users] * 2
+    until = [r["message"] for r in rows if r["resource"] != "okta.users.users"]
+    assert all(m.startswith(logs) and m.endswith("Z'") for m in until), until
     assert all(not em.request_log for em in orgs.values())
 
 
@@ -712,9 +720,10 @@ def test_under_emulator_faults_every_event_lands_once(
     try:
         monkeypatch.setenv("OKTA_API_TOKEN", "token-f")
         args = ["--org-url", em.url, "--to", to, "--resources", "okta.logs.system_log_events",
-                "--log-page-size", "30", "--max-retries", "1"]  # fmt: skip
+                "--log-page-size", "30", "--max-retries", "0"]  # fmt: skip
+        # no retry: a run that meets no fault in ~14 pages (0.65**14, 0.2%) would prove nothing
         outcomes = []
-        for _ in range(30):
+        for _ in range(80):
             code, rows, _ = sync(*args)
             outcomes.append(code)
             if code == 0:
@@ -749,3 +758,310 @@ def test_a_snapshot_cut_short_marks_nothing_deleted(
             )
     finally:
         em.stop()
+
+
+def test_apps_listing_is_read_once_and_the_token_fan_out_uses_its_rows(
+    orgs: dict[str, Any], pg: str
+) -> None:
+    em = orgs["a"]
+    em.reset_log()
+    code, rows, err = sync(
+        "--orgs", "a", "--to", pg, "--resources", "okta.apps.applications,okta.apps.tokens"
+    )
+    assert code == 0, err
+    paths = [httpx.URL(url).path for _, url, _ in em.request_log]
+    assert paths.count("/api/v1/apps") == 1  # one page of apps: the listing, once
+    apps = [a["id"] for a in em.org.app_docs()]
+    assert sorted(p for p in paths if p != "/api/v1/apps") == sorted(
+        f"/api/v1/apps/{a}/tokens" for a in apps
+    )  # one page of tokens per app (fewer than 200 each)
+    summary = by(rows)
+    assert summary[("a", "okta.apps.applications")]["requests"] == 1
+    assert summary[("a", "okta.apps.tokens")]["requests"] == len(apps)
+    assert sum(r["requests"] for r in rows) == len(em.request_log) == 1 + len(apps)
+    landed = {r[0] for r in pg_rows(pg, "SELECT id FROM okta_apps_tokens")}
+    assert landed == truth(em)["okta_apps_tokens"]
+
+
+def test_the_system_log_read_ends_on_its_last_page(orgs: dict[str, Any], pg: str) -> None:
+    """A bounded query (until = a minute before the run) has no empty page after the last."""
+    em = orgs["a"]
+    em.reset_log()
+    args = ("--orgs", "a", "--to", pg, "--resources", "okta.logs.system_log_events")
+    before = dt.datetime.now(dt.UTC)
+    code, rows, err = sync(*args, "--since", "2000-01-01", "--log-page-size", "100")
+    assert code == 0, err
+    events = len(em.org.log_events)
+    assert len(em.request_log) == rows[0]["requests"] == -(-events // 100)
+    until = dt.datetime.fromisoformat(httpx.URL(em.request_log[0][1]).params["until"])
+    assert before - dt.timedelta(seconds=61) < until <= before - dt.timedelta(seconds=59)
+    em.reset_log()
+    code, rows, _ = sync(*args)  # nothing new: one request, an empty page
+    assert code == 0 and len(em.request_log) == rows[0]["requests"] == 1
+    assert rows[0]["inserted"] == 0
+
+
+def test_orgs_sync_in_parallel_and_a_slow_org_does_not_delay_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg: str
+) -> None:
+    """Request arrivals at both emulators (sampled every few ms) overlap, and the fast org's
+    rows are all in PostgreSQL while the slow one is still being served."""
+    import threading
+
+    import psycopg
+
+    ems = {
+        "a": start_in_thread(EmulatorConfig(token="token-a", seed=1, latency_ms=20)),
+        "b": start_in_thread(EmulatorConfig(token="token-b", seed=2, latency_ms=250)),
+    }
+    try:
+        as_profiles(ems, tmp_path, monkeypatch)
+        a_events = len(ems["a"].org.log_events)
+        samples: list[tuple[float, int, int, int]] = []  # time, requests at a, at b, a landed
+        done = threading.Event()
+
+        def sample() -> None:
+            with psycopg.connect(pg, autocommit=True) as conn:
+                while not done.is_set():
+                    try:
+                        (n,) = conn.execute(
+                            "SELECT count(*) FROM okta_logs_system_log_events WHERE _org = 'a'"
+                        ).fetchone()  # type: ignore[misc]
+                    except psycopg.Error:
+                        n = 0  # the table is created by the first commit
+                    t = time.monotonic()
+                    samples.append((t, len(ems["a"].request_log), len(ems["b"].request_log), n))
+                    time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            code, rows, err = sync(
+                "--orgs", "a,b", "--to", pg, "--resources", "okta.users.users,"
+                "okta.logs.system_log_events", "--since", "2000-01-01", "--log-page-size", "60",
+            )  # fmt: skip
+        finally:
+            done.set()
+            sampler.join()
+        assert code == 0, err
+
+        def first(pred: Any) -> float:
+            return next(t for t, *rest in samples if pred(*rest))
+
+        total_a, total_b = len(ems["a"].request_log), len(ems["b"].request_log)
+        assert total_b >= 5  # b's requests take 250 ms each: over a second in all
+        a_first, a_last = first(lambda a, b, n: a >= 1), first(lambda a, b, n: a >= total_a)
+        b_first, b_last = first(lambda a, b, n: b >= 1), first(lambda a, b, n: b >= total_b)
+        # both orgs are read at once: each starts before the other's last request
+        assert b_first < a_last and a_first < b_last
+        # org a has landed every event before org b's last request arrived
+        a_landed = first(lambda a, b, n: n == a_events)
+        assert a_landed < b_last
+        assert {r["status"] for r in rows} == {"ok"}
+    finally:
+        for em in ems.values():
+            em.stop()
+
+
+def deleted_rows(to: str, table: str) -> set[tuple[str, str]]:
+    """(_org, id) of the rows marked _deleted_at (Parquet: the latest sync day's state)."""
+    sql = "SELECT _org, id FROM {} WHERE _deleted_at IS NOT NULL"
+    if to.startswith("postgresql://"):
+        return set(pg_rows(to, sql.format(table)))  # type: ignore[arg-type]
+    import duckdb
+
+    if to.startswith("parquet:"):
+        source = parquet_table(Path(to[len("parquet:") :]), table)
+        latest = f"(FROM {source} QUALIFY day = max(day) OVER (PARTITION BY _org))"
+        with duckdb.connect() as con:
+            return set(con.execute(sql.format(latest)).fetchall())  # type: ignore[arg-type]
+    with duckdb.connect(to, read_only=True) as con:
+        return set(con.execute(sql.format(table)).fetchall())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb", "parquet"])
+def test_an_incremental_sync_marks_users_and_groups_the_system_log_says_were_deleted(
+    kind: str, orgs: dict[str, Any], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    em, to = orgs["a"], destination(kind, request, tmp_path)
+    args = ("--orgs", "a", "--to", to, "--since", "2000-01-01",
+            "--resources", "okta.users.users,okta.groups.groups,okta.logs.system_log_events")  # fmt: skip
+    code, _, err = sync(*args)
+    assert code == 0, err
+    auth = {"Authorization": "SSWS token-a"}
+    user = em.org.users[5]
+    for _ in range(2):  # deactivate, then delete
+        httpx.delete(f"{em.url}/api/v1/users/{user['id']}", headers=auth).raise_for_status()
+    group = next(g for g in em.org.groups if g["type"] == "OKTA_GROUP")
+    httpx.delete(f"{em.url}/api/v1/groups/{group['id']}", headers=auth).raise_for_status()
+    em.reset_log()
+    code, rows, err = sync(*args)
+    assert code == 0, [r["message"] for r in rows]
+    summary = by(rows)
+    # incremental: one search page each and one log page, no full listing
+    searches = [httpx.URL(u).params.get("search", "") for _, u, _ in em.request_log]
+    assert len(em.request_log) == 3 and sum("lastUpdated ge" in s for s in searches) == 2
+    assert summary[("a", "okta.users.users")]["deleted"] == 1
+    assert summary[("a", "okta.groups.groups")]["deleted"] == 1
+    assert deleted_rows(to, "okta_users_users") == {("a", user["id"])}
+    assert deleted_rows(to, "okta_groups_groups") == {("a", group["id"])}
+    # marked once: a run after that marks nothing again
+    code, rows, _ = sync(*args)
+    assert code == 0 and all(r["deleted"] == 0 for r in rows)
+    assert deleted_rows(to, "okta_users_users") == {("a", user["id"])}
+
+
+@pytest.mark.parametrize("kind", ["postgres", "parquet", "duckdb"])
+def test_a_second_run_of_the_same_org_is_refused_while_the_first_lands(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to = destination(kind, request, tmp_path)
+    em = start_in_thread(EmulatorConfig(token="token-h", seed=8, users=60, latency_ms=100))
+    try:
+        env = {**os.environ, "OKTA_API_TOKEN": "token-h", "PYTHONPATH": SRC}
+        args = ["--org-url", em.url, "--to", to, "--resources", "okta.logs.system_log_events",
+                "--log-page-size", "25"]  # fmt: skip
+        first = subprocess.Popen(
+            [sys.executable, "-m", "oktaql.cli", "sync", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(em.request_log) < 3:
+                time.sleep(0.02)
+            assert first.poll() is None, "the first sync ended before the second began"
+            monkeypatch.setenv("OKTA_API_TOKEN", "token-h")
+            sent = len(em.request_log)
+            res = CliRunner().invoke(main, ["sync", *args, "-o", "json"])
+            assert res.exit_code == 1
+            if kind == "duckdb":  # DuckDB itself lets one process write the file
+                assert "is another process writing it?" in res.stderr
+            else:
+                (row,) = json.loads(res.stdout)
+                assert row["status"] == "error" and row["requests"] == 0
+                assert row["message"].startswith(
+                    f"another oktaql sync is landing org 127.0.0.1_{httpx.URL(em.url).port} into"
+                )
+                assert "flock -n" in row["message"]
+            assert "Traceback" not in res.stderr
+            assert len(em.request_log) - sent < 5  # the second run sent nothing of its own
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        # the killed run's lock went with it: the next run lands everything, once
+        code, rows, err = sync(*args)
+        assert code == 0, err
+        ids = landed_event_ids(to) if kind != "duckdb" else []
+        if kind != "duckdb":
+            assert len(ids) == len(set(ids)) == len(em.org.log_events)
+    finally:
+        em.stop()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb"])
+def test_a_table_an_older_run_left_with_other_types_is_a_clear_error(
+    kind: str, orgs: dict[str, Any], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    to = destination(kind, request, tmp_path)
+    ddl = [
+        "CREATE TABLE okta_users_users (_org VARCHAR, id VARCHAR, profile INTEGER, "
+        "_synced_at TIMESTAMPTZ, _deleted_at TIMESTAMPTZ)",
+        "CREATE TABLE okta_groups_groups (id VARCHAR, name VARCHAR)",
+    ]
+    if kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(to, autocommit=True) as conn:
+            for stmt in ddl:
+                conn.execute(stmt)
+    else:
+        import duckdb
+
+        with duckdb.connect(to) as con:
+            for stmt in ddl:
+                con.execute(stmt)
+    code, rows, err = sync(
+        "--orgs", "a", "--to", to, "--resources", "okta.users.users,okta.groups.groups"
+    )
+    assert code == 1 and "Traceback" not in err
+    summary = by(rows)
+    users = summary[("a", "okta.users.users")]["message"]
+    want = "jsonb" if kind == "postgres" else "JSON"
+    assert users.startswith(
+        f"table okta_users_users: column profile is "
+        f"{'integer' if kind == 'postgres' else 'INTEGER'} there, but this sync writes {want}"
+    )
+    assert "DELETE FROM _oktaql_sync_state WHERE resource = 'okta.users.users'" in users
+    groups = summary[("a", "okta.groups.groups")]["message"]
+    assert groups.startswith(
+        "table okta_groups_groups exists but was not made by oktaql sync (no column _org, "
+        "_synced_at, _deleted_at)"
+    )
+
+
+def test_bad_inputs_are_one_clear_error_each(orgs: dict[str, Any], tmp_path: Path) -> None:
+    def refused(*args: str) -> str:
+        res = CliRunner().invoke(main, ["sync", *args])
+        assert res.exit_code == 1, res.output
+        assert res.stdout == "" and "Traceback" not in res.stderr
+        assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+        return res.stderr
+
+    to = str(tmp_path / "x.duckdb")
+    err = refused("--orgs", "a", "--to", "mysql://root:hunter2@db/okta")
+    assert "--to mysql://...: not a destination sync knows" in err and "hunter2" not in err
+    assert not Path("mysql:").exists() and not (tmp_path / "mysql:").exists()
+    assert "--resources names no resource" in refused(
+        "--orgs", "a", "--to", to, "--resources", " ,"
+    )
+    assert "--orgs names no profile" in refused("--orgs", "", "--to", to)
+    assert "--var and --vars-file" in refused("--orgs", "a", "--to", to, "--var", "x=1")
+    assert "is not an http(s) URL" in refused("--org-url", "not-a-url", "--to", to)
+    assert "no Okta API token for the org" in refused("--org-url", orgs["a"].url, "--to", to)
+    err = refused("--org-url", "https://me:pw123@acme.okta.com", "--to", to)
+    assert "must not contain credentials" in err and "pw123" not in err
+    assert "unknown profile 'nope'" in refused("--profile", "nope", "--to", to)
+    assert "unknown resource okta.users.userz" in refused(
+        "--orgs", "a", "--to", to, "--resources", "okta.users.userz"
+    )
+    err = refused("--orgs", "a", "--to", "postgresql://u@127.0.0.1:1/x?password=pw456&a=b")
+    assert "cannot connect to PostgreSQL" in err and "pw456" not in err and "password=***" in err
+    err = refused("--orgs", "a", "--to", "host=127.0.0.1 password=pw789")
+    assert "give PostgreSQL as a URL" in err and "pw789" not in err
+    assert "is a folder" in refused("--orgs", "a", "--to", str(tmp_path))
+    assert "is in the future" in refused("--orgs", "a", "--to", to, "--since", "2999-01-01")
+    assert not Path(to).exists()  # nothing opened before the inputs were checked
+
+
+def test_an_org_named_twice_is_synced_once(orgs: dict[str, Any], tmp_path: Path) -> None:
+    to = str(tmp_path / "x.duckdb")
+    code, rows, err = sync("--orgs", "a,b,a", "--to", to, "--resources", "okta.users.users")
+    assert code == 0, err
+    assert [r["org"] for r in rows] == ["a", "b"]
+
+
+def test_a_parquet_state_with_other_types_is_a_clear_error(
+    orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    import duckdb
+
+    root = tmp_path / "lake"
+    day = root / "okta_users_users" / "_org=a" / "day=2020-01-01"
+    day.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT 'x' AS id, 1 AS profile, now() AS _synced_at, "
+            f"CAST(NULL AS TIMESTAMPTZ) AS _deleted_at) TO '{day / 'part-0.parquet'}'"
+        )
+    code, rows, err = sync(
+        "--orgs", "a", "--to", f"parquet:{root}", "--resources", "okta.users.users"
+    )
+    assert code == 1 and "Traceback" not in err
+    message = rows[0]["message"]
+    assert message.startswith(
+        "table okta_users_users: column profile is INTEGER there, but this sync writes JSON"
+    )
+    assert f"move {root / 'okta_users_users' / '_org=a'} away" in message
+    assert [p.name for p in day.iterdir()] == ["part-0.parquet"]  # nothing written

@@ -10,7 +10,7 @@ import pytest
 from oktaql.errors import ConfigError
 from oktaql.sync._cursor import LogCursor, latest, okta_instant, parse_since
 from oktaql.sync._destinations import open_destination
-from oktaql.sync._plan import DEFAULT_RESOURCES, plan_reads, read_for
+from oktaql.sync._plan import DEFAULT_RESOURCES, parents_needed, plan_reads, read_for
 
 T0 = dt.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(seconds=1)
@@ -60,9 +60,10 @@ def test_what_each_resource_reads() -> None:
     assert reads["okta.logs.system_log_events"].sql(None) == (
         "SELECT * FROM okta.logs.system_log_events"
     )
-    assert reads["okta.logs.system_log_events"].sql("2024-01-01T00:00:00.000Z", page_size=50) == (
+    log = reads["okta.logs.system_log_events"]
+    assert log.sql("2024-01-01T00:00:00.000Z", page_size=50, until="2024-02-01T00:00:00.000Z") == (
         "SELECT * FROM okta.logs.system_log_events WHERE since = '2024-01-01T00:00:00.000Z' "
-        "AND limit = '50'"
+        "AND until = '2024-02-01T00:00:00.000Z' AND limit = '50'"
     )
     # a window back from the cursor: Okta's search index lags
     assert reads["okta.users.users"].sql("2024-01-01T00:00:00.000Z") == (
@@ -71,6 +72,12 @@ def test_what_each_resource_reads() -> None:
     assert reads["okta.apps.tokens"].sql(None) == (
         "SELECT * FROM okta.apps.tokens WHERE appId IN (SELECT id FROM okta.apps.applications)"
     )
+    # from the apps this run has read already, when it has
+    assert reads["okta.apps.tokens"].sql(
+        None, parent_tables={"okta.apps.applications": "_apps"}
+    ) == ("SELECT * FROM okta.apps.tokens WHERE appId IN (SELECT id FROM _apps)")
+    assert parents_needed(list(reads.values())) == {"okta.apps.applications": {"id"}}
+    assert [r.resource for r in plan_reads(catalog, [], False)][0] == "okta.logs.system_log_events"
     assert reads["okta.apps.applications"].kind == "snapshot"
     # table names work as well as resource names; parents come first
     assert read_for(catalog, "okta_apps_tokens").resource == "okta.apps.tokens"

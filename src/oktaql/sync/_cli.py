@@ -31,7 +31,8 @@ def default_destination() -> str:
 
 
 def _split(text: str | None) -> list[str]:
-    return [p.strip() for p in (text or "").split(",") if p.strip()]
+    """A comma-separated list, each item once."""
+    return list(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
 
 
 def _org_label(url: str | None) -> str:
@@ -74,7 +75,29 @@ def targets(connection: ConnectionOptions, orgs: list[str]) -> list[OrgTarget]:
             "sync needs an org: --org-url URL, --profile NAME, --orgs PROFILES, or a "
             "default_profile in the config file"
         )
+    _check_single(target.settings, target.profile)
     return [OrgTarget(name, lambda: target.settings)]
+
+
+def _check_single(settings: Settings, profile: str | None) -> None:
+    """The one org of a run without --orgs: a bad URL or a missing token is the run's one
+    error, said once, not a row per resource."""
+    import os
+
+    from oktaql.planning._requests import check_org_url
+    from oktaql.session import TOKEN_ENV_VARS
+
+    check_org_url(settings.org_url or "", "--org-url" if profile is None else "org_url")
+    if not (
+        settings.token
+        or settings.oauth
+        or settings.auth
+        or any(map(os.environ.get, TOKEN_ENV_VARS))
+    ):
+        raise ConfigError(
+            "no Okta API token for the org: set OKTA_API_TOKEN, or name a profile "
+            "(--profile, --orgs) whose token_env or token_command gives one"
+        )
 
 
 def _settings_of(opts: ConnectionOptions) -> Callable[[], Settings]:
@@ -127,7 +150,8 @@ def _settings_of(opts: ConnectionOptions) -> Callable[[], Settings]:
     "--full",
     is_flag=True,
     help="Read lastUpdated resources (users, groups) in full instead of what changed since "
-    "the last run, marking vanished rows with _deleted_at.",
+    "the last run, marking vanished rows with _deleted_at (without it, deletions are marked "
+    "from the landed System Log).",
 )
 @click.option(
     "--log-page-size",
@@ -190,6 +214,17 @@ def _sync(
 
     if everything and resources:
         raise ConfigError("give --resources LIST or --all, not both")
+    if resources is not None and not _split(resources):
+        raise ConfigError(
+            "--resources names no resource: give e.g. okta.users.users,okta.apps.tokens, or "
+            "leave it out for the default set"
+        )
+    if orgs is not None and not _split(orgs):
+        raise ConfigError("--orgs names no profile: give e.g. --orgs prod,preview")
+    if connection.variables or connection.vars_files:
+        raise ConfigError(
+            "sync runs no statement of yours: --var and --vars-file have nothing to fill"
+        )
     if connection.db:
         raise ConfigError(
             f"sync lands where --to says (--to {connection.db} for that DuckDB file); --db is "
@@ -209,8 +244,19 @@ def _sync(
         catalog = Catalog(open_registry(pulled_registry()))
     reads = plan_reads(catalog, _split(resources), everything)
     if connection.dry_run:
+        import datetime as dt
+
+        from oktaql.sync._cursor import okta_instant
+        from oktaql.sync._run import LOG_SETTLE_SECONDS
+
+        now = okta_instant(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LOG_SETTLE_SECONDS))
         return [
-            Landed(t.name, r.resource, "planned", message=r.sql(None if r.kind != "log" else start))
+            Landed(
+                t.name,
+                r.resource,
+                "planned",
+                message=r.sql(start, until=now) if r.kind == "log" else r.sql(None),
+            )
             for t in found
             for r in reads
         ]

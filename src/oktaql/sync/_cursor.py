@@ -92,12 +92,16 @@ def parse_since(text: str | None, now: dt.datetime | None = None) -> str | None:
         )
         return okta_instant(moment)
     try:
-        return okta_instant(dt.datetime.fromisoformat(raw.replace("z", "Z")))
+        when = dt.datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
         raise ConfigError(
             f"--since {raw!r}: give an ISO 8601 instant (2024-01-01T00:00:00Z) or a span back "
             "from now (90d, 12h, 30m)"
         ) from None
+    instant = okta_instant(when)
+    if instant > okta_instant(now or dt.datetime.now(dt.UTC)):
+        raise ConfigError(f"--since {raw!r} is in the future: give an instant in the past")
+    return instant
 
 
 __all__ = ["LogCursor", "earlier", "latest", "okta_instant", "parse_since"]

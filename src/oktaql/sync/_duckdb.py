@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from oktaql.errors import ConfigError, OperationalError
 from oktaql.sync._destinations import Counts
-from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, ddl, q, state_ddl
+from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, check_columns, ddl, q, state_ddl
 
 if TYPE_CHECKING:
     import duckdb
@@ -73,6 +73,11 @@ class DuckDBDestination:
 
         self.path = Path(path).expanduser().absolute()
         self.label = str(self.path)
+        if self.path.is_dir():
+            raise ConfigError(
+                f"--to {path}: is a folder; give a DuckDB file in it (--to {path.rstrip('/')}"
+                "/okta.duckdb), or parquet:DIR for a Parquet dataset"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = duckdb.connect(str(self.path))
@@ -82,17 +87,36 @@ class DuckDBDestination:
                 "it? (DuckDB lets one process write a file)"
             ) from None
         self.conn.execute("SET TimeZone = 'UTC'")
-        self.lock = threading.Lock()  # one merge at a time: DuckDB's writes to a table conflict
-        with self.lock:
+        self.mutex = threading.Lock()  # one merge at a time: DuckDB's writes to a table conflict
+        with self.mutex:
             self.conn.execute(state_ddl(_same))
 
     def cursor(self, org: str, resource: str) -> str | None:
-        with self.lock:
+        with self.mutex:
             row = self.conn.execute(
                 f"SELECT cursor FROM {STATE_TABLE} WHERE _org = ? AND resource = ?",
                 [org, resource],
             ).fetchone()
         return None if row is None else row[0]
+
+    def lock(self, org: str) -> contextlib.AbstractContextManager[None]:
+        # DuckDB lets one process open the file for writing: a second run stops at the open
+        return contextlib.nullcontext()
+
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        with self.mutex:
+            if not self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = ? "
+                "AND column_name = 'target' AND table_catalog = current_database()",
+                [table],
+            ).fetchone():
+                return []
+            rows = self.conn.execute(
+                f"SELECT CAST(target AS VARCHAR) FROM {q(table)} "
+                'WHERE _org = ? AND "eventType" = ? AND target IS NOT NULL',
+                [org, event_type],
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
@@ -113,8 +137,8 @@ class DuckDBWriter:
         synced_at: dt.datetime,
     ):
         self.dest, self.spec, self.org, self.resource = dest, spec, org, resource
-        self.params = {"org": org, "ts": synced_at, "resource": resource}
-        with dest.lock:
+        self.params: dict[str, Any] = {"org": org, "ts": synced_at, "resource": resource}
+        with dest.mutex:
             self.cur = dest.conn.cursor()
         create_stage(self.cur, "_stage_raw", spec)
 
@@ -130,7 +154,7 @@ class DuckDBWriter:
         except duckdb.Error as exc:
             raise self._failed(exc) from None
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         import duckdb
 
         spec, cur = self.spec, self.cur
@@ -141,19 +165,19 @@ class DuckDBWriter:
             res = cur.execute(statement, {n: self.params[n] for n in names}).fetchone()
             return int(res[0]) if res else 0
 
-        with self.dest.lock:
+        with self.dest.mutex:
             cur.execute("BEGIN")
             try:
                 cur.execute(ddl(spec, _same))
-                existing = {
-                    r[0]
-                    for r in cur.execute(
-                        "SELECT column_name FROM information_schema.columns "
+                existing = dict(
+                    cur.execute(
+                        "SELECT column_name, data_type FROM information_schema.columns "
                         "WHERE table_name = ? AND table_catalog = current_database()",
                         [spec.name],
                     ).fetchall()
-                }
-                add_missing_columns(cur, spec, existing, _same)
+                )
+                check_columns(spec, existing, _same, self.resource)
+                add_missing_columns(cur, spec, set(existing), _same)
                 cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql.dedupe('_stage_raw')}")
                 if not spec.key:  # nothing to match rows by: the org's rows are replaced
                     run(sql.replace(), ("org",))
@@ -164,6 +188,10 @@ class DuckDBWriter:
                     counts.inserted = run(sql.insert())
                     if mode == "snapshot":
                         counts.deleted = run(sql.mark_deleted())
+                    elif gone:
+                        self.params["gone"] = list(gone)
+                        any_of = "IN (SELECT UNNEST(CAST($gone AS VARCHAR[])))"
+                        counts.deleted = run(sql.mark_gone(any_of), ("org", "ts", "gone"))
                 self.params["cursor"] = cursor
                 run(sql.save_cursor(), ("org", "resource", "cursor", "ts"))
                 cur.execute("COMMIT")

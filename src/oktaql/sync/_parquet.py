@@ -18,20 +18,21 @@ Cursors are in ``_oktaql_sync_state/ORG.json``, replaced atomically after the da
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from oktaql.errors import ConfigError, OperationalError
-from oktaql.sync._destinations import Counts
+from oktaql.sync._destinations import Counts, busy
 from oktaql.sync._duckdb import create_stage, stage_rows
-from oktaql.sync._table import TableSpec, q
+from oktaql.sync._table import TableSpec, check_columns, q
 
 STATE_DIR = "_oktaql_sync_state"
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -84,6 +85,50 @@ class ParquetDestination:
             tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def lock(self, org: str) -> Iterator[None]:
+        """``_oktaql_sync_state/ORG.lock``, flock'ed while the org lands (the kernel lets go
+        of it when this process dies); it holds the pid of the run that has it."""
+        import fcntl
+
+        path = self._state_file(org).with_suffix(".lock")
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
+        except OSError as exc:
+            raise ConfigError(f"--to {self.label}: cannot write {path} ({exc})") from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                pid = handle.read().strip()
+                raise busy(org, self.label, f" (pid {pid})" if pid.isdigit() else "") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        import duckdb
+
+        folder = self.root / table / f"_org={self._state_file(org).stem}"
+        if not any(folder.glob("*/*.parquet")):
+            return []
+        with duckdb.connect(":memory:") as duck:
+            try:
+                rows = duck.execute(
+                    "SELECT CAST(target AS VARCHAR) FROM read_parquet("
+                    f"{_sql_path(folder / '*' / '*.parquet')}, hive_partitioning = false, "
+                    'union_by_name = true) WHERE "eventType" = ? AND target IS NOT NULL',
+                    [event_type],
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise OperationalError(f"{self.label}, table {table}: {exc}") from None
+        return [r[0] for r in rows]
 
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
@@ -139,17 +184,17 @@ class ParquetWriter:
         )
         os.replace(tmp, target)
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         import duckdb
 
         try:
-            return self._commit(mode, cursor)
+            return self._commit(mode, cursor, gone)
         except (duckdb.Error, OSError) as exc:  # a full disk, a folder that cannot be written
             raise self._failed(exc) from None
         finally:
             self.duck.close()
 
-    def _commit(self, mode: str, cursor: str | None) -> Counts:
+    def _commit(self, mode: str, cursor: str | None, gone: Sequence[str]) -> Counts:
         spec, d = self.spec, self.duck
         key = spec.key
         if key:
@@ -163,7 +208,7 @@ class ParquetWriter:
         if mode == "append":
             counts.inserted = self._append()
         else:
-            counts = self._merge(mode)
+            counts = self._merge(mode, gone)
         self.dest.save_cursor(self.org, self.resource, cursor, self.ts)
         return counts
 
@@ -204,7 +249,7 @@ class ParquetWriter:
         days = [p for p in days if any(p.glob("*.parquet"))]
         return days[-1] if days else None
 
-    def _merge(self, mode: str) -> Counts:
+    def _merge(self, mode: str, gone: Sequence[str] = ()) -> Counts:
         spec, d = self.spec, self.duck
         today = self.dir / f"day={self.ts.astimezone(dt.UTC).date().isoformat()}"
         prev = self._previous()
@@ -221,7 +266,16 @@ class ParquetWriter:
             "CREATE TABLE _old AS SELECT * FROM read_parquet("
             f"{_sql_path(prev / '*.parquet')}, hive_partitioning = false, union_by_name = true)"
         )
-        old_cols = {r[0] for r in d.execute("DESCRIBE _old").fetchall()}
+        old_types = {r[0]: r[1] for r in d.execute("DESCRIBE _old").fetchall()}
+        check_columns(
+            spec,
+            {**old_types, "_org": "VARCHAR"},  # _org is in the path
+            lambda t: t,
+            self.resource,
+            f"move {self.dir} away and delete {self.resource!r} from "
+            f"{self.dest.root / STATE_DIR / (self.org + '.json')}, then sync again to rebuild it",
+        )
+        old_cols = set(old_types)
         k = q(spec.key)
         common = [c for c in spec.names if c in old_cols and c != spec.key]
         changed = " OR ".join(
@@ -238,26 +292,40 @@ class ParquetWriter:
         counts.inserted, counts.updated = d.execute(
             "SELECT count(*) FILTER (WHERE _new), count(*) FILTER (WHERE _changed) FROM _matched"
         ).fetchone()  # type: ignore[misc]
-        gone = f"NOT EXISTS (SELECT 1 FROM _stage s WHERE s.{k} = o.{k})"
+        gone_sql = f"NOT EXISTS (SELECT 1 FROM _stage s WHERE s.{k} = o.{k})"
         if mode == "snapshot":
             counts.deleted = int(
                 d.execute(
-                    f"SELECT count(*) FROM _old o WHERE {gone} AND o._deleted_at IS NULL"
+                    f"SELECT count(*) FROM _old o WHERE {gone_sql} AND o._deleted_at IS NULL"
                 ).fetchone()[0]  # type: ignore[index]
             )
-        deleted_at = (
-            "coalesce(o._deleted_at, CAST(? AS TIMESTAMPTZ))"
-            if mode == "snapshot"
-            else "o._deleted_at"
-        )
+        marked: list[Any] = []
+        if mode == "snapshot":
+            deleted_at = "coalesce(o._deleted_at, CAST(? AS TIMESTAMPTZ))"
+            marked = [self.ts]
+        elif gone:  # deletions the System Log recorded
+            d.execute(
+                "CREATE TABLE _gone AS SELECT UNNEST(CAST(? AS VARCHAR[])) AS k", [list(gone)]
+            )
+            is_gone = f"(o._deleted_at IS NULL AND o.{k} IN (SELECT k FROM _gone))"
+            counts.deleted = int(
+                d.execute(f"SELECT count(*) FROM _old o WHERE {gone_sql} AND {is_gone}").fetchone()[
+                    0
+                ]  # type: ignore[index]
+            )
+            deleted_at = f"CASE WHEN {is_gone} THEN CAST(? AS TIMESTAMPTZ) ELSE o._deleted_at END"
+            marked = [self.ts]
+        else:
+            deleted_at = "o._deleted_at"
         select = (
             "SELECT * EXCLUDE (_old_synced, _new, _changed) REPLACE ("
             "CASE WHEN _new OR _changed THEN CAST(? AS TIMESTAMPTZ) ELSE _old_synced END "
             "AS _synced_at) FROM (SELECT *, CAST(NULL AS TIMESTAMPTZ) AS _synced_at, "
             "CAST(NULL AS TIMESTAMPTZ) AS _deleted_at FROM _matched) "
-            f"UNION ALL BY NAME SELECT * REPLACE ({deleted_at} AS _deleted_at) FROM _old o WHERE {gone}"
+            f"UNION ALL BY NAME SELECT * REPLACE ({deleted_at} AS _deleted_at) "
+            f"FROM _old o WHERE {gone_sql}"
         )
-        params: list[Any] = [self.ts] + ([self.ts] if mode == "snapshot" else [])
+        params: list[Any] = [self.ts, *marked]
         self._replace(today, select, params)
         return counts
 

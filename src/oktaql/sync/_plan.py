@@ -14,6 +14,8 @@ from oktaql.errors import ConfigError
 from oktaql.sync._cursor import earlier
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from oktaql.catalog import Catalog
     from oktaql.provider import Method, Resource
 
@@ -31,6 +33,13 @@ DEFAULT_RESOURCES = (
 # Okta's search takes ``lastUpdated`` for these (users: search, groups: search); every other
 # listing has no such filter, so it is read in full each run
 LAST_UPDATED_SEARCH = frozenset({"okta.users.users", "okta.groups.groups"})
+
+# Okta's lastUpdated search never returns a hard-deleted row, so an incremental read cannot
+# see it vanish; the System Log records each deletion: (event type, target type)
+DELETION_EVENTS = {
+    "okta.users.users": ("user.lifecycle.delete.completed", "User"),
+    "okta.groups.groups": ("group.lifecycle.delete", "UserGroup"),
+}
 
 # a required parameter a parent listing provides: the child is read once per parent row
 PARENTS = {
@@ -57,11 +66,26 @@ class Read:
         """The destination table: the resource's dotted name with underscores."""
         return self.resource.replace(".", "_")
 
-    def sql(self, cursor: str | None, *, page_size: int | None = None) -> str:
+    def sql(
+        self,
+        cursor: str | None,
+        *,
+        page_size: int | None = None,
+        until: str | None = None,
+        parent_tables: dict[str, str] | None = None,
+    ) -> str:
         """The statement reading what is new since ``cursor`` (its form depends on ``kind``:
-        a System Log ``since`` instant, or a ``lastUpdated`` instant)."""
+        a System Log ``since`` instant, or a ``lastUpdated`` instant).
+
+        ``until`` bounds a System Log read: Okta links a bounded query onwards only while
+        events remain, so its last page ends the read (a polling query's last page is an
+        empty one more). ``parent_tables`` names, per parent resource, a local table holding
+        the values of its column that this run has read already: the fan-out takes them
+        from there instead of reading the parent's listing a second time."""
         if self.kind == "log":
             where = [f"since = {_literal(cursor)}"] if cursor else []
+            if until:
+                where.append(f"until = {_literal(until)}")
             if page_size:
                 where.append(f"limit = '{int(page_size)}'")
             return f"SELECT * FROM {self.resource}" + (
@@ -75,8 +99,10 @@ class Read:
             search = f'lastUpdated ge "{since}"'
             return f"SELECT * FROM {self.resource} WHERE search = {_literal(search)}"
         if self.parents:
+            local = parent_tables or {}
             conds = [
-                f"{param} IN (SELECT {col} FROM {parent})" for param, parent, col in self.parents
+                f"{param} IN (SELECT {col} FROM {local.get(parent, parent)})"
+                for param, parent, col in self.parents
             ]
             return f"SELECT * FROM {self.resource} WHERE " + " AND ".join(conds)
         return f"SELECT * FROM {self.resource}"
@@ -139,7 +165,8 @@ def _all_resources(catalog: Catalog) -> list[Resource]:
 
 def plan_reads(catalog: Catalog, resources: list[str] | None, everything: bool) -> list[Read]:
     """The reads of a run: ``resources`` as named, every readable resource (``everything``),
-    or :data:`DEFAULT_RESOURCES`. Parents come before their children."""
+    or :data:`DEFAULT_RESOURCES`. The System Log comes first (users and groups deleted since
+    the last run are marked from its events), and parents before their children."""
     if everything:
         reads = []
         for res in _all_resources(catalog):
@@ -150,7 +177,27 @@ def plan_reads(catalog: Catalog, resources: list[str] | None, everything: bool) 
     else:
         names = resources if resources else list(DEFAULT_RESOURCES)
         reads = [read_for(catalog, n) for n in dict.fromkeys(names)]
-    return sorted(reads, key=lambda r: (bool(r.parents), r.kind == "log", r.resource))
+    return sorted(reads, key=lambda r: (bool(r.parents), r.kind != "log", r.resource))
 
 
-__all__ = ["DEFAULT_RESOURCES", "LOG_RESOURCE", "Read", "plan_reads", "read_for"]
+def parents_needed(reads: Sequence[Read]) -> dict[str, set[str]]:
+    """The parent resources of this run's children that the run reads itself, and the
+    columns the children take from them."""
+    ours = {r.resource for r in reads}
+    out: dict[str, set[str]] = {}
+    for read in reads:
+        for _, parent, col in read.parents:
+            if parent in ours:
+                out.setdefault(parent, set()).add(col)
+    return out
+
+
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "DELETION_EVENTS",
+    "LOG_RESOURCE",
+    "Read",
+    "parents_needed",
+    "plan_reads",
+    "read_for",
+]

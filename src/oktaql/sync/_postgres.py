@@ -14,15 +14,26 @@ stores the cursor, then commits: rows and cursor land together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from oktaql.errors import ConfigError, OperationalError
-from oktaql.sync._destinations import Counts
-from oktaql.sync._table import STATE_TABLE, MergeSQL, TableSpec, ddl, pg_type, q, state_ddl
+from oktaql.sync._destinations import Counts, busy
+from oktaql.sync._table import (
+    STATE_TABLE,
+    MergeSQL,
+    TableSpec,
+    check_columns,
+    ddl,
+    pg_reported_type,
+    pg_type,
+    q,
+    state_ddl,
+)
 
 EXTRA = "postgres"
 
@@ -38,8 +49,9 @@ def _psycopg() -> Any:
 
 
 def masked(url: str) -> str:
-    """The URL without its password (``postgresql://user:***@host/db``)."""
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+    """The URL without its password (``postgresql://user:***@host/db``, ``?password=***``)."""
+    url = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
 
 
 class PostgresDestination:
@@ -76,6 +88,62 @@ class PostgresDestination:
         ).fetchone()
         conn.rollback()
         return None if row is None else str(row[0]) if row[0] is not None else None
+
+    @contextlib.contextmanager
+    def lock(self, org: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own, for as long as the org lands
+        (PostgreSQL drops it if this process dies)."""
+        try:
+            conn = self.psycopg.connect(self.url, autocommit=True)
+        except self.psycopg.Error as exc:
+            raise OperationalError(
+                f"--to {self.label}: cannot connect to PostgreSQL ({_reason(exc, self.url)})"
+            ) from None
+        try:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))", [STATE_TABLE, org]
+            ).fetchone()
+            if not (row and row[0]):
+                holder = conn.execute(
+                    "SELECT a.pid, a.client_addr, a.backend_start FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                    "AND l.granted AND l.classid::int = hashtext(%s) "
+                    "AND l.objid::int = hashtext(%s) AND l.database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                    [STATE_TABLE, org],
+                ).fetchone()
+                note = (
+                    f" (its connection: backend pid {holder[0]}, since {holder[2]:%Y-%m-%d %H:%M:%S %Z})"
+                    if holder
+                    else ""
+                )
+                raise busy(org, self.label, note)
+            yield
+        finally:
+            conn.close()
+
+    def landed_targets(self, org: str, table: str, event_type: str) -> list[str]:
+        conn = self.connection()
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                "AND column_name = 'target' AND table_schema = current_schema()",
+                [table],
+            ).fetchone()
+            if not found:
+                return []
+            rows = conn.execute(
+                f"SELECT target::text FROM {q(table)} "
+                'WHERE _org = %s AND "eventType" = %s AND target IS NOT NULL',
+                [org, event_type],
+            ).fetchall()
+        except self.psycopg.Error as exc:
+            raise OperationalError(
+                f"PostgreSQL {self.label}, table {table}: {_reason(exc, self.url)}"
+            ) from None
+        finally:
+            conn.rollback()
+        return [r[0] for r in rows]
 
     def writer(
         self, spec: TableSpec, org: str, resource: str, synced_at: dt.datetime
@@ -136,7 +204,7 @@ class PostgresWriter:
                 f"{_reason(exc, self.dest.url)}"
             ) from None
 
-    def commit(self, mode: str, cursor: str | None) -> Counts:
+    def commit(self, mode: str, cursor: str | None, gone: Sequence[str] = ()) -> Counts:
         spec = self.spec
         sql = MergeSQL(spec, "_stage", lambda name: f"%({name})s")
         counts = Counts()
@@ -146,14 +214,19 @@ class PostgresWriter:
             if "published" in spec.names:  # dashboards ask the System Log for time ranges
                 index = q(f"{spec.name[:50]}_published")
                 self._run(f"CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (published)")
-            have = {
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT column_name FROM information_schema.columns "
+            if "eventType" in spec.names:  # each run looks up the deletions it recorded
+                index = q(f"{spec.name[:50]}_event_type")
+                self._run(
+                    f'CREATE INDEX IF NOT EXISTS {index} ON {q(spec.name)} (_org, "eventType")'
+                )
+            have = dict(
+                self.conn.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
                     "WHERE table_name = %s AND table_schema = current_schema()",
                     [spec.name],
                 ).fetchall()
-            }
+            )
+            check_columns(spec, have, pg_reported_type, self.params["resource"])
             for col, dtype in spec.columns:
                 if col not in have:
                     self._run(f"ALTER TABLE {q(spec.name)} ADD COLUMN {q(col)} {pg_type(dtype)}")
@@ -173,6 +246,11 @@ class PostgresWriter:
                 counts.inserted = self._run(sql.insert(), both)
                 if mode == "snapshot":
                     counts.deleted = self._run(sql.mark_deleted(), both)
+                elif gone:
+                    self.params["gone"] = list(gone)
+                    counts.deleted = self._run(
+                        sql.mark_gone("= ANY(%(gone)s)"), ["org", "ts", "gone"]
+                    )
             self.params["cursor"] = cursor
             self._run(sql.save_cursor(), ["org", "resource", "cursor", "ts"])
             self.conn.commit()

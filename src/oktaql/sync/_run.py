@@ -5,6 +5,7 @@ the engine and landed batch by batch; one failure recorded, never the end of the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from oktaql.errors import APIError, Error
-from oktaql.sync._cursor import LogCursor, latest
+from oktaql.sync._cursor import LogCursor, latest, okta_instant
 from oktaql.sync._destinations import Counts, Destination
-from oktaql.sync._plan import Read
-from oktaql.sync._table import TableSpec
+from oktaql.sync._plan import DELETION_EVENTS, LOG_RESOURCE, Read, parents_needed
+from oktaql.sync._table import TableSpec, q
 
 if TYPE_CHECKING:
     import httpx
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from oktaql._settings import Settings
     from oktaql.session import Session
 
+LOG_SETTLE_SECONDS = 60  # a System Log read ends this long before the run started
 BATCH_ROWS = 1000  # rows per commit of a snapshot's stage (a System Log batch is one page)
 SUMMARY_COLUMNS = (
     "org",
@@ -130,17 +132,52 @@ def _batches(rows: Iterator[Sequence[Any]], size: int) -> Iterator[list[Sequence
         yield batch
 
 
+@dataclass
+class OrgRun:
+    """What one org's reads share within a run: the values of parent columns read so far
+    (``values[resource][column]``), which drive the children's fan-outs."""
+
+    session: Session
+    needed: dict[str, set[str]] = field(default_factory=dict)
+    values: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def parent_tables(self, read: Read) -> dict[str, str]:
+        """Local tables of the parent values this run has read, for ``read``'s fan-out; a
+        parent not read (or not fully read) in this run is left to the statement to list."""
+        out: dict[str, str] = {}
+        for _, parent, col in read.parents:
+            got = self.values.get(parent, {}).get(col)
+            if got is None:
+                continue
+            table = f"_sync_parent_{parent.replace('.', '_')}_{col}"
+            duck = self.session.duck
+            duck.execute(f"CREATE OR REPLACE TABLE {table} ({q(col)} VARCHAR)")
+            if got:
+                duck.execute(f"INSERT INTO {table} SELECT UNNEST(?::VARCHAR[])", [got])
+            out[parent] = table
+        return out
+
+
 def land(
-    session: Session, read: Read, org: str, dest: Destination, opts: RunOptions, out: Landed
+    run: OrgRun, read: Read, org: str, dest: Destination, opts: RunOptions, out: Landed
 ) -> None:
     """Read one resource of one org and land it; ``out`` counts as it goes (a failure part
     way leaves what committed counted)."""
+    session = run.session
     synced_at = dt.datetime.now(dt.UTC)
     stored = dest.cursor(org, read.resource)
     if read.kind == "log":
         cursor = LogCursor.parse(stored)
         size = opts.page_size or 1000
-        result = session.execute(read.sql(cursor.published or opts.since, page_size=opts.page_size))
+        # a bounded read up to a minute ago: Okta persists an event a few seconds after its
+        # `published`, and one persisted after this read, published before the cursor it
+        # leaves, would never be read
+        until = okta_instant(synced_at - dt.timedelta(seconds=LOG_SETTLE_SECONDS))
+        since = cursor.published or opts.since
+        if since is not None and since >= until:
+            return  # nothing has settled since the cursor yet
+        sql = read.sql(since, page_size=opts.page_size, until=until)
+        result = session.execute(sql)
         spec = TableSpec.of(read.table, result.columns)
         uid, pub = spec.index("uuid"), spec.index("published")
         landed_any = False
@@ -162,23 +199,53 @@ def land(
         if not landed_any and stored is None:  # the table exists after a first run
             dest.writer(spec, org, read.resource, synced_at).commit("append", None)
         return
-    since = None if (opts.full or read.kind != "updated") else stored
-    result = session.execute(read.sql(since))
+    # a parent whose children this run reads is read in full: the children need every id,
+    # and one full read is fewer requests than a search for changes plus a listing
+    full = opts.full or read.kind != "updated" or read.resource in run.needed
+    since = None if full else stored
+    result = session.execute(read.sql(since, parent_tables=run.parent_tables(read)))
     spec = TableSpec.of(read.table, result.columns)
     stamp = spec.index("lastUpdated") if "lastUpdated" in spec.names else None
+    keep = {c: spec.index(c) for c in run.needed.get(read.resource, ()) if c in spec.names}
+    kept: dict[str, list[Any]] = {c: [] for c in keep}
+    # asked before the writer opens its transaction (PostgreSQL: the same connection)
+    gone = deleted_in_log(dest, org, read) if since else []
     writer = dest.writer(spec, org, read.resource, synced_at)
     newest = since
     try:
         for batch in _batches(_rows(session, result), BATCH_ROWS):
             out.read += len(batch)
             writer.add(batch)
+            for col, at in keep.items():
+                kept[col].extend(r[at] for r in batch if r[at] is not None)
             if stamp is not None and read.kind == "updated":
                 newest = latest((r[stamp] for r in batch), newest)
         mode = "upsert" if since else "snapshot"
-        out.counts += writer.commit(mode, newest if read.kind == "updated" else None)
+        out.counts += writer.commit(mode, newest if read.kind == "updated" else None, gone)
     except BaseException:
         writer.abort()
         raise
+    if keep:  # the whole listing landed: its children fan out from these rows
+        run.values[read.resource] = kept
+
+
+def deleted_in_log(dest: Destination, org: str, read: Read) -> list[str]:
+    """Ids of ``read``'s rows that the landed System Log says were deleted (an incremental
+    read never sees them vanish). The whole landed log is asked, not just this run's pages,
+    so a run killed between landing the log and marking the users loses no deletion."""
+    if read.resource not in DELETION_EVENTS:
+        return []
+    event_type, target_type = DELETION_EVENTS[read.resource]
+    ids: set[str] = set()
+    for text in dest.landed_targets(org, LOG_RESOURCE.replace(".", "_"), event_type):
+        try:
+            targets = json.loads(text)
+        except ValueError:
+            continue
+        for t in targets if isinstance(targets, list) else []:
+            if isinstance(t, dict) and t.get("type") == target_type and t.get("id"):
+                ids.add(str(t["id"]))
+    return sorted(ids)
 
 
 def sync_org(
@@ -205,25 +272,43 @@ def sync_org(
         for res in results:
             res.status, res.message = "error", _message(exc)
         return results
+    run = OrgRun(session, parents_needed(reads))
     try:
-        stop: str | None = None
-        for read, res in zip(reads, results, strict=True):
-            if stop is not None:
-                res.status, res.message = "skipped", stop
-                continue
-            before, start = counter.count, time.monotonic()
-            try:
-                land(session, read, target.name, dest, opts, res)
-            except Exception as exc:
-                res.status, res.message = "error", _message(exc)
-                if isinstance(exc, APIError) and exc.status == 401:
-                    stop = f"not read: the org refused the credential ({exc.status})"
-            finally:
-                res.requests = counter.count - before
-                res.seconds = time.monotonic() - start
+        with dest.lock(target.name):
+            _read_all(run, target, reads, dest, opts, results, counter)
+    except Error as exc:  # another run holds the org
+        for res in results:
+            res.status, res.message = "error", _message(exc)
     finally:
         session.close()
     return results
+
+
+def _read_all(
+    run: OrgRun,
+    target: OrgTarget,
+    reads: Sequence[Read],
+    dest: Destination,
+    opts: RunOptions,
+    results: list[Landed],
+    counter: CountingTransport,
+) -> None:
+    """Each read in order; an org whose credential is refused stops there."""
+    stop: str | None = None
+    for read, res in zip(reads, results, strict=True):
+        if stop is not None:
+            res.status, res.message = "skipped", stop
+            continue
+        before, start = counter.count, time.monotonic()
+        try:
+            land(run, read, target.name, dest, opts, res)
+        except Exception as exc:
+            res.status, res.message = "error", _message(exc)
+            if isinstance(exc, APIError) and exc.status == 401:
+                stop = f"not read: the org refused the credential ({exc.status})"
+        finally:
+            res.requests = counter.count - before
+            res.seconds = time.monotonic() - start
 
 
 def _message(exc: BaseException) -> str:

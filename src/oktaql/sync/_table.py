@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from oktaql.errors import ConfigError
+
 SYNC_COLUMNS = ("_org", "_synced_at", "_deleted_at")
 STATE_TABLE = "_oktaql_sync_state"
 
@@ -96,6 +98,50 @@ def pg_type(dtype: str) -> str:
     return _PG_TYPES.get(dtype, "text")
 
 
+# how information_schema.columns.data_type names what ``pg_type`` creates
+_PG_REPORTED = {"timestamptz": "timestamp with time zone"}
+
+
+def pg_reported_type(dtype: str) -> str:
+    pg = pg_type(dtype)
+    return _PG_REPORTED.get(pg, pg)
+
+
+# names a database reports for a type a sync creates under another name
+_SAME_TYPE = {"character varying": "text"}
+
+
+def check_columns(
+    spec: TableSpec,
+    have: dict[str, str],
+    type_of: Callable[[str], str],
+    resource: str,
+    fix: str | None = None,
+) -> None:
+    """A table already there (an older run's, or another tool's) must hold what this run
+    writes: the sync columns, and each of the resource's columns in its type. Otherwise the
+    merge would fail half way with the database's own words; this says what to do instead
+    (``fix``: how to rebuild the table, when it is not a database table)."""
+    fix = fix or (
+        f"rename or drop table {spec.name} and delete its cursor (DELETE FROM {STATE_TABLE} "
+        f"WHERE resource = '{resource}'), then sync again to rebuild it"
+    )
+    missing = [c for c in SYNC_COLUMNS if c not in have]
+    if missing:
+        raise ConfigError(
+            f"table {spec.name} exists but was not made by oktaql sync (no column "
+            f"{', '.join(missing)}): {fix}, or sync into another database or schema"
+        )
+    for col, dtype in spec.columns:
+        want = type_of(dtype)
+        got = have.get(col)
+        if got is not None and _SAME_TYPE.get(got.lower(), got.lower()) != want.lower():
+            raise ConfigError(
+                f"table {spec.name}: column {col} is {got} there, but this sync writes {want} "
+                f"(a table from an older oktaql?): {fix}"
+            )
+
+
 def ddl(spec: TableSpec, type_of: Callable[[str], str]) -> str:
     defs = [f"{q('_org')} {type_of('VARCHAR')} NOT NULL"]
     defs += [
@@ -162,6 +208,16 @@ class MergeSQL:
             f"(SELECT 1 FROM {self.stage} AS s WHERE s.{k} = t.{k})"
         )
 
+    def mark_gone(self, any_of: str) -> str:
+        """Mark the rows whose key is among ``any_of`` (the dialect's test against the
+        ``gone`` list parameter) deleted, unless this batch read them."""
+        k = q(self.spec.key or "")
+        return (
+            f"UPDATE {q(self.spec.name)} AS t SET _deleted_at = {self.p('ts')} "
+            f"WHERE t._org = {self.p('org')} AND t._deleted_at IS NULL AND t.{k} {any_of} "
+            f"AND NOT EXISTS (SELECT 1 FROM {self.stage} AS s WHERE s.{k} = t.{k})"
+        )
+
     def replace(self) -> str:
         return f"DELETE FROM {q(self.spec.name)} WHERE _org = {self.p('org')}"
 
@@ -181,4 +237,14 @@ class MergeSQL:
         )
 
 
-__all__ = ["STATE_TABLE", "SYNC_COLUMNS", "MergeSQL", "TableSpec", "ddl", "pg_type", "q"]
+__all__ = [
+    "STATE_TABLE",
+    "SYNC_COLUMNS",
+    "MergeSQL",
+    "TableSpec",
+    "check_columns",
+    "ddl",
+    "pg_reported_type",
+    "pg_type",
+    "q",
+]

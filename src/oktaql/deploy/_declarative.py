@@ -23,7 +23,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from oktaql.deploy._bulk import LiveReader, narrowing
-from oktaql.deploy._context import UNKNOWN, render_value
+from oktaql.deploy._context import UNKNOWN, render_value, resource_context
 from oktaql.deploy._diff import MISSING, diff, get_path, overlay
 from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, check_match, kind_of
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
@@ -153,7 +153,7 @@ class Engine:
             check_fields(k, r.declarative.desired, r.where)
             check_match(k, r.declarative.match, r.where)
             try:
-                m = render_value(r.declarative.match, self.context, r.where)
+                m = render_value(r.declarative.match, self.resource_context(r), r.where)
             except DeployError:
                 m = None  # reads an export of a resource planned in this run
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
@@ -180,8 +180,13 @@ class Engine:
         ]
         return [*gone, *reversed(planned)] if teardown else [*planned, *gone]
 
-    def _render(self, value: Any, where: Where, key: str) -> Any:
-        return render_value(value, self.context, Where(where.file, where.line, key))
+    def resource_context(self, r: Resource) -> dict[str, Any]:
+        """What ``r``'s match, desired and lifecycle see: as an .iql resource's queries do."""
+        return resource_context(self.context, r)
+
+    @staticmethod
+    def _render(value: Any, ctx: dict[str, Any], where: Where, key: str) -> Any:
+        return render_value(value, ctx, Where(where.file, where.line, key))
 
     def _find(
         self, r: Resource, kind: Kind, match: dict[str, Any], parents: dict[str, str]
@@ -223,9 +228,10 @@ class Engine:
         d = r.declarative
         assert d is not None
         kind = self.kind(d.resource, r.where)
-        match = self._render(d.match, r.where, "match")
-        desired = self._render(d.desired, r.where, "desired")
-        lifecycle = self._render(d.lifecycle, r.where, "lifecycle")
+        ctx = self.resource_context(r)
+        match = self._render(d.match, ctx, r.where, "match")
+        desired = self._render(d.desired, ctx, r.where, "desired")
+        lifecycle = self._render(d.lifecycle, ctx, r.where, "lifecycle")
         for key in lifecycle:
             if key != "status":
                 raise DeployError(

@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from oktaql.deploy._context import UNKNOWN, condition, render_value, variables_in
+from oktaql.deploy._context import (
+    UNKNOWN,
+    condition,
+    render_value,
+    resource_context,
+    variables_in,
+)
 from oktaql.deploy._model import Anchor, Change, PlannedRequest, Resource, Stack, Where
 from oktaql.errors import APIError, DeployError, Error
 
@@ -80,16 +86,16 @@ class Runner:
     def context(self, r: Resource) -> dict[str, Any]:
         """What ``r``'s templates see: globals, stack_name/stack_env/resource_name, exports of
         the resources run so far, and its props (each seeing the ones above it)."""
-        ctx: dict[str, Any] = {
+        return resource_context(self.base_context(), r)
+
+    def base_context(self) -> dict[str, Any]:
+        """Globals, stack_name, stack_env and the exports so far: what every resource sees."""
+        return {
             **self.stack.globals,
             "stack_name": self.stack.name,
             "stack_env": self.stack.env,
             **self.state.exports,
-            "resource_name": r.name,
         }
-        for name, value in r.props.items():
-            ctx[name] = render_value(value, ctx, r.prop_where.get(name, r.where))
-        return ctx
 
     def skipped(self, r: Resource, ctx: dict[str, Any]) -> bool:
         if r.condition is None:

@@ -39,7 +39,7 @@ _RESOURCE_KEYS = (
     "skip_validation", "resource", "match", "desired", "lifecycle",
 )  # fmt: skip
 _DECLARATIVE_KEYS = ("resource", "match", "desired", "lifecycle")
-_PROP_KEYS = ("name", "value", "values", "description")
+_PROP_KEYS = ("name", "value", "values", "merge", "description")
 BUILTIN_NAMES = ("stack_name", "stack_env", "resource_name")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _RESOURCE_REF = re.compile(
@@ -432,7 +432,7 @@ def _resource(
             f"a declarative resource (resource/match/desired) cannot have type {rtype!r}",
             Where(mfile, _line(node, "type"), f"{key}.type"),
         )
-    props, prop_where = _props(node, env, mfile, key)
+    props, prop_where, prop_merge = _props(node, env, mfile, key)
     exports = _exports(node, mfile, key)
     protected = tuple(_strings(node.get("protected", []), mfile, node, "protected"))
     cond = node.get("if")
@@ -483,10 +483,13 @@ def _resource(
         queries=queries,
         run=run,
         prop_where=prop_where,
+        prop_merge=prop_merge,
     )
 
 
-def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], dict[str, Where]]:
+def _props(
+    node: _Map, env: str, mfile: str, key: str
+) -> tuple[dict[str, Any], dict[str, Where], dict[str, tuple[str, ...]]]:
     items = node.get("props", [])
     if not isinstance(items, list):
         raise DeployError(
@@ -495,6 +498,7 @@ def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], 
         )
     props: dict[str, Any] = {}
     wheres: dict[str, Where] = {}
+    merges: dict[str, tuple[str, ...]] = {}
     for j, item in enumerate(items):
         line = items.item_lines[j] if isinstance(items, _Seq) else None
         if not isinstance(item, _Map) or not isinstance(item.get("name"), str):
@@ -539,7 +543,20 @@ def _props(node: _Map, env: str, mfile: str, key: str) -> tuple[dict[str, Any], 
             wheres[pname] = Where(mfile, _line(chosen, "value"), f"{pkey}.values.{env}.value")
         else:
             raise DeployError("a prop needs value or values", Where(mfile, line, pkey))
-    return props, wheres
+        if "merge" in item:
+            names = item["merge"]
+            at = Where(mfile, _line(item, "merge"), f"{pkey}.merge")
+            if isinstance(names, str):
+                names = [names]
+            if not isinstance(names, list) or not all(
+                isinstance(n, str) and _NAME.match(n) for n in names
+            ):
+                raise DeployError(
+                    "merge is a list of names: globals or exports of resources above", at
+                )
+            merges[pname] = tuple(names)
+            wheres[f"{pname}.merge"] = at
+    return props, wheres, merges
 
 
 def _exports(node: _Map, mfile: str, key: str) -> tuple[tuple[str, str], ...]:
@@ -690,6 +707,10 @@ def _check_names(resources: list[Resource], base: set[str], mfile: str) -> None:
         for pname, value in r.props.items():
             where = r.prop_where.get(pname, r.where)
             check(i, _used(value, where), where, known)
+            merged = r.prop_merge.get(pname, ())
+            if merged:
+                at = r.prop_where.get(f"{pname}.merge", where)
+                check(i, dict.fromkeys(merged, at.line or 0), at, known)
             known.add(pname)
         if r.condition is not None:
             where = Where(mfile, r.where.line, f"{r.where.key}.if")

@@ -19,14 +19,6 @@ from oktaql.errors import DeployError, Error
 class StackRunner(Runner):
     """Build, plan, test and teardown of every resource of a stack."""
 
-    def base_context(self) -> dict[str, Any]:
-        return {
-            **self.stack.globals,
-            "stack_name": self.stack.name,
-            "stack_env": self.stack.env,
-            **self.state.exports,
-        }
-
     def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
         """Runs of declarative resources (planned together: one listing per type) and single
         .iql resources, in manifest order."""
@@ -56,9 +48,11 @@ class StackRunner(Runner):
         keep: list[Resource] = []
         skip: list[Resource] = []
         for r in group:
-            (
-                skip if self.skipped(r, {**self.base_context(), "resource_name": r.name}) else keep
-            ).append(r)
+            try:
+                ctx = self.context(r)
+            except DeployError:  # its props read an export of this run's plan: not skipped
+                ctx = {**self.base_context(), "resource_name": r.name}
+            (skip if self.skipped(r, ctx) else keep).append(r)
         return keep, skip
 
     def plan(self) -> list[Change]:

@@ -1,0 +1,143 @@
+"""What a stack's templates see: each resource's own props (with stackql-deploy's ``merge``),
+``resource_name``, globals, stack_name/stack_env and earlier exports, for declarative resources as
+for .iql ones; and the manifest's top-level ``exports`` written by ``--output-file``. Real HTTP
+against the emulator; requests counted at its request log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from oktaql.cli import main
+from oktaql.deploy import load_stack
+from oktaql.errors import DeployError
+
+
+@pytest.fixture
+def emu(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    monkeypatch.setenv("OKTA_API_TOKEN", fresh_emulator.config.token)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    return fresh_emulator
+
+
+def deploy(emu: Any, command: str, stack: Path, *extra: str) -> Any:
+    return CliRunner().invoke(
+        main, ["deploy", command, str(stack), "dev", "--org-url", emu.url, *extra]
+    )
+
+
+def writes(emu: Any) -> list[tuple[str, str]]:
+    return [(m, p.split("?")[0]) for m, p, _ in emu.request_log if m != "GET"]
+
+
+def stack(root: Path, manifest: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "stackql_manifest.yml").write_text(manifest)
+    return root
+
+
+PROPS = """\
+name: ctx
+globals:
+  - name: team
+    value: [ops]
+resources:
+  - name: platform
+    resource: okta.groups.groups
+    props:
+      - name: group_name
+        value: "{{ stack_name }}-{{ stack_env }}-{{ resource_name }}"
+      - name: owners
+        value: [alice, ops]
+    match: {profile.name: "{{ group_name }}"}
+    desired:
+      profile:
+        name: "{{ group_name }}"
+        description: "{{ resource_name }} of {{ owners | join(',') }}"
+    exports:
+      - id: platform_id
+  - name: joiners
+    resource: okta.groups.rules
+    props:
+      - name: rule_name
+        value: "{{ stack_name }}-{{ resource_name }}"
+      - name: target
+        value: "{{ platform_id }}"
+    match: {name: "{{ rule_name }}"}
+    desired:
+      type: group_rule
+      name: "{{ rule_name }}"
+      conditions:
+        expression: {type: "urn:okta:expression:1.0", value: 'user.department=="Ops"'}
+      actions: {assignUserToGroups: {groupIds: ["{{ target }}"]}}
+"""
+
+
+def test_declarative_resources_render_with_their_own_props_and_resource_name(
+    emu: Any, tmp_path: Path
+) -> None:
+    root = stack(tmp_path / "s", PROPS)
+    emu.reset_log()
+    res = deploy(emu, "build", root)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "build of ctx (dev): 2 created\n"
+    [group] = [g for g in emu.org.groups if g["profile"]["name"] == "ctx-dev-platform"]
+    assert group["profile"]["description"] == "platform of alice,ops"
+    [rule] = [r for r in emu.org.group_rules if r["name"] == "ctx-joiners"]
+    assert rule["actions"]["assignUserToGroups"]["groupIds"] == [group["id"]]
+    assert writes(emu) == [
+        ("POST", "/api/v1/groups"),
+        ("POST", "/api/v1/groups/rules"),
+    ]
+    emu.reset_log()
+    res = deploy(emu, "plan", root, "--detailed-exitcode")
+    assert res.exit_code == 0, res.output
+    assert writes(emu) == []
+
+
+MERGED = PROPS.replace("value: [alice, ops]", "value: [alice]\n        merge: [team]")
+
+
+def test_merge_of_a_list_prop_appends_the_global_list(emu: Any, tmp_path: Path) -> None:
+    root = stack(tmp_path / "s", MERGED)
+    res = deploy(emu, "build", root)
+    assert res.exit_code == 0, res.output
+    [group] = [g for g in emu.org.groups if g["profile"]["name"] == "ctx-dev-platform"]
+    assert group["profile"]["description"] == "platform of alice,ops"
+
+
+def test_merge_of_a_list_into_an_object_is_a_clear_error(emu: Any, tmp_path: Path) -> None:
+    text = MERGED.replace("value: [alice]", "value: {lead: alice}")
+    root = stack(tmp_path / "s", text)
+    emu.reset_log()
+    res = deploy(emu, "plan", root)
+    assert res.exit_code == 1
+    assert res.stderr == (
+        f"error: {root}/stackql_manifest.yml:12: resources.platform.props.owners: merge: 'team' "
+        "is a list and the prop's value an object: merge lists into a list, objects into an "
+        "object\n"
+    )
+    assert emu.request_log == []
+
+
+def test_merge_of_objects_and_a_merge_name_without_a_value(tmp_path: Path) -> None:
+    from oktaql.deploy._context import resource_context
+
+    text = MERGED.replace("value: [ops]", "value: {lead: bob, size: 3}").replace(
+        "value: [alice]", "value: {lead: alice}"
+    )
+    s = load_stack(stack(tmp_path / "a", text), "dev")
+    ctx = resource_context({**s.globals, "stack_name": "ctx", "stack_env": "dev"}, s.resources[0])
+    assert ctx["owners"] == {"lead": "bob", "size": 3}
+    assert ctx["resource_name"] == "platform"
+    with pytest.raises(DeployError) as info:
+        load_stack(stack(tmp_path / "b", MERGED.replace("merge: [team]", "merge: [teem]")), "dev")
+    assert str(info.value) == (
+        f"{tmp_path}/b/stackql_manifest.yml:13: resources.platform.props.owners.merge: "
+        "{{ teem }} has no value: it is no global, prop of 'platform', or export of a resource "
+        "above it (did you mean team?)"
+    )

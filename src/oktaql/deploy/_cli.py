@@ -378,27 +378,32 @@ def init_command(stack_dir: str) -> None:
 @deploy_command.command("export")
 @click.option(
     "--resource",
-    "resource",
+    "resources",
     required=True,
-    help="The provider resource whose objects to export, e.g. okta.groups.groups.",
+    multiple=True,
+    help="A provider resource whose objects to export, e.g. okta.groups.groups; repeatable "
+    "(groups, their rules, apps and okta.apps.group_assignments in one stack: ids that name "
+    "another exported object become references to its export).",
 )
 @click.option(
     "--where",
-    "where",
+    "wheres",
     metavar="SQL",
-    help="Only the objects this condition selects (a WHERE clause over the resource).",
+    multiple=True,
+    help="Only the objects this condition selects (a WHERE clause over the resource); with "
+    "several --resource, write 'RESOURCE: SQL'; repeatable.",
 )
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @connection_options
 def export_command(
-    resource: str, where: str | None, out_dir: str, connection: ConnectionOptions
+    resources: tuple[str, ...],
+    wheres: tuple[str, ...],
+    out_dir: str,
+    connection: ConnectionOptions,
 ) -> None:
     """Write a stack that reproduces existing objects (onboarding an org configured by hand)."""
     with _reported():
-        try:
-            from oktaql.deploy._export import export_stack
-        except ImportError:
-            raise DeployError("deploy export is not supported yet") from None
+        from oktaql.deploy._export import export_stack
         from oktaql.session import Session
 
         with connected(connection) as target:
@@ -407,10 +412,12 @@ def export_command(
                 settings = dataclasses.replace(settings, db=None)
             session = Session(settings)
             try:
-                written = export_stack(session, resource, where, Path(out_dir))
+                written = export_stack(session, list(resources), list(wheres) or None, out_dir)
             finally:
                 session.close()
-        click.echo(f"wrote {written}")
+        click.echo(f"wrote {written.path} ({written.resources} resources)")
+        for note in written.notes:
+            click.echo(f"note: {note}", err=True)
         click.echo(f"next: oktaql deploy plan {out_dir} STACK_ENV (it should show no change)")
 
 

@@ -669,3 +669,118 @@ def test_on_failure_ignore_never_sends_what_a_failed_resource_would_have_made(
     ) in res.stderr
     assert report(res)[1:] == ["done: g1 (created), g2 (created)", "not done: third, reader"]
     assert [m for m, _ in writes(emu)] == ["POST", "POST", "POST"]  # two groups, the rule's try
+
+
+MIXED_DECLARATIVE = """\
+  - name: team
+    resource: okta.groups.groups
+    match: {profile.name: "{{ stack_name }}-team"}
+    desired: {profile: {name: "{{ stack_name }}-team"}}
+  - name: portal
+    resource: okta.apps.applications
+    match: {label: "{{ stack_name }}-portal"}
+    desired:
+      name: bookmark
+      label: "{{ stack_name }}-portal"
+      signOnMode: BOOKMARK
+      settings: {app: {requestIntegration: false, url: "https://example.com"}}
+    lifecycle: {status: ACTIVE}
+"""
+FOLLOWER = """\
+  - name: follower
+    file: group.iql
+    props:
+      - name: group_name
+        value: "{{ stack_name }}-follower"
+      - name: group_description
+        value: test
+"""
+BAD_DECLARATIVE_RULE = """\
+  - name: badrule
+    resource: okta.groups.rules
+    match: {name: "{{ stack_name }}-badrule"}
+    desired:
+      type: group_rule
+      name: "{{ stack_name }}-badrule"
+      conditions: {expression: {type: "urn:okta:expression:1.0", value: "true"}}
+      actions: {assignUserToGroups: {groupIds: [00gnotarealgroup]}}
+"""
+
+
+def mixed_stack(root: Path, resources: str, third: str = BAD_RULE) -> Path:
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "group.iql").write_text(GROUP)
+    (root / "resources" / "third.iql").write_text(third)
+    (root / "stackql_manifest.yml").write_text(f"name: mixed\nresources:\n{resources}")
+    return root
+
+
+def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An .iql resource fails after declarative and .iql creates: all of them are undone, the
+    newest first, the ACTIVE app deactivated before its delete."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    third = "  - name: third\n    file: third.iql\n"
+    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER + third)
+    before = snapshot(emu)
+    res = deploy(emu, "build", stack, "--on-failure", "rollback")
+    assert res.exit_code == 1
+    made = {g["profile"]["name"]: g["id"] for g in emu.org.groups}
+    assert "mixed-team" not in made and "mixed-follower" not in made
+    lines = report(res)
+    assert lines[0].startswith("error: build of mixed (dev) stopped at 'third': ")
+    assert lines[1:] == [
+        "done: team (created), portal (created), follower (created)",
+        "not done: third",
+        "rolled back (--on-failure rollback): follower (deleted), portal (deleted), team (deleted)",
+    ]
+    sent = writes(emu)
+    assert [m for m, _ in sent] == [
+        "POST",
+        "POST",
+        "POST",
+        "POST",
+        "DELETE",
+        "POST",
+        "DELETE",
+        "DELETE",
+    ]
+    app = sent[1]
+    assert app == ("POST", "/api/v1/apps")
+    portal_id = sent[6][1].rsplit("/", 1)[1]
+    assert sent[4:] == [
+        ("DELETE", sent[4][1]),
+        ("POST", f"/api/v1/apps/{portal_id}/lifecycle/deactivate"),
+        ("DELETE", f"/api/v1/apps/{portal_id}"),
+        ("DELETE", sent[7][1]),
+    ]
+    assert sent[4][1].startswith("/api/v1/groups/") and sent[7][1].startswith("/api/v1/groups/")
+    assert sent[4][1] != sent[7][1]
+    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
+    # nothing is left in the ownership record: a build again creates everything anew
+    res = deploy(emu, "plan", stack, "-o", "json")
+    actions = [r["action"] for r in json.loads(res.stdout)["resources"]]
+    assert actions[:3] == ["create", "create", "create"]
+
+
+def test_rollback_after_a_declarative_failure_undoes_the_iql_creates_too(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    team = MIXED_DECLARATIVE.split("  - name: portal")[0]
+    stack = mixed_stack(tmp_path / "s", FOLLOWER + team + BAD_DECLARATIVE_RULE)
+    before = snapshot(emu)
+    res = deploy(emu, "build", stack, "--on-failure", "rollback")
+    assert res.exit_code == 1
+    lines = report(res)
+    assert lines[0].startswith("error: build of mixed (dev) stopped at 'badrule': ")
+    assert lines[1:] == [
+        "done: follower (created), team (created)",
+        "not done: badrule",
+        "rolled back (--on-failure rollback): team (deleted), follower (deleted)",
+    ]
+    sent = writes(emu)
+    assert [m for m, _ in sent] == ["POST", "POST", "POST", "DELETE", "DELETE"]
+    assert sent[2] == ("POST", "/api/v1/groups/rules")
+    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}

@@ -80,6 +80,7 @@ class ApplyReport:
     outcomes: list[Outcome] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     writes: int = 0
+    made: list[Planned] = field(default_factory=list)  # what this apply created, in order
 
     @property
     def ok(self) -> bool:
@@ -474,7 +475,7 @@ class Engine:
         fresh = self.plan(resources, teardown)
         self._check_unchanged(given, fresh)
         report = ApplyReport()
-        made: list[Planned] = []
+        made = report.made
         failed = False
         for p in fresh:
             if failed:
@@ -550,6 +551,9 @@ class Engine:
                 made.append(p)
             elif op.purpose == "replace" and row:
                 p.live = row
+            elif op.purpose in ("activate", "deactivate") and p.live is not None:
+                # what a rollback or a later step reads to decide whether to deactivate first
+                p.live = {**p.live, "status": "ACTIVE" if op.purpose == "activate" else "INACTIVE"}
             elif op.purpose == "delete":
                 self.state.resources.pop(p.name, None)
         if p.change.action == "delete" or (p.change.action == "none" and p.record is None):
@@ -598,22 +602,30 @@ class Engine:
     def _rollback(self, made: list[Planned], report: ApplyReport) -> None:
         """Undo what this run created, newest first (deactivating first where Okta needs)."""
         for p in reversed(made):
-            kind = p.kind
-            if kind is None or kind.deleter is None or p.record is None or not p.record.id:
+            error = self.undo(p)
+            if error is not None:
+                report.outcomes.append(Outcome(p.name, "delete", "failed", f"rollback: {error}"))
                 continue
-            live = dict(p.live or {}, id=p.record.id)
-            undo = Planned(p.name, Change(p.name, "delete"), [], kind, None, live, p.parents)
-            self._plan_delete(undo, p.record, note="")
-            try:
-                self._run(undo, [])
-            except Error as exc:
-                report.outcomes.append(Outcome(p.name, "delete", "failed", f"rollback: {exc}"))
-                continue
-            finally:
-                self.state.save()  # a rolled-back object is no longer the stack's
             for o in report.outcomes:
                 if o.name == p.name and o.status == "done":
                     o.status = "rolled back"
+
+    def undo(self, p: Planned) -> str | None:
+        """Delete the object ``p``'s create made (deactivating it first where Okta needs);
+        the error's text when that fails, else None. Its ownership record goes with it."""
+        kind = p.kind
+        if kind is None or kind.deleter is None or p.record is None or not p.record.id:
+            return None if kind is not None and kind.deleter is not None else "no DELETE method"
+        live = dict(p.live or {}, id=p.record.id)
+        undo = Planned(p.name, Change(p.name, "delete"), [], kind, None, live, p.parents)
+        try:
+            self._plan_delete(undo, p.record, note="")
+            self._run(undo, [])
+        except Error as exc:
+            return str(exc)
+        finally:
+            self.state.save()  # a rolled-back object is no longer the stack's
+        return None
 
 
 def plan_resources(

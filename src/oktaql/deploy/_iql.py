@@ -57,7 +57,11 @@ class _State:
     """What a run knows: exports so far, what it created, what it read (for the digest)."""
 
     exports: dict[str, Any] = field(default_factory=dict)
-    created: list[tuple[Resource, dict[str, Any]]] = field(default_factory=list)
+    # what this run created, oldest first: an .iql resource with the context it was made in,
+    # or a declarative one with the undo its engine gives (--on-failure rollback undoes both)
+    created: list[tuple[Resource, dict[str, Any] | Callable[[], str | None]]] = field(
+        default_factory=list
+    )
     reads: list[Any] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
 
@@ -399,9 +403,19 @@ class Runner:
         return Outcome(r.name, "ran")
 
     def rollback(self) -> list[Outcome]:
-        """Delete what this run created, newest first (each with its delete anchor)."""
+        """Delete what this run created, newest first: .iql resources with their delete
+        anchor, declarative ones by their engine (deactivating first where Okta needs)."""
         out: list[Outcome] = []
-        for r, ctx in reversed(self.state.created):
+        for r, made in reversed(self.state.created):
+            if callable(made):  # declarative: its engine deletes it, deactivating first
+                error = made()
+                out.append(
+                    Outcome(r.name, "deleted")
+                    if error is None
+                    else Outcome(r.name, "rollback failed", error.splitlines()[0])
+                )
+                continue
+            ctx = made
             anchor = r.queries.get("delete")
             if anchor is None:
                 out.append(Outcome(r.name, "left in place", "no /*+ delete */ anchor to undo it"))

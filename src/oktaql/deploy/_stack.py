@@ -8,6 +8,7 @@ A build or teardown that stops raises one error saying per resource what is done
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,7 +129,12 @@ class StackRunner(Runner):
                 )
             return
         engine = self._engine()
-        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
+        # rollback is the whole run's (both kinds, newest first), not this engine's alone
+        own = "error" if on_failure == "rollback" else on_failure
+        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, own)
+        for made in report.made:
+            if made.resource is not None:
+                self.state.created.append((made.resource, functools.partial(engine.undo, made)))
         self.state.exports.update(report.exports)
         for o in report.outcomes:
             label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)

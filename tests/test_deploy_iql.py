@@ -784,3 +784,49 @@ def test_rollback_after_a_declarative_failure_undoes_the_iql_creates_too(
     assert [m for m, _ in sent] == ["POST", "POST", "POST", "DELETE", "DELETE"]
     assert sent[2] == ("POST", "/api/v1/groups/rules")
     assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
+
+
+def test_apply_of_a_saved_plan_reads_live_state_once(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply --plan checks the plan against live state with the same reads it then builds
+    from: a plan with nothing to do costs apply exactly the plan's reads, and a change adds
+    only the reads that confirm the write."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    from collections import Counter
+
+    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER)
+    assert deploy(emu, "build", stack).exit_code == 0
+    saved = tmp_path / "plan.json"
+
+    def gets() -> Counter[str]:
+        return Counter(p for m, p, _ in emu.request_log if m == "GET")
+
+    emu.reset_log()
+    assert deploy(emu, "plan", stack, "--out", str(saved)).exit_code == 0
+    planned = gets()
+    search = "/api/v1/groups?search=profile.name%20eq%20%22mixed-follower%22&limit=10000"
+    # one listing per declarative type; the .iql group's exists and statecheck
+    assert planned == Counter(
+        ["/api/v1/groups?limit=10000", "/api/v1/apps?limit=200"] + [search] * 2
+    )
+    emu.reset_log()
+    res = deploy(emu, "apply", stack, "--plan", str(saved))
+    assert (res.exit_code, res.stdout) == (0, "apply of mixed (dev): 3 unchanged\n"), res.output
+    assert (gets(), writes(emu)) == (planned, [])
+    # drift on the .iql group: apply reads what the plan read once, then confirms its write
+    [follower] = [g for g in emu.org.groups if g["profile"]["name"] == "mixed-follower"]
+    httpx.put(
+        f"{emu.url}/api/v1/groups/{follower['id']}",
+        headers={"Authorization": f"SSWS {emu.config.token}"},
+        json={"profile": {"name": "mixed-follower", "description": "drifted"}},
+    ).raise_for_status()
+    emu.reset_log()
+    assert deploy(emu, "plan", stack, "--out", str(saved)).exit_code == 0
+    planned = gets()
+    emu.reset_log()
+    res = deploy(emu, "apply", stack, "--plan", str(saved))
+    assert (res.exit_code, res.stdout) == (0, "apply of mixed (dev): 2 unchanged, 1 updated\n")
+    assert writes(emu) == [("PUT", f"/api/v1/groups/{follower['id']}")]
+    # the plan's reads once, then the write confirmed by exists and statecheck
+    assert gets() == planned + Counter([search] * 2)

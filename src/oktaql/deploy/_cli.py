@@ -309,8 +309,7 @@ def apply_command(
                         "state changed since plan: live objects the plan read differ now; run "
                         "plan again; nothing was sent"
                     )
-                run.state.exports.clear()
-                run.state.reads.clear()
+                run.replay()  # what the plan read is reused: live state is read once
             outcomes = run.run_stack(on_failure)
             _summary(run.stack, outcomes, "apply")
 

@@ -20,6 +20,10 @@ from oktaql.errors import DeployError, Error
 class StackRunner(Runner):
     """Build, plan, test and teardown of every resource of a stack."""
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._engines: dict[str, Any] = {}  # the engine that planned each declarative run
+
     def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
         """Runs of declarative resources (planned together: one listing per type) and single
         .iql resources, in manifest order."""
@@ -35,14 +39,30 @@ class StackRunner(Runner):
         if group:
             yield True, group
 
-    def _engine(self) -> Any:
+    def replay(self) -> None:
+        """After a plan found still true (``apply --plan``): build from what it read, each
+        read reused once more until its resource writes (declarative: its engine's listings),
+        so live state is read once."""
+        self.state.exports.clear()
+        self.state.reads.clear()
+        self.replaying = True
+
+    def _engine(self, group: list[Resource] | None = None) -> Any:
+        """The declarative engine of ``group``: the plan's own while replaying it."""
+        if group and self.replaying and group[0].name in self._engines:
+            engine = self._engines[group[0].name]
+            engine.context = self.base_context()
+            return engine
         try:
             from oktaql.deploy._declarative import Engine
         except ImportError:
             raise DeployError(
                 "declarative resources (resource:, match:, desired:) are not supported yet"
             ) from None
-        return Engine(self.session, self.stack, self.base_context())
+        engine = Engine(self.session, self.stack, self.base_context())
+        if group:
+            self._engines.setdefault(group[0].name, engine)
+        return engine
 
     def _active(self, group: list[Resource]) -> tuple[list[Resource], list[Resource]]:
         """The resources of ``group`` whose ``if`` holds, and those it skips."""
@@ -65,7 +85,7 @@ class StackRunner(Runner):
                 continue
             keep, skip = self._active(group)
             changes += [Change(r.name, "none", note=f"skipped: if {r.condition}") for r in skip]
-            for planned in self._engine().plan(keep):
+            for planned in self._engine(group).plan(keep):
                 if planned.name not in seen:  # a removed resource's delete, once
                     seen.add(planned.name)
                     changes.append(planned.change)
@@ -128,7 +148,7 @@ class StackRunner(Runner):
                     Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
                 )
             return
-        engine = self._engine()
+        engine = self._engine(group)
         # rollback is the whole run's (both kinds, newest first), not this engine's alone
         own = "error" if on_failure == "rollback" else on_failure
         report = engine.apply([p.change for p in engine.plan(keep)], keep, False, own)

@@ -188,6 +188,23 @@ def test_plan_after_a_prop_change_shows_exactly_those_updates(emu: Any) -> None:
         "https://new.example.com/callback",
         "http://localhost:8080/callback",
     ]
+    # each field the update sends that differs, old -> new, read from one listing per type
+    assert plan["web_app"]["changes"] == [
+        {
+            "field": "settings.oauthClient.redirect_uris",
+            "old": ["https://app.dev.example.com/callback", "http://localhost:8080/callback"],
+            "new": ["https://new.example.com/callback", "http://localhost:8080/callback"],
+        }
+    ]
+    assert plan["web_origin"]["changes"] == [
+        {"field": "origin", "old": "https://app.dev.example.com", "new": "https://new.example.com"}
+    ]
+    listings = [
+        p
+        for m, p, _ in emu.request_log
+        if p.split("?")[0] in ("/api/v1/apps", "/api/v1/trustedOrigins")
+    ]
+    assert listings.count("/api/v1/apps?limit=200") == 1
     assert plan["web_origin"]["action"] == "update"
     assert plan["web_origin"]["requests"] == [
         {
@@ -203,6 +220,7 @@ def test_plan_after_a_prop_change_shows_exactly_those_updates(emu: Any) -> None:
     # the table says the same; build applies exactly those two writes
     res = deploy(emu, "plan", BASELINE, "-e", "APP_DOMAIN=new.example.com")
     assert "~ web_app: update  (statecheck fails)" in res.stdout
+    assert '    origin: "https://app.dev.example.com" -> "https://new.example.com"' in res.stdout
     assert res.stdout.endswith("Plan: 0 to create, 2 to update, 0 to delete, 6 unchanged.\n")
     res = deploy(emu, "build", BASELINE, "-e", "APP_DOMAIN=new.example.com")
     assert res.exit_code == 0, res.output
@@ -236,6 +254,13 @@ def test_drift_made_with_plain_http_is_found_and_restored(emu: Any) -> None:
     res = deploy(emu, "plan", BASELINE, "-e", DOMAIN, "-o", "json")
     (changed,) = [r for r in json.loads(res.stdout)["resources"] if r["action"] != "none"]
     assert (changed["name"], changed["action"]) == ("admins_group", "update")
+    assert changed["changes"] == [
+        {
+            "field": "profile.description",
+            "old": "changed by hand",
+            "new": "Administrators (development)",
+        }
+    ]
     assert changed["requests"][0]["body"] == {
         "profile": {
             "name": "okta-baseline-dev-admins",
@@ -830,3 +855,51 @@ def test_apply_of_a_saved_plan_reads_live_state_once(
     assert writes(emu) == [("PUT", f"/api/v1/groups/{follower['id']}")]
     # the plan's reads once, then the write confirmed by exists and statecheck
     assert gets() == planned + Counter([search] * 2)
+
+
+def test_an_iql_update_whose_object_is_not_identified_shows_its_action_only(
+    emu: Any, tmp_path: Path
+) -> None:
+    counted = GROUP.replace(
+        "/*+ exists */\nSELECT id FROM", "/*+ exists */\nSELECT count(*) AS count FROM"
+    ).replace("{{ this.id }}", "{{ g1_id }}")
+    root = tmp_path / "s"
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "group.iql").write_text(GROUP)
+    (root / "resources" / "counted.iql").write_text(counted)
+    manifest = """\
+name: counted
+globals:
+  - name: description
+    value: "{{ DESCRIPTION }}"
+resources:
+  - name: g1
+    file: group.iql
+    props:
+      - name: group_name
+        value: counted-g1
+      - name: group_description
+        value: "{{ description }}"
+    exports:
+      - id: g1_id
+  - name: again
+    file: counted.iql
+    props:
+      - name: group_name
+        value: counted-g1
+      - name: group_description
+        value: "{{ description }}"
+"""
+    (root / "stackql_manifest.yml").write_text(manifest)
+    built = deploy(emu, "build", root, "-e", "DESCRIPTION=one")
+    assert built.exit_code == 0, built.output
+    res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two", "-o", "json")
+    assert res.exit_code == 0, res.output
+    g1, again = json.loads(res.stdout)["resources"]
+    assert g1["changes"] == [{"field": "profile.description", "old": "one", "new": "two"}]
+    assert (again["action"], again["changes"]) == ("update", [])
+    res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two")
+    assert (
+        "~ again: update  (statecheck fails; .iql resources show actions only here: exists "
+        "captures no id (SELECT id ...) to read the live object by)"
+    ) in res.stdout

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from oktaql.deploy._bulk import LiveReader, narrowing
 from oktaql.deploy._context import UNKNOWN, render_value, resource_context
-from oktaql.deploy._diff import MISSING, diff, get_path, overlay
+from oktaql.deploy._diff import MISSING, diff, get_path, masked, overlay
 from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, check_match, kind_of
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
@@ -97,15 +97,6 @@ def _unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(_unknown(v) for v in value)
     return False
-
-
-def _masked(change: FieldChange) -> FieldChange:
-    """A plan never shows a secret: a field named like one (client_secret, password...), or
-    anything under it, is masked on both sides."""
-    from oktaql._secrets import mask_json
-
-    name = change.field.rsplit(".", 1)[-1]
-    return FieldChange(change.field, mask_json(change.old, name), mask_json(change.new, name))
 
 
 def _status(value: Any, where: Where) -> str | None:
@@ -292,7 +283,7 @@ class Engine:
             )
             if want is not None and starts != want:
                 p.ops.append(self._lifecycle_op(kind, p.parents, _NewId(p.name), want))
-        changes = [_masked(FieldChange(k, None, v)) for k, v in desired.items()]
+        changes = [masked(FieldChange(k, None, v)) for k, v in desired.items()]
         if want is not None:
             changes.append(FieldChange("status", None, want))
         note = (
@@ -311,7 +302,7 @@ class Engine:
         kind, live = p.kind, p.live
         assert kind is not None and live is not None
         live_id = str(live.get("id"))
-        changes = [_masked(c) for c in diff(desired, live)]
+        changes = [masked(c) for c in diff(desired, live)]
         status = live.get("status")
         status_change = want is not None and status != want
         ids = {**p.parents, kind.id_param: live_id}

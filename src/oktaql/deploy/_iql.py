@@ -34,7 +34,15 @@ from oktaql.deploy._context import (
     resource_context,
     variables_in,
 )
-from oktaql.deploy._model import Anchor, Change, PlannedRequest, Resource, Stack, Where
+from oktaql.deploy._model import (
+    Anchor,
+    Change,
+    FieldChange,
+    PlannedRequest,
+    Resource,
+    Stack,
+    Where,
+)
 from oktaql.errors import APIError, DeployError, Error
 
 Echo = Callable[[str], None]
@@ -90,6 +98,7 @@ class Runner:
         self._recorded: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self.replaying = False
         self._wrote: set[str] = set()
+        self._live: Any = None  # listings read to show .iql updates' field changes
 
     # --- contexts ---------------------------------------------------------------------------
 
@@ -465,13 +474,64 @@ class Runner:
             self.export(r, ctx)
             return Change(r.name, "none", note=why)
         anchor = r.queries.get("createorupdate") or r.queries[action]
+        changes: tuple[FieldChange, ...] = ()
         try:
             requests = self.planned(r, anchor, ctx)
             note = why
         except Error as exc:
             requests, note = (), f"{why}; requests known at apply ({first_line(exc)})"
+        else:
+            if action == "update":
+                changes, unknown = self.field_changes(anchor, ctx)
+                if unknown:
+                    note = f"{why}; .iql resources show actions only here: {unknown}"
         self.placeholder_exports(r) if action == "create" else self.export(r, ctx, required=False)
-        return Change(r.name, action, requests=requests, note=note)  # type: ignore[arg-type]
+        return Change(r.name, action, changes, requests, note)  # type: ignore[arg-type]
+
+    def field_changes(
+        self, anchor: Anchor, ctx: dict[str, Any]
+    ) -> tuple[tuple[FieldChange, ...], str | None]:
+        """Each field an update sends whose live value differs, old → new; or why that can't
+        be told. Only where it is certain: the anchor is one REPLACE/UPDATE of an org-level
+        provider resource, ``exists`` captured the object's id (``SELECT id ...``), and the
+        object is read from one listing of its type shared by every .iql update of the plan
+        (what it costs: a listing per such type, no GET per resource)."""
+        from oktaql.deploy._bulk import LiveReader
+        from oktaql.deploy._diff import diff, masked
+        from oktaql.deploy._kind import SERVER_SET, kind_of
+        from oktaql.parser import blank_comments
+
+        this = ctx.get("this")
+        ident = (
+            this.get("id") if isinstance(this, dict) and not isinstance(this, _Unknown) else None
+        )
+        if not ident:
+            return (), "exists captures no id (SELECT id ...) to read the live object by"
+        found = [
+            (sql, m)
+            for sql in self._statements(anchor)
+            if (m := _REPLACE.search(blank_comments(sql)[0])) is not None
+        ]
+        if len(found) != 1 or len(self._statements(anchor)) != 1:
+            return (), f"the {anchor.name} anchor is not one REPLACE or UPDATE statement"
+        sql, m = found[0]
+        try:
+            kind = kind_of(self.session.catalog, m.group(1), anchor.where)
+        except DeployError:
+            return (), f"{m.group(1)} can't be listed"
+        if kind.parents:
+            return (), f"{kind.id} is listed per {' and '.join(kind.parents)}"
+        calls = list(self.session.plan_sql(sql, ctx).writes())
+        if len(calls) != 1 or not isinstance(calls[0].request.body, dict):
+            return (), "the update sends no one JSON object"
+        if self._live is None:
+            self._live = LiveReader(self.session)
+        live = self._live.by_id(kind, {}, str(ident))
+        if live is None:
+            return (), f"{kind.id} {ident} is not in its listing"
+        self.state.reads.append([kind.id, str(ident), live])  # the digest covers what it read
+        body = {k: v for k, v in calls[0].request.body.items() if k not in SERVER_SET}
+        return tuple(self._masked(masked(c)) for c in diff(body, live)), None
 
     def digest(self, changes: list[Change]) -> str:
         """What the plan was computed from: every row read, and the changes."""

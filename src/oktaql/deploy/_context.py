@@ -21,6 +21,7 @@ from oktaql.errors import DeployError, TemplateError
 # what a value from a later stage reads as while it is unknown (dry run, plan before a create)
 UNKNOWN = "<known after apply>"
 
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # a variable's (or a resource's) name
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{-?\s*([A-Za-z_][\w.]*)\s*-?\}\}\s*$")
 
 
@@ -109,13 +110,18 @@ def _merged(value: Any, name: str, ctx: Mapping[str, Any], where: Where) -> Any:
         return [*value, *other]
     if isinstance(value, dict) and isinstance(other, dict):
         return {**value, **other}
-    kinds = {list: "a list", dict: "an object"}
     raise DeployError(
-        f"merge: {name!r} is {kinds.get(type(other), type(other).__name__)} and the prop's "
-        f"value {kinds.get(type(value), type(value).__name__)}: merge lists into a list, "
+        f"merge: {name!r} is {_kind(other)} and the prop's value {_kind(value)}: merge lists "
+        "into a list, "
         "objects into an object",
         where,
     )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def condition(text: Any, context: Mapping[str, Any], where: Where) -> bool:
@@ -149,6 +155,7 @@ class _Result:
 
 
 __all__ = [
+    "NAME",
     "UNKNOWN",
     "condition",
     "has_template",

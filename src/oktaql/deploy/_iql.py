@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -43,7 +42,18 @@ from oktaql.deploy._model import (
     Stack,
     Where,
 )
-from oktaql.errors import APIError, DeployError, Error
+from oktaql.deploy._refusals import REPLACE, explained
+from oktaql.deploy._results import (
+    ALL_ANCHORS,
+    count_result,
+    exists_result,
+    first_line,
+    read_key,
+    reads_name,
+    rows_of,
+    unknowns,
+)
+from oktaql.errors import DeployError, Error
 
 Echo = Callable[[str], None]
 
@@ -149,23 +159,23 @@ class Runner:
         try:
             return self.session.execute(sql, ctx)
         except Error as exc:
-            explained = _explained(exc, r, anchor, self.session)
-            if self.state.secrets and self._masked(str(explained)) != str(explained):
-                explained = DeployError(self._masked(str(explained)))
+            told = explained(exc, r, anchor, self.session)
+            if self.state.secrets and self._masked(str(told)) != str(told):
+                told = DeployError(self._masked(str(told)))
             # a write Okta may have carried out though it failed (its answer was cut off)
-            explained.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
-            raise explained from None
+            told.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
+            raise told from None
 
     def select(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> list[dict[str, Any]]:
         """The rows of a read anchor (its last statement), as dicts; recorded for the digest."""
-        key = (r.name, anchor.name, _read_key(anchor, ctx))
+        key = (r.name, anchor.name, read_key(anchor, ctx))
         if self.replaying and r.name not in self._wrote and key in self._recorded:
             rows = self._recorded[key]
         else:
             self._show(r, anchor, ctx)
             rows = []
             for sql in self._statements(anchor):
-                rows = _rows(self.session, self._execute(r, anchor, sql, ctx))
+                rows = rows_of(self.session, self._execute(r, anchor, sql, ctx))
             if not self.replaying:
                 self._recorded.setdefault(key, rows)
         self.state.reads.append([r.name, anchor.name, rows])
@@ -176,7 +186,7 @@ class Runner:
         self._show(r, anchor, ctx)
         for sql in self._statements(anchor):
             result = self._execute(r, anchor, sql, ctx)
-            _rows(self.session, result)  # RETURNING rows are read (and scratch dropped)
+            rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
 
     def planned(
         self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
@@ -213,7 +223,7 @@ class Runner:
         anchor = r.queries["exists"]
         for attempt in range(max(tries, 1)):
             rows = self.select(r, anchor, ctx)
-            found, this = _exists_result(rows, anchor)
+            found, this = exists_result(rows, anchor)
             if found:
                 ctx["this"] = this
                 return True
@@ -225,7 +235,7 @@ class Runner:
         anchor = r.queries["statecheck"]
         for attempt in range(max(tries, 1)):
             rows = self.select(r, anchor, ctx)
-            if _count_result(rows, anchor) >= 1:
+            if count_result(rows, anchor) >= 1:
                 return True
             if attempt + 1 < tries:
                 self.sleep(anchor.retry_delay)
@@ -283,7 +293,7 @@ class Runner:
     def decide(self, r: Resource, ctx: dict[str, Any]) -> tuple[str, str]:
         """(create | update | none, why), from reads only."""
         q = r.queries
-        waiting = _unknowns(r, ctx)
+        waiting = unknowns(r, ctx)
         if waiting:
             return "create", "reads " + ", ".join(sorted(waiting)) + ", known once created"
         if "createorupdate" in q:
@@ -334,12 +344,13 @@ class Runner:
                     self._show(r, r.queries[name], ctx, force=True)
             self.placeholder_exports(r)
             return Outcome(r.name, "dry run", "nothing sent")
-        waiting = _unknowns(r, ctx, _ALL)
+        waiting = unknowns(r, ctx, ALL_ANCHORS)
         if waiting:  # a resource above failed (--on-failure ignore): never send a placeholder
             missing = sorted(
                 k
                 for k, v in self.state.exports.items()
-                if v == UNKNOWN and (k in waiting or any(_reads(p, k) for p in r.props.values()))
+                if v == UNKNOWN
+                and (k in waiting or any(reads_name(p, k) for p in r.props.values()))
             )
             raise DeployError(
                 f"resource '{r.name}' not sent: it reads {', '.join(missing or sorted(waiting))}, "
@@ -464,7 +475,7 @@ class Runner:
             self.placeholder_exports(r)
             return Change(r.name, "none", note="a script: runs on every build")
         if r.type == "query":
-            if _unknowns(r, ctx):
+            if unknowns(r, ctx):
                 self.placeholder_exports(r)
             else:
                 self.export(r, ctx)
@@ -510,7 +521,7 @@ class Runner:
         found = [
             (sql, m)
             for sql in self._statements(anchor)
-            if (m := _REPLACE.search(blank_comments(sql)[0])) is not None
+            if (m := REPLACE.search(blank_comments(sql)[0])) is not None
         ]
         if len(found) != 1 or len(self._statements(anchor)) != 1:
             return (), f"the {anchor.name} anchor is not one REPLACE or UPDATE statement"
@@ -623,157 +634,6 @@ class _Unknown(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return UNKNOWN
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-def _rows(session: Any, result: Any) -> list[dict[str, Any]]:
-    """A result's rows as dicts (JSON columns parsed), scratch tables dropped."""
-    cols = [name for name, _ in result.columns]
-    json_cols = {i for i, (_, t) in enumerate(result.columns) if t == "JSON"}
-    try:
-        if not cols:
-            return []
-        if result.rows is not None:
-            raw: list[Any] = list(result.rows)
-        elif result.stream is not None:
-            raw, json_cols = list(result.stream), set()
-        elif result.relation is not None:
-            raw = result.relation.fetchall()
-        else:
-            raw = []
-    finally:
-        session.drop_scratch(result.scratch)
-    out = []
-    for row in raw:
-        values = list(row)
-        for i in json_cols:
-            if isinstance(values[i], str):
-                try:
-                    values[i] = json.loads(values[i])
-                except ValueError:
-                    pass
-        out.append(dict(zip(cols, values, strict=False)))
-    return out
-
-
-def _read_key(anchor: Anchor, ctx: dict[str, Any]) -> str:
-    """The values a read anchor's template reads: the same key, the same query."""
-    names = sorted(variables_in(anchor.sql, anchor.where))
-    return json.dumps({n: ctx.get(n) for n in names}, sort_keys=True, default=str)
-
-
-def _count_mode(anchor: Anchor) -> bool:
-    return bool(re.search(r"(?i)\bas\s+count\b", anchor.sql))
-
-
-def _count_result(rows: list[dict[str, Any]], anchor: Anchor) -> int:
-    if not rows:
-        return 0
-    if "count" not in rows[0]:
-        raise DeployError(
-            f"a {anchor.name} query returns one row with a column named count "
-            f"(SELECT count(*) AS count ...); this one returns {', '.join(rows[0])}",
-            anchor.where,
-        )
-    try:
-        return int(rows[0]["count"] or 0)
-    except (TypeError, ValueError):
-        raise DeployError(
-            f"{anchor.name}: count is {rows[0]['count']!r}, not a number", anchor.where
-        ) from None
-
-
-def _exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, dict[str, Any]]:
-    """Count mode (``count`` ≥ 1) or field mode (a non-null first column, kept as ``this``)."""
-    if not rows:
-        return False, {}
-    row = rows[0]
-    if "count" in row and len(row) == 1:
-        return _count_result(rows, anchor) >= 1, {}
-    if len(rows) > 1:
-        raise DeployError(
-            f"exists found {len(rows)} objects, so it cannot tell which one the stack means: "
-            "make its WHERE match one",
-            anchor.where,
-        )
-    first = next(iter(row.values()))
-    return (first not in (None, "")), row
-
-
-_READS = ("exists", "statecheck", "exports")
-_ALL = (*_READS, "create", "update", "createorupdate")
-
-
-def _unknowns(r: Resource, ctx: dict[str, Any], anchors: tuple[str, ...] = _READS) -> set[str]:
-    """The names ``anchors`` of ``r`` read whose values are only known once an earlier
-    resource ran (a create in a plan, or a resource that failed under --on-failure ignore)."""
-    unknown = {k for k, v in ctx.items() if isinstance(v, str) and UNKNOWN in v}
-    if not unknown:
-        return set()
-    used: set[str] = set()
-    for name in anchors:
-        if name in r.queries:
-            used |= set(variables_in(r.queries[name].sql, r.queries[name].where))
-    return used & unknown
-
-
-def _reads(value: Any, name: str) -> bool:
-    """Whether a prop as written names ``name`` in a template."""
-    if isinstance(value, str):
-        return name in variables_in(value, Where("props"))
-    if isinstance(value, dict):
-        return any(_reads(v, name) for v in value.values())
-    if isinstance(value, list):
-        return any(_reads(v, name) for v in value)
-    return False
-
-
-def first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-_DELETE = re.compile(r"(?i)\bDELETE\s+FROM\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
-_REPLACE = re.compile(r"(?i)\b(?:REPLACE|UPDATE)\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
-
-
-def _explained(exc: Error, r: Resource, anchor: Anchor, session: Any) -> Error:
-    """Okta's refusals by state (an ACTIVE app cannot be deleted, an ACTIVE rule cannot be
-    replaced) as what to write instead; every other error names the resource and anchor."""
-    if isinstance(exc, APIError) and exc.status in (400, 403, 409):
-        said = f"{exc.error_summary or ''} {exc}".lower()
-        m = _DELETE.search(anchor.sql) or _REPLACE.search(anchor.sql)
-        if m and ("deactivat" in said or "active" in said):
-            rid = m.group(1)
-            verb = "delete" if m.re is _DELETE else "replace"
-            method, param = _deactivate(session, rid)
-            fix = (
-                f"put `EXEC {rid}.{method} @{param} = '...';` before it in the {anchor.name} "
-                "anchor" + ("" if verb == "delete" else ", and activate it again after")
-                if method
-                else "deactivate it first"
-            )
-            return DeployError(
-                f"resource '{r.name}': Okta refuses to {verb} an ACTIVE {rid.split('.')[-1]} "
-                f"object ({exc.error_code or exc.status}): {fix}",
-                anchor.where,
-            )
-    if isinstance(exc, DeployError):
-        return exc
-    return DeployError(f"resource '{r.name}': {exc}", anchor.where)
-
-
-def _deactivate(session: Any, rid: str) -> tuple[str | None, str]:
-    try:
-        res = session.catalog.resource(rid)
-    except Error:
-        return None, "id"
-    for name, method in res.methods.items():
-        if name.startswith("deactivate"):
-            params = re.findall(r"\{(\w+)\}", method.path)
-            return name, params[-1] if params else "id"
-    return None, "id"
 
 
 __all__ = ["Outcome", "Runner", "first_line"]

@@ -5,6 +5,8 @@ against the emulator; requests counted at its request log."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,57 @@ def test_merge_of_objects_and_a_merge_name_without_a_value(tmp_path: Path) -> No
         "{{ teem }} has no value: it is no global, prop of 'platform', or export of a resource "
         "above it (did you mean team?)"
     )
+
+
+OUTPUTS = PROPS.replace(
+    "resources:\n", "exports:\n  - platform_id\n  - team\n  - stack_env\nresources:\n", 1
+)
+
+
+def test_output_file_writes_the_stack_exports_after_build_and_test(
+    emu: Any, tmp_path: Path
+) -> None:
+    root = stack(tmp_path / "s", OUTPUTS)
+    out = tmp_path / "outputs.json"
+    res = deploy(emu, "build", root, "--output-file", str(out))
+    assert res.exit_code == 0, res.output
+    [group] = [g for g in emu.org.groups if g["profile"]["name"] == "ctx-dev-platform"]
+    doc = json.loads(out.read_text())
+    assert list(doc) == ["stack_name", "stack_env", "platform_id", "team", "elapsed_time"]
+    assert {k: v for k, v in doc.items() if k != "elapsed_time"} == {
+        "stack_name": "ctx",
+        "stack_env": "dev",
+        "platform_id": group["id"],
+        "team": ["ops"],
+    }
+    assert re.fullmatch(r"\d+:\d\d:\d\d(\.\d+)?", doc["elapsed_time"])
+    out.unlink()
+    emu.reset_log()
+    res = deploy(emu, "test", root, "--output-file", str(out))
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["platform_id"] == group["id"]
+    assert writes(emu) == []
+    # a protected export is never written out; a dry run writes nothing
+    protected = OUTPUTS.replace(
+        "      - id: platform_id\n", "      - id: platform_id\n    protected: [platform_id]\n"
+    )
+    root = stack(tmp_path / "p", protected)
+    res = deploy(emu, "build", root, "--output-file", str(out))
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["platform_id"] == "****"
+    out.unlink()
+    res = deploy(emu, "build", root, "--dry-run", "--output-file", str(out))
+    assert res.exit_code == 0, res.output
+    assert not out.exists()
+    assert f"--output-file {out}: not written (dry run: nothing is known)" in res.stderr
+
+
+def test_stack_exports_name_only_what_has_a_value(tmp_path: Path) -> None:
+    text = OUTPUTS.replace("  - team\n", "  - teem\n", 1)
+    with pytest.raises(DeployError) as info:
+        load_stack(stack(tmp_path / "s", text), "dev")
+    assert str(info.value) == (
+        f"{tmp_path}/s/stackql_manifest.yml:7: exports: 'teem' is no global and no resource "
+        "exports it (did you mean team?)"
+    )
+    assert load_stack(stack(tmp_path / "t", OUTPUTS), "dev").exports == ("platform_id", "team")

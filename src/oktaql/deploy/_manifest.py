@@ -110,6 +110,7 @@ def load_stack(
         res = _resource(node, i, root, mfile, env, resources_node, seen, catalog)
         resources.append(res)
     check_names(resources, set(base) | set(globals_) | {"resource_name"}, mfile)
+    outputs = _stack_exports(doc, mfile, set(globals_) | set(exported_by(resources)))
     digest = _digest(raw_text, resources, env, env_vars)
     return Stack(
         root=root,
@@ -121,7 +122,35 @@ def load_stack(
         globals=globals_,
         resources=tuple(resources),
         digest=digest,
+        exports=outputs,
     )
+
+
+STACK_EXPORTS = ("stack_name", "stack_env", "elapsed_time")  # always written, never listed
+
+
+def _stack_exports(doc: Map, mfile: str, known: set[str]) -> tuple[str, ...]:
+    """The manifest's top-level ``exports``: names of globals or resource exports that
+    ``--output-file`` writes after a build or test (stackql-deploy's)."""
+    node = doc.get("exports", [])
+    if not isinstance(node, list) or not all(isinstance(n, str) for n in node):
+        raise DeployError(
+            "exports must be a list of names (globals or resources' exports)",
+            Where(mfile, line_of(doc, "exports"), "exports"),
+        )
+    out: list[str] = []
+    for i, name in enumerate(node):
+        line = node.item_lines[i] if isinstance(node, Seq) else line_of(doc, "exports")
+        if name in STACK_EXPORTS:
+            continue  # written anyway
+        if name not in known:
+            raise DeployError(
+                f"{name!r} is no global and no resource exports it{did_you_mean(name, sorted(known))}",
+                Where(mfile, line, "exports"),
+            )
+        if name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def _strings(value: Any, file: str, parent: Any, key: str) -> list[str]:

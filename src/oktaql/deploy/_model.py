@@ -82,6 +82,7 @@ class Stack:
     globals: dict[str, Any]
     resources: tuple[Resource, ...]
     digest: str = ""  # sha256 of the manifest, its files and the env vars given (saved plans)
+    exports: tuple[str, ...] = ()  # the manifest's top-level exports (--output-file writes them)
 
 
 @dataclass(frozen=True)

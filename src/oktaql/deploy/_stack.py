@@ -271,6 +271,25 @@ class StackRunner(Runner):
             )  # fmt: skip
         return outcomes
 
+    def outputs(self, elapsed: float) -> dict[str, Any]:
+        """What ``--output-file`` writes (stackql-deploy's stack exports): stack_name and
+        stack_env, each name the manifest's ``exports`` lists, then elapsed_time. A protected
+        export is written as ``****``: secrets never leave in output."""
+        import datetime
+
+        known = {**self.stack.globals, **self.state.exports}
+        protected = {a for r in self.stack.resources for a in r.protected}
+        out: dict[str, Any] = {"stack_name": self.stack.name, "stack_env": self.stack.env}
+        for name in self.stack.exports:
+            if name not in known:
+                raise DeployError(
+                    f"exports: {name!r} has no value after this run (was its resource skipped "
+                    "by its if?); --output-file was not written"
+                )
+            out[name] = "****" if name in protected else known[name]
+        out["elapsed_time"] = str(datetime.timedelta(seconds=elapsed))
+        return out
+
     def collect_exports(self) -> None:
         """Teardown first reads every resource's exports (ids the delete queries use); a
         resource already gone exports nothing."""

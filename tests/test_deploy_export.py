@@ -10,9 +10,8 @@ import httpx
 import pytest
 import yaml
 
-from oktaql.deploy._declarative import apply_changes, plan_resources
-from oktaql.deploy._export import export_stack
-from oktaql.deploy._manifest import load_stack
+# the package's public names: what a Python user of deploy imports
+from oktaql.deploy import apply_changes, export_stack, load_stack, plan_resources
 from oktaql.errors import DeployError
 from oktaql.session import Session
 

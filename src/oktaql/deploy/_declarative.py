@@ -623,7 +623,9 @@ def plan_resources(
     session: Any, stack: Stack, resources: Sequence[Resource], context: Mapping[str, Any]
 ) -> list[Change]:
     """The plan of ``resources``' declarative ones (plus deletes of resources this stack
-    created that the manifest no longer has); sends only reads."""
+    created that the manifest no longer has); sends only reads. ``context`` is what their
+    templates see besides their own props and ``resource_name``: the stack's globals,
+    ``stack_name``, ``stack_env`` and the exports of resources before them."""
     return [p.change for p in Engine(session, stack, context).plan(resources)]
 
 

@@ -18,7 +18,12 @@ from oktaql.errors import DeployError, Error
 
 
 class StackRunner(Runner):
-    """Build, plan, test and teardown of every resource of a stack."""
+    """Build, plan, test and teardown of every resource of a stack, as ``oktaql deploy`` does:
+    ``StackRunner(stack, session, echo)`` (``echo`` gets one progress line per resource;
+    ``dry_run=``, ``show_queries=``), then :meth:`plan` (a list of :class:`Change`, reads
+    only), :meth:`run_stack` (build; ``on_failure`` error, rollback or ignore), :meth:`test_stack`
+    or :meth:`teardown_stack` (lists of outcomes); a run that stops raises a
+    :class:`~oktaql.errors.DeployError` saying per resource what is done and not done."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -22,8 +22,10 @@ DOMAIN = "APP_DOMAIN=app.dev.example.com"
 
 
 @pytest.fixture
-def emu(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def emu(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setenv("OKTA_API_TOKEN", fresh_emulator.config.token)
+    # declarative resources' ownership records of one test never meet another's
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(Path(__file__).parent)  # no stray .env is read
     return fresh_emulator
 
@@ -590,13 +592,7 @@ def test_a_copy_of_the_baseline_is_a_separate_stack_per_env(emu: Any, tmp_path: 
 def test_a_stack_mixing_declarative_and_iql_resources(emu: Any, tmp_path: Path) -> None:
     """Declarative resources go to their engine in manifest order; their exports reach the
     .iql resources after them; rebuild sends nothing; teardown removes both kinds."""
-    root = tmp_path / "mixed"
-    (root / "resources").mkdir(parents=True)
-    (root / "resources" / "group.iql").write_text(GROUP)
-    (root / "stackql_manifest.yml").write_text(
-        """\
-name: mixed
-resources:
+    platform = """\
   - name: platform
     resource: okta.groups.groups
     match: {profile.name: "{{ stack_name }}-platform"}
@@ -604,15 +600,9 @@ resources:
       profile: {name: "{{ stack_name }}-platform", description: Platform team}
     exports:
       - id: platform_id
-  - name: follower
-    file: group.iql
-    props:
-      - name: group_name
-        value: "{{ stack_name }}-follower"
-      - name: group_description
-        value: "follows {{ platform_id }}"
 """
-    )
+    follows = FOLLOWER.replace("value: test", 'value: "follows {{ platform_id }}"')
+    root = mixed_stack(tmp_path / "mixed", platform + follows)
     before = snapshot(emu)
     res = deploy(emu, "build", root)
     assert res.exit_code == 0, res.output
@@ -740,39 +730,34 @@ def mixed_stack(root: Path, resources: str, third: str = BAD_RULE) -> Path:
     return root
 
 
-def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
-    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An .iql resource fails after declarative and .iql creates: all of them are undone, the
-    newest first, the ACTIVE app deactivated before its delete."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    third = "  - name: third\n    file: third.iql\n"
-    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER + third)
+def rolled_back(emu: Any, stack: Path, at: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A build with --on-failure rollback that stops at ``at``: its report after the cause,
+    and the writes it sent; the org is as it was before."""
     before = snapshot(emu)
     res = deploy(emu, "build", stack, "--on-failure", "rollback")
     assert res.exit_code == 1
-    made = {g["profile"]["name"]: g["id"] for g in emu.org.groups}
-    assert "mixed-team" not in made and "mixed-follower" not in made
     lines = report(res)
-    assert lines[0].startswith("error: build of mixed (dev) stopped at 'third': ")
-    assert lines[1:] == [
+    assert lines[0].startswith(f"error: build of mixed (dev) stopped at '{at}': ")
+    sent = writes(emu)
+    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
+    return lines[1:], sent
+
+
+def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
+    emu: Any, tmp_path: Path
+) -> None:
+    """An .iql resource fails after declarative and .iql creates: all of them are undone, the
+    newest first, the ACTIVE app deactivated before its delete."""
+    third = "  - name: third\n    file: third.iql\n"
+    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER + third)
+    lines, sent = rolled_back(emu, stack, "third")
+    assert lines == [
         "done: team (created), portal (created), follower (created)",
         "not done: third",
         "rolled back (--on-failure rollback): follower (deleted), portal (deleted), team (deleted)",
     ]
-    sent = writes(emu)
-    assert [m for m, _ in sent] == [
-        "POST",
-        "POST",
-        "POST",
-        "POST",
-        "DELETE",
-        "POST",
-        "DELETE",
-        "DELETE",
-    ]
-    app = sent[1]
-    assert app == ("POST", "/api/v1/apps")
+    assert [m for m, _ in sent] == ["POST"] * 4 + ["DELETE", "POST", "DELETE", "DELETE"]
+    assert sent[1] == ("POST", "/api/v1/apps")
     portal_id = sent[6][1].rsplit("/", 1)[1]
     assert sent[4:] == [
         ("DELETE", sent[4][1]),
@@ -782,7 +767,6 @@ def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
     ]
     assert sent[4][1].startswith("/api/v1/groups/") and sent[7][1].startswith("/api/v1/groups/")
     assert sent[4][1] != sent[7][1]
-    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
     # nothing is left in the ownership record: a build again creates everything anew
     res = deploy(emu, "plan", stack, "-o", "json")
     actions = [r["action"] for r in json.loads(res.stdout)["resources"]]
@@ -790,34 +774,24 @@ def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
 
 
 def test_rollback_after_a_declarative_failure_undoes_the_iql_creates_too(
-    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emu: Any, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     team = MIXED_DECLARATIVE.split("  - name: portal")[0]
     stack = mixed_stack(tmp_path / "s", FOLLOWER + team + BAD_DECLARATIVE_RULE)
-    before = snapshot(emu)
-    res = deploy(emu, "build", stack, "--on-failure", "rollback")
-    assert res.exit_code == 1
-    lines = report(res)
-    assert lines[0].startswith("error: build of mixed (dev) stopped at 'badrule': ")
-    assert lines[1:] == [
+    lines, sent = rolled_back(emu, stack, "badrule")
+    assert lines == [
         "done: follower (created), team (created)",
         "not done: badrule",
         "rolled back (--on-failure rollback): team (deleted), follower (deleted)",
     ]
-    sent = writes(emu)
     assert [m for m, _ in sent] == ["POST", "POST", "POST", "DELETE", "DELETE"]
     assert sent[2] == ("POST", "/api/v1/groups/rules")
-    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
 
 
-def test_apply_of_a_saved_plan_reads_live_state_once(
-    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_apply_of_a_saved_plan_reads_live_state_once(emu: Any, tmp_path: Path) -> None:
     """apply --plan checks the plan against live state with the same reads it then builds
     from: a plan with nothing to do costs apply exactly the plan's reads, and a change adds
     only the reads that confirm the write."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     from collections import Counter
 
     stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER)

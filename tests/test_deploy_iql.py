@@ -66,9 +66,10 @@ def new(before: dict[str, Any], after: dict[str, Any], kind: str) -> list[dict[s
     return [o for i, o in after[kind].items() if i not in before[kind]]
 
 
-def test_build_rebuild_plan_test_teardown(emu: Any) -> None:
+def test_build_rebuild_plan_test_teardown(emu: Any, tmp_path: Path) -> None:
     before = snapshot(emu)
-    res = deploy(emu, "build", BASELINE, "-e", DOMAIN)
+    outputs = tmp_path / "outputs.json"
+    res = deploy(emu, "build", BASELINE, "-e", DOMAIN, "--output-file", str(outputs))
     assert res.exit_code == 0, res.output
     assert res.stdout == "build of okta-baseline (dev): 8 created\n"
     after = snapshot(emu)
@@ -88,6 +89,16 @@ def test_build_rebuild_plan_test_teardown(emu: Any) -> None:
         "http://localhost:8080/callback",
     ]
     assert after["assignments"] - before["assignments"] == {(app["id"], eng)}
+    doc = json.loads(outputs.read_text())
+    assert (doc.pop("elapsed_time") > "0", doc) == (
+        True,
+        {
+            "stack_name": "okta-baseline",
+            "stack_env": "dev",
+            "web_app_id": app["id"],
+            "engineering_group_id": eng,
+        },
+    )
     (origin,) = new(before, after, "trustedOrigins")
     assert origin["origin"] == "https://app.dev.example.com"
     (zone,) = new(before, after, "zones")

@@ -125,7 +125,9 @@ def _hand_made_app(emu: Any) -> dict[str, str]:
     ids: dict[str, str] = {}
     with httpx.Client(base_url=emu.url, headers={"Authorization": "SSWS test-token"}) as api:
         for name in ("team-eng", "team-ops"):
-            made = api.post("/api/v1/groups", json={"profile": {"name": name}}).json()
+            # Jinja's markers in a live value stay text in the stack (it is templated)
+            profile = {"name": name, "description": "on call {{ rota }} {% raw %}"}
+            made = api.post("/api/v1/groups", json={"profile": profile}).json()
             ids[name] = made["id"]
         rule = {
             "type": "group_rule",
@@ -225,6 +227,8 @@ def test_groups_rules_an_app_and_its_assignment_export_as_references_and_rebuild
     assert [(c.name, c.action, c.changes) for c in again] == [(c.name, "none", ()) for c in changes]
     assert all(m == "GET" for m, _p, _h in empty_org.request_log)
     made = {g["profile"]["name"]: g["id"] for g in empty_org.org.groups}
+    [ops] = [g for g in empty_org.org.groups if g["profile"]["name"] == "team-ops"]
+    assert ops["profile"]["description"] == "on call {{ rota }} {% raw %}"
     [rule] = [r for r in empty_org.org.group_rules if r["name"] == "eng-joiners"]
     assert rule["actions"]["assignUserToGroups"]["groupIds"] == [made["team-eng"]]
     assert rule["conditions"]["people"]["groups"]["exclude"] == [made["team-ops"]]
@@ -248,6 +252,19 @@ def test_export_of_assignments_alone_leaves_out_what_names_unexported_groups(
         f"okta.apps.group_assignments appId={ids['app']} groupId={ids['team-eng']} left out: "
         "its groupId names an object not exported (add its --resource)"
     ) in written.notes
+    # per-parent types take a --where too (applied per parent)
+    for priority, expected in ((0, 1), (5, 0)):
+        written = export_stack(
+            session,
+            ["okta.groups.groups", "okta.apps.group_assignments"],
+            [WHERES[0], f"okta.apps.group_assignments: priority = {priority}"],
+            tmp_path / f"p{priority}",
+        )
+        manifest = yaml.safe_load(written.path.read_text())
+        assigned = [r for r in manifest["resources"] if r["resource"] == EVERYTHING[3]]
+        assert [r["match"] for r in assigned] == [
+            {"appId": ids["app"], "groupId": "{{ team_eng_id }}"}
+        ][:expected]
     with pytest.raises(DeployError) as info:
         export_stack(session, EVERYTHING, ["type = 'OKTA_GROUP'"], tmp_path / "y")
     assert str(info.value) == (

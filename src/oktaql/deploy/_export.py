@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from oktaql.deploy._bulk import LiveReader
+from oktaql.deploy._context import has_template
 from oktaql.deploy._diff import MISSING, get_path
 from oktaql.deploy._kind import SERVER_SET, Kind, kind_of
 from oktaql.deploy._model import Where
@@ -198,7 +199,7 @@ def _portable(value: Any, ids: Mapping[str, _Entry], me: _Entry, path: str = "")
         return [_portable(v, ids, me, path) for v in value]
     if not isinstance(value, str) or not value:
         return value
-    out = value
+    out = _literal(value)
     for ident, other in ids.items():
         if other is me or ident not in out:
             continue
@@ -207,6 +208,14 @@ def _portable(value: Any, ids: Mapping[str, _Entry], me: _Entry, path: str = "")
         me.reads.add(other.name)
         out = out.replace(ident, "{{ " + other.alias + " }}")
     return out
+
+
+def _literal(text: str) -> str:
+    """``text`` as a template that renders to itself: a stack's values are templates, so
+    Jinja's own markers in a live value are written as expressions that print them."""
+    if not has_template(text) and "{#" not in text:
+        return text
+    return re.sub(r"\{[{%#]", lambda m: "{{ '" + m.group(0) + "' }}", text)
 
 
 def _ordered(entries: list[_Entry]) -> list[_Entry]:

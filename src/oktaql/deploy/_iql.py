@@ -535,6 +535,8 @@ class Runner:
         calls = list(self.session.plan_sql(sql, ctx).writes())
         if len(calls) != 1 or not isinstance(calls[0].request.body, dict):
             return (), "the update sends no one JSON object"
+        if quote(str(ident), safe="") not in calls[0].request.url:
+            return (), f"the update is not sent to the object exists found ({ident})"
         if self._live is None:
             self._live = LiveReader(self.session)
         live = self._live.by_id(kind, {}, str(ident))

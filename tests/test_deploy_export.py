@@ -310,3 +310,34 @@ def test_cli_export_then_build_elsewhere_then_plan_exits_0(
     assert all(m == "GET" for m, _p, _h in empty_org.request_log)
     names = {g["profile"]["name"] for g in empty_org.org.groups}
     assert {"team-eng", "team-ops"} <= names
+
+
+def test_cli_export_of_several_resources_builds_elsewhere_with_no_change(
+    fresh_emulator: Any, empty_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from oktaql.cli import main
+
+    _hand_made_app(fresh_emulator)
+    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
+    out = tmp_path / "whole"
+    args = [a for r in EVERYTHING for a in ("--resource", r)]
+    args += [a for w in WHERES for a in ("--where", w)]
+    res = CliRunner().invoke(
+        main, ["deploy", "export", *args, str(out), "--org-url", fresh_emulator.url]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == f"wrote {out / 'stackql_manifest.yml'} (5 resources)"
+    assert res.stderr == ""
+    res = CliRunner().invoke(main, ["deploy", "build", str(out), "prd", "--org-url", empty_org.url])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.endswith("build of whole (prd): 5 created\n")
+    empty_org.reset_log()
+    res = CliRunner().invoke(
+        main,
+        ["deploy", "plan", str(out), "prd", "--detailed-exitcode", "--org-url", empty_org.url],
+    )
+    assert res.exit_code == 0, res.output
+    assert res.stdout.endswith("Plan: 0 to create, 0 to update, 0 to delete, 5 unchanged.\n")
+    assert all(m == "GET" for m, _p, _h in empty_org.request_log)

@@ -197,3 +197,44 @@ def test_stack_exports_name_only_what_has_a_value(tmp_path: Path) -> None:
         "exports it (did you mean team?)"
     )
     assert load_stack(stack(tmp_path / "t", OUTPUTS), "dev").exports == ("platform_id", "team")
+
+
+INLINE = """\
+name: inline
+resources:
+  - name: everyone
+    type: query
+    sql: |
+      /*+ exports */
+      SELECT id AS everyone_id FROM okta.groups.groups
+      WHERE search = 'type eq "BUILT_IN"'
+    exports: [everyone_id]
+  - name: team
+    resource: okta.groups.groups
+    match: {profile.name: inline-team}
+    desired: {profile: {name: inline-team, description: "beside {{ everyone_id }}"}}
+"""
+
+
+def test_a_query_resource_may_write_its_anchors_inline(emu: Any, tmp_path: Path) -> None:
+    root = stack(tmp_path / "s", INLINE)
+    res = deploy(emu, "build", root)
+    assert res.exit_code == 0, res.output
+    [everyone] = [g for g in emu.org.groups if g["type"] == "BUILT_IN"]
+    [team] = [g for g in emu.org.groups if g["profile"]["name"] == "inline-team"]
+    assert team["profile"]["description"] == f"beside {everyone['id']}"
+    # an error inside it names the manifest's line
+    broken = stack(tmp_path / "b", INLINE.replace("'type eq", "'{{ kind }} eq"))
+    with pytest.raises(DeployError) as info:
+        load_stack(broken, "dev")
+    assert str(info.value) == (
+        f"{broken}/stackql_manifest.yml:8: exports: {{{{ kind }}}} has no value: it is no "
+        "global, prop of 'everyone', or export of a resource above it"
+    )
+    with pytest.raises(DeployError) as info:
+        load_stack(stack(tmp_path / "r", INLINE.replace("type: query", "type: resource")), "dev")
+    assert str(info.value) == (
+        f"{tmp_path}/r/stackql_manifest.yml:5: resources.everyone.sql: sql: holds a query "
+        "resource's anchored queries as text (type: query, and no file:); other resources keep "
+        "theirs in resources/*.iql"
+    )

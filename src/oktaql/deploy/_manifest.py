@@ -31,7 +31,7 @@ MANIFEST = "stackql_manifest.yml"
 TYPES = ("resource", "query", "multi", "script", "declarative")
 _TOP_KEYS = ("version", "name", "description", "providers", "globals", "resources", "exports")
 _RESOURCE_KEYS = (
-    "name", "type", "file", "props", "exports", "protected", "if", "description", "run",
+    "name", "type", "file", "sql", "props", "exports", "protected", "if", "description", "run",
     "skip_validation", "resource", "match", "desired", "lifecycle",
 )  # fmt: skip
 _DECLARATIVE_KEYS = ("resource", "match", "desired", "lifecycle")
@@ -272,6 +272,20 @@ def _resource(
             raise DeployError(
                 "a script resource needs run: the command to run", Where(mfile, node.line, key)
             )
+    elif "sql" in node:  # stackql-deploy: a query resource's anchors written inline
+        sql, at = node["sql"], Where(mfile, line_of(node, "sql"), f"{key}.sql")
+        if rtype != "query" or "file" in node or not isinstance(sql, str):
+            raise DeployError(
+                "sql: holds a query resource's anchored queries as text (type: query, and no "
+                "file:); other resources keep theirs in resources/*.iql",
+                at,
+            )
+        # padded so that the anchors' lines are the manifest's
+        queries = parse_iql("\n" * (node.text_lines["sql"] - 1) + sql, mfile)
+        _check_anchors(rtype, queries, f"{key}.sql", Where(mfile, node.line, key))
+        if catalog is not None:
+            for anchor in queries.values():
+                _check_resources(anchor, catalog)
     else:
         fname = node.get("file", f"{rname}.iql")
         if not isinstance(fname, str):

@@ -13,6 +13,7 @@ from oktaql.errors import DeployError
 class Map(dict):  # type: ignore[type-arg]
     line: int = 0
     key_lines: dict[Any, int]
+    text_lines: dict[Any, int]  # where a text value's first line is (a `|` block: the next)
 
 
 class Seq(list):  # type: ignore[type-arg]
@@ -31,6 +32,7 @@ def load_yaml(text: str, file: str) -> Any:
         out = Map()
         out.line = node.start_mark.line + 1
         out.key_lines = {}
+        out.text_lines = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
@@ -43,6 +45,8 @@ def load_yaml(text: str, file: str) -> Any:
                 )
             out[key] = loader.construct_object(value_node, deep=True)
             out.key_lines[key] = line
+            block = getattr(value_node, "style", None) in ("|", ">")
+            out.text_lines[key] = value_node.start_mark.line + 1 + (1 if block else 0)
         return out
 
     def sequence(loader: Any, node: Any) -> Seq:

@@ -21,6 +21,7 @@ per type (per parent for per-parent types).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,13 +191,13 @@ def _selected(session: Any, resource: str, where: str, parents: Mapping[str, str
     return {str(r[0]) for r in rows}
 
 
-def _portable(value: Any, ids: Mapping[str, _Entry], me: _Entry, path: str = "") -> Any:
+def _portable(value: Any, ids: Mapping[str, _Entry], me: _Entry) -> Any:
     """``value`` with every id of another exported object written as a reference to its export
     (whole strings, and inside strings such as a rule's expression)."""
     if isinstance(value, dict):
-        return {k: _portable(v, ids, me, f"{path}.{k}" if path else k) for k, v in value.items()}
+        return {k: _portable(v, ids, me) for k, v in value.items()}
     if isinstance(value, list):
-        return [_portable(v, ids, me, path) for v in value]
+        return [_portable(v, ids, me) for v in value]
     if not isinstance(value, str) or not value:
         return value
     out = _literal(value)
@@ -317,7 +318,7 @@ def export_stack(
                 entries.append(e)
     # every exported org-level object another one names gets an export of its id
     referenced = set()
-    blob = {id(e): yaml.safe_dump(desired_of(e.kind, e.obj)) + str(e.match) for e in entries}
+    blob = {id(e): json.dumps([desired_of(e.kind, e.obj), e.match], default=str) for e in entries}
     for ident, target in ids.items():
         if any(ident in blob[id(e)] for e in entries if e is not target):
             referenced.add(target.name)

@@ -36,6 +36,12 @@ def writes(emu: Any) -> list[tuple[str, str]]:
     return [(m, p.split("?")[0]) for m, p, _ in emu.request_log if m != "GET"]
 
 
+def load_error(root: Path) -> str:
+    with pytest.raises(DeployError) as info:
+        load_stack(root, "dev")
+    return str(info.value)
+
+
 def stack(root: Path, manifest: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "stackql_manifest.yml").write_text(manifest)
@@ -136,9 +142,7 @@ def test_merge_of_objects_and_a_merge_name_without_a_value(tmp_path: Path) -> No
     ctx = resource_context({**s.globals, "stack_name": "ctx", "stack_env": "dev"}, s.resources[0])
     assert ctx["owners"] == {"lead": "bob", "size": 3}
     assert ctx["resource_name"] == "platform"
-    with pytest.raises(DeployError) as info:
-        load_stack(stack(tmp_path / "b", MERGED.replace("merge: [team]", "merge: [teem]")), "dev")
-    assert str(info.value) == (
+    assert load_error(stack(tmp_path / "b", MERGED.replace("merge: [team]", "merge: [teem]"))) == (
         f"{tmp_path}/b/stackql_manifest.yml:13: resources.platform.props.owners.merge: "
         "{{ teem }} has no value: it is no global, prop of 'platform', or export of a resource "
         "above it (did you mean team?)"
@@ -190,9 +194,7 @@ def test_output_file_writes_the_stack_exports_after_build_and_test(
 
 def test_stack_exports_name_only_what_has_a_value(tmp_path: Path) -> None:
     text = OUTPUTS.replace("  - team\n", "  - teem\n", 1)
-    with pytest.raises(DeployError) as info:
-        load_stack(stack(tmp_path / "s", text), "dev")
-    assert str(info.value) == (
+    assert load_error(stack(tmp_path / "s", text)) == (
         f"{tmp_path}/s/stackql_manifest.yml:7: exports: 'teem' is no global and no resource "
         "exports it (did you mean team?)"
     )
@@ -225,15 +227,11 @@ def test_a_query_resource_may_write_its_anchors_inline(emu: Any, tmp_path: Path)
     assert team["profile"]["description"] == f"beside {everyone['id']}"
     # an error inside it names the manifest's line
     broken = stack(tmp_path / "b", INLINE.replace("'type eq", "'{{ kind }} eq"))
-    with pytest.raises(DeployError) as info:
-        load_stack(broken, "dev")
-    assert str(info.value) == (
+    assert load_error(broken) == (
         f"{broken}/stackql_manifest.yml:8: exports: {{{{ kind }}}} has no value: it is no "
         "global, prop of 'everyone', or export of a resource above it"
     )
-    with pytest.raises(DeployError) as info:
-        load_stack(stack(tmp_path / "r", INLINE.replace("type: query", "type: resource")), "dev")
-    assert str(info.value) == (
+    assert load_error(stack(tmp_path / "r", INLINE.replace("type: query", "type: resource"))) == (
         f"{tmp_path}/r/stackql_manifest.yml:5: resources.everyone.sql: sql: holds a query "
         "resource's anchored queries as text (type: query, and no file:); other resources keep "
         "theirs in resources/*.iql"

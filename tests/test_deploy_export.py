@@ -273,71 +273,51 @@ def test_export_of_assignments_alone_leaves_out_what_names_unexported_groups(
     )
 
 
-def test_cli_export_then_build_elsewhere_then_plan_exits_0(
-    fresh_emulator: Any, empty_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _cli_round_trip(src: Any, dst: Any, out: Path, *export_args: str) -> list[Any]:
+    """``deploy export`` from ``src``, ``build`` on ``dst``, then ``plan --detailed-exitcode``
+    there: each exits 0, and the plan sends only reads. The three results."""
     from click.testing import CliRunner
 
     from oktaql.cli import main
 
+    def run(*args: str, org: Any) -> Any:
+        env = {"OKTA_API_TOKEN": "test-token"}
+        res = CliRunner().invoke(main, ["deploy", *args, "--org-url", org.url], env=env)
+        assert res.exit_code == 0, res.output
+        return res
+
+    exported = run("export", *export_args, str(out), org=src)
+    built = run("build", str(out), "prd", org=dst)
+    dst.reset_log()
+    planned = run("plan", str(out), "prd", "--detailed-exitcode", org=dst)
+    assert all(m == "GET" for m, _p, _h in dst.request_log)
+    return [exported, built, planned]
+
+
+def test_cli_export_then_build_elsewhere_then_plan_exits_0(
+    fresh_emulator: Any, empty_org: Any, tmp_path: Path
+) -> None:
     _hand_made(fresh_emulator)
-    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
     out = tmp_path / "onboarded"
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(main, ["deploy", *args])
-
-    exported = run(
-        "export",
-        "--resource",
-        "okta.groups.groups",
-        "--where",
-        "type = 'OKTA_GROUP'",
-        str(out),
-        "--org-url",
-        fresh_emulator.url,
-    )
-    assert exported.exit_code == 0, exported.output
+    args = ("--resource", "okta.groups.groups", "--where", "type = 'OKTA_GROUP'")
+    exported, _, _ = _cli_round_trip(fresh_emulator, empty_org, out, *args)
     n = sum(g["type"] == "OKTA_GROUP" for g in fresh_emulator.org.groups)
     assert (
         exported.stdout.splitlines()[0] == f"wrote {out / 'stackql_manifest.yml'} ({n} resources)"
     )
-    built = run("build", str(out), "prd", "--org-url", empty_org.url)
-    assert built.exit_code == 0, built.output
-    empty_org.request_log.clear()
-    planned = run("plan", str(out), "prd", "--detailed-exitcode", "--org-url", empty_org.url)
-    assert planned.exit_code == 0, planned.output
-    assert all(m == "GET" for m, _p, _h in empty_org.request_log)
     names = {g["profile"]["name"] for g in empty_org.org.groups}
     assert {"team-eng", "team-ops"} <= names
 
 
 def test_cli_export_of_several_resources_builds_elsewhere_with_no_change(
-    fresh_emulator: Any, empty_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_emulator: Any, empty_org: Any, tmp_path: Path
 ) -> None:
-    from click.testing import CliRunner
-
-    from oktaql.cli import main
-
     _hand_made_app(fresh_emulator)
-    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
     out = tmp_path / "whole"
     args = [a for r in EVERYTHING for a in ("--resource", r)]
     args += [a for w in WHERES for a in ("--where", w)]
-    res = CliRunner().invoke(
-        main, ["deploy", "export", *args, str(out), "--org-url", fresh_emulator.url]
-    )
-    assert res.exit_code == 0, res.output
-    assert res.stdout.splitlines()[0] == f"wrote {out / 'stackql_manifest.yml'} (5 resources)"
-    assert res.stderr == ""
-    res = CliRunner().invoke(main, ["deploy", "build", str(out), "prd", "--org-url", empty_org.url])
-    assert res.exit_code == 0, res.output
-    assert res.stdout.endswith("build of whole (prd): 5 created\n")
-    empty_org.reset_log()
-    res = CliRunner().invoke(
-        main,
-        ["deploy", "plan", str(out), "prd", "--detailed-exitcode", "--org-url", empty_org.url],
-    )
-    assert res.exit_code == 0, res.output
-    assert res.stdout.endswith("Plan: 0 to create, 0 to update, 0 to delete, 5 unchanged.\n")
-    assert all(m == "GET" for m, _p, _h in empty_org.request_log)
+    exported, built, planned = _cli_round_trip(fresh_emulator, empty_org, out, *args)
+    assert exported.stdout.splitlines()[0] == f"wrote {out / 'stackql_manifest.yml'} (5 resources)"
+    assert exported.stderr == ""
+    assert built.stdout.endswith("build of whole (prd): 5 created\n")
+    assert planned.stdout.endswith("Plan: 0 to create, 0 to update, 0 to delete, 5 unchanged.\n")

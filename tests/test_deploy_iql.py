@@ -852,6 +852,8 @@ def test_an_iql_update_whose_object_is_not_identified_shows_its_action_only(
     (root / "resources").mkdir(parents=True)
     (root / "resources" / "group.iql").write_text(GROUP)
     (root / "resources" / "counted.iql").write_text(counted)
+    # exists finds one group, the update writes another
+    (root / "resources" / "elsewhere.iql").write_text(GROUP.replace("{{ this.id }}", "{{ g1_id }}"))
     manifest = """\
 name: counted
 globals:
@@ -874,17 +876,30 @@ resources:
         value: counted-g1
       - name: group_description
         value: "{{ description }}"
+  - name: elsewhere
+    file: elsewhere.iql
+    props:
+      - name: group_name
+        value: counted-other
+      - name: group_description
+        value: "{{ description }}"
 """
     (root / "stackql_manifest.yml").write_text(manifest)
     built = deploy(emu, "build", root, "-e", "DESCRIPTION=one")
     assert built.exit_code == 0, built.output
     res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two", "-o", "json")
     assert res.exit_code == 0, res.output
-    g1, again = json.loads(res.stdout)["resources"]
+    g1, again, elsewhere = json.loads(res.stdout)["resources"]
     assert g1["changes"] == [{"field": "profile.description", "old": "one", "new": "two"}]
     assert (again["action"], again["changes"]) == ("update", [])
+    assert (elsewhere["action"], elsewhere["changes"]) == ("update", [])
+    [other] = [g for g in emu.org.groups if g["profile"]["name"] == "counted-other"]
     res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two")
     assert (
         "~ again: update  (statecheck fails; .iql resources show actions only here: exists "
         "captures no id (SELECT id ...) to read the live object by)"
+    ) in res.stdout
+    assert (
+        "~ elsewhere: update  (statecheck fails; .iql resources show actions only here: the "
+        f"update is not sent to the object exists found ({other['id']}))"
     ) in res.stdout

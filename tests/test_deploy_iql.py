@@ -22,8 +22,10 @@ DOMAIN = "APP_DOMAIN=app.dev.example.com"
 
 
 @pytest.fixture
-def emu(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def emu(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setenv("OKTA_API_TOKEN", fresh_emulator.config.token)
+    # declarative resources' ownership records of one test never meet another's
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(Path(__file__).parent)  # no stray .env is read
     return fresh_emulator
 
@@ -64,9 +66,10 @@ def new(before: dict[str, Any], after: dict[str, Any], kind: str) -> list[dict[s
     return [o for i, o in after[kind].items() if i not in before[kind]]
 
 
-def test_build_rebuild_plan_test_teardown(emu: Any) -> None:
+def test_build_rebuild_plan_test_teardown(emu: Any, tmp_path: Path) -> None:
     before = snapshot(emu)
-    res = deploy(emu, "build", BASELINE, "-e", DOMAIN)
+    outputs = tmp_path / "outputs.json"
+    res = deploy(emu, "build", BASELINE, "-e", DOMAIN, "--output-file", str(outputs))
     assert res.exit_code == 0, res.output
     assert res.stdout == "build of okta-baseline (dev): 8 created\n"
     after = snapshot(emu)
@@ -86,6 +89,16 @@ def test_build_rebuild_plan_test_teardown(emu: Any) -> None:
         "http://localhost:8080/callback",
     ]
     assert after["assignments"] - before["assignments"] == {(app["id"], eng)}
+    doc = json.loads(outputs.read_text())
+    assert (doc.pop("elapsed_time") > "0", doc) == (
+        True,
+        {
+            "stack_name": "okta-baseline",
+            "stack_env": "dev",
+            "web_app_id": app["id"],
+            "engineering_group_id": eng,
+        },
+    )
     (origin,) = new(before, after, "trustedOrigins")
     assert origin["origin"] == "https://app.dev.example.com"
     (zone,) = new(before, after, "zones")
@@ -188,6 +201,23 @@ def test_plan_after_a_prop_change_shows_exactly_those_updates(emu: Any) -> None:
         "https://new.example.com/callback",
         "http://localhost:8080/callback",
     ]
+    # each field the update sends that differs, old -> new, read from one listing per type
+    assert plan["web_app"]["changes"] == [
+        {
+            "field": "settings.oauthClient.redirect_uris",
+            "old": ["https://app.dev.example.com/callback", "http://localhost:8080/callback"],
+            "new": ["https://new.example.com/callback", "http://localhost:8080/callback"],
+        }
+    ]
+    assert plan["web_origin"]["changes"] == [
+        {"field": "origin", "old": "https://app.dev.example.com", "new": "https://new.example.com"}
+    ]
+    listings = [
+        p
+        for m, p, _ in emu.request_log
+        if p.split("?")[0] in ("/api/v1/apps", "/api/v1/trustedOrigins")
+    ]
+    assert listings.count("/api/v1/apps?limit=200") == 1
     assert plan["web_origin"]["action"] == "update"
     assert plan["web_origin"]["requests"] == [
         {
@@ -203,6 +233,7 @@ def test_plan_after_a_prop_change_shows_exactly_those_updates(emu: Any) -> None:
     # the table says the same; build applies exactly those two writes
     res = deploy(emu, "plan", BASELINE, "-e", "APP_DOMAIN=new.example.com")
     assert "~ web_app: update  (statecheck fails)" in res.stdout
+    assert '    origin: "https://app.dev.example.com" -> "https://new.example.com"' in res.stdout
     assert res.stdout.endswith("Plan: 0 to create, 2 to update, 0 to delete, 6 unchanged.\n")
     res = deploy(emu, "build", BASELINE, "-e", "APP_DOMAIN=new.example.com")
     assert res.exit_code == 0, res.output
@@ -236,6 +267,13 @@ def test_drift_made_with_plain_http_is_found_and_restored(emu: Any) -> None:
     res = deploy(emu, "plan", BASELINE, "-e", DOMAIN, "-o", "json")
     (changed,) = [r for r in json.loads(res.stdout)["resources"] if r["action"] != "none"]
     assert (changed["name"], changed["action"]) == ("admins_group", "update")
+    assert changed["changes"] == [
+        {
+            "field": "profile.description",
+            "old": "changed by hand",
+            "new": "Administrators (development)",
+        }
+    ]
     assert changed["requests"][0]["body"] == {
         "profile": {
             "name": "okta-baseline-dev-admins",
@@ -565,13 +603,7 @@ def test_a_copy_of_the_baseline_is_a_separate_stack_per_env(emu: Any, tmp_path: 
 def test_a_stack_mixing_declarative_and_iql_resources(emu: Any, tmp_path: Path) -> None:
     """Declarative resources go to their engine in manifest order; their exports reach the
     .iql resources after them; rebuild sends nothing; teardown removes both kinds."""
-    root = tmp_path / "mixed"
-    (root / "resources").mkdir(parents=True)
-    (root / "resources" / "group.iql").write_text(GROUP)
-    (root / "stackql_manifest.yml").write_text(
-        """\
-name: mixed
-resources:
+    platform = """\
   - name: platform
     resource: okta.groups.groups
     match: {profile.name: "{{ stack_name }}-platform"}
@@ -579,15 +611,9 @@ resources:
       profile: {name: "{{ stack_name }}-platform", description: Platform team}
     exports:
       - id: platform_id
-  - name: follower
-    file: group.iql
-    props:
-      - name: group_name
-        value: "{{ stack_name }}-follower"
-      - name: group_description
-        value: "follows {{ platform_id }}"
 """
-    )
+    follows = FOLLOWER.replace("value: test", 'value: "follows {{ platform_id }}"')
+    root = mixed_stack(tmp_path / "mixed", platform + follows)
     before = snapshot(emu)
     res = deploy(emu, "build", root)
     assert res.exit_code == 0, res.output
@@ -669,3 +695,211 @@ def test_on_failure_ignore_never_sends_what_a_failed_resource_would_have_made(
     ) in res.stderr
     assert report(res)[1:] == ["done: g1 (created), g2 (created)", "not done: third, reader"]
     assert [m for m, _ in writes(emu)] == ["POST", "POST", "POST"]  # two groups, the rule's try
+
+
+MIXED_DECLARATIVE = """\
+  - name: team
+    resource: okta.groups.groups
+    match: {profile.name: "{{ stack_name }}-team"}
+    desired: {profile: {name: "{{ stack_name }}-team"}}
+  - name: portal
+    resource: okta.apps.applications
+    match: {label: "{{ stack_name }}-portal"}
+    desired:
+      name: bookmark
+      label: "{{ stack_name }}-portal"
+      signOnMode: BOOKMARK
+      settings: {app: {requestIntegration: false, url: "https://example.com"}}
+    lifecycle: {status: ACTIVE}
+"""
+FOLLOWER = """\
+  - name: follower
+    file: group.iql
+    props:
+      - name: group_name
+        value: "{{ stack_name }}-follower"
+      - name: group_description
+        value: test
+"""
+BAD_DECLARATIVE_RULE = """\
+  - name: badrule
+    resource: okta.groups.rules
+    match: {name: "{{ stack_name }}-badrule"}
+    desired:
+      type: group_rule
+      name: "{{ stack_name }}-badrule"
+      conditions: {expression: {type: "urn:okta:expression:1.0", value: "true"}}
+      actions: {assignUserToGroups: {groupIds: [00gnotarealgroup]}}
+"""
+
+
+def mixed_stack(root: Path, resources: str, third: str = BAD_RULE) -> Path:
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "group.iql").write_text(GROUP)
+    (root / "resources" / "third.iql").write_text(third)
+    (root / "stackql_manifest.yml").write_text(f"name: mixed\nresources:\n{resources}")
+    return root
+
+
+def rolled_back(emu: Any, stack: Path, at: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A build with --on-failure rollback that stops at ``at``: its report after the cause,
+    and the writes it sent; the org is as it was before."""
+    before = snapshot(emu)
+    res = deploy(emu, "build", stack, "--on-failure", "rollback")
+    assert res.exit_code == 1
+    lines = report(res)
+    assert lines[0].startswith(f"error: build of mixed (dev) stopped at '{at}': ")
+    sent = writes(emu)
+    assert {k: set(v) for k, v in snapshot(emu).items()} == {k: set(v) for k, v in before.items()}
+    return lines[1:], sent
+
+
+def test_rollback_undoes_both_kinds_newest_first_deactivating_first(
+    emu: Any, tmp_path: Path
+) -> None:
+    """An .iql resource fails after declarative and .iql creates: all of them are undone, the
+    newest first, the ACTIVE app deactivated before its delete."""
+    third = "  - name: third\n    file: third.iql\n"
+    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER + third)
+    lines, sent = rolled_back(emu, stack, "third")
+    assert lines == [
+        "done: team (created), portal (created), follower (created)",
+        "not done: third",
+        "rolled back (--on-failure rollback): follower (deleted), portal (deleted), team (deleted)",
+    ]
+    assert [m for m, _ in sent] == ["POST"] * 4 + ["DELETE", "POST", "DELETE", "DELETE"]
+    assert sent[1] == ("POST", "/api/v1/apps")
+    portal_id = sent[6][1].rsplit("/", 1)[1]
+    assert sent[4:] == [
+        ("DELETE", sent[4][1]),
+        ("POST", f"/api/v1/apps/{portal_id}/lifecycle/deactivate"),
+        ("DELETE", f"/api/v1/apps/{portal_id}"),
+        ("DELETE", sent[7][1]),
+    ]
+    assert sent[4][1].startswith("/api/v1/groups/") and sent[7][1].startswith("/api/v1/groups/")
+    assert sent[4][1] != sent[7][1]
+    # nothing is left in the ownership record: a build again creates everything anew
+    res = deploy(emu, "plan", stack, "-o", "json")
+    actions = [r["action"] for r in json.loads(res.stdout)["resources"]]
+    assert actions[:3] == ["create", "create", "create"]
+
+
+def test_rollback_after_a_declarative_failure_undoes_the_iql_creates_too(
+    emu: Any, tmp_path: Path
+) -> None:
+    team = MIXED_DECLARATIVE.split("  - name: portal")[0]
+    stack = mixed_stack(tmp_path / "s", FOLLOWER + team + BAD_DECLARATIVE_RULE)
+    lines, sent = rolled_back(emu, stack, "badrule")
+    assert lines == [
+        "done: follower (created), team (created)",
+        "not done: badrule",
+        "rolled back (--on-failure rollback): team (deleted), follower (deleted)",
+    ]
+    assert [m for m, _ in sent] == ["POST", "POST", "POST", "DELETE", "DELETE"]
+    assert sent[2] == ("POST", "/api/v1/groups/rules")
+
+
+def test_apply_of_a_saved_plan_reads_live_state_once(emu: Any, tmp_path: Path) -> None:
+    """apply --plan checks the plan against live state with the same reads it then builds
+    from: a plan with nothing to do costs apply exactly the plan's reads, and a change adds
+    only the reads that confirm the write."""
+    from collections import Counter
+
+    stack = mixed_stack(tmp_path / "s", MIXED_DECLARATIVE + FOLLOWER)
+    assert deploy(emu, "build", stack).exit_code == 0
+    saved = tmp_path / "plan.json"
+
+    def gets() -> Counter[str]:
+        return Counter(p for m, p, _ in emu.request_log if m == "GET")
+
+    emu.reset_log()
+    assert deploy(emu, "plan", stack, "--out", str(saved)).exit_code == 0
+    planned = gets()
+    search = "/api/v1/groups?search=profile.name%20eq%20%22mixed-follower%22&limit=10000"
+    # one listing per declarative type; the .iql group's exists and statecheck
+    assert planned == Counter(
+        ["/api/v1/groups?limit=10000", "/api/v1/apps?limit=200"] + [search] * 2
+    )
+    emu.reset_log()
+    res = deploy(emu, "apply", stack, "--plan", str(saved))
+    assert (res.exit_code, res.stdout) == (0, "apply of mixed (dev): 3 unchanged\n"), res.output
+    assert (gets(), writes(emu)) == (planned, [])
+    # drift on the .iql group: apply reads what the plan read once, then confirms its write
+    [follower] = [g for g in emu.org.groups if g["profile"]["name"] == "mixed-follower"]
+    httpx.put(
+        f"{emu.url}/api/v1/groups/{follower['id']}",
+        headers={"Authorization": f"SSWS {emu.config.token}"},
+        json={"profile": {"name": "mixed-follower", "description": "drifted"}},
+    ).raise_for_status()
+    emu.reset_log()
+    assert deploy(emu, "plan", stack, "--out", str(saved)).exit_code == 0
+    planned = gets()
+    emu.reset_log()
+    res = deploy(emu, "apply", stack, "--plan", str(saved))
+    assert (res.exit_code, res.stdout) == (0, "apply of mixed (dev): 2 unchanged, 1 updated\n")
+    assert writes(emu) == [("PUT", f"/api/v1/groups/{follower['id']}")]
+    # the plan's reads once, then the write confirmed by exists and statecheck
+    assert gets() == planned + Counter([search] * 2)
+
+
+def test_an_iql_update_whose_object_is_not_identified_shows_its_action_only(
+    emu: Any, tmp_path: Path
+) -> None:
+    counted = GROUP.replace(
+        "/*+ exists */\nSELECT id FROM", "/*+ exists */\nSELECT count(*) AS count FROM"
+    ).replace("{{ this.id }}", "{{ g1_id }}")
+    root = tmp_path / "s"
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "group.iql").write_text(GROUP)
+    (root / "resources" / "counted.iql").write_text(counted)
+    # exists finds one group, the update writes another
+    (root / "resources" / "elsewhere.iql").write_text(GROUP.replace("{{ this.id }}", "{{ g1_id }}"))
+    manifest = """\
+name: counted
+globals:
+  - name: description
+    value: "{{ DESCRIPTION }}"
+resources:
+  - name: g1
+    file: group.iql
+    props:
+      - name: group_name
+        value: counted-g1
+      - name: group_description
+        value: "{{ description }}"
+    exports:
+      - id: g1_id
+  - name: again
+    file: counted.iql
+    props:
+      - name: group_name
+        value: counted-g1
+      - name: group_description
+        value: "{{ description }}"
+  - name: elsewhere
+    file: elsewhere.iql
+    props:
+      - name: group_name
+        value: counted-other
+      - name: group_description
+        value: "{{ description }}"
+"""
+    (root / "stackql_manifest.yml").write_text(manifest)
+    built = deploy(emu, "build", root, "-e", "DESCRIPTION=one")
+    assert built.exit_code == 0, built.output
+    res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two", "-o", "json")
+    assert res.exit_code == 0, res.output
+    g1, again, elsewhere = json.loads(res.stdout)["resources"]
+    assert g1["changes"] == [{"field": "profile.description", "old": "one", "new": "two"}]
+    assert (again["action"], again["changes"]) == ("update", [])
+    assert (elsewhere["action"], elsewhere["changes"]) == ("update", [])
+    [other] = [g for g in emu.org.groups if g["profile"]["name"] == "counted-other"]
+    res = deploy(emu, "plan", root, "-e", "DESCRIPTION=two")
+    assert (
+        "~ again: update  (statecheck fails; .iql resources show actions only here: exists "
+        "captures no id (SELECT id ...) to read the live object by)"
+    ) in res.stdout
+    assert (
+        "~ elsewhere: update  (statecheck fails; .iql resources show actions only here: the "
+        f"update is not sent to the object exists found ({other['id']}))"
+    ) in res.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,13 @@ _env_opts = [
         help="Print each query, rendered (secrets masked), before it runs.",
     ),
 ]
+_output_file = click.option(
+    "--output-file",
+    type=click.Path(dir_okay=False),
+    help="After a successful run, write the manifest's top-level exports (with stack_name, "
+    "stack_env and elapsed_time) to FILE as one JSON object, as stackql-deploy does; "
+    "protected exports are written as ****.",
+)
 _on_failure = click.option(
     "--on-failure",
     type=click.Choice(["error", "rollback", "ignore"]),
@@ -135,6 +143,7 @@ def deploy_command() -> None:
 
 @deploy_command.command("build")
 @_on_failure
+@_output_file
 @_stack_command
 def build_command(
     stack_dir: str,
@@ -143,6 +152,7 @@ def build_command(
     env_file: str | None,
     show_queries: bool,
     on_failure: str,
+    output_file: str | None,
     connection: ConnectionOptions,
 ) -> None:
     """Create or update every resource of the stack, in order (--dry-run sends nothing and
@@ -152,8 +162,25 @@ def build_command(
         with _running(
             connection, stack_dir, stack_env, env_file, env_pairs, show_queries, dry
         ) as run:
+            started = time.monotonic()
             outcomes = run.run_stack(on_failure)
             _summary(run.stack, outcomes, "build" + (" (dry run: nothing sent)" if dry else ""))
+            _write_outputs(run, output_file, started, dry)
+
+
+def _write_outputs(run: Any, path: str | None, started: float, dry: bool = False) -> None:
+    if path is None:
+        return
+    if dry:
+        click.echo(f"--output-file {path}: not written (dry run: nothing is known)", err=True)
+        return
+    doc = run.outputs(time.monotonic() - started)
+    try:
+        Path(path).write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise DeployError(
+            f"--output-file {path}: cannot write it ({exc.strerror or exc})"
+        ) from None
 
 
 def _summary(stack: Any, outcomes: list[Any], verb: str) -> None:
@@ -273,6 +300,7 @@ def _read_plan(path: str) -> dict[str, Any]:
     "state are still what it was computed from.",
 )
 @_on_failure
+@_output_file
 @_stack_command
 def apply_command(
     stack_dir: str,
@@ -282,12 +310,14 @@ def apply_command(
     show_queries: bool,
     plan_file: str | None,
     on_failure: str,
+    output_file: str | None,
     connection: ConnectionOptions,
 ) -> None:
     """Apply the stack (a saved plan only while live state still matches it)."""
     with _reported():
         saved = _read_plan(plan_file) if plan_file is not None else None
         dry = connection.dry_run
+        started = time.monotonic()
         with _running(
             connection, stack_dir, stack_env, env_file, env_pairs, show_queries, dry
         ) as run:
@@ -309,13 +339,14 @@ def apply_command(
                         "state changed since plan: live objects the plan read differ now; run "
                         "plan again; nothing was sent"
                     )
-                run.state.exports.clear()
-                run.state.reads.clear()
+                run.replay()  # what the plan read is reused: live state is read once
             outcomes = run.run_stack(on_failure)
             _summary(run.stack, outcomes, "apply")
+            _write_outputs(run, output_file, started, dry)
 
 
 @deploy_command.command("test")
+@_output_file
 @_stack_command
 def test_command(
     stack_dir: str,
@@ -323,10 +354,12 @@ def test_command(
     env_pairs: tuple[str, ...],
     env_file: str | None,
     show_queries: bool,
+    output_file: str | None,
     connection: ConnectionOptions,
 ) -> None:
     """Check that every resource is in its desired state (exit 0), else exit 1."""
     with _reported():
+        started = time.monotonic()
         with _running(connection, stack_dir, stack_env, env_file, env_pairs, show_queries) as run:
             outcomes = run.test_stack()
             for o in outcomes:
@@ -338,6 +371,7 @@ def test_command(
                     + ", ".join(failed)
                 )
             _summary(run.stack, outcomes, "test")
+            _write_outputs(run, output_file, started)
 
 
 @deploy_command.command("teardown")
@@ -378,27 +412,32 @@ def init_command(stack_dir: str) -> None:
 @deploy_command.command("export")
 @click.option(
     "--resource",
-    "resource",
+    "resources",
     required=True,
-    help="The provider resource whose objects to export, e.g. okta.groups.groups.",
+    multiple=True,
+    help="A provider resource whose objects to export, e.g. okta.groups.groups; repeatable "
+    "(groups, their rules, apps and okta.apps.group_assignments in one stack: ids that name "
+    "another exported object become references to its export).",
 )
 @click.option(
     "--where",
-    "where",
+    "wheres",
     metavar="SQL",
-    help="Only the objects this condition selects (a WHERE clause over the resource).",
+    multiple=True,
+    help="Only the objects this condition selects (a WHERE clause over the resource); with "
+    "several --resource, write 'RESOURCE: SQL'; repeatable.",
 )
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @connection_options
 def export_command(
-    resource: str, where: str | None, out_dir: str, connection: ConnectionOptions
+    resources: tuple[str, ...],
+    wheres: tuple[str, ...],
+    out_dir: str,
+    connection: ConnectionOptions,
 ) -> None:
     """Write a stack that reproduces existing objects (onboarding an org configured by hand)."""
     with _reported():
-        try:
-            from oktaql.deploy._export import export_stack
-        except ImportError:
-            raise DeployError("deploy export is not supported yet") from None
+        from oktaql.deploy._export import export_stack
         from oktaql.session import Session
 
         with connected(connection) as target:
@@ -407,10 +446,12 @@ def export_command(
                 settings = dataclasses.replace(settings, db=None)
             session = Session(settings)
             try:
-                written = export_stack(session, resource, where, Path(out_dir))
+                written = export_stack(session, list(resources), list(wheres) or None, out_dir)
             finally:
                 session.close()
-        click.echo(f"wrote {written}")
+        click.echo(f"wrote {written.path} ({written.resources} resources)")
+        for note in written.notes:
+            click.echo(f"note: {note}", err=True)
         click.echo(f"next: oktaql deploy plan {out_dir} STACK_ENV (it should show no change)")
 
 

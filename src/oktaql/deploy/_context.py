@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from oktaql._sandbox import render_sandboxed, sandbox_environment
-from oktaql.deploy._model import Where
+from oktaql.deploy._model import Resource, Where
 from oktaql.errors import DeployError, TemplateError
 
 # what a value from a later stage reads as while it is unknown (dry run, plan before a create)
 UNKNOWN = "<known after apply>"
 
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # a variable's (or a resource's) name
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{-?\s*([A-Za-z_][\w.]*)\s*-?\}\}\s*$")
 
 
@@ -83,6 +84,46 @@ def render_value(value: Any, context: Mapping[str, Any], where: Where) -> Any:
         raise DeployError(str(exc), where) from None
 
 
+def resource_context(base: Mapping[str, Any], r: Resource) -> dict[str, Any]:
+    """What ``r``'s templates see, for .iql and declarative resources alike: ``base`` (globals,
+    stack_name, stack_env, the exports so far), ``resource_name``, and its props, each rendered
+    seeing the ones above it, with the values its ``merge`` names merged in."""
+    ctx: dict[str, Any] = {**base, "resource_name": r.name}
+    for name, value in r.props.items():
+        where = r.prop_where.get(name, r.where)
+        rendered = render_value(value, ctx, where)
+        for other in r.prop_merge.get(name, ()):
+            rendered = _merged(rendered, other, ctx, where)
+        ctx[name] = rendered
+    return ctx
+
+
+def _merged(value: Any, name: str, ctx: Mapping[str, Any], where: Where) -> Any:
+    """stackql-deploy's ``merge``: a list prop gets the named list's items after its own, an
+    object prop the named object's keys (which win); both must be of the same kind."""
+    if name not in ctx:
+        raise DeployError(f"merge: {name!r} has no value (a global or an export above)", where)
+    other = ctx[name]
+    if isinstance(other, str) and other == UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, list) and isinstance(other, list):
+        return [*value, *other]
+    if isinstance(value, dict) and isinstance(other, dict):
+        return {**value, **other}
+    raise DeployError(
+        f"merge: {name!r} is {_kind(other)} and the prop's value {_kind(value)}: merge lists "
+        "into a list, "
+        "objects into an object",
+        where,
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
 def condition(text: Any, context: Mapping[str, Any], where: Where) -> bool:
     """A resource's ``if``: its placeholders filled, then read as one Jinja expression
     (``'{{ stack_env }}' == 'prd'`` as stackql-deploy writes it, or ``stack_env == 'prd'``)."""
@@ -113,4 +154,12 @@ class _Result:
         return str(bool(self._value))
 
 
-__all__ = ["UNKNOWN", "condition", "has_template", "render_value", "variables_in"]
+__all__ = [
+    "NAME",
+    "UNKNOWN",
+    "condition",
+    "has_template",
+    "render_value",
+    "resource_context",
+    "variables_in",
+]

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from oktaql.deploy._bulk import LiveReader, narrowing
-from oktaql.deploy._context import UNKNOWN, render_value
-from oktaql.deploy._diff import MISSING, diff, get_path, overlay
+from oktaql.deploy._context import UNKNOWN, render_value, resource_context
+from oktaql.deploy._diff import MISSING, diff, get_path, masked, overlay
 from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, check_match, kind_of
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
@@ -80,6 +80,7 @@ class ApplyReport:
     outcomes: list[Outcome] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     writes: int = 0
+    made: list[Planned] = field(default_factory=list)  # what this apply created, in order
 
     @property
     def ok(self) -> bool:
@@ -96,15 +97,6 @@ def _unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(_unknown(v) for v in value)
     return False
-
-
-def _masked(change: FieldChange) -> FieldChange:
-    """A plan never shows a secret: a field named like one (client_secret, password...), or
-    anything under it, is masked on both sides."""
-    from oktaql._secrets import mask_json
-
-    name = change.field.rsplit(".", 1)[-1]
-    return FieldChange(change.field, mask_json(change.old, name), mask_json(change.new, name))
 
 
 def _status(value: Any, where: Where) -> str | None:
@@ -153,7 +145,7 @@ class Engine:
             check_fields(k, r.declarative.desired, r.where)
             check_match(k, r.declarative.match, r.where)
             try:
-                m = render_value(r.declarative.match, self.context, r.where)
+                m = render_value(r.declarative.match, self.resource_context(r), r.where)
             except DeployError:
                 m = None  # reads an export of a resource planned in this run
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
@@ -180,8 +172,13 @@ class Engine:
         ]
         return [*gone, *reversed(planned)] if teardown else [*planned, *gone]
 
-    def _render(self, value: Any, where: Where, key: str) -> Any:
-        return render_value(value, self.context, Where(where.file, where.line, key))
+    def resource_context(self, r: Resource) -> dict[str, Any]:
+        """What ``r``'s match, desired and lifecycle see: as an .iql resource's queries do."""
+        return resource_context(self.context, r)
+
+    @staticmethod
+    def _render(value: Any, ctx: dict[str, Any], where: Where, key: str) -> Any:
+        return render_value(value, ctx, Where(where.file, where.line, key))
 
     def _find(
         self, r: Resource, kind: Kind, match: dict[str, Any], parents: dict[str, str]
@@ -223,9 +220,10 @@ class Engine:
         d = r.declarative
         assert d is not None
         kind = self.kind(d.resource, r.where)
-        match = self._render(d.match, r.where, "match")
-        desired = self._render(d.desired, r.where, "desired")
-        lifecycle = self._render(d.lifecycle, r.where, "lifecycle")
+        ctx = self.resource_context(r)
+        match = self._render(d.match, ctx, r.where, "match")
+        desired = self._render(d.desired, ctx, r.where, "desired")
+        lifecycle = self._render(d.lifecycle, ctx, r.where, "lifecycle")
         for key in lifecycle:
             if key != "status":
                 raise DeployError(
@@ -285,7 +283,7 @@ class Engine:
             )
             if want is not None and starts != want:
                 p.ops.append(self._lifecycle_op(kind, p.parents, _NewId(p.name), want))
-        changes = [_masked(FieldChange(k, None, v)) for k, v in desired.items()]
+        changes = [masked(FieldChange(k, None, v)) for k, v in desired.items()]
         if want is not None:
             changes.append(FieldChange("status", None, want))
         note = (
@@ -304,7 +302,7 @@ class Engine:
         kind, live = p.kind, p.live
         assert kind is not None and live is not None
         live_id = str(live.get("id"))
-        changes = [_masked(c) for c in diff(desired, live)]
+        changes = [masked(c) for c in diff(desired, live)]
         status = live.get("status")
         status_change = want is not None and status != want
         ids = {**p.parents, kind.id_param: live_id}
@@ -468,7 +466,7 @@ class Engine:
         fresh = self.plan(resources, teardown)
         self._check_unchanged(given, fresh)
         report = ApplyReport()
-        made: list[Planned] = []
+        made = report.made
         failed = False
         for p in fresh:
             if failed:
@@ -544,6 +542,9 @@ class Engine:
                 made.append(p)
             elif op.purpose == "replace" and row:
                 p.live = row
+            elif op.purpose in ("activate", "deactivate") and p.live is not None:
+                # what a rollback or a later step reads to decide whether to deactivate first
+                p.live = {**p.live, "status": "ACTIVE" if op.purpose == "activate" else "INACTIVE"}
             elif op.purpose == "delete":
                 self.state.resources.pop(p.name, None)
         if p.change.action == "delete" or (p.change.action == "none" and p.record is None):
@@ -592,29 +593,39 @@ class Engine:
     def _rollback(self, made: list[Planned], report: ApplyReport) -> None:
         """Undo what this run created, newest first (deactivating first where Okta needs)."""
         for p in reversed(made):
-            kind = p.kind
-            if kind is None or kind.deleter is None or p.record is None or not p.record.id:
+            error = self.undo(p)
+            if error is not None:
+                report.outcomes.append(Outcome(p.name, "delete", "failed", f"rollback: {error}"))
                 continue
-            live = dict(p.live or {}, id=p.record.id)
-            undo = Planned(p.name, Change(p.name, "delete"), [], kind, None, live, p.parents)
-            self._plan_delete(undo, p.record, note="")
-            try:
-                self._run(undo, [])
-            except Error as exc:
-                report.outcomes.append(Outcome(p.name, "delete", "failed", f"rollback: {exc}"))
-                continue
-            finally:
-                self.state.save()  # a rolled-back object is no longer the stack's
             for o in report.outcomes:
                 if o.name == p.name and o.status == "done":
                     o.status = "rolled back"
+
+    def undo(self, p: Planned) -> str | None:
+        """Delete the object ``p``'s create made (deactivating it first where Okta needs);
+        the error's text when that fails, else None. Its ownership record goes with it."""
+        kind = p.kind
+        if kind is None or kind.deleter is None or p.record is None or not p.record.id:
+            return None if kind is not None and kind.deleter is not None else "no DELETE method"
+        live = dict(p.live or {}, id=p.record.id)
+        undo = Planned(p.name, Change(p.name, "delete"), [], kind, None, live, p.parents)
+        try:
+            self._plan_delete(undo, p.record, note="")
+            self._run(undo, [])
+        except Error as exc:
+            return str(exc)
+        finally:
+            self.state.save()  # a rolled-back object is no longer the stack's
+        return None
 
 
 def plan_resources(
     session: Any, stack: Stack, resources: Sequence[Resource], context: Mapping[str, Any]
 ) -> list[Change]:
     """The plan of ``resources``' declarative ones (plus deletes of resources this stack
-    created that the manifest no longer has); sends only reads."""
+    created that the manifest no longer has); sends only reads. ``context`` is what their
+    templates see besides their own props and ``resource_name``: the stack's globals,
+    ``stack_name``, ``stack_env`` and the exports of resources before them."""
     return [p.change for p in Engine(session, stack, context).plan(resources)]
 
 

@@ -67,6 +67,15 @@ def diff(desired: dict[str, Any], live: dict[str, Any], prefix: str = "") -> lis
     return out
 
 
+def masked(change: FieldChange) -> FieldChange:
+    """A plan never shows a secret: a field named like one (client_secret, password...), or
+    anything under it, is masked on both sides."""
+    from oktaql._secrets import mask_json
+
+    name = change.field.rsplit(".", 1)[-1]
+    return FieldChange(change.field, mask_json(change.old, name), mask_json(change.new, name))
+
+
 def overlay(live: Any, desired: Any) -> Any:
     """``live`` with the desired fields written over it (what a full replace must send:
     fields the user didn't write keep their live values). Lists are replaced whole."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -27,9 +26,34 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from oktaql.deploy._context import UNKNOWN, condition, render_value, variables_in
-from oktaql.deploy._model import Anchor, Change, PlannedRequest, Resource, Stack, Where
-from oktaql.errors import APIError, DeployError, Error
+from oktaql.deploy._context import (
+    UNKNOWN,
+    condition,
+    render_value,
+    resource_context,
+    variables_in,
+)
+from oktaql.deploy._model import (
+    Anchor,
+    Change,
+    FieldChange,
+    PlannedRequest,
+    Resource,
+    Stack,
+    Where,
+)
+from oktaql.deploy._refusals import REPLACE, explained
+from oktaql.deploy._results import (
+    ALL_ANCHORS,
+    count_result,
+    exists_result,
+    first_line,
+    read_key,
+    reads_name,
+    rows_of,
+    unknowns,
+)
+from oktaql.errors import DeployError, Error
 
 Echo = Callable[[str], None]
 
@@ -51,7 +75,11 @@ class _State:
     """What a run knows: exports so far, what it created, what it read (for the digest)."""
 
     exports: dict[str, Any] = field(default_factory=dict)
-    created: list[tuple[Resource, dict[str, Any]]] = field(default_factory=list)
+    # what this run created, oldest first: an .iql resource with the context it was made in,
+    # or a declarative one with the undo its engine gives (--on-failure rollback undoes both)
+    created: list[tuple[Resource, dict[str, Any] | Callable[[], str | None]]] = field(
+        default_factory=list
+    )
     reads: list[Any] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
 
@@ -74,22 +102,29 @@ class Runner:
         self.show_queries = show_queries
         self.sleep = sleep
         self.state = _State()
+        # rows each read of a plan returned, by resource, anchor and the values it reads: an
+        # `apply --plan` that found the plan still true reuses them instead of reading again,
+        # for each resource until it writes
+        self._recorded: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self.replaying = False
+        self._wrote: set[str] = set()
+        self._live: Any = None  # listings read to show .iql updates' field changes
 
     # --- contexts ---------------------------------------------------------------------------
 
     def context(self, r: Resource) -> dict[str, Any]:
         """What ``r``'s templates see: globals, stack_name/stack_env/resource_name, exports of
         the resources run so far, and its props (each seeing the ones above it)."""
-        ctx: dict[str, Any] = {
+        return resource_context(self.base_context(), r)
+
+    def base_context(self) -> dict[str, Any]:
+        """Globals, stack_name, stack_env and the exports so far: what every resource sees."""
+        return {
             **self.stack.globals,
             "stack_name": self.stack.name,
             "stack_env": self.stack.env,
             **self.state.exports,
-            "resource_name": r.name,
         }
-        for name, value in r.props.items():
-            ctx[name] = render_value(value, ctx, r.prop_where.get(name, r.where))
-        return ctx
 
     def skipped(self, r: Resource, ctx: dict[str, Any]) -> bool:
         if r.condition is None:
@@ -124,27 +159,34 @@ class Runner:
         try:
             return self.session.execute(sql, ctx)
         except Error as exc:
-            explained = _explained(exc, r, anchor, self.session)
-            if self.state.secrets and self._masked(str(explained)) != str(explained):
-                explained = DeployError(self._masked(str(explained)))
+            told = explained(exc, r, anchor, self.session)
+            if self.state.secrets and self._masked(str(told)) != str(told):
+                told = DeployError(self._masked(str(told)))
             # a write Okta may have carried out though it failed (its answer was cut off)
-            explained.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
-            raise explained from None
+            told.may_have_acted = getattr(exc, "may_have_acted", False)  # type: ignore[attr-defined]
+            raise told from None
 
     def select(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> list[dict[str, Any]]:
         """The rows of a read anchor (its last statement), as dicts; recorded for the digest."""
-        self._show(r, anchor, ctx)
-        rows: list[dict[str, Any]] = []
-        for sql in self._statements(anchor):
-            rows = _rows(self.session, self._execute(r, anchor, sql, ctx))
+        key = (r.name, anchor.name, read_key(anchor, ctx))
+        if self.replaying and r.name not in self._wrote and key in self._recorded:
+            rows = self._recorded[key]
+        else:
+            self._show(r, anchor, ctx)
+            rows = []
+            for sql in self._statements(anchor):
+                rows = rows_of(self.session, self._execute(r, anchor, sql, ctx))
+            if not self.replaying:
+                self._recorded.setdefault(key, rows)
         self.state.reads.append([r.name, anchor.name, rows])
         return rows
 
     def write(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> None:
+        self._wrote.add(r.name)  # what it reads from now on is read live
         self._show(r, anchor, ctx)
         for sql in self._statements(anchor):
             result = self._execute(r, anchor, sql, ctx)
-            _rows(self.session, result)  # RETURNING rows are read (and scratch dropped)
+            rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
 
     def planned(
         self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
@@ -181,7 +223,7 @@ class Runner:
         anchor = r.queries["exists"]
         for attempt in range(max(tries, 1)):
             rows = self.select(r, anchor, ctx)
-            found, this = _exists_result(rows, anchor)
+            found, this = exists_result(rows, anchor)
             if found:
                 ctx["this"] = this
                 return True
@@ -193,7 +235,7 @@ class Runner:
         anchor = r.queries["statecheck"]
         for attempt in range(max(tries, 1)):
             rows = self.select(r, anchor, ctx)
-            if _count_result(rows, anchor) >= 1:
+            if count_result(rows, anchor) >= 1:
                 return True
             if attempt + 1 < tries:
                 self.sleep(anchor.retry_delay)
@@ -251,7 +293,7 @@ class Runner:
     def decide(self, r: Resource, ctx: dict[str, Any]) -> tuple[str, str]:
         """(create | update | none, why), from reads only."""
         q = r.queries
-        waiting = _unknowns(r, ctx)
+        waiting = unknowns(r, ctx)
         if waiting:
             return "create", "reads " + ", ".join(sorted(waiting)) + ", known once created"
         if "createorupdate" in q:
@@ -302,12 +344,13 @@ class Runner:
                     self._show(r, r.queries[name], ctx, force=True)
             self.placeholder_exports(r)
             return Outcome(r.name, "dry run", "nothing sent")
-        waiting = _unknowns(r, ctx, _ALL)
+        waiting = unknowns(r, ctx, ALL_ANCHORS)
         if waiting:  # a resource above failed (--on-failure ignore): never send a placeholder
             missing = sorted(
                 k
                 for k, v in self.state.exports.items()
-                if v == UNKNOWN and (k in waiting or any(_reads(p, k) for p in r.props.values()))
+                if v == UNKNOWN
+                and (k in waiting or any(reads_name(p, k) for p in r.props.values()))
             )
             raise DeployError(
                 f"resource '{r.name}' not sent: it reads {', '.join(missing or sorted(waiting))}, "
@@ -393,9 +436,19 @@ class Runner:
         return Outcome(r.name, "ran")
 
     def rollback(self) -> list[Outcome]:
-        """Delete what this run created, newest first (each with its delete anchor)."""
+        """Delete what this run created, newest first: .iql resources with their delete
+        anchor, declarative ones by their engine (deactivating first where Okta needs)."""
         out: list[Outcome] = []
-        for r, ctx in reversed(self.state.created):
+        for r, made in reversed(self.state.created):
+            if callable(made):  # declarative: its engine deletes it, deactivating first
+                error = made()
+                out.append(
+                    Outcome(r.name, "deleted")
+                    if error is None
+                    else Outcome(r.name, "rollback failed", error.splitlines()[0])
+                )
+                continue
+            ctx = made
             anchor = r.queries.get("delete")
             if anchor is None:
                 out.append(Outcome(r.name, "left in place", "no /*+ delete */ anchor to undo it"))
@@ -422,7 +475,7 @@ class Runner:
             self.placeholder_exports(r)
             return Change(r.name, "none", note="a script: runs on every build")
         if r.type == "query":
-            if _unknowns(r, ctx):
+            if unknowns(r, ctx):
                 self.placeholder_exports(r)
             else:
                 self.export(r, ctx)
@@ -432,13 +485,66 @@ class Runner:
             self.export(r, ctx)
             return Change(r.name, "none", note=why)
         anchor = r.queries.get("createorupdate") or r.queries[action]
+        changes: tuple[FieldChange, ...] = ()
         try:
             requests = self.planned(r, anchor, ctx)
             note = why
         except Error as exc:
             requests, note = (), f"{why}; requests known at apply ({first_line(exc)})"
+        else:
+            if action == "update":
+                changes, unknown = self.field_changes(anchor, ctx)
+                if unknown:
+                    note = f"{why}; .iql resources show actions only here: {unknown}"
         self.placeholder_exports(r) if action == "create" else self.export(r, ctx, required=False)
-        return Change(r.name, action, requests=requests, note=note)  # type: ignore[arg-type]
+        return Change(r.name, action, changes, requests, note)  # type: ignore[arg-type]
+
+    def field_changes(
+        self, anchor: Anchor, ctx: dict[str, Any]
+    ) -> tuple[tuple[FieldChange, ...], str | None]:
+        """Each field an update sends whose live value differs, old → new; or why that can't
+        be told. Only where it is certain: the anchor is one REPLACE/UPDATE of an org-level
+        provider resource, ``exists`` captured the object's id (``SELECT id ...``), and the
+        object is read from one listing of its type shared by every .iql update of the plan
+        (what it costs: a listing per such type, no GET per resource)."""
+        from oktaql.deploy._bulk import LiveReader
+        from oktaql.deploy._diff import diff, masked
+        from oktaql.deploy._kind import SERVER_SET, kind_of
+        from oktaql.parser import blank_comments
+
+        this = ctx.get("this")
+        ident = (
+            this.get("id") if isinstance(this, dict) and not isinstance(this, _Unknown) else None
+        )
+        if not ident:
+            return (), "exists captures no id (SELECT id ...) to read the live object by"
+        found = [
+            (sql, m)
+            for sql in self._statements(anchor)
+            if (m := REPLACE.search(blank_comments(sql)[0])) is not None
+        ]
+        if len(found) != 1 or len(self._statements(anchor)) != 1:
+            return (), f"the {anchor.name} anchor is not one REPLACE or UPDATE statement"
+        sql, m = found[0]
+        try:
+            kind = kind_of(self.session.catalog, m.group(1), anchor.where)
+        except DeployError:
+            return (), f"{m.group(1)} can't be listed"
+        if kind.parents:
+            return (), f"{kind.id} is listed per {' and '.join(kind.parents)}"
+        calls = list(self.session.plan_sql(sql, ctx).writes())
+        if len(calls) != 1 or not isinstance(calls[0].request.body, dict):
+            return (), "the update sends no one JSON object"
+        if quote(str(ident), safe="") not in calls[0].request.url:
+            return (), f"the update is not sent to the object exists found ({ident})"
+        if self._live is None:
+            self._live = LiveReader(self.session)
+        live = self._live.by_id(kind, {}, str(ident))
+        if live is None:
+            return (), f"{kind.id} {ident} is not in its listing"
+        self.state.reads.append([kind.id, str(ident), live])  # the digest covers what it read
+        body = {k: v for k, v in calls[0].request.body.items() if k not in SERVER_SET}
+        return tuple(self._masked(masked(c)) for c in diff(body, live)), None
 
     def digest(self, changes: list[Change]) -> str:
         """What the plan was computed from: every row read, and the changes."""
@@ -530,151 +636,6 @@ class _Unknown(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return UNKNOWN
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-def _rows(session: Any, result: Any) -> list[dict[str, Any]]:
-    """A result's rows as dicts (JSON columns parsed), scratch tables dropped."""
-    cols = [name for name, _ in result.columns]
-    json_cols = {i for i, (_, t) in enumerate(result.columns) if t == "JSON"}
-    try:
-        if not cols:
-            return []
-        if result.rows is not None:
-            raw: list[Any] = list(result.rows)
-        elif result.stream is not None:
-            raw, json_cols = list(result.stream), set()
-        elif result.relation is not None:
-            raw = result.relation.fetchall()
-        else:
-            raw = []
-    finally:
-        session.drop_scratch(result.scratch)
-    out = []
-    for row in raw:
-        values = list(row)
-        for i in json_cols:
-            if isinstance(values[i], str):
-                try:
-                    values[i] = json.loads(values[i])
-                except ValueError:
-                    pass
-        out.append(dict(zip(cols, values, strict=False)))
-    return out
-
-
-def _count_mode(anchor: Anchor) -> bool:
-    return bool(re.search(r"(?i)\bas\s+count\b", anchor.sql))
-
-
-def _count_result(rows: list[dict[str, Any]], anchor: Anchor) -> int:
-    if not rows:
-        return 0
-    if "count" not in rows[0]:
-        raise DeployError(
-            f"a {anchor.name} query returns one row with a column named count "
-            f"(SELECT count(*) AS count ...); this one returns {', '.join(rows[0])}",
-            anchor.where,
-        )
-    try:
-        return int(rows[0]["count"] or 0)
-    except (TypeError, ValueError):
-        raise DeployError(
-            f"{anchor.name}: count is {rows[0]['count']!r}, not a number", anchor.where
-        ) from None
-
-
-def _exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, dict[str, Any]]:
-    """Count mode (``count`` ≥ 1) or field mode (a non-null first column, kept as ``this``)."""
-    if not rows:
-        return False, {}
-    row = rows[0]
-    if "count" in row and len(row) == 1:
-        return _count_result(rows, anchor) >= 1, {}
-    if len(rows) > 1:
-        raise DeployError(
-            f"exists found {len(rows)} objects, so it cannot tell which one the stack means: "
-            "make its WHERE match one",
-            anchor.where,
-        )
-    first = next(iter(row.values()))
-    return (first not in (None, "")), row
-
-
-_READS = ("exists", "statecheck", "exports")
-_ALL = (*_READS, "create", "update", "createorupdate")
-
-
-def _unknowns(r: Resource, ctx: dict[str, Any], anchors: tuple[str, ...] = _READS) -> set[str]:
-    """The names ``anchors`` of ``r`` read whose values are only known once an earlier
-    resource ran (a create in a plan, or a resource that failed under --on-failure ignore)."""
-    unknown = {k for k, v in ctx.items() if isinstance(v, str) and UNKNOWN in v}
-    if not unknown:
-        return set()
-    used: set[str] = set()
-    for name in anchors:
-        if name in r.queries:
-            used |= set(variables_in(r.queries[name].sql, r.queries[name].where))
-    return used & unknown
-
-
-def _reads(value: Any, name: str) -> bool:
-    """Whether a prop as written names ``name`` in a template."""
-    if isinstance(value, str):
-        return name in variables_in(value, Where("props"))
-    if isinstance(value, dict):
-        return any(_reads(v, name) for v in value.values())
-    if isinstance(value, list):
-        return any(_reads(v, name) for v in value)
-    return False
-
-
-def first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-_DELETE = re.compile(r"(?i)\bDELETE\s+FROM\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
-_REPLACE = re.compile(r"(?i)\b(?:REPLACE|UPDATE)\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)")
-
-
-def _explained(exc: Error, r: Resource, anchor: Anchor, session: Any) -> Error:
-    """Okta's refusals by state (an ACTIVE app cannot be deleted, an ACTIVE rule cannot be
-    replaced) as what to write instead; every other error names the resource and anchor."""
-    if isinstance(exc, APIError) and exc.status in (400, 403, 409):
-        said = f"{exc.error_summary or ''} {exc}".lower()
-        m = _DELETE.search(anchor.sql) or _REPLACE.search(anchor.sql)
-        if m and ("deactivat" in said or "active" in said):
-            rid = m.group(1)
-            verb = "delete" if m.re is _DELETE else "replace"
-            method, param = _deactivate(session, rid)
-            fix = (
-                f"put `EXEC {rid}.{method} @{param} = '...';` before it in the {anchor.name} "
-                "anchor" + ("" if verb == "delete" else ", and activate it again after")
-                if method
-                else "deactivate it first"
-            )
-            return DeployError(
-                f"resource '{r.name}': Okta refuses to {verb} an ACTIVE {rid.split('.')[-1]} "
-                f"object ({exc.error_code or exc.status}): {fix}",
-                anchor.where,
-            )
-    if isinstance(exc, DeployError):
-        return exc
-    return DeployError(f"resource '{r.name}': {exc}", anchor.where)
-
-
-def _deactivate(session: Any, rid: str) -> tuple[str | None, str]:
-    try:
-        res = session.catalog.resource(rid)
-    except Error:
-        return None, "id"
-    for name, method in res.methods.items():
-        if name.startswith("deactivate"):
-            params = re.findall(r"\{(\w+)\}", method.path)
-            return name, params[-1] if params else "id"
-    return None, "id"
 
 
 __all__ = ["Outcome", "Runner", "first_line"]

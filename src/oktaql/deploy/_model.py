@@ -68,6 +68,7 @@ class Resource:
     queries: dict[str, Anchor] = field(default_factory=dict)  # anchor name -> query
     run: str | None = None  # a script resource's command (templated)
     prop_where: dict[str, Where] = field(default_factory=dict)  # where each prop is written
+    prop_merge: dict[str, tuple[str, ...]] = field(default_factory=dict)  # prop -> merge names
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Stack:
     globals: dict[str, Any]
     resources: tuple[Resource, ...]
     digest: str = ""  # sha256 of the manifest, its files and the env vars given (saved plans)
+    exports: tuple[str, ...] = ()  # the manifest's top-level exports (--output-file writes them)
 
 
 @dataclass(frozen=True)

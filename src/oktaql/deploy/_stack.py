@@ -8,6 +8,7 @@ A build or teardown that stops raises one error saying per resource what is done
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,15 +18,16 @@ from oktaql.errors import DeployError, Error
 
 
 class StackRunner(Runner):
-    """Build, plan, test and teardown of every resource of a stack."""
+    """Build, plan, test and teardown of every resource of a stack, as ``oktaql deploy`` does:
+    ``StackRunner(stack, session, echo)`` (``echo`` gets one progress line per resource;
+    ``dry_run=``, ``show_queries=``), then :meth:`plan` (a list of :class:`Change`, reads
+    only), :meth:`run_stack` (build; ``on_failure`` error, rollback or ignore), :meth:`test_stack`
+    or :meth:`teardown_stack` (lists of outcomes); a run that stops raises a
+    :class:`~oktaql.errors.DeployError` saying per resource what is done and not done."""
 
-    def base_context(self) -> dict[str, Any]:
-        return {
-            **self.stack.globals,
-            "stack_name": self.stack.name,
-            "stack_env": self.stack.env,
-            **self.state.exports,
-        }
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._engines: dict[str, Any] = {}  # the engine that planned each declarative run
 
     def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
         """Runs of declarative resources (planned together: one listing per type) and single
@@ -42,23 +44,41 @@ class StackRunner(Runner):
         if group:
             yield True, group
 
-    def _engine(self) -> Any:
+    def replay(self) -> None:
+        """After a plan found still true (``apply --plan``): build from what it read, each
+        read reused once more until its resource writes (declarative: its engine's listings),
+        so live state is read once."""
+        self.state.exports.clear()
+        self.state.reads.clear()
+        self.replaying = True
+
+    def _engine(self, group: list[Resource] | None = None) -> Any:
+        """The declarative engine of ``group``: the plan's own while replaying it."""
+        if group and self.replaying and group[0].name in self._engines:
+            engine = self._engines[group[0].name]
+            engine.context = self.base_context()
+            return engine
         try:
             from oktaql.deploy._declarative import Engine
         except ImportError:
             raise DeployError(
                 "declarative resources (resource:, match:, desired:) are not supported yet"
             ) from None
-        return Engine(self.session, self.stack, self.base_context())
+        engine = Engine(self.session, self.stack, self.base_context())
+        if group:
+            self._engines.setdefault(group[0].name, engine)
+        return engine
 
     def _active(self, group: list[Resource]) -> tuple[list[Resource], list[Resource]]:
         """The resources of ``group`` whose ``if`` holds, and those it skips."""
         keep: list[Resource] = []
         skip: list[Resource] = []
         for r in group:
-            (
-                skip if self.skipped(r, {**self.base_context(), "resource_name": r.name}) else keep
-            ).append(r)
+            try:
+                ctx = self.context(r)
+            except DeployError:  # its props read an export of this run's plan: not skipped
+                ctx = {**self.base_context(), "resource_name": r.name}
+            (skip if self.skipped(r, ctx) else keep).append(r)
         return keep, skip
 
     def plan(self) -> list[Change]:
@@ -70,7 +90,7 @@ class StackRunner(Runner):
                 continue
             keep, skip = self._active(group)
             changes += [Change(r.name, "none", note=f"skipped: if {r.condition}") for r in skip]
-            for planned in self._engine().plan(keep):
+            for planned in self._engine(group).plan(keep):
                 if planned.name not in seen:  # a removed resource's delete, once
                     seen.add(planned.name)
                     changes.append(planned.change)
@@ -133,8 +153,13 @@ class StackRunner(Runner):
                     Outcome(r.name, "dry run", "declarative: `deploy plan` shows its requests")
                 )
             return
-        engine = self._engine()
-        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, on_failure)
+        engine = self._engine(group)
+        # rollback is the whole run's (both kinds, newest first), not this engine's alone
+        own = "error" if on_failure == "rollback" else on_failure
+        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, own)
+        for made in report.made:
+            if made.resource is not None:
+                self.state.created.append((made.resource, functools.partial(engine.undo, made)))
         self.state.exports.update(report.exports)
         for o in report.outcomes:
             label = {"done": _DONE.get(o.action, o.action)}.get(o.status, o.status)
@@ -250,6 +275,25 @@ class StackRunner(Runner):
                 verb="teardown", ignored=len(failures),
             )  # fmt: skip
         return outcomes
+
+    def outputs(self, elapsed: float) -> dict[str, Any]:
+        """What ``--output-file`` writes (stackql-deploy's stack exports): stack_name and
+        stack_env, each name the manifest's ``exports`` lists, then elapsed_time. A protected
+        export is written as ``****``: secrets never leave in output."""
+        import datetime
+
+        known = {**self.stack.globals, **self.state.exports}
+        protected = {a for r in self.stack.resources for a in r.protected}
+        out: dict[str, Any] = {"stack_name": self.stack.name, "stack_env": self.stack.env}
+        for name in self.stack.exports:
+            if name not in known:
+                raise DeployError(
+                    f"exports: {name!r} has no value after this run (was its resource skipped "
+                    "by its if?); --output-file was not written"
+                )
+            out[name] = "****" if name in protected else known[name]
+        out["elapsed_time"] = str(datetime.timedelta(seconds=elapsed))
+        return out
 
     def collect_exports(self) -> None:
         """Teardown first reads every resource's exports (ids the delete queries use); a

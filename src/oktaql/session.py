@@ -37,7 +37,7 @@ from oktaql.planning import (
     plan,
     query_steps,
 )
-from oktaql.provider import Method, open_registry
+from oktaql.provider import Method, Registry, open_registry
 from oktaql.registry_pull import pulled_registry
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class Session:
         self._org_clients: dict[str, HTTPClient] = {}
         self.concurrency = max(1, int(s.concurrency))
         self.catalog = Catalog(
-            open_registry(Path(s.registry) if s.registry is not None else pulled_registry())
+            _registry(Path(s.registry) if s.registry is not None else pulled_registry())
         )
         url = s.org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
@@ -448,7 +448,7 @@ class Session:
         """After REGISTRY PULL or REMOVE: a session that named no registry reads the provider
         new sessions will use (the pulled one, or the built-in one again)."""
         if self.settings.registry is None:
-            self.catalog = Catalog(open_registry(pulled_registry()))
+            self.catalog = Catalog(_registry(pulled_registry()))
 
     def cache_age(self, req: Request) -> float | None:
         return self.cache.age(req)
@@ -460,6 +460,19 @@ class Session:
             except Exception as exc:  # a scratch table that is already gone
                 if not _is_duck_error(exc):
                     raise
+
+
+_BUILTIN: list[Registry] = []  # the built-in registry, parsed once per process
+
+
+def _registry(path: Path | None) -> Registry:
+    """The registry at ``path``; the built-in one (files shipped with the package, never
+    changed) is shared by every session, so a new connection does not parse it again."""
+    if path is not None:
+        return open_registry(path)
+    if not _BUILTIN:
+        _BUILTIN.append(open_registry(None))
+    return _BUILTIN[0]
 
 
 def _is_duck_error(exc: BaseException) -> bool:

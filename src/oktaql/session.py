@@ -6,6 +6,7 @@ EXPLAIN is a plan of one step that answers the inner plan's description; it send
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from oktaql._cache import ResponseCache
 from oktaql._cancel import Cancellation
 from oktaql._execute import Result
 from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
+from oktaql._persistent_cache import PersistentCache
 from oktaql._settings import Settings
 from oktaql.catalog import Catalog
 from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
@@ -72,12 +74,18 @@ class Session:
         self.stream = s.stream  # a query that only projects one resource skips DuckDB
         # pacing keeps a reserve of about one call per worker in flight
         self.retry = s.retry or RetryPolicy(pace_reserve=max(1, int(s.concurrency)))
+        if s.rate_share is not None and s.rate_share != self.retry.rate_share:
+            self.retry = dataclasses.replace(self.retry, rate_share=s.rate_share)
         self._oauth_settings = dict(s.oauth) if s.oauth else None
         self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
         self._pending_scopes: set[str] = set()
         self._client_lock = threading.Lock()  # fan-out threads build clients at most once
         self.pushdown = s.pushdown
         self.cache = ResponseCache(s.cache_ttl)
+        self.persistent_cache: PersistentCache | None = None
+        if s.persistent_cache is not False and s.persistent_cache not in ("", None):
+            folder = None if s.persistent_cache is True else s.persistent_cache
+            self.persistent_cache = PersistentCache(folder, s.cache_ttl)
         self.orgs = {name: org for name, org in (s.orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)
@@ -311,7 +319,9 @@ class Session:
     def _gate(self) -> Any:
         """The transport of a new client: ``transport=`` (or real HTTP) behind the session's
         cancellation."""
-        return self._cancellation.transport(self._transport, self.concurrency)
+        gate = self._cancellation.transport(self._transport, self.concurrency)
+        # the disk cache sits outside the gate: a page it answers is no request to cancel
+        return gate if self.persistent_cache is None else self.persistent_cache.transport(gate)
 
     def cancel(self) -> int:
         """Stop what this session is doing, at once; safe from another thread or a signal

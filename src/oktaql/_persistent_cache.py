@@ -119,6 +119,7 @@ class PersistentCache:
         self.ttl = float(ttl)
         self.counts = Counts()
         self._lock = threading.Lock()
+        self._checked: set[Path] = set()  # folders made and found private
 
     def transport(self, inner: httpx.BaseTransport) -> httpx.BaseTransport:
         return _transport_class()(self, inner)
@@ -168,12 +169,16 @@ class PersistentCache:
 
     def store(self, file: Path, url: str, identity: str, headers: list[tuple[str, str]],
               body: bytes) -> None:  # fmt: skip
-        _private_dir(file.parent.parent)
-        _private_dir(file.parent)
+        self._folders(file.parent)
         meta = {"format": _FORMAT, "url": url, "identity": identity, "stored": time.time(),
                 "headers": headers}  # fmt: skip
         tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileNotFoundError:  # another process's write dropped the folder since
+            self._folders(file.parent, again=True)
+            fd = os.open(tmp, flags, 0o600)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
@@ -185,12 +190,23 @@ class PersistentCache:
         with self._lock:
             self.counts.stored += 1
 
+    def _folders(self, folder: Path, again: bool = False) -> None:
+        """The origin's and the collection's folders, made and checked once per process."""
+        with self._lock:
+            if folder in self._checked and not again:
+                return
+        _private_dir(folder.parent)
+        _private_dir(folder)
+        with self._lock:
+            self._checked.add(folder)
+
     def invalidate(self, origin: str, path: str) -> None:
         """A write to ``path``: every stored page of its collection at ``origin`` goes."""
         folder = self._folder(origin, path)
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
         with self._lock:
+            self._checked.discard(folder)
             self.counts.invalidated += 1
 
     def count(self, what: str) -> None:

@@ -65,7 +65,9 @@ def test_calls_for_the_first_page_go_out_before_the_last_page_is_asked(
     assert len(listing) == 3  # the three pages, no more
     first_page = _apps_in_pages(slow_org)[0]
     first_calls = [log.index(f"/api/v1/apps/{a}/tokens?limit=200") for a in first_page]
-    assert max(first_calls) < listing[2], log  # sent while page 2 was being fetched
+    # sent while page 2 was being fetched (the first at least: a pacer may hold the others of
+    # its endpoint family until an answer tells it the family's rate limit)
+    assert min(first_calls) < listing[2], log
     assert len(log) == 3 + APPS  # every call once: nothing is asked twice
     # the rows come in the calls' order (the apps' ids sorted), not in the order they arrived
     assert [a for a, _ in got] == [a for a in sorted(_ids(slow_org)) for _ in range(PER_APP)]
@@ -81,27 +83,27 @@ def test_the_rows_are_those_of_the_listing_then_the_calls(slow_org: RunningEmula
     )
 
 
-class _FailOne(httpx.HTTPTransport):
-    """Answers the token call of one app 403 at once, as Okta answers a missing scope."""
+class _Fail(httpx.HTTPTransport):
+    """Answers the token calls of some apps 403 at once, as Okta answers a missing scope."""
 
-    def __init__(self, app: str):
+    def __init__(self, apps: list[str]):
         super().__init__()
-        self.app = app
+        self.paths = {f"/api/v1/apps/{a}/tokens" for a in apps}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == f"/api/v1/apps/{self.app}/tokens":
+        if request.url.path in self.paths:
             body = {"errorCode": "E0000006", "errorSummary": "You do not have permission"}
             return httpx.Response(403, json=body, request=request)
         return super().handle_request(request)
 
 
 def test_a_failed_call_stops_the_listing_too(slow_org: RunningEmulator) -> None:
-    first = _apps_in_pages(slow_org)[0][0]
+    first = _apps_in_pages(slow_org)[0]  # whichever of its calls goes first fails at once
     slow_org.reset_log()
     with pytest.raises(APIError) as err:
-        _rows(slow_org, JOIN, transport=_FailOne(first))
+        _rows(slow_org, JOIN, transport=_Fail(first))
     assert err.value.status == 403
-    assert f"/api/v1/apps/{first}/tokens" in str(err.value)
+    assert any(f"/api/v1/apps/{a}/tokens" in str(err.value) for a in first)
     listing = [p for p in _log(slow_org) if urlsplit(p).path == "/api/v1/apps"]
     # the call failed while page 2 was on its way: page 3 was never asked for
     assert len(listing) == 2, _log(slow_org)

@@ -1,0 +1,230 @@
+"""A fair share of the rate limit (``rate_share``, ``--rate-share``): never more than that share
+of an endpoint family's ``X-Rate-Limit-Limit`` in a window, spread evenly once a fan-out outgrows
+it, and an up-front note when the budget makes a fan-out long.
+
+Real HTTP against the emulator with small windows (20 per 1 s window); what was sent is counted
+at the emulator (``Chaos.arrivals``: every request its rate limit counted, and when).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import oktaql
+from oktaql._http import RetryPolicy
+from oktaql._options import ConnectionOptions, resolve
+from oktaql._progress import progress_for
+from oktaql.emulator import EmulatorConfig, RunningEmulator, start_in_thread
+
+TOKEN = "share-token"
+JOIN = (
+    "SELECT a.label, t.id FROM okta.apps.applications a "
+    "JOIN okta.apps.tokens t ON t.appId = a.id ORDER BY a.label, t.id"
+)
+TOKENS = "/api/v1/apps/{id}/tokens"
+
+
+def truth(emu: RunningEmulator) -> list[tuple[str, str]]:
+    return sorted((a["label"], t) for a in emu.org.oidc_apps for t in emu.org.token_ids(a["id"]))
+
+
+def family_of(target: str) -> str:
+    path = target.partition("?")[0]
+    return TOKENS if path.endswith("/tokens") else path
+
+
+def per_window(emu: RunningEmulator) -> Counter[tuple[str, int]]:
+    """Requests the emulator counted per (endpoint family, window)."""
+    window = emu.config.rate_window
+    chaos = emu.app.state.chaos
+    return Counter((family_of(p), math.floor(t / window)) for t, _, p in chaos.arrivals)
+
+
+def throttled(emu: RunningEmulator) -> list[tuple[str, str, str]]:
+    return [e for e in emu.app.state.chaos.events if e[2] == "429"]
+
+
+def rows(conn: oktaql.Connection, sql: str) -> list[tuple[Any, ...]]:
+    cur = conn.cursor()
+    cur.execute(sql)
+    return cur.fetchall()
+
+
+@pytest.fixture
+def limited() -> Iterator[RunningEmulator]:
+    # 40 apps x 50 tokens: one page per app, 40 calls of the tokens family against 20/s
+    cfg = EmulatorConfig(token=TOKEN, apps=40, tokens_per_app=50, rate_limit=20, rate_window=1.0)
+    with start_in_thread(cfg) as emu:
+        yield emu
+
+
+def connect(emu: RunningEmulator, **options: Any) -> oktaql.Connection:
+    return oktaql.connect(org_url=emu.url, token=TOKEN, **options)
+
+
+def test_half_the_budget_per_window_and_no_429(limited: RunningEmulator) -> None:
+    emu = limited
+    start = time.monotonic()
+    assert rows(connect(emu), JOIN) == truth(emu)
+    took = time.monotonic() - start
+    assert throttled(emu) == []
+    counts = per_window(emu)
+    assert sum(counts.values()) == 41
+    assert max(counts.values()) <= 10  # 0.5 of 20 in every 1 s window
+    # 40 calls at 10 a window take at least 4 windows (3 full ones after the first)
+    token_windows = sorted(w for f, w in counts if f == TOKENS)
+    assert len(token_windows) >= 4 and token_windows[-1] - token_windows[0] >= 3
+    assert took >= 3.0
+
+
+def test_a_fan_out_that_outgrows_the_share_is_spread_evenly(limited: RunningEmulator) -> None:
+    emu = limited
+    assert rows(connect(emu), JOIN) == truth(emu)
+    window = emu.config.rate_window
+    times = sorted(t for t, _, p in emu.app.state.chaos.arrivals if family_of(p) == TOKENS)
+    by_window: dict[int, list[float]] = {}
+    for t in times:
+        by_window.setdefault(math.floor(t / window), []).append(t)
+    first, *paced = sorted(by_window)
+    assert paced  # the share ran out in the first window: the rest were paced
+    for w in paced[:-1]:  # every full paced window (the last may end early)
+        got = by_window[w]
+        assert len(got) == 10, (w, len(got))  # the whole share, none over
+        # spread over the window, not a burst at its reset: no 0.25 s holds more than 4
+        # (evenly: 2 or 3), and they reach into the window's last third
+        assert max(sum(1 for u in got if t <= u < t + 0.25) for t in got) <= 4, got
+        assert max(got) - w * window > 0.6
+
+
+def test_rate_share_1_uses_the_whole_budget_without_a_429(limited: RunningEmulator) -> None:
+    emu = limited
+    assert rows(connect(emu, rate_share=1), JOIN) == truth(emu)
+    assert throttled(emu) == []
+    counts = per_window(emu)
+    assert max(counts.values()) <= 20
+    assert max(n for (f, _), n in counts.items() if f == TOKENS) > 10  # more than half
+
+
+def test_the_first_request_of_a_family_goes_alone() -> None:
+    # the budget is unknown until an answer tells it: one request, then the others
+    cfg = EmulatorConfig(
+        token=TOKEN, apps=6, tokens_per_app=2, rate_limit=600, rate_window=60.0, latency_ms=60
+    )
+    with start_in_thread(cfg) as emu:
+        assert len(rows(connect(emu), JOIN)) == 12
+        tokens = sorted(t for t, _, p in emu.app.state.chaos.arrivals if family_of(p) == TOKENS)
+        assert len(tokens) == 6
+        assert tokens[1] - tokens[0] >= 0.05  # the second waited for the first's answer
+        assert tokens[-1] - tokens[1] < 0.05  # then the rest at once (the budget allows it)
+
+
+def test_the_readme_fan_out_under_600_a_minute_at_half_is_not_slowed() -> None:
+    # the issue's case: 41 requests against 600/min at 0.5: 300 allowed, so no waiting
+    cfg = EmulatorConfig(token=TOKEN, apps=40, tokens_per_app=50, rate_limit=600)
+    with start_in_thread(cfg) as emu:
+        start = time.monotonic()
+        assert rows(connect(emu), JOIN) == truth(emu)
+        assert time.monotonic() - start < 3.0
+        assert throttled(emu) == []
+        assert sum(per_window(emu).values()) == 41
+        assert max(per_window(emu).values()) <= 300
+
+
+def test_a_budget_the_server_does_not_count_is_not_a_reason_to_wait() -> None:
+    # without rate_limit the emulator reports a nominal 600/599 on every answer and counts
+    # nothing: 130 calls of one family at 0.5 (300 a minute) must not wait for anything
+    with start_in_thread(EmulatorConfig(token=TOKEN, apps=1, tokens_per_app=2600)) as emu:
+        app = emu.org.oidc_apps[0]["id"]
+        conn = connect(emu)
+        start = time.monotonic()
+        for _ in range(10):
+            got = rows(conn, f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'")
+            assert len(got) == 2600
+        assert time.monotonic() - start < 10.0
+        assert len([m for m, p, _ in emu.request_log if "/tokens" in p]) == 10 * 13
+
+
+def test_the_budget_is_per_endpoint_family(limited: RunningEmulator) -> None:
+    emu = limited
+    conn = connect(emu)
+    for _ in range(12):  # 12 listings of apps: 10 in the first window, 2 in the next
+        rows(conn, "SELECT id FROM okta.apps.applications")
+    counts = per_window(emu)
+    assert max(counts.values()) <= 10 and sum(counts.values()) == 12
+    assert throttled(emu) == []
+
+
+# --- the up-front note -------------------------------------------------------------------
+
+
+def _scan_and_calls(emu: RunningEmulator, n: int) -> tuple[Any, list[Any]]:
+    scan = SimpleNamespace(resource=SimpleNamespace(id="okta.apps.tokens"), alias="t")
+    app = emu.org.oidc_apps[0]["id"]
+    req = SimpleNamespace(url=f"{emu.url}/api/v1/apps/{app}/tokens?limit=200", org=None)
+    return scan, [SimpleNamespace(request=req)] * n
+
+
+def test_a_fan_out_the_budget_makes_long_says_so_up_front() -> None:
+    notes: list[str] = []
+    cfg = EmulatorConfig(token=TOKEN, apps=2, tokens_per_app=1, rate_limit=600)
+    with start_in_thread(cfg) as emu:
+        conn = connect(emu, notice=notes.append)
+        app = emu.org.oidc_apps[0]["id"]
+        rows(conn, f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'")  # tells the budget
+        scan, calls = _scan_and_calls(emu, 840)
+        with progress_for(False, scan, 840, session=conn.session, calls=calls) as bar:
+            assert len(notes) == 1
+            bar.advance(3)
+        # 300 a minute: 299 left in this window, then 541 at 300 a minute (~2 min)
+        assert re.fullmatch(r"~840 calls; at 50% of 600/min this takes ~2 min", notes[0]), notes
+        # 40 calls fit in the share: nothing to say
+        scan, calls = _scan_and_calls(emu, 40)
+        with progress_for(False, scan, 40, session=conn.session, calls=calls):
+            pass
+        assert len(notes) == 1
+
+
+def test_the_note_comes_with_the_first_answer_when_the_budget_is_unknown() -> None:
+    notes: list[str] = []
+    cfg = EmulatorConfig(token=TOKEN, apps=2, tokens_per_app=1, rate_limit=100)
+    with start_in_thread(cfg) as emu:
+        conn = connect(emu, notice=notes.append, rate_share=0.25)
+        scan, calls = _scan_and_calls(emu, 500)
+        with progress_for(False, scan, 500, session=conn.session, calls=calls) as bar:
+            assert notes == []  # nothing answered yet: the budget is unknown
+            app = emu.org.oidc_apps[0]["id"]
+            rows(conn, f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'")
+            bar.advance(1)
+        assert len(notes) == 1
+        assert re.fullmatch(r"~499 calls; at 25% of 100/min this takes ~\d+ min", notes[0])
+
+
+# --- the option ---------------------------------------------------------------------------
+
+
+def test_rate_share_is_a_connection_option_and_a_flag() -> None:
+    with start_in_thread(EmulatorConfig(token=TOKEN, apps=1)) as emu:
+        assert connect(emu).session.retry.rate_share == 0.5
+        assert connect(emu, rate_share=0.2).session.retry.rate_share == 0.2
+        policy = RetryPolicy(max_retries=1)
+        kept = connect(emu, retry=policy, rate_share=0.3).session.retry
+        assert (kept.rate_share, kept.max_retries) == (0.3, 1)
+    for bad in (0, 1.5, -1, "half"):
+        with pytest.raises(oktaql.Error, match="rate_share .* greater than 0 and at most 1"):
+            RetryPolicy(rate_share=bad)  # type: ignore[arg-type]
+    target = resolve(ConnectionOptions(emulator=True, rate_share=0.25), emulator=emu)
+    assert target.settings.retry is not None and target.settings.retry.rate_share == 0.25
+    from oktaql.cli import main
+
+    for value in ("0", "1.01"):
+        res = CliRunner().invoke(main, ["exec", "--emulator", "--rate-share", value, "SELECT 1"])
+        assert res.exit_code == 2 and "--rate-share" in res.output

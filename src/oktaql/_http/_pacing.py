@@ -189,7 +189,8 @@ class RatePacer:
                     f"{policy.rate_share:g}: {share_of(limit, policy.rate_share)} of {limit}), and "
                     f"the window resets in {until_reset:.0f} s, longer than the "
                     f"{policy.max_rate_limit_wait:g} s this client waits "
-                    "(--max-rate-limit-wait SECONDS, or a larger --rate-share)"
+                    "(--max-rate-limit-wait SECONDS or a larger --rate-share; in Python "
+                    "RetryPolicy(max_rate_limit_wait=...) or rate_share=)"
                 )
             return until_reset + _AFTER_RESET, False, False
         if server <= 0:  # others spent the budget: wait for the reset

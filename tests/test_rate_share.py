@@ -257,3 +257,23 @@ def test_a_share_used_up_until_a_distant_reset_is_an_error_naming_the_flags() ->
     assert "share of the rate limit for /api/v1/users is used up" in text
     assert "--rate-share 0.5: 5 of 10" in text and "--max-rate-limit-wait" in text
     assert len(seen) == 5  # nothing sent past the share
+
+
+def test_the_bar_shows_an_eta_and_the_cli_prints_notes_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=150)
+    scan = SimpleNamespace(resource=SimpleNamespace(id="okta.apps.tokens"), alias="t")
+    with progress_for(True, scan, 4, console) as bar:
+        bar.advance(2)
+    assert "ETA" in out.getvalue() and "okta.apps.tokens (t)" in out.getvalue()
+    with start_in_thread(EmulatorConfig(token=TOKEN, apps=1)) as emu:
+        target = resolve(ConnectionOptions(emulator=True), emulator=emu)
+    assert target.settings.notice is not None
+    target.settings.notice("~840 calls; at 50% of 600/min this takes ~3 min")
+    assert capsys.readouterr().err == "note: ~840 calls; at 50% of 600/min this takes ~3 min\n"

@@ -277,3 +277,37 @@ def test_the_bar_shows_an_eta_and_the_cli_prints_notes_on_stderr(
     assert target.settings.notice is not None
     target.settings.notice("~840 calls; at 50% of 600/min this takes ~3 min")
     assert capsys.readouterr().err == "note: ~840 calls; at 50% of 600/min this takes ~3 min\n"
+
+
+def test_a_long_paced_fan_out_says_how_long_before_it_starts() -> None:
+    # end to end: the join's fan-out gives the note through connect(notice=...) up front
+    cfg = EmulatorConfig(token=TOKEN, apps=20, tokens_per_app=1, rate_limit=6, rate_window=1.0)
+    with start_in_thread(cfg) as emu:
+        notes: list[str] = []
+        armed: list[bool] = []
+
+        def note(text: str) -> None:
+            notes.append(text)
+            if armed:  # the note is all this test needs: stop the fan-out there
+                conn.session.cancel()
+
+        conn = connect(emu, notice=note)
+        app = emu.org.oidc_apps[0]["id"]
+        one = f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'"
+        rows(conn, one)
+        time.sleep(1.05 - time.time() % 1.0)  # early in the next window: its length is learnt
+        rows(conn, one)
+        assert notes == []  # one call: nothing to say
+        armed.append(True)
+        before = len(emu.request_log)
+        with pytest.raises(oktaql.OperationalError, match="interrupted"):
+            rows(conn, JOIN)
+        # 20 calls at 3 a second (half of 6/s): about 6 s
+        assert len(notes) == 1 and re.fullmatch(
+            r"~20 calls; at 50% of 6/s this takes ~[67] s", notes[0]
+        ), notes
+        # the note came up front: before anything waited for the budget (calls may start as
+        # the listing's rows arrive, so a few of this window's share may have gone)
+        sent = [p for _, p, _ in emu.request_log[before:]]
+        assert sent[0] == "/api/v1/apps?limit=200"
+        assert len(sent) - 1 <= 3, sent

@@ -276,8 +276,13 @@ class _Runner:
             workers = Workers(size, lambda c: call_pages(s, scan, c, provider))
         if workers is not None:
             try:
+                # the session and calls: a fan-out the rate-limit share makes long says so
                 with progress_for(
-                    s.progress and len(calls) >= PROGRESS_MIN_CALLS, scan, len(calls)
+                    s.progress and len(calls) >= PROGRESS_MIN_CALLS,
+                    scan,
+                    len(calls),
+                    session=s,
+                    calls=calls,
                 ) as bar:
                     # a sliding window of futures consumed in call order: results never depend
                     # on timing, and at most a window's rows wait in memory; with a cap, no more

@@ -175,14 +175,20 @@ class PersistentCache:
         tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW
         try:
-            fd = os.open(tmp, flags, 0o600)
-        except FileNotFoundError:  # another process's write dropped the folder since
-            self._folders(file.parent, again=True)
-            fd = os.open(tmp, flags, 0o600)
-        try:
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileNotFoundError:  # another process's write dropped the folder since
+                self._folders(file.parent, again=True)
+                fd = os.open(tmp, flags, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
             os.replace(tmp, file)  # readers see the old page or the new one, never half
+        except OSError:
+            # a full disk, or the folder dropped again meanwhile: the page is simply not
+            # kept (the read itself succeeded); a folder that is not private raised above
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()

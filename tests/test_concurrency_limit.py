@@ -126,7 +126,10 @@ def test_refused_too_often_says_it_was_the_concurrency_limit() -> None:
         client.send(Request("POST", "https://acme.okta.com/api/v1/apps", body={}, has_body=True))
     text = str(err.value)
     assert "HTTP 429 E0000047" in text and "too many requests in flight for the org" in text
-    assert "lower --concurrency" in text and "(after 2 retries)" in text
+    assert "lower concurrency=N" in text and "(after 2 retries)" in text
+    from oktaql._report import report
+
+    assert "lower --concurrency N (after 2 retries)" in report(err.value, "cli").message
     assert len(seen) == 3
     assert client.limiter.in_flight == 0  # every slot given back
 

@@ -186,8 +186,9 @@ def test_a_fan_out_the_budget_makes_long_says_so_up_front() -> None:
         with progress_for(False, scan, 840, session=conn.session, calls=calls) as bar:
             assert len(notes) == 1
             bar.advance(3)
-        # 300 a minute: 299 left in this window, then 541 at 300 a minute (~2 min)
-        assert re.fullmatch(r"~840 calls; at 50% of 600/min this takes ~2 min", notes[0]), notes
+        # 300 a minute: 299 left in this window, then 541 at 300 a minute: 108 s after the
+        # reset, which is up to a minute away
+        assert re.fullmatch(r"~840 calls; at 50% of 600/min this takes ~[23] min", notes[0]), notes
         # 40 calls fit in the share: nothing to say
         scan, calls = _scan_and_calls(emu, 40)
         with progress_for(False, scan, 40, session=conn.session, calls=calls):
@@ -255,7 +256,13 @@ def test_a_share_used_up_until_a_distant_reset_is_an_error_naming_the_flags() ->
         client.send(Request("GET", url))
     text = str(err.value)
     assert "share of the rate limit for /api/v1/users is used up" in text
-    assert "--rate-share 0.5: 5 of 10" in text and "--max-rate-limit-wait" in text
+    assert "(rate_share=SHARE is 0.5: 5 of its 10 requests per window)" in text
+    assert re.search(r"resets in (599|600) s, longer than the 60 s this client waits", text)
+    from oktaql._report import report
+
+    cli = report(err.value, "cli").message
+    assert "(--rate-share SHARE is 0.5" in cli and "(--max-rate-limit-wait SECONDS)" in cli
+    assert "RetryPolicy" not in cli and "rate_share" not in cli
     assert len(seen) == 5  # nothing sent past the share
 
 
@@ -311,3 +318,70 @@ def test_a_long_paced_fan_out_says_how_long_before_it_starts() -> None:
         sent = [p for _, p, _ in emu.request_log[before:]]
         assert sent[0] == "/api/v1/apps?limit=200"
         assert len(sent) - 1 <= 3, sent
+
+
+# --- the pacer's rule, on a clock that sleeps instantly -----------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 4))
+        self.t += max(0.0, seconds)
+
+
+def _answer(clock: FakeClock, limit: int, remaining: int, reset: float) -> Any:
+    from email.utils import formatdate
+
+    import httpx
+
+    headers = {
+        "Date": formatdate(clock.t, usegmt=True),
+        "X-Rate-Limit-Limit": str(limit),
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(int(reset)),
+    }
+    return httpx.Response(200, json=[], headers=headers)
+
+
+def test_burst_while_it_fits_then_even_slots_then_a_burst_again_after_a_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from oktaql._http import _clock, _pacing
+
+    clock = FakeClock()
+    monkeypatch.setattr(_clock, "now", clock.now)
+    monkeypatch.setattr(_clock, "sleep", clock.sleep)
+    pacer, key, policy = _pacing.RatePacer(), ("https", "acme", "/api/v1/users"), RetryPolicy()
+    reset = clock.t + 1  # windows of 1 s (whole seconds), 10 each: 5 ours
+
+    first = pacer.acquire(key, policy)  # unknown: goes alone
+    assert first is not None and first.probe
+    pacer.record(key, _answer(clock, 10, 9, reset), first)
+    tickets = [pacer.acquire(key, policy) for _ in range(4)]  # fits in the share: at once
+    assert clock.sleeps == []
+    for i, t in enumerate(tickets):
+        pacer.record(key, _answer(clock, 10, 8 - i, reset), t)
+    probe = pacer.acquire(key, policy)  # the share is used: wait for the reset, then alone
+    assert clock.sleeps == [1.02] and probe is not None and probe.probe
+    pacer.record(key, _answer(clock, 10, 9, reset + 1), probe)
+    # the work outgrew the share: from the probe (20 ms after the reset) to 20 ms before
+    # the next reset, the share's 5 are evenly spaced: 0.96 / 5
+    for _ in range(4):
+        pacer.record(key, _answer(clock, 10, 5, reset + 1), pacer.acquire(key, policy))
+    assert clock.sleeps[1:] == [0.192] * 4
+    # nothing for a while after the next reset: the work had stopped, so it bursts again
+    clock.t = reset + 1 + 0.9
+    probe = pacer.acquire(key, policy)
+    assert probe is not None and probe.probe
+    pacer.record(key, _answer(clock, 10, 9, reset + 2), probe)
+    before = len(clock.sleeps)
+    for _ in range(4):
+        pacer.acquire(key, policy)
+    assert len(clock.sleeps) == before

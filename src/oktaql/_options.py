@@ -134,7 +134,7 @@ _FLAGS = [
         "--no-pace",
         is_flag=True,
         help="Do not slow down as X-Rate-Limit-Remaining runs low (by default a fan-out "
-        "spreads the remaining budget until the reset).",
+        "spreads the remaining budget until the reset), nor keep to --rate-share.",
     ),
     click.option(
         "--rate-share",

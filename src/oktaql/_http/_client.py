@@ -221,7 +221,7 @@ class HTTPClient:
                             api_error(req, resp),
                             "; too many requests in flight for the org (Okta's concurrency "
                             "limit), even after halving them: retry later or lower "
-                            "--concurrency" + _after(retries),
+                            "concurrency=N" + _after(retries),
                         )
                     )
                 retries = self._backoff(retries, headers, first_id)

@@ -50,6 +50,7 @@ Key = tuple[str, str, str]
 PROBE_WAIT = 1.0  # seconds the other requests wait for the answer that tells a window
 _AFTER_RESET = 0.02  # seconds past a reset before the next window's first request
 _GUARD = 0.02  # seconds kept free before a reset, on top of a round trip
+_IDLE_AFTER_RESET = 0.5  # no request this long after a reset: the family's work had stopped
 OKTA_WINDOW = 60.0  # Okta's rate-limit windows are a minute
 
 
@@ -162,7 +163,7 @@ class RatePacer:
         whether it is the request that tells the window)."""
         w = f.window
         if w is not None and now >= w.reset:  # the window is over
-            self._close(f, w, policy)
+            self._close(f, w, policy, now)
             w = None
         if w is None:
             if f.unreported:
@@ -184,13 +185,14 @@ class RatePacer:
             if ours <= 0 and not w.paced:
                 w.paced = True  # the work outgrew the share: spread it from the next window
             if until_reset > policy.max_rate_limit_wait:
+                n = share_of(limit, policy.rate_share)
                 raise OperationalError(
-                    f"the share of the rate limit for {f.path} is used up (--rate-share "
-                    f"{policy.rate_share:g}: {share_of(limit, policy.rate_share)} of {limit}), and "
-                    f"the window resets in {until_reset:.0f} s, longer than the "
+                    f"the share of the rate limit for {f.path} is used up (rate_share=SHARE is "
+                    f"{policy.rate_share:g}: {n} of its {limit} requests per window), and the "
+                    f"window resets in {until_reset:.0f} s, longer than the "
                     f"{policy.max_rate_limit_wait:g} s this client waits "
-                    "(--max-rate-limit-wait SECONDS or a larger --rate-share; in Python "
-                    "RetryPolicy(max_rate_limit_wait=...) or rate_share=)"
+                    "(retry=RetryPolicy(max_rate_limit_wait=SECONDS)); a larger "
+                    "rate_share=SHARE takes more of the budget"
                 )
             return until_reset + _AFTER_RESET, False, False
         if server <= 0:  # others spent the budget: wait for the reset
@@ -215,10 +217,15 @@ class RatePacer:
         w.sent += 1
         return slot - now, True, False
 
-    def _close(self, f: _Family, w: _Window, policy: RetryPolicy) -> None:
+    def _close(self, f: _Family, w: _Window, policy: RetryPolicy, now: float) -> None:
         used = min(w.sent, w.limit - w.remaining)
-        # still paced if the work used the whole share: it goes on into the next window
-        f.paced = w.paced and used >= share_of(w.limit, policy.rate_share)
+        # still paced if the work used the whole share and goes on: requests held back wake
+        # at the reset, so a first request well after it means the work had stopped
+        f.paced = (
+            w.paced
+            and used >= share_of(w.limit, policy.rate_share)
+            and now - w.reset < _IDLE_AFTER_RESET
+        )
         f.last_reset_raw, f.last_reset, f.last_limit = w.reset_raw, w.reset, w.limit
         f.window = None
 

@@ -385,3 +385,37 @@ def test_burst_while_it_fits_then_even_slots_then_a_burst_again_after_a_pause(
     for _ in range(4):
         pacer.acquire(key, policy)
     assert len(clock.sleeps) == before
+
+
+def test_cancel_ends_a_wait_for_the_budget_and_nothing_is_sent_after_resume() -> None:
+    import threading
+
+    # 1 request a window of 50 s at half of 2: after the first token call the rest wait
+    cfg = EmulatorConfig(token=TOKEN, apps=5, tokens_per_app=1, rate_limit=2, rate_window=50.0)
+    with start_in_thread(cfg) as emu:
+        conn = connect(emu)
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                rows(conn, JOIN)
+            except BaseException as exc:  # noqa: BLE001 - the test reads it
+                failed.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = time.monotonic() + 5
+        while not any("/tokens" in p for _, p, _ in emu.request_log):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)  # the others are waiting for the budget now
+        sent = len(emu.request_log)
+        cancelled = time.monotonic()
+        conn.session.cancel()
+        worker.join(3.0)
+        assert not worker.is_alive() and time.monotonic() - cancelled < 1.0
+        assert len(failed) == 1 and str(failed[0]).startswith("interrupted: GET ")
+        conn.session.resume()
+        time.sleep(0.5)  # a wait that ignored the cancel would send when it ends
+        assert len(emu.request_log) == sent
+        assert throttled(emu) == []

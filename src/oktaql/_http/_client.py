@@ -26,6 +26,7 @@ from oktaql._http._models import (
 from oktaql._http._pacing import (
     Estimate,
     RatePacer,
+    Stopped,
     concurrency_refusal,
     family,
     rate_limit_wait,
@@ -67,6 +68,10 @@ class HTTPClient:
         self.pacer = RatePacer()
         # Okta's per-org concurrency limit: at most this many in flight, adapted (AIMD)
         self.limiter = ConcurrencyLimiter(connections)
+        # a session's gate (oktaql._cancel) says when it was cancelled: waits for the budget
+        # end then, instead of sending when they are over
+        cancellation = getattr(getattr(transport, "guard", None), "cancellation", None)
+        self._stop = getattr(cancellation, "is_set", None)
         self._lock = threading.Lock()
         import httpx
 
@@ -162,9 +167,13 @@ class HTTPClient:
         while True:
             slot = self.limiter.acquire()
             try:
-                ticket = self.pacer.acquire(bucket, policy)
+                ticket = self.pacer.acquire(bucket, policy, self._stop)
             except BaseException as exc:
                 self.limiter.release(slot, answered=False)
+                if isinstance(exc, Stopped):
+                    from oktaql._cancel import interrupted
+
+                    raise failed(interrupted(req.method, req.url, in_flight=False)) from None
                 if isinstance(exc, Error):
                     raise failed(exc) from None
                 raise

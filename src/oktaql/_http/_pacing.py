@@ -34,6 +34,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ Key = tuple[str, str, str]
 PROBE_WAIT = 1.0  # seconds the other requests wait for the answer that tells a window
 _AFTER_RESET = 0.02  # seconds past a reset before the next window's first request
 _GUARD = 0.02  # seconds kept free before a reset, on top of a round trip
+_STOP_POLL = 0.1  # seconds between looks at a cancellation while waiting for the budget
 _IDLE_AFTER_RESET = 0.5  # no request this long after a reset: the family's work had stopped
 OKTA_WINDOW = 60.0  # Okta's rate-limit windows are a minute
 
@@ -130,12 +132,17 @@ class RatePacer:
 
     # --- letting requests go ------------------------------------------------------------
 
-    def acquire(self, key: Key, policy: RetryPolicy) -> Ticket | None:
-        """Wait until a request of ``key``'s family may go; the ticket for record/release."""
+    def acquire(
+        self, key: Key, policy: RetryPolicy, stop: Callable[[], bool] | None = None
+    ) -> Ticket | None:
+        """Wait until a request of ``key``'s family may go; the ticket for record/release.
+        ``stop()`` true (the session was cancelled) ends a wait with :class:`Stopped`."""
         if not policy.pace:
             return None
         probe_wait: float | None = None
         while True:
+            if stop is not None and stop():
+                raise Stopped
             with self._cond:
                 f = self._families.setdefault(key, _Family(key[2]))
                 f.share = policy.rate_share
@@ -152,7 +159,12 @@ class RatePacer:
                 else:
                     probe_wait = None
             if delay and delay > 0:
-                _clock.sleep(delay)
+                try:
+                    _sleep(delay, stop)
+                except Stopped:
+                    if go:
+                        self.release(ticket)
+                    raise
             if go:
                 return ticket
 
@@ -320,6 +332,25 @@ class RatePacer:
                 else:
                     seconds = max(0.0, w.reset - now) + (calls - left) / per_window * length
             return Estimate(calls, seconds, policy.rate_share, limit, length)
+
+
+class Stopped(Exception):
+    """A wait for the budget ended because the session was cancelled: nothing was sent."""
+
+
+def _sleep(seconds: float, stop: Callable[[], bool] | None) -> None:
+    """Sleep, waking every tenth of a second to see whether ``stop()`` says to give up."""
+    if stop is None:
+        _clock.sleep(seconds)
+        return
+    end = _clock.now() + seconds
+    while True:
+        left = end - _clock.now()
+        if left <= 0:
+            return
+        _clock.sleep(min(left, _STOP_POLL))
+        if stop():
+            raise Stopped
 
 
 def concurrency_refusal(resp: httpx.Response) -> bool:

@@ -77,7 +77,7 @@ class WriteLedger:
         elif in_flight and (interrupted or acted):
             why = "in flight at the interruption" if interrupted else "its answer was lost"
             unknown.append(self._entry(index, note=why))
-        else:
+        elif index < len(self.calls):  # == len: the last call acted, its answer unreadable
             note = "" if interrupted or not isinstance(cause, Error) else "failed"
             pending.append(self._entry(index, note=note))
         pending += [self._entry(i) for i in range(index + 1, len(self.calls))]

@@ -114,19 +114,28 @@ def test_rate_share_1_uses_the_whole_budget_without_a_429(limited: RunningEmulat
     assert max(n for (f, _), n in counts.items() if f == TOKENS) > 10  # more than half
 
 
-def test_the_first_request_of_a_family_goes_alone() -> None:
-    # the budget is unknown until an answer tells it: one request, then the others
+def test_the_first_request_to_an_org_goes_alone_then_a_known_budget_goes_at_once() -> None:
+    # nothing known about the org's budget: one request, its answer tells it, then the others
     cfg = EmulatorConfig(
         token=TOKEN, apps=6, tokens_per_app=2, rate_limit=600, rate_window=60.0, latency_ms=60
     )
     with start_in_thread(cfg) as emu:
-        assert len(rows(connect(emu), JOIN)) == 12
+        ids = ", ".join(f"'{a['id']}'" for a in emu.org.oidc_apps)
+        tokens_in = f"SELECT id FROM okta.apps.tokens WHERE appId IN ({ids})"
+        # the fan-out is the org's first call (through DuckDB: a stream reads one at a time)
+        assert len(rows(connect(emu, stream=False), tokens_in)) == 12
         tokens = sorted(t for t, _, p in emu.app.state.chaos.arrivals if family_of(p) == TOKENS)
         assert len(tokens) == 6
         assert tokens[1] - tokens[0] >= 0.05  # the second waited for the first's answer
         # then the rest at once (the budget allows it): one after another they would take
         # four answers, 240 ms
         assert tokens[-1] - tokens[1] < 0.15
+        # a join: the apps listing told the org's budget, so its fan-out assumes it (the
+        # smallest any family reported) and does not wait for a first answer of its own
+        emu.app.state.chaos.arrivals.clear()
+        assert len(rows(connect(emu), JOIN)) == 12
+        tokens = sorted(t for t, _, p in emu.app.state.chaos.arrivals if family_of(p) == TOKENS)
+        assert len(tokens) == 6 and tokens[-1] - tokens[0] < 0.05
 
 
 def test_the_readme_fan_out_under_600_a_minute_at_half_is_not_slowed() -> None:
@@ -376,15 +385,21 @@ def test_burst_while_it_fits_then_even_slots_then_a_burst_again_after_a_pause(
     for _ in range(4):
         pacer.record(key, _answer(clock, 10, 5, reset + 1), pacer.acquire(key, policy))
     assert clock.sleeps[1:] == [0.192] * 4
-    # nothing for a while after the next reset: the work had stopped, so it bursts again
+    # nothing for a while after the next reset: the work had stopped, so it bursts again,
+    # assuming the last window's limit until the first answer tells this one's
     clock.t = reset + 1 + 0.9
-    probe = pacer.acquire(key, policy)
-    assert probe is not None and probe.probe
-    pacer.record(key, _answer(clock, 10, 9, reset + 2), probe)
     before = len(clock.sleeps)
-    for _ in range(4):
-        pacer.acquire(key, policy)
+    first = pacer.acquire(key, policy)
+    assert first is not None and not first.probe
+    tickets = [pacer.acquire(key, policy) for _ in range(4)]
     assert len(clock.sleeps) == before
+    # (the assumed share is spent: a sixth would wait for an answer) the answers come: the
+    # real window's share is used too, so the sixth waits for the reset, paced from there
+    pacer.record(key, _answer(clock, 10, 9, reset + 2), first)
+    for t in tickets:
+        pacer.record(key, _answer(clock, 10, 5, reset + 2), t)
+    late = pacer.acquire(key, policy)
+    assert late is not None and late.probe and clock.t >= reset + 2
 
 
 def test_cancel_ends_a_wait_for_the_budget_and_nothing_is_sent_after_resume() -> None:

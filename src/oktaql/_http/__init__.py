@@ -38,8 +38,8 @@ header in a request's own headers is dropped.
 
 Pacing (``_pacing``): a window of an endpoint family (``/api/v1/apps/{id}/tokens``, ...) takes
 at most ``RetryPolicy.rate_share`` of its ``X-Rate-Limit-Limit`` (half by default); work that
-outgrows it is spread evenly over the next windows; the first request of an unknown window goes
-alone; when ``X-Rate-Limit-Remaining`` drops under ``pace_fraction`` of the limit (or under
+outgrows it is spread evenly over the next windows; a window not yet answered assumes the last
+known budget (the org's first request goes alone); when ``X-Rate-Limit-Remaining`` drops under ``pace_fraction`` of the limit (or under
 ``pace_reserve``, about the number of concurrent workers) the rest is spread until the reset.
 A fan-out then runs as fast as its share allows without 429s.
 

@@ -4,9 +4,13 @@ reset, a low budget spread until the reset.
 
 How a family's requests are let go (:class:`RatePacer`):
 
-* **Unknown window.** Until an answer of the family tells its window (the first request, and
-  the first after each reset), one request goes alone and the others wait for its answer (at
-  most :data:`PROBE_WAIT` seconds). A family whose answers carry no rate headers is not paced.
+* **Unknown window.** Until an answer of a window comes, its budget is assumed: the family's
+  limit in its last window, else the smallest limit another family of the same org reported
+  (the window's reset a minute away, or where the window length learnt puts it: a later
+  reset only counts more of our requests into the window). With nothing to assume (the org's
+  first request), or when the family is paced, one request goes alone and the others wait
+  for its answer (at most :data:`PROBE_WAIT` seconds). A family whose answers carry no rate
+  headers is not paced. A wait ends at once when the session is cancelled.
 * **The share.** In a window we send at most ``floor(rate_share * X-Rate-Limit-Limit)``
   requests (at least one). Our count is the requests we sent in the window, but never more
   than the server says it counted (``Limit - Remaining``, plus ours still unanswered): an
@@ -70,11 +74,14 @@ class _Window:
     sent: int  # our requests sent in this window (by this machine's clock)
     next_slot: float
     paced: bool  # the share is spread evenly over the window
+    # assumed from an earlier window (or another family of the org) until an answer tells
+    # it: the limit and the reset are guesses, the count of our requests is not
+    provisional: bool = False
 
 
 @dataclass
 class _Family:
-    path: str  # the endpoint family, for messages
+    key: Key
     window: _Window | None = None
     inflight: int = 0
     probing: bool = False  # a request that will tell the window is unanswered
@@ -144,7 +151,7 @@ class RatePacer:
             if stop is not None and stop():
                 raise Stopped
             with self._cond:
-                f = self._families.setdefault(key, _Family(key[2]))
+                f = self._families.setdefault(key, _Family(key))
                 f.share = policy.rate_share
                 now = _clock.now()
                 delay, go, probe = self._plan(f, policy, now, probe_wait)
@@ -180,10 +187,13 @@ class RatePacer:
         if w is None:
             if f.unreported:
                 return 0.0, True, False
-            if f.probing and (probe_wait is None or time.monotonic() - probe_wait < PROBE_WAIT):
-                return None, False, False
-            f.probing = True
-            return 0.0, True, True
+            prior = self._prior_limit(f)
+            if prior is None or f.paced:
+                if f.probing and (probe_wait is None or time.monotonic() - probe_wait < PROBE_WAIT):
+                    return None, False, False
+                f.probing = True
+                return 0.0, True, True
+            w = f.window = self._provisional(f, prior, now)
         limit = w.limit
         used = min(w.sent, limit - w.remaining + f.inflight)  # the server's count bounds ours
         ours = share_of(limit, policy.rate_share) - used
@@ -193,13 +203,16 @@ class RatePacer:
         # could be counted in the next window, on top of that window's share
         binds = ours <= server
         end = w.reset - (self._rtt + _GUARD) if binds else w.reset
+        if w.provisional and ours <= 0:
+            # the share assumed is spent: the first answer tells the real window
+            return (0.0, True, True) if f.inflight == 0 else (None, False, False)
         if ours <= 0 or (binds and now >= end):
             if ours <= 0 and not w.paced:
                 w.paced = True  # the work outgrew the share: spread it from the next window
             if until_reset > policy.max_rate_limit_wait:
                 n = share_of(limit, policy.rate_share)
                 raise OperationalError(
-                    f"the share of the rate limit for {f.path} is used up (rate_share=SHARE is "
+                    f"the share of the rate limit for {f.key[2]} is used up (rate_share=SHARE is "
                     f"{policy.rate_share:g}: {n} of its {limit} requests per window), and the "
                     f"window resets in {until_reset:.0f} s, longer than the "
                     f"{policy.max_rate_limit_wait:g} s this client waits "
@@ -212,7 +225,12 @@ class RatePacer:
                 return 0.0, True, False  # the 429 will say how long the wait would be
             return until_reset + _AFTER_RESET, False, False
         low = max(limit * policy.pace_fraction, policy.pace_reserve)
-        if server <= low and until_reset <= policy.max_rate_limit_wait and server <= ours:
+        if (
+            not w.provisional
+            and server <= low
+            and until_reset <= policy.max_rate_limit_wait
+            and server <= ours
+        ):
             # little left for anyone: the rest spread evenly until the reset
             slot = max(now, w.next_slot)
             w.next_slot = slot + (w.reset - slot) / server
@@ -229,7 +247,34 @@ class RatePacer:
         w.sent += 1
         return slot - now, True, False
 
+    def _prior_limit(self, f: _Family) -> int | None:
+        """The limit to assume for a window not yet answered: the family's last one, else the
+        smallest any other family of the same org reported (None: nothing known)."""
+        if f.last_limit is not None:
+            return f.last_limit
+        seen = [
+            o.window.limit if o.window is not None else o.last_limit
+            for k, o in self._families.items()
+            if k[:2] == f.key[:2] and o is not f and not (o.window and o.window.provisional)
+        ]
+        known = [limit for limit in seen if limit is not None]
+        return min(known) if known else None
+
+    def _provisional(self, f: _Family, limit: int, now: float) -> _Window:
+        """A window whose first answer has not come: the window that follows the last one
+        when its length is known, else a minute from now (a later reset only counts more of
+        our requests into it: the safe side)."""
+        if f.length is not None and f.last_reset_raw is not None and f.last_reset <= now:
+            ahead = math.floor((now - f.last_reset) / f.length) + 1
+            reset = f.last_reset + ahead * f.length
+        else:
+            reset = now + (f.length or OKTA_WINDOW)
+        return _Window(limit, limit, -1, reset, 0, now, False, provisional=True)
+
     def _close(self, f: _Family, w: _Window, policy: RetryPolicy, now: float) -> None:
+        if w.provisional:  # never answered: nothing learnt
+            f.window = None
+            return
         used = min(w.sent, w.limit - w.remaining)
         # still paced if the work used the whole share and goes on: requests held back wake
         # at the reset, so a first request well after it means the work had stopped
@@ -248,7 +293,7 @@ class RatePacer:
         if ticket is None:
             return
         with self._cond:
-            f = self._families.setdefault(ticket.key, _Family(ticket.key[2]))
+            f = self._families.setdefault(ticket.key, _Family(ticket.key))
             f.inflight = max(0, f.inflight - 1)
             if ticket.probe:
                 f.probing = False  # another request tells the window
@@ -259,7 +304,7 @@ class RatePacer:
         info = _rate_headers(resp)
         with self._cond:
             now = _clock.now()
-            f = self._families.setdefault(key, _Family(key[2]))
+            f = self._families.setdefault(key, _Family(key))
             if ticket is not None:
                 f.inflight = max(0, f.inflight - 1)
                 if ticket.probe:
@@ -275,6 +320,14 @@ class RatePacer:
             if resp.status_code == 429:
                 remaining = 0
             w = f.window
+            if w is not None and w.provisional:
+                if f.last_reset_raw is not None and reset_raw <= f.last_reset_raw:
+                    return  # an answer from the window before, arriving late
+                # the first answer of the window: its real reset, limit and budget
+                self._learn_length(f, reset_raw, reset, ticket)
+                w.provisional = False
+                w.limit, w.remaining, w.reset_raw, w.reset = limit, remaining, reset_raw, reset
+                return
             if w is None or reset_raw > w.reset_raw:
                 if w is not None:  # our clock is behind the server's: its window is over
                     f.paced = w.paced

@@ -50,8 +50,9 @@ class ConcurrencyLimiter:
             return Slot(self._round)
 
     def release(self, slot: Slot, *, refused: bool = False, answered: bool = True) -> None:
-        """Give the slot back: ``refused`` by the concurrency limit, or an answer (any status
-        but that refusal) when ``answered``; a request that got no answer teaches nothing."""
+        """Give the slot back: ``refused`` by the concurrency limit, or ``answered`` (Okta
+        took the request: any status but a 429 or a 5xx) counts towards a run of successes;
+        anything else (no answer, a rate limit, a server error) teaches nothing."""
         with self._cond:
             self.in_flight = max(0, self.in_flight - 1)
             if refused:

@@ -187,10 +187,13 @@ class _Runner:
                     if workers.started_early < budget:
                         new = [r for r in s.duck.execute(sql).fetchall() if r not in seen]
                         seen.update(new)
-                        calls = dependent_calls(scan, [(list(names), _in_order(new))], ctx)
-                        s.check_targets([c.request for c in calls])
-                        for call in calls[: budget - workers.started_early]:
-                            workers.start_early(call)
+                        # each value's calls go as soon as they are built, not after all
+                        for value in _in_order(new):
+                            if workers.started_early >= budget:
+                                break
+                            for call in dependent_calls(scan, [(list(names), [value])], ctx):
+                                s.check_targets([call.request])
+                                workers.start_early(call)
                     if workers.stop.is_set() or (
                         source.row_cap is not None and sink.count >= source.row_cap
                     ):

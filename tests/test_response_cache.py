@@ -212,7 +212,7 @@ def test_another_process_reuses_the_pages(org: RunningEmulator, tmp_path: Path) 
         "OKTAQL_CACHE_DIR": str(tmp_path / "cache"),
     }
     argv = [
-        sys.executable, "-c", "from oktaql.cli import main; main()", "exec",
+        sys.executable, "-m", "oktaql", "exec",
         "--org-url", org.url, "--persistent-cache", "-o", "csv", JOIN,
     ]  # fmt: skip
     outs = []

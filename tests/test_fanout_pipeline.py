@@ -10,6 +10,8 @@ Requests are counted, in the order they arrived, at the emulator.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -107,6 +109,15 @@ def test_a_failed_call_stops_the_listing_too(slow_org: RunningEmulator) -> None:
     listing = [p for p in _log(slow_org) if urlsplit(p).path == "/api/v1/apps"]
     # the call failed while page 2 was on its way: page 3 was never asked for
     assert len(listing) == 2, _log(slow_org)
+    # and the workers are gone once the calls in flight came back (nothing waits for them)
+    deadline = time.monotonic() + 5
+    while _fanout_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _fanout_threads() == []
+
+
+def _fanout_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("oktaql-fanout")]
 
 
 @pytest.mark.parametrize(("tail", "limit"), [("LIMIT 2", "2"), ("LIMIT 2 OFFSET 3", "5")])

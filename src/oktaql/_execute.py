@@ -200,10 +200,10 @@ class _Runner:
                         break  # a call failed (its error is raised below), or the cap is met
             sink = sink or new_sink([])
             sink.flush()
+            self._load(scan, self._fan_calls(fan), None, workers)
         except BaseException:
-            workers.close()
+            workers.close()  # whatever failed: the calls started early send nothing more
             raise
-        self._load(scan, self._fan_calls(fan), None, workers)
         return Result()
 
     def _joined_rows(self, stop: JoinCap | None) -> _RowCount | None:

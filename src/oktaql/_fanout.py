@@ -43,6 +43,7 @@ class Workers:
         self._tasks: queue.SimpleQueue[tuple[Future[list[Any] | None], Call] | None]
         self._tasks = queue.SimpleQueue()
         self._early: dict[CallKey, Future[list[Any] | None]] = {}
+        self._closed = False
         # the threads start on a thread of their own, all at once: starting 16 takes ~8 ms of
         # the caller's time, which then overlaps the listing's first request instead of
         # delaying the calls (started one per call as calls came, the first wave spread over
@@ -111,7 +112,10 @@ class Workers:
 
     def close(self) -> None:
         """Done, capped, failed or interrupted: nothing new starts, and calls still in
-        flight are not waited for (they fetch no further page)."""
+        flight are not waited for (they fetch no further page). Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self.stop.set()
         for _ in range(self.size):
             self._tasks.put(None)  # each worker ends after the task it is on

@@ -27,11 +27,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 class Emulator:
     """``oktaql emulator`` in a separate process (its CPU never shares the client's GIL)."""
 
-    def __init__(self, *, apps: int, tokens_per_app: int, latency_ms: float = 0.0):
+    def __init__(
+        self, *, apps: int, tokens_per_app: int, latency_ms: float = 0.0, extra: Sequence[str] = ()
+    ):
         self.args = [
             OKTAQL, "emulator", "--port", "0", "--token", TOKEN,
             "--apps", str(apps), "--tokens-per-app", str(tokens_per_app),
-            "--latency", str(latency_ms),
+            "--latency", str(latency_ms), *extra,
         ]  # fmt: skip
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""

@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py            # full run (a few minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # one repetition of each: a smoke test
     .venv/bin/python bench/run.py --only 1,3 # some of them
+    .venv/bin/python bench/run.py --only 6   # request economy (issue 19): fan-out vs its
+                                             # floor and Okta's SDK, rate share, cache hits
 
 Every comparison is measured side by side in the same run, against the same emulator process,
 with the two sides alternating so drift (CPU frequency, page cache) hits both alike. The emulator
@@ -28,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from economy import bench_economy  # noqa: E402
 from harness import (  # noqa: E402
     OKTAQL,
     PYTHON,
@@ -94,6 +97,25 @@ def bare_loop(
     return n
 
 
+def urllib_loop(url: str) -> int:
+    """The issue's baseline: urllib (a connection per request, as urllib does), ``json.loads``,
+    follow ``Link: rel="next"``, keeping every decoded token."""
+    import re
+    import urllib.request
+
+    headers = {"Authorization": f"SSWS {TOKEN}", "Accept": "application/json"}
+    tokens: list[object] = []
+    nxt: str | None = url
+    while nxt:
+        with urllib.request.urlopen(urllib.request.Request(nxt, headers=headers)) as r:
+            tokens.extend(json.loads(r.read()))
+            links = r.headers.get_all("Link") or []
+        nxt = next(
+            (m.group(1) for v in links if (m := re.search(r'<([^>]+)>;\s*rel="next"', v))), None
+        )
+    return len(tokens)
+
+
 def bench_read(s: Settings) -> list[Row]:
     import httpx
 
@@ -131,6 +153,7 @@ def bench_read(s: Settings) -> list[Row]:
             "bare_reused": lambda: bare_loop(first, client),
             "bare_drop": lambda: bare_loop(first, client, keep=False),
             "bare_orjson": lambda: bare_loop(first, client, decode="orjson"),
+            "urllib": lambda: urllib_loop(first),
         }
         for fn in sides.values():  # warm up imports, the provider cache, keep-alive
             assert fn() == rows_wanted
@@ -161,7 +184,17 @@ def bench_read(s: Settings) -> list[Row]:
     emu_req = Stat([sum(emu_cpu["bare_reused"].values + emu_cpu["dbapi_reused"].values) / runs])
     share = emu_req.median / bare_per_req.median
     cpu_ratio = ratio_stat(client_cpu["dbapi_reused"], client_cpu["bare_reused"])
+    vs_urllib = ratio_stat(stats["dbapi_reused"], stats["urllib"])
+    cpu_urllib = ratio_stat(client_cpu["dbapi_reused"], client_cpu["urllib"])
     return [
+        Row("1", "bare urllib loop (json.loads, keeps the rows; the issue's baseline)",
+            stats["urllib"].fmt()),
+        Row("1", "ratio DB-API (reused) / urllib loop, wall", vs_urllib.fmt("×", digits=2),
+            "≤ 1.1×", vs_urllib.median <= 1.1),
+        Row("1", "ratio DB-API (reused) / urllib loop, client CPU", cpu_urllib.fmt("×", digits=2),
+            "≤ 1.1×", cpu_urllib.median <= 1.1,
+            f"{client_cpu['dbapi_reused'].median * 1e3:.2f} ms vs "
+            f"{client_cpu['urllib'].median * 1e3:.2f} ms per page of 200"),
         Row("1", "DB-API, new connection per run: 5,000 tokens, 25 pages", stats["dbapi_fresh"].fmt()),
         Row("1", "bare httpx loop, new client per run", stats["bare_fresh"].fmt()),
         Row("1", "ratio DB-API / bare (new connection / client)", fresh.fmt("×", digits=2),
@@ -531,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         "3": lambda: bench_fanout(s),
         "4": lambda: bench_memory(s, sizes),
         "5": lambda: bench_registry(s),
+        "6": lambda: bench_economy(s.quick),
     }
     chosen = [x.strip() for x in args.only.split(",") if x.strip()] or list(benches)
     t0 = time.perf_counter()

@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 
 from sqlglot import exp
 
+from oktaql._fanout import Workers, pipelines
 from oktaql._http import HTTPClient, Request, decode_json, origin, show_origin
 from oktaql._ledger import WriteLedger, is_absent
 from oktaql._loading import TableSink, infer_columns
@@ -76,15 +77,32 @@ def run(plan: Plan, session: Session) -> Result:
     runner = _Runner(session)
     result = Result(rowcount=0, message="done")
     span = plan.local_state()
+    steps = plan.steps
     try:
         with ExitStack() as file:
-            for i, step in enumerate(plan.steps):
+            i = 0
+            while i < len(steps):
+                step = steps[i]
                 if span is not None and i == span[0]:
                     file.enter_context(session.local_state(write=span[2]))
-                # a step with nothing to say (None) leaves the answer of the steps before it
-                result = _RUNNERS[type(step)](runner, step) or result
-                if span is not None and i == span[1]:
+                last = i
+                nxt = steps[i + 1] if i + 1 < len(steps) else None
+                if (
+                    isinstance(step, Fetch)
+                    and isinstance(nxt, FanOut)
+                    and session.concurrency > 1
+                    and (span is None or (span[0] != i + 1 and span[1] != i))
+                    and pipelines(step, nxt)
+                ):
+                    # the fan-out's calls start as the listing's pages arrive
+                    result = runner.fetch_fan_out(step, nxt) or result
+                    last = i + 1
+                else:
+                    # a step with nothing to say (None) leaves the answer of the steps before it
+                    result = _RUNNERS[type(step)](runner, step) or result
+                if span is not None and span[1] in range(i, last + 1):
                     file.close()  # detached right after the last step that needs it
+                i = last + 1
     except BaseException:
         session.drop_scratch(runner.scratch)
         raise
@@ -108,6 +126,11 @@ class _Runner:
         return Result()
 
     def fan_out(self, step: FanOut) -> Result:
+        self._load(step.scan, self._fan_calls(step), self._joined_rows(step.stop))
+        return Result()
+
+    def _fan_calls(self, step: FanOut) -> list[Call]:
+        """Every call of a fan-out, from the rows of the steps before it, in their order."""
         scan, s = step.scan, self.session
         combos = []
         scalar = {d.param: d.source for d in scan.deps if d.scalar}
@@ -121,12 +144,66 @@ class _Runner:
                         f"values; a scalar subquery must give one: write {name} IN "
                         "(SELECT ...) to read them all"
                     )
-            # sorted so the calls, and so the row order, never depend on timing
-            combos.append((list(names), sorted(rows, key=lambda r: tuple(map(str, r)))))
+            combos.append((list(names), _in_order(rows)))
         # the values came from rows: they may only name an org the user configured
         calls = dependent_calls(scan, combos, s.plan_context(frozenset(d.param for d in scan.deps)))
         s.check_targets([c.request for c in calls])
-        self._load(scan, calls, self._joined_rows(step.stop))
+        return calls
+
+    def fetch_fan_out(self, fetch: Fetch, fan: FanOut) -> Result:
+        """A listing and the fan-out over its rows at once: each page's new values start
+        their calls while the next page is fetched. The rows are kept exactly as the two
+        steps one after the other keep them (the calls' rows in the calls' final order)."""
+        s = self.session
+        source, scan = fetch.scan, fan.scan
+        s.check_targets(fetch.requests())
+        s.need_scopes([source.method, scan.method])
+        self.scratch.append(source.table_name)
+        ((names, sql),) = fan.groups
+        ctx = s.plan_context(frozenset(d.param for d in scan.deps))
+        provider = scan.resource.id.split(".")[0]
+        workers = Workers(s.concurrency, lambda c: call_pages(s, scan, c, provider))
+        budget = workers.size * 4  # calls started before the listing ends: rows held in memory
+        seen: set[tuple[Any, ...]] = set()
+        listing = source.calls[0]
+        sink: TableSink | None = None
+
+        def new_sink(rows: list[Any]) -> TableSink:
+            opening.join()
+            if source.described:
+                return TableSink(
+                    s.duck, source.table_name, source.columns, source.extra, undescribed=False
+                )
+            return TableSink(s.duck, source.table_name, infer_columns(rows), source.extra)
+
+        opening = _open_duck_meanwhile(s)
+        try:
+            pages_of = call_pages(s, source, listing, source.resource.id.split(".")[0])
+            with closing(pages_of):
+                for rows in pages_of:
+                    sink = sink or new_sink(rows)
+                    sink.append(rows, listing.bound)
+                    sink.flush()  # the values query reads what has arrived
+                    if workers.started_early < budget:
+                        new = [r for r in s.duck.execute(sql).fetchall() if r not in seen]
+                        seen.update(new)
+                        # each value's calls go as soon as they are built, not after all
+                        for value in _in_order(new):
+                            if workers.started_early >= budget:
+                                break
+                            for call in dependent_calls(scan, [(list(names), [value])], ctx):
+                                s.check_targets([call.request])
+                                workers.start_early(call)
+                    if workers.stop.is_set() or (
+                        source.row_cap is not None and sink.count >= source.row_cap
+                    ):
+                        break  # a call failed (its error is raised below), or the cap is met
+            sink = sink or new_sink([])
+            sink.flush()
+            self._load(scan, self._fan_calls(fan), None, workers)
+        except BaseException:
+            workers.close()  # whatever failed: the calls started early send nothing more
+            raise
         return Result()
 
     def _joined_rows(self, stop: JoinCap | None) -> _RowCount | None:
@@ -159,12 +236,19 @@ class _Runner:
             columns=list(zip(p.names, p.types, strict=True)), stream=_stream.rows(p, chained())
         )
 
-    def _load(self, scan: Scan, calls: list[Call], cap: _RowCount | None = None) -> None:
+    def _load(
+        self,
+        scan: Scan,
+        calls: list[Call],
+        cap: _RowCount | None = None,
+        workers: Workers | None = None,
+    ) -> None:
         """Read ``calls`` into the scan's scratch table, in call order whatever the timing.
 
         With ``cap`` (a LIMIT over a fan-out's join) no call is made once the calls read
         give enough joined rows; calls in flight then are abandoned, their rows never kept.
         An error or an interrupt stops the others the same way: no new request after it.
+        ``workers`` may already run some of the calls (started as their values arrived).
         """
         s = self.session
         self.scratch.append(scan.table_name)
@@ -175,20 +259,9 @@ class _Runner:
             if scan.described
             else None
         )
-        stop = threading.Event()  # set: no call starts, no next page is fetched
         have = 0  # joined rows so far (with cap)
         if cap is not None and cap.rows <= 0:
             calls = []  # LIMIT 0: the join is empty whatever the calls would give
-
-        def fetch_all(call: Call) -> list[Any]:
-            out: list[Any] = []
-            if stop.is_set():
-                return out  # abandoned before it started
-            for rows in call_pages(s, scan, call, provider):
-                out.extend(rows)
-                if stop.is_set():
-                    break  # abandoned: leaving the generator fetches no next page
-            return out
 
         def append(call: Call, rows: list[Any]) -> bool:
             """Keep a call's rows; True once the cap is met."""
@@ -201,37 +274,42 @@ class _Runner:
                 return have >= cap.rows
             return scan.row_cap is not None and sink.count >= scan.row_cap
 
-        if len(calls) > 1 and s.concurrency > 1:
-            from concurrent.futures import ThreadPoolExecutor  # 8 ms to import: fan-out only
-
-            workers = min(s.concurrency, len(calls))
-            pool = ThreadPoolExecutor(max_workers=workers)
+        if workers is None and len(calls) > 1 and s.concurrency > 1:
+            size = min(s.concurrency, len(calls))
+            workers = Workers(size, lambda c: call_pages(s, scan, c, provider))
+        if workers is not None:
             try:
+                # the session and calls: a fan-out the rate-limit share makes long says so
                 with progress_for(
-                    s.progress and len(calls) >= PROGRESS_MIN_CALLS, scan, len(calls)
+                    s.progress and len(calls) >= PROGRESS_MIN_CALLS,
+                    scan,
+                    len(calls),
+                    session=s,
+                    calls=calls,
                 ) as bar:
                     # a sliding window of futures consumed in call order: results never depend
                     # on timing, and at most a window's rows wait in memory; with a cap, no more
                     # look-ahead than the workers, so that few calls are made past the limit
-                    window = workers if cap is not None else workers * 4
-                    pending: deque[tuple[Call, Future[list[Any]]]] = deque()
+                    window = workers.size if cap is not None else workers.size * 4
+                    pending: deque[tuple[Call, Future[list[Any] | None]]] = deque()
                     queue = iter(calls)
                     for call in itertools.islice(queue, window):
-                        pending.append((call, pool.submit(fetch_all, call)))
+                        pending.append((call, workers.start(call)))
                     while pending:
                         call, future = pending.popleft()
                         rows = future.result()
+                        if rows is None:  # cut short because another call failed
+                            raise workers.failure or OperationalError(
+                                f"{call.request.describe()}: abandoned"
+                            )
                         bar.advance(len(rows))
                         if append(call, rows):
                             break
                         nxt = next(queue, None)
                         if nxt is not None:
-                            pending.append((nxt, pool.submit(fetch_all, nxt)))
+                            pending.append((nxt, workers.start(nxt)))
             finally:
-                # done, capped, failed or interrupted: nothing new starts, and calls still in
-                # flight are not waited for (they fetch no further page)
-                stop.set()
-                pool.shutdown(wait=False, cancel_futures=True)
+                workers.close()
         else:
             for call in calls:
                 with closing(call_pages(s, scan, call, provider)) as pages_of_call:
@@ -504,6 +582,29 @@ def _not_found(exc: APIError) -> tuple[str, str] | None:
 class _RowCount:
     rows: int  # joined rows that stop the fan-out
     joined: Callable[[Call, int], int]  # a call and how many rows it gave -> joined rows
+
+
+def _open_duck_meanwhile(session: Session) -> threading.Thread:
+    """Open the session's DuckDB (~15 ms) on another thread while the first request waits
+    for its answer; a failure is left for the caller's own ``session.duck`` to raise."""
+    from oktaql._loading import session_zone
+
+    session_zone()  # a bad zone is an error before any request, as it was
+
+    def open_it() -> None:
+        try:
+            session.duck  # noqa: B018 - opens it
+        except Exception:  # noqa: BLE001, S110 - raised again where it is used
+            pass
+
+    thread = threading.Thread(target=open_it, name="oktaql-duckdb", daemon=True)
+    thread.start()
+    return thread
+
+
+def _in_order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Values sorted so the calls, and so the row order, never depend on timing."""
+    return sorted(rows, key=lambda r: tuple(map(str, r)))
 
 
 def ident(name: str) -> str:

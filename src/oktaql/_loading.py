@@ -156,13 +156,13 @@ class TableSink:
             defs.insert(0, '"__row" BOOLEAN')
         duck.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(defs)})")
         n = len(self.columns)
+        # the extra columns go as lists too: one INSERT covers the rows of many calls
         selects = [_cast(f"c{i}", t) for i, t in enumerate(self.types)]
-        selects += [f"${n + j + 1}::VARCHAR" for j in range(len(self.extra))]
-        unnests = ", ".join(f"UNNEST(${i + 1}) AS c{i}" for i in range(n))
+        selects += [f"c{n + j}::VARCHAR" for j in range(len(self.extra))]
+        unnests = ", ".join(f"UNNEST(${i + 1}) AS c{i}" for i in range(n + len(self.extra)))
         self._insert = f"INSERT INTO {name} SELECT {', '.join(selects)} FROM (SELECT {unnests})"
         self.count = 0
-        self._pending: list[list[str | None]] = [[] for _ in self.columns]
-        self._pending_extra: tuple[Any, ...] | None = None
+        self._pending: list[list[str | None]] = [[] for _ in range(n + len(self.extra))]
         self._pending_rows = 0
 
     def append(self, rows: Iterable[Any], extra: dict[str, Any] | None = None) -> int:
@@ -171,31 +171,29 @@ class TableSink:
         if not batch:
             return 0
         values = extra or {}
-        key_extra = tuple(None if values.get(n) is None else str(values[n]) for n in self.extra)
-        if self._pending_rows and key_extra != self._pending_extra:
-            self.flush()
-        self._pending_extra = key_extra
-        for lst, col, dtype in zip(self._pending, self.columns, self.types, strict=True):
+        n = len(batch)
+        for lst, col, dtype in zip(self._pending, self.columns, self.types, strict=False):
             key = col.name
             if self._counter_only:
-                lst.extend([None] * len(batch))
+                lst.extend([None] * n)
             elif self.fallback:
                 lst.extend([cell_text(r, dtype) for r in batch])
             else:
                 lst.extend(
                     [cell_text(r.get(key), dtype) if isinstance(r, dict) else None for r in batch]
                 )
-        self._pending_rows += len(batch)
-        self.count += len(batch)
+        for lst, name in zip(self._pending[len(self.columns) :], self.extra, strict=True):
+            value = values.get(name)
+            lst.extend([None if value is None else str(value)] * n)
+        self._pending_rows += n
+        self.count += n
         if self._pending_rows >= BATCH_ROWS:
             self.flush()
-        return len(batch)
+        return n
 
     def flush(self) -> None:
         if not self._pending_rows:
             return
-        params: list[Any] = list(self._pending)
-        params += list(self._pending_extra or ())
-        self.duck.execute(self._insert, params)
-        self._pending = [[] for _ in self.columns]
+        self.duck.execute(self._insert, self._pending)
+        self._pending = [[] for _ in self._pending]
         self._pending_rows = 0

@@ -51,6 +51,7 @@ class ConnectionOptions:
     org_url_explicit: bool = False  # on the command line, not from $OKTA_CLIENT_ORGURL
     profile: str | None = None
     emulator: bool = False
+    persistent_cache: bool = False
     variables: tuple[str, ...] = ()
     vars_files: tuple[str, ...] = ()
     db: str | None = None
@@ -58,6 +59,7 @@ class ConnectionOptions:
     max_retries: int = 4
     max_rate_limit_wait: float = 60.0
     no_pace: bool = False
+    rate_share: float = 0.5
     cache_ttl: float = 0.0
     dry_run: bool = False
 
@@ -132,7 +134,17 @@ _FLAGS = [
         "--no-pace",
         is_flag=True,
         help="Do not slow down as X-Rate-Limit-Remaining runs low (by default a fan-out "
-        "spreads the remaining budget until the reset).",
+        "spreads the remaining budget until the reset), nor keep to --rate-share.",
+    ),
+    click.option(
+        "--rate-share",
+        default=0.5,
+        show_default=True,
+        type=click.FloatRange(min=0, max=1, min_open=True),
+        metavar="SHARE",
+        help="The most of each endpoint family's rate limit (X-Rate-Limit-Limit) one window "
+        "may take, spread evenly once a fan-out outgrows it; the rest is left to the org's "
+        "other traffic (1: all of it).",
     ),
     click.option(
         "--cache-ttl",
@@ -141,6 +153,13 @@ _FLAGS = [
         type=click.FloatRange(min=0),
         metavar="SECONDS",
         help="Reuse identical GET responses for this long (writes invalidate them).",
+    ),
+    click.option(
+        "--persistent-cache",
+        is_flag=True,
+        help="Keep GET responses on disk for later runs ($OKTAQL_CACHE_DIR/responses, this "
+        "user's alone) and reuse them when Okta answers 304 to If-None-Match/If-Modified-Since "
+        "(within --cache-ttl without asking); writes invalidate them. Off by default.",
     ),
     click.option(
         "--dry-run",
@@ -248,6 +267,7 @@ def resolve(
         token=token,
         variables=values,
         db=db,
+        persistent_cache=opts.persistent_cache,
         concurrency=opts.concurrency,
         cache_ttl=opts.cache_ttl,
         progress=progress,
@@ -257,9 +277,18 @@ def resolve(
             max_rate_limit_wait=opts.max_rate_limit_wait,
             pace=not opts.no_pace,
             pace_reserve=opts.concurrency,
+            rate_share=opts.rate_share,
         ),
+        notice=_report_notice,
     )
     return Target(settings, profile)
+
+
+def _report_notice(text: str) -> None:
+    """A command's notes (how long a paced fan-out takes) go to stderr."""
+    from oktaql import _report
+
+    _report.echo(f"note: {text}")
 
 
 @contextmanager

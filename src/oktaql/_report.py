@@ -27,6 +27,8 @@ _SETTING_NAMES: dict[str, dict[Surface, str]] = {
         "cli": "--max-retries N",
         "python": "retry=RetryPolicy(max_retries=N)",
     },
+    "rate_share=SHARE": {"cli": "--rate-share SHARE", "python": "rate_share=SHARE"},
+    "concurrency=N": {"cli": "--concurrency N", "python": "concurrency=N"},
 }
 
 INTERRUPTED = 130  # what a shell reports for SIGINT

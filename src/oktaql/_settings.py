@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,9 @@ class Settings:
     timeout: float = 30.0
     concurrency: int = 16
     db: str | os.PathLike[str] | None = None  # None: in memory
+    # GET responses kept on disk between processes, revalidated (True: the cache dir's
+    # responses folder; a path: that folder); see oktaql._persistent_cache
+    persistent_cache: bool | str | os.PathLike[str] = False
     orgs: Mapping[str, NamedOrg] = field(default_factory=dict)
     pushdown: bool = True
     stream: bool = True
@@ -42,6 +45,12 @@ class Settings:
     oauth: Mapping[str, Any] | None = field(default=None, repr=False)  # holds a private key
     auth: httpx.Auth | None = field(default=None, repr=False)  # instead of token/oauth
     retry: RetryPolicy | None = None
+    # the most of each endpoint family's rate limit a window may take (None: the retry
+    # policy's, 0.5 by default); see RetryPolicy.rate_share
+    rate_share: float | None = None
+    # where notes for the user go, e.g. how long a fan-out paced by the rate limit will take
+    # (None: stderr when progress is on, else nowhere)
+    notice: Callable[[str], None] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, base: Settings | None = None, /, **options: Any) -> Settings:

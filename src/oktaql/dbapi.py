@@ -66,6 +66,10 @@ def connect(
     stream: a query that only projects one resource's rows streams them from the API, typed,
         without DuckDB (False: always through DuckDB; the rows are the same).
     progress: a progress line on stderr while a fan-out runs (False).
+    rate_share: the most of each endpoint family's rate limit one window may take (None: the
+        retry policy's, 0.5 by default; 1: all of it).
+    notice: a callable given notes for the user, e.g. how long a fan-out paced by the rate
+        limit will take (None: stderr when ``progress``, else nowhere).
     db: a DuckDB file keeping views, materialized views and tables between runs; in memory
         when None.
     """

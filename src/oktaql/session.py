@@ -6,6 +6,7 @@ EXPLAIN is a plan of one step that answers the inner plan's description; it send
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from oktaql._cache import ResponseCache
 from oktaql._cancel import Cancellation
 from oktaql._execute import Result
 from oktaql._http import HTTPClient, Request, RetryPolicy, origin, show_origin
+from oktaql._persistent_cache import PersistentCache
 from oktaql._settings import Settings
 from oktaql.catalog import Catalog
 from oktaql.errors import ConfigError, DatabaseError, Error, OperationalError, ProgrammingError
@@ -37,7 +39,7 @@ from oktaql.planning import (
     plan,
     query_steps,
 )
-from oktaql.provider import Method, open_registry
+from oktaql.provider import Method, Registry, open_registry
 from oktaql.registry_pull import pulled_registry
 
 if TYPE_CHECKING:
@@ -72,19 +74,25 @@ class Session:
         self.stream = s.stream  # a query that only projects one resource skips DuckDB
         # pacing keeps a reserve of about one call per worker in flight
         self.retry = s.retry or RetryPolicy(pace_reserve=max(1, int(s.concurrency)))
+        if s.rate_share is not None and s.rate_share != self.retry.rate_share:
+            self.retry = dataclasses.replace(self.retry, rate_share=s.rate_share)
         self._oauth_settings = dict(s.oauth) if s.oauth else None
         self._oauth: Any = None  # an auth.OAuthServiceApp once the default client is built
         self._pending_scopes: set[str] = set()
         self._client_lock = threading.Lock()  # fan-out threads build clients at most once
         self.pushdown = s.pushdown
         self.cache = ResponseCache(s.cache_ttl)
+        self.persistent_cache: PersistentCache | None = None
+        if s.persistent_cache is not False and s.persistent_cache not in ("", None):
+            folder = None if s.persistent_cache is True else s.persistent_cache
+            self.persistent_cache = PersistentCache(folder, s.cache_ttl)
         self.orgs = {name: org for name, org in (s.orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)
         self._org_clients: dict[str, HTTPClient] = {}
         self.concurrency = max(1, int(s.concurrency))
         self.catalog = Catalog(
-            open_registry(Path(s.registry) if s.registry is not None else pulled_registry())
+            _registry(Path(s.registry) if s.registry is not None else pulled_registry())
         )
         url = s.org_url or os.environ.get(ORG_URL_ENV) or None
         self.org_url = check_org_url(url) if url else None
@@ -311,7 +319,9 @@ class Session:
     def _gate(self) -> Any:
         """The transport of a new client: ``transport=`` (or real HTTP) behind the session's
         cancellation."""
-        return self._cancellation.transport(self._transport, self.concurrency)
+        gate = self._cancellation.transport(self._transport, self.concurrency)
+        # the disk cache sits outside the gate: a page it answers is no request to cancel
+        return gate if self.persistent_cache is None else self.persistent_cache.transport(gate)
 
     def cancel(self) -> int:
         """Stop what this session is doing, at once; safe from another thread or a signal
@@ -448,7 +458,7 @@ class Session:
         """After REGISTRY PULL or REMOVE: a session that named no registry reads the provider
         new sessions will use (the pulled one, or the built-in one again)."""
         if self.settings.registry is None:
-            self.catalog = Catalog(open_registry(pulled_registry()))
+            self.catalog = Catalog(_registry(pulled_registry()))
 
     def cache_age(self, req: Request) -> float | None:
         return self.cache.age(req)
@@ -460,6 +470,19 @@ class Session:
             except Exception as exc:  # a scratch table that is already gone
                 if not _is_duck_error(exc):
                     raise
+
+
+_BUILTIN: list[Registry] = []  # the built-in registry, parsed once per process
+
+
+def _registry(path: Path | None) -> Registry:
+    """The registry at ``path``; the built-in one (files shipped with the package, never
+    changed) is shared by every session, so a new connection does not parse it again."""
+    if path is not None:
+        return open_registry(path)
+    if not _BUILTIN:
+        _BUILTIN.append(open_registry(None))
+    return _BUILTIN[0]
 
 
 def _is_duck_error(exc: BaseException) -> bool:

@@ -12,6 +12,8 @@ failure                                            GET/HEAD/PUT/DELETE/OPTIONS  
                                                    against the response's ``Date``), at most
                                                    ``max_rate_limit_wait``; longer is an error
                                                    that says how long the wait would be
+429 with ``X-Rate-Limit-Limit: 0`` (too many       backoff, then sent again once the halved
+requests in flight for the org)                    concurrency limit has a free slot
 connection refused, connect/pool timeout           backoff, retried (nothing was sent)
 500/502/503/504, read/write timeout, connection    backoff, retried                no: Okta
 dropped mid-request or mid-response                                                may have
@@ -34,11 +36,16 @@ path refuses any request for another origin before anything is sent, before an a
 (OAuth 2.0, DPoP) runs, and is the only place a credential is attached: an ``Authorization``
 header in a request's own headers is dropped.
 
-Pacing: when ``X-Rate-Limit-Remaining`` drops under ``pace_fraction`` of
-``X-Rate-Limit-Limit`` (or under ``pace_reserve``, about the number of concurrent workers),
-later requests of the same endpoint family (``/api/v1/apps/{id}/tokens``, ...) from any thread
-wait so the rest of the budget is spread evenly until ``X-Rate-Limit-Reset``; requests already
-in flight count against it. A fan-out then runs as fast as the limit allows without 429s.
+Pacing (``_pacing``): a window of an endpoint family (``/api/v1/apps/{id}/tokens``, ...) takes
+at most ``RetryPolicy.rate_share`` of its ``X-Rate-Limit-Limit`` (half by default); work that
+outgrows it is spread evenly over the next windows; a window not yet answered assumes the last
+known budget (the org's first request goes alone); when ``X-Rate-Limit-Remaining`` drops under ``pace_fraction`` of the limit (or under
+``pace_reserve``, about the number of concurrent workers) the rest is spread until the reset.
+A fan-out then runs as fast as its share allows without 429s.
+
+Concurrency (``_concurrency``): every send holds a slot of an AIMD limiter that starts at the
+client's worker count, halves on Okta's concurrency refusal and grows back after runs of
+successes.
 
 Pagination (:meth:`HTTPClient.pages`) follows ``Link: <...>; rel="next"``; a failed page is
 retried on its own (never from the first page); a next link that repeats a page, points at
@@ -47,7 +54,8 @@ another origin or carries credentials is an error, not a loop or a leak.
 The modules: ``_models`` (:class:`Request`, :class:`RetryPolicy`, origins: all that planning
 needs, so planning never loads the client), ``_client`` (:class:`HTTPClient`: send, retry,
 pages), ``_pacing`` (:class:`RatePacer`, rate-limit headers, endpoint families),
-``_responses`` (Okta's answers: JSON bodies, error bodies) and ``_clock`` (the one clock and
+``_concurrency`` (:class:`ConcurrencyLimiter`), ``_responses`` (Okta's answers: JSON bodies,
+error bodies) and ``_clock`` (the one clock and
 sleep every wait reads; tests replace it). The client's names load on first use.
 """
 

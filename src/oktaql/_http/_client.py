@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
 from oktaql._http import _clock
+from oktaql._http._concurrency import ConcurrencyLimiter, Slot
 from oktaql._http._models import (
     USER_AGENT,
     Request,
@@ -22,7 +23,14 @@ from oktaql._http._models import (
     show,
     show_origin,
 )
-from oktaql._http._pacing import RatePacer, family, rate_limit_wait
+from oktaql._http._pacing import (
+    Estimate,
+    RatePacer,
+    Stopped,
+    concurrency_refusal,
+    family,
+    rate_limit_wait,
+)
 from oktaql._http._responses import api_error, decode_json
 from oktaql.errors import APIError, ConfigError, Error, OperationalError
 
@@ -58,6 +66,12 @@ class HTTPClient:
         self._secret = secret if len(secret) >= 6 else None
         self.retry = retry or RetryPolicy()
         self.pacer = RatePacer()
+        # Okta's per-org concurrency limit: at most this many in flight, adapted (AIMD)
+        self.limiter = ConcurrencyLimiter(connections)
+        # a session's gate (oktaql._cancel) says when it was cancelled: waits for the budget
+        # end then, instead of sending when they are over
+        cancellation = getattr(getattr(transport, "guard", None), "cancellation", None)
+        self._stop = getattr(cancellation, "is_set", None)
         self._lock = threading.Lock()
         import httpx
 
@@ -90,6 +104,11 @@ class HTTPClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def estimate(self, url: str, calls: int) -> Estimate | None:
+        """How long ``calls`` requests like ``url`` take at the rate-limit share, once an
+        answer of its endpoint family has told the budget (else None)."""
+        return self.pacer.estimate(family(url), calls, self.retry)
 
     # --- one request, retried ---------------------------------------------------------------
 
@@ -146,9 +165,20 @@ class HTTPClient:
             return err
 
         while True:
-            ticket = self.pacer.acquire(bucket, policy)
+            slot = self.limiter.acquire()
             try:
-                resp = self._client.request(req.method, req.url, headers=headers, content=content)
+                ticket = self.pacer.acquire(bucket, policy, self._stop)
+            except BaseException as exc:
+                self.limiter.release(slot, answered=False)
+                if isinstance(exc, Stopped):
+                    from oktaql._cancel import interrupted
+
+                    raise failed(interrupted(req.method, req.url, in_flight=False)) from None
+                if isinstance(exc, Error):
+                    raise failed(exc) from None
+                raise
+            try:
+                resp = self._request(req, headers, content, slot)
             except Error as exc:
                 self.pacer.release(ticket)
                 raise failed(exc) from None  # an auth flow's own error: says what is wrong
@@ -191,6 +221,20 @@ class HTTPClient:
             self.pacer.record(bucket, resp, ticket)
             first_id = first_id or resp.headers.get("X-Okta-Request-Id")
             status = resp.status_code
+            refused = concurrency_refusal(resp)
+            self.limiter.release(slot, refused=refused, answered=status < 500 and status != 429)
+            if refused:  # too many in flight for the org: the limiter has halved; send again
+                if retries >= policy.max_retries:
+                    raise failed(
+                        _noted(
+                            api_error(req, resp),
+                            "; too many requests in flight for the org (Okta's concurrency "
+                            "limit), even after halving them: retry later or lower "
+                            "concurrency=N" + _after(retries),
+                        )
+                    )
+                retries = self._backoff(retries, headers, first_id)
+                continue
             if status == 429:  # answered before Okta touched anything
                 wait = rate_limit_wait(resp)
                 if wait is None:
@@ -235,6 +279,16 @@ class HTTPClient:
                     err = _noted(err, _after(retries))
                 raise failed(err)
             return resp
+
+    def _request(
+        self, req: Request, headers: dict[str, str], content: bytes | None, slot: Slot
+    ) -> httpx.Response:
+        """One attempt; a failure gives the concurrency slot back (an answer's caller does)."""
+        try:
+            return self._client.request(req.method, req.url, headers=headers, content=content)
+        except BaseException:
+            self.limiter.release(slot, answered=False)
+            raise
 
     def _backoff(self, retries: int, headers: dict[str, str], request_id: str | None) -> int:
         _clock.sleep(_backoff_delay(self.retry, retries))

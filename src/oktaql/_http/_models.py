@@ -46,6 +46,17 @@ class RetryPolicy:
     pace: bool = True  # spread a low rate-limit budget instead of running into 429s
     pace_fraction: float = 0.1  # pace once fewer than this share of the limit remains...
     pace_reserve: int = 8  # ...or fewer than this many calls (about the concurrent workers)
+    # the most of an endpoint family's X-Rate-Limit-Limit one window may take (1: all of it);
+    # the rest is left to the org's other traffic
+    rate_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        share = self.rate_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise ConfigError(
+                f"rate_share {share!r} is not a share of the rate limit: give a number greater "
+                "than 0 and at most 1 (0.5: half of each window's budget; 1: all of it)"
+            )
 
 
 def origin(url: str) -> Origin:

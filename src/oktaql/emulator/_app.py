@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -140,6 +141,17 @@ async def _dispatch(request: Request) -> Response:
         content = body
     else:
         content = dumps(body)
+    if request.method == "GET" and status == 200 and content[:1] == b"[":
+        # a listing's validator, as HTTP caches use it: the page and its links; a client
+        # holding this page asks with If-None-Match and gets 304 with no body. CRC-32 and the
+        # length (~0.05 ms a 200 KB page; SHA-256 took a quarter of the page's whole cost)
+        mark = zlib.crc32("\n".join(links).encode(), zlib.crc32(content))
+        tag = f'"{mark:08x}-{len(content):x}"'
+        headers["ETag"] = tag
+        asked = request.headers.get("if-none-match", "")
+        if tag in (t.strip() for t in asked.split(",")) or asked.strip() == "*":
+            del headers["Content-Type"]
+            return Response(status_code=304, headers=headers)
     response = Response(content=content, status_code=status, headers=headers)
     for link in links:  # one header line per relation, as Okta sends them
         response.raw_headers.append((b"link", link.encode("latin-1")))

@@ -34,7 +34,11 @@ An ASGI middleware in front of the emulator (installed by ``build_app``) that, p
 
 Faulted requests and 429s are added to the request log like any other, and to
 ``Chaos.events`` as ``(method, path?query, kind)`` (kind ``"429"`` or a fault kind) for
-tests. The object is ``app.state.chaos``.
+tests. ``Chaos.arrivals`` keeps ``(time, method, path?query)`` of every request the rate limit
+counted, at the instant it counted it (its window is ``floor(time / rate_window)``), and
+``Chaos.concurrency_refusals`` the ``(method, path?query)`` refused for concurrency;
+``Chaos.peak_in_flight`` is the most requests ever in flight at once. The object is
+``app.state.chaos``.
 """
 
 from __future__ import annotations
@@ -119,6 +123,9 @@ class Chaos:
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self.in_flight = 0  # requests being answered now (the event loop's thread only)
+        self.peak_in_flight = 0
+        self.arrivals: list[tuple[float, str, str]] = []  # counted by the rate limit
+        self.concurrency_refusals: list[tuple[str, str]] = []
         logging.getLogger("uvicorn.error").addFilter(_QUIET)
 
     def wrap(self, app: Any) -> Chaos:
@@ -145,10 +152,13 @@ class Chaos:
             method = scope["method"].upper()
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
             query = scope.get("query_string", b"").decode("latin-1")
-            self._log(scope, method, raw_path + ("?" + query if query else ""), "429")
+            target = raw_path + ("?" + query if query else "")
+            self._log(scope, method, target, "429")
+            self.concurrency_refusals.append((method, target))
             await self._error(send, concurrency_limited(), (0, 0, int(time.time()) + 1, False))
             return
         self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             await self._serve(scope, receive, send)
         finally:
@@ -160,7 +170,11 @@ class Chaos:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         target = raw_path + ("?" + query if query else "")
-        rate = self._rate(endpoint_family(scope["path"])) if cfg.rate_limit is not None else None
+        rate = None
+        if cfg.rate_limit is not None:
+            now = time.time()
+            rate = self._rate(endpoint_family(scope["path"]), now)
+            self.arrivals.append((now, method, target))
         if rate is not None and not rate[3]:
             self._log(scope, method, target, "429")
             await self._error(send, rate_limited(), rate)
@@ -207,11 +221,10 @@ class Chaos:
             return None
         return rng.choice(self.kinds)
 
-    def _rate(self, family: str) -> tuple[int, int, int, bool]:
-        """(limit, remaining, reset epoch seconds, allowed) of ``family``'s current window."""
+    def _rate(self, family: str, now: float) -> tuple[int, int, int, bool]:
+        """(limit, remaining, reset epoch seconds, allowed) of ``family``'s window at ``now``."""
         limit = int(self.config.rate_limit or 0)
         window = float(getattr(self.config, "rate_window", 60.0) or 60.0)
-        now = time.time()
         index = math.floor(now / window)
         with self._lock:
             seen, used = self._windows.get(family, (index, 0))

@@ -478,46 +478,48 @@ def _apply_row_cap(ast: exp.Expression, scans: list[Scan], ctx: PlanContext) -> 
             scans[0].row_cap = n + off
             _lower_page(scans[0], n + off, ctx)
         return
-    if len(scans) == 2:
-        _cap_join(ast, scans[0], scans[1], n + off)
+    if len(scans) == 2 and _cap_join(ast, scans[0], scans[1], n + off):
+        # every row of a call joins at least one source row (its values came from one), so
+        # one call's first n + off rows already meet the LIMIT: no call needs a larger page
+        _lower_page(scans[1], n + off, ctx)
 
 
-def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> None:
+def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> bool:
     """Give ``fan`` a :class:`JoinCap` when the statement is ``source JOIN fan`` (or ``fan
     LEFT JOIN source``) whose result only grows as the fan-out's rows arrive: every
     condition is the dependency's equality, a consumed parameter binding, or (in WHERE) a
     filter of the source alone, which its values already passed."""
     groups = dependency_groups(fan)
     if source.deps or not fan.deps or len(groups) != 1:
-        return
+        return False
     if any(not d.source_from or d.needs != {source.table_name} for d in fan.deps):
-        return
+        return False
     if len(list(ast.find_all(exp.Select))) != 1 or len(list(ast.find_all(exp.Table))) != 2:
-        return  # a subquery or a third table: its rows are not counted here
+        return False  # a subquery or a third table: its rows are not counted here
     joins = ast.args.get("joins") or []
     first = ast.args.get("from_")
     if len(joins) != 1 or first is None:
-        return
+        return False
     join = joins[0]
     if join.args.get("using") or join.args.get("method"):
-        return  # NATURAL / USING: conditions this planner does not count
+        return False  # NATURAL / USING: conditions this planner does not count
     fan_first = first.this.alias_or_name == fan.alias
     side, kind = (join.side or "").upper(), (join.kind or "").upper()
     # an outer join keeps the rows of the side it preserves: only the fan-out's may be kept,
     # since a source row whose call was not made would show as unmatched
     if kind not in ("", "INNER", "CROSS", "OUTER") or side == "FULL":
-        return
+        return False
     if (side == "LEFT" and not fan_first) or (side == "RIGHT" and fan_first):
-        return
+        return False
     equalities = {id(d.target.parent) for d in fan.deps if d.target is not None}
     for node in conjuncts(join.args.get("on")):
         if not (is_true(node) or id(node) in equalities):
-            return
+            return False
     for node in conjuncts(ast.args.get("where")):
         if not (is_true(node) or id(node) in equalities or _only_alias(node, source.alias)):
-            return
+            return False
     if any(c.name.lower() == "rowid" for c in (*source.columns, *fan.columns)):
-        return  # the order below needs DuckDB's rowid
+        return False  # the order below needs DuckDB's rowid
     names, _ = groups[0]
     source_from = fan.deps[0].source_from
     cols = ", ".join(d.column_sql for d in fan.deps)
@@ -537,6 +539,7 @@ def _cap_join(ast: exp.Select, source: Scan, fan: Scan, rows: int) -> None:
             ]
         ),
     )
+    return True
 
 
 def dependency_groups(scan: Scan) -> list[tuple[list[str], str]]:

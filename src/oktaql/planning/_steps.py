@@ -140,8 +140,17 @@ class FanOut(Step):
             if self.stop is not None
             else None
         )
+        # what _fanout.pipelines asks of the fan-out itself (the listing must be one request)
+        early = (
+            self.stop is None
+            and len(self.groups) == 1
+            and all(not d.scalar and d.source_from for d in scan.deps)
+        )
         note = _joined(
-            f"once per distinct value of {per}, after the steps above", stop, _scan_note(scan)
+            f"once per distinct value of {per}, from the rows of the steps above"
+            + (", calls starting as the pages of a one-request listing arrive" if early else ""),
+            stop,
+            _scan_note(scan),
         )
         return [
             (

@@ -730,4 +730,3 @@ def test_db_api_parameters_never_change_the_token_stream(values: list[Any], sql:
         assert not isinstance(exc, oktaql.InternalError)
         return
     _assert_same_statement(real, render(sql, {"t": "x'", PARAMETERS: neutral_params}))
-

@@ -56,7 +56,7 @@ def test_a_fan_out_over_the_concurrency_limit_backs_off_and_gets_every_row(
     crowded: RunningEmulator,
 ) -> None:
     emu = crowded
-    conn = oktaql.connect(org_url=emu.url, token=TOKEN)  # 16 workers, the org allows 4
+    conn = oktaql.connect(org_url=emu.url, token=TOKEN, concurrency=16)  # the org allows 4
     assert rows(conn, JOIN) == truth(emu)  # no statement failed, every row once
     limiter = conn.session.http("okta").limiter
     assert limiter.limit <= LIMIT and limiter.lowest >= 1
@@ -77,7 +77,7 @@ def test_a_fan_out_over_the_concurrency_limit_backs_off_and_gets_every_row(
 
 def test_the_limit_learnt_is_kept_by_the_connection(crowded: RunningEmulator) -> None:
     emu = crowded
-    conn = oktaql.connect(org_url=emu.url, token=TOKEN)
+    conn = oktaql.connect(org_url=emu.url, token=TOKEN, concurrency=16)
     assert rows(conn, JOIN) == truth(emu)
     first = refusals(emu)
     learnt = conn.session.http("okta").limiter.limit

@@ -95,7 +95,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def test_exec_stops_sending_on_sigint(slow_org: RunningEmulator, tmp_path: Path) -> None:
     arrivals = Arrivals(slow_org)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oktaql.cli", "exec", "--org-url", slow_org.url, FAN_OUT],
+        [sys.executable, "-m", "oktaql.cli", "exec", "--concurrency", "16", "--org-url", slow_org.url, FAN_OUT],
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -126,7 +126,7 @@ def test_exec_stops_sending_on_sigint(slow_org: RunningEmulator, tmp_path: Path)
 
 
 def test_session_cancel_from_another_thread(slow_org: RunningEmulator) -> None:
-    conn = oktaql.connect(org_url=slow_org.url, token=TOKEN)
+    conn = oktaql.connect(org_url=slow_org.url, token=TOKEN, concurrency=16)
     session = conn.session
     arrivals = Arrivals(slow_org)
     failed: list[BaseException] = []

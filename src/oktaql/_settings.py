@@ -32,7 +32,9 @@ class Settings:
     variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
     transport: httpx.BaseTransport | None = None
     timeout: float = 30.0
-    concurrency: int = 16
+    # Okta lets an org run 35 (Integrator Free) to 75 requests at once; 32 stays inside the
+    # smallest, and the adaptive limiter (_http/_concurrency) halves it if an org allows fewer
+    concurrency: int = 32
     db: str | os.PathLike[str] | None = None  # None: in memory
     # GET responses kept on disk between processes, revalidated (True: the cache dir's
     # responses folder; a path: that folder); see oktaql._persistent_cache

@@ -46,7 +46,7 @@ def connect(
     token: the API token; defaults to ``$OKTA_API_TOKEN`` or ``$OKTA_CLIENT_TOKEN``.
     variables: values for ``{{ name }}`` placeholders.
     transport: an ``httpx`` transport (tests, proxies); timeout: seconds per request (30).
-    concurrency: requests in flight at once when a join or IN list fans out (16).
+    concurrency: requests in flight at once when a join or IN list fans out (32).
     orgs: named orgs, ``{"east": (org_url, token), ...}``: a statement binding
         ``subdomain = 'east'`` goes to that org with its token, so one statement may span
         several orgs (``... UNION ALL ...``).

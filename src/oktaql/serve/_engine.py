@@ -7,6 +7,7 @@ rows are read in batches as the server sends them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -172,12 +173,19 @@ class ClientEngine:
             return [(n, _types.TEXT) for n in names]
         sql = _statements.qualify(sql, self.shared.catalog.qualified)
         tree = _statements.parse_postgres(sql)
-        if not isinstance(tree, exp.Query):
+        catalog = tree is not None and _rewrite.is_catalog_query(
+            tree, self.shared.catalog.providers, self.shared.macros
+        )
+        if not catalog and not self.shared.dry_run:
+            planned = self._planned_columns(sql, count)
+            if planned is not None:
+                return planned
+        if not isinstance(tree, exp.Query) or self.shared.dry_run:
             return None
-        if _rewrite.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
+        if catalog:
             text = _rewrite.translate(tree, self.facts, self.shared.macros)
         elif any(sel.is_star for q in tree.find_all(exp.Select) for sel in q.selects):
-            return None  # a resource's * has the parameters bound, known once it runs
+            return None  # a * the plan could not answer: known once it runs
         else:
             bare = tree.transform(
                 lambda n: exp.Null() if isinstance(n, exp.Parameter | exp.Placeholder) else n
@@ -190,6 +198,53 @@ class ClientEngine:
         except duckdb.Error:
             return None
         finally:
+            cur.close()
+
+    def _planned_columns(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
+        """An oktaql query's columns from its plan, sending nothing: a streamed query's
+        projection, or the local SQL run over empty tables of its scans' columns (each scan's
+        resource columns and the parameters it records, as :class:`TableSink` makes them) in
+        a transaction of the client's DuckDB that is rolled back. The parameters, unknown
+        before Bind, are planned as ``'0'`` (or NULL): which method a scan uses depends on
+        which parameters are bound, not on their values."""
+        import duckdb
+
+        from oktaql._loading import TableSink
+        from oktaql.planning import FanOut, Fetch, RunLocal, Stream
+        from oktaql.templates import PARAMETERS
+
+        text, values = _statements.positional(sql, [None] * count)
+        plan = None
+        for dummy in ("0", None):
+            try:
+                variables = {PARAMETERS: [dummy] * len(values)} if values else None
+                plan = self.conn.session.plan_sql(text, variables)
+                break
+            except errors.Error:
+                continue
+        if plan is None or not plan.steps:
+            return None
+        last = plan.steps[-1]
+        if isinstance(last, Stream):
+            p = last.projection
+            return [(n, _types.pg_type(t)) for n, t in zip(p.names, p.types, strict=True)]
+        if not isinstance(last, RunLocal) or last.statement:
+            return None
+        scans = [s.scan for s in plan.steps if isinstance(s, Fetch | FanOut)]
+        if any(not scan.described for scan in scans):
+            return None  # columns inferred from the rows: known once it runs
+        cur = self.conn.session.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            for scan in scans:
+                TableSink(cur, scan.table_name, scan.columns, scan.extra, undescribed=False)
+            cur.execute(f"SELECT * FROM ({last.sql}) AS described LIMIT 0")
+            return [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
+        except duckdb.Error:
+            return None
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
             cur.close()
 
     def _command(self, command: _statements.Command) -> Outcome:

@@ -170,15 +170,16 @@ class Server:
             return None
         client = _Client(self._new_pid(), secrets.randbits(31))
         self.clients[client.process_id] = client  # counted from here: a slot is taken
+        settings = dict(self.base_settings)
+        settings["application_name"] = startup.params.get("application_name", "")
+        settings["session_authorization"] = user
         facts = _rewrite.ClientFacts(
             startup.params.get("database") or user,
             user,
             f"PostgreSQL {SERVER_VERSION} (oktaql {__version__})",
             client.process_id,
+            settings,
         )
-        settings = dict(self.base_settings)
-        settings["application_name"] = startup.params.get("application_name", "")
-        settings["session_authorization"] = user
         try:
             client.engine = await self._in_thread(ClientEngine, self.shared, facts, settings)
         except Exception as exc:

@@ -86,8 +86,8 @@ class Outcome:
         return out, True
 
     def complete(self, count: int) -> str:
-        if self.tag == "SELECT":
-            return f"SELECT {count}"
+        if self.tag in ("SELECT", "FETCH"):
+            return f"{self.tag} {count}"
         return self.tag
 
 
@@ -276,7 +276,7 @@ class ClientEngine:
             cur.close()
             return Outcome([(n, _types.TEXT) for n in names])
         cols = [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
-        return Outcome(cols, _batches(cur.fetchmany), close=cur.close)
+        return Outcome(cols, Batches(cur.fetchmany), close=cur.close)
 
     def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None) -> Outcome:
         from oktaql._execute import Result  # noqa: F401 - loads the engine before the cursor
@@ -317,11 +317,8 @@ class ClientEngine:
         )
         return Outcome(cols, self._rows(cur), tag, close=cur.close)
 
-    def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
-        try:
-            yield from _batches(cur.fetchmany)
-        except errors.Error as exc:
-            raise self._error(exc, None, self._cancelled.is_set()) from None
+    def _rows(self, cur: Any) -> Batches:
+        return Batches(cur.fetchmany, lambda exc: self._error(exc, None, self._cancelled.is_set()))
 
     def _refuse_writes(self, sql: str, variables: dict[Any, Any] | None) -> None:
         """Read-only: a statement whose plan sends a write, or changes the server's database
@@ -393,12 +390,34 @@ def confine(duck: Any, db: Any) -> None:
     duck.execute("SET GLOBAL lock_configuration = true")
 
 
-def _batches(fetch: Callable[[int], list[Any]]) -> Iterator[tuple[Any, ...]]:
-    while True:
-        rows = fetch(BATCH)
-        if not rows:
-            return
-        yield from rows
+class Batches(Iterator[tuple[Any, ...]]):
+    """A cursor's rows, read ``size`` at a time: a server-side cursor's FETCH n sets ``size``
+    to n, so a streamed listing reads no page beyond what the client fetched."""
+
+    def __init__(
+        self,
+        fetch: Callable[[int], list[Any]],
+        failed: Callable[[errors.Error], Exception] | None = None,
+    ):
+        self.fetch = fetch
+        self.failed = failed  # how an oktaql error reaches the client
+        self.size = BATCH
+        self._rows: list[Any] = []
+        self._at = 0
+
+    def __next__(self) -> tuple[Any, ...]:
+        if self._at >= len(self._rows):
+            try:
+                self._rows, self._at = self.fetch(self.size), 0
+            except errors.Error as exc:
+                if self.failed is None:
+                    raise
+                raise self.failed(exc) from None
+            if not self._rows:
+                raise StopIteration
+        row: tuple[Any, ...] = self._rows[self._at]
+        self._at += 1
+        return row
 
 
 def _tag(sql: str, rowcount: int) -> str:
@@ -413,4 +432,4 @@ def _tag(sql: str, rowcount: int) -> str:
     return verb.upper() or "OK"
 
 
-__all__ = ["BATCH", "ClientEngine", "Outcome", "Shared", "StatementError", "confine"]
+__all__ = ["BATCH", "Batches", "ClientEngine", "Outcome", "Shared", "StatementError", "confine"]

@@ -238,8 +238,9 @@ def _function(node: exp.Func, facts: ClientFacts, macros: set[str]) -> exp.Expr:
         return exp.Array(
             expressions=[exp.Literal.string("pg_catalog"), exp.Literal.string("public")]
         )
-    if name == "current_setting" and _setting_named(node) in facts.settings:
-        return exp.Literal.string(facts.settings[_setting_named(node)])
+    setting = _setting_named(node) if name == "current_setting" else None
+    if setting is not None and setting in facts.settings:
+        return exp.Literal.string(facts.settings[setting])
     if name == "pg_backend_pid":
         return exp.Literal.number(facts.process_id)
     if name in macros:

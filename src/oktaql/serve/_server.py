@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import logging
 import secrets
 import ssl
@@ -20,10 +21,10 @@ from typing import Any, TypeVar
 
 from oktaql import __version__
 from oktaql._settings import Settings
-from oktaql.serve import _auth, _catalog, _errors, _rewrite, _statements, _types
+from oktaql.serve import _auth, _catalog, _cursors, _errors, _rewrite, _statements, _types
 from oktaql.serve import _protocol as pg
 from oktaql.serve._config import ServeConfig, check_config, tls_context
-from oktaql.serve._engine import BATCH, ClientEngine, Outcome, Shared, StatementError
+from oktaql.serve._engine import BATCH, Batches, ClientEngine, Outcome, Shared, StatementError
 
 log = logging.getLogger("oktaql.serve")
 T = TypeVar("T")
@@ -40,6 +41,8 @@ class _Portal:
     described: list[tuple[str, _types.PgType]] | None = None
     outcome: Outcome | None = None
     sent: int = 0
+    cursor: bool = False  # DECLAREd: FETCH reads it; closed with its transaction
+    hold: bool = False  # WITH HOLD: it outlives the transaction
 
 
 @dataclass
@@ -280,10 +283,71 @@ class Server:
 
     async def _run(self, client: _Client, sql: str, params: list[Any]) -> Outcome:
         assert client.engine is not None
+        command = _cursors.parse(sql)
+        if command is not None:
+            return await self._cursor(client, command, params)
         outcome = await self._in_thread(client.engine.run, sql, params)
         if outcome.transaction is not None:
             client.transaction = outcome.transaction
+            if outcome.transaction == b"I":  # COMMIT, ROLLBACK: its cursors are gone
+                for name in [n for n, p in client.portals.items() if p.cursor and not p.hold]:
+                    await self._close_portal(client, name)
         return outcome
+
+    async def _cursor(
+        self, client: _Client, command: _cursors.Declare | _cursors.Fetch | _cursors.Close,
+        params: list[Any],
+    ) -> Outcome:  # fmt: skip
+        """DECLARE runs the query and keeps its result as a portal; FETCH answers its next
+        rows (read only as far as they are fetched); CLOSE drops it."""
+        if isinstance(command, _cursors.Declare):
+            if command.name in client.portals:
+                raise StatementError("42P03", f'cursor "{command.name}" already exists')
+            outcome = await self._run(client, command.query, params)
+            if outcome.columns is None:
+                await self._in_thread(outcome.close)
+                raise StatementError(
+                    "42P11", "DECLARE CURSOR: the query must be a SELECT (it answers no rows)"
+                )
+            client.portals[command.name] = _Portal(
+                command.query, params, outcome=outcome, cursor=True, hold=command.hold
+            )
+            return Outcome(None, tag="DECLARE CURSOR")
+        if isinstance(command, _cursors.Close):
+            names = [command.name] if command.name is not None else [
+                n for n, p in client.portals.items() if p.cursor
+            ]  # fmt: skip
+            for name in names:
+                if name not in client.portals:
+                    raise StatementError("34000", f'cursor "{name}" does not exist')
+                await self._close_portal(client, name)
+            return Outcome(None, tag="CLOSE CURSOR" if command.name is not None else "CLOSE ALL")
+        found = client.portals.get(command.name)
+        if found is None:
+            raise StatementError("34000", f'cursor "{command.name}" does not exist')
+        if command.direction != "forward":
+            raise StatementError(
+                _errors.FEATURE_NOT_SUPPORTED,
+                f"FETCH/MOVE {command.direction.upper()}: oktaql's cursors go forward only",
+                hint="FETCH FORWARD n, FETCH ALL or MOVE FORWARD n",
+            )
+        if found.outcome is None and found.sent == 0:
+            found.outcome = await self._portal_run(client, found)
+        source = found.outcome
+        columns = source.columns if source is not None else None
+        rows = iter(()) if source is None else source.rows
+        if isinstance(rows, Batches):  # read no further than asked
+            rows.size = BATCH if command.count is None else max(1, min(BATCH, command.count))
+        taken = rows if command.count is None else itertools.islice(rows, command.count)
+        if command.move:
+            moved = await self._in_thread(lambda: sum(1 for _ in taken))
+            return Outcome(None, tag=f"MOVE {moved}")
+        return Outcome(columns, taken, tag="FETCH")
+
+    async def _close_portal(self, client: _Client, name: str) -> None:
+        old = client.portals.pop(name, None)
+        if old is not None and old.outcome is not None:
+            await self._in_thread(old.outcome.close)
 
     async def _send_rows(
         self, outcome: Outcome, max_rows: int, writer: asyncio.StreamWriter,

@@ -143,6 +143,37 @@ def test_psql_reports_an_error_and_goes_on(server: RunningServer) -> None:
     assert " answer \n--------\n     42\n" in done.stdout
 
 
+def test_psql_shows_where_a_syntax_error_is(server: RunningServer) -> None:
+    """oktaql's syntax errors carry their line and column: the ErrorResponse's position, so
+    psql prints the line and a caret under the spot, in the text as the client sent it (a
+    two-part name oktaql completes, a second statement of the same query string)."""
+    if PSQL is None:
+        pytest.skip("psql is not installed")
+    cases = [
+        ("SELEC 1", "LINE 1: SELEC 1\n        ^"),
+        (
+            "SELECT 1 AS a;\nSELECT id FROM apps.applications WHERE (",
+            "LINE 2: SELECT id FROM apps.applications WHERE (\n" + " " * 47 + "^",
+        ),
+        (
+            "SELECT id,\n  FROM okta.apps.applications WHERE a = = 1",
+            "LINE 2:   FROM okta.apps.applications WHERE a = = 1\n" + " " * 48 + "^",
+        ),
+    ]
+    for sql, shown in cases:
+        done = subprocess.run(
+            [PSQL, "-X", "-h", "127.0.0.1", "-p", str(server.port), "-d", "okta", "-c", sql],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        lines = done.stderr.rstrip("\n").split("\n")
+        assert lines[0].startswith("ERROR:  ") and "(line" not in lines[0], done.stderr
+        assert "\n".join(lines[1:]) == shown, done.stderr
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.SyntaxError) as caught:
+            conn.execute("SELECT id FROM okta.apps.applications WHERE appId = %s AND (", ("x",))
+        assert caught.value.diag.statement_position == "60"  # its "(", past the $1 bound
+
+
 # --- psycopg ------------------------------------------------------------------------------------
 
 

@@ -33,11 +33,14 @@ BATCH = 1000  # rows read (and encoded) per trip to the worker thread
 class StatementError(Exception):
     """What the client is told: SQLSTATE and message."""
 
-    def __init__(self, sqlstate: str, message: str, hint: str | None = None):
+    def __init__(
+        self, sqlstate: str, message: str, hint: str | None = None, position: int | None = None
+    ):
         super().__init__(message)
         self.sqlstate = sqlstate
         self.message = message
         self.hint = hint
+        self.position = position  # 1-based, in characters of the statement the client sent
 
 
 @dataclass
@@ -138,6 +141,7 @@ class ClientEngine:
             raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
 
     def _run(self, sql: str, params: list[Any]) -> Outcome:
+        original = sql
         if self._cancelled.is_set():  # a cancel that came between statements is spent
             self._cancelled.clear()
             self.conn.session.resume()
@@ -150,7 +154,7 @@ class ClientEngine:
             tree, self.shared.catalog.providers, self.shared.macros
         ):
             return self._catalog_query(tree, params)
-        return self._oktaql(sql, params, tree)
+        return self._oktaql(sql, params, tree, original)
 
     def describe(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
         """The columns ``sql`` will answer, without running it (Describe of a statement): a
@@ -278,7 +282,7 @@ class ClientEngine:
         cols = [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
         return Outcome(cols, Batches(cur.fetchmany), close=cur.close)
 
-    def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None) -> Outcome:
+    def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None, original: str) -> Outcome:
         from oktaql._execute import Result  # noqa: F401 - loads the engine before the cursor
         from oktaql.templates import PARAMETERS
 
@@ -296,7 +300,7 @@ class ClientEngine:
             raise
         except errors.Error as exc:
             cancelled = self._cancelled.is_set()
-            raise self._error(exc, tree, cancelled) from None
+            raise self._error(exc, tree, cancelled, original) from None
         except Exception as exc:  # a bug of ours: the client still gets an error, not a drop
             log.exception("statement failed")
             raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
@@ -346,13 +350,24 @@ class ClientEngine:
                 hint="start oktaql serve with --allow-writes to allow it",
             )
 
-    def _error(self, exc: errors.Error, tree: exp.Expr | None, cancelled: bool) -> StatementError:
+    def _error(
+        self, exc: errors.Error, tree: exp.Expr | None, cancelled: bool, original: str = ""
+    ) -> StatementError:
         from oktaql._report import report
 
         if cancelled:
             return StatementError(_errors.QUERY_CANCELED, "canceling statement due to user request")
         found = report(exc, "python")
         code = _errors.sqlstate(exc, undefined_table=self._names_unknown_table(tree))
+        if isinstance(exc, errors.SQLSyntaxError) and exc.line and exc.col and exc.sql:
+            # the client shows the spot itself (psql's LINE n: and caret): the message is the
+            # first line, the spot a position in the text the client sent
+            message = found.message.split("\n")[0].removesuffix(
+                f" (line {exc.line}, column {exc.col})"
+            )
+            at = _statements.offset_of(exc.sql, exc.line, exc.col)
+            position = _statements.position_in(original, exc.sql, at) if original else None
+            return StatementError(code, message, found.hint, position)
         return StatementError(code, found.message, found.hint)
 
     def _names_unknown_table(self, tree: exp.Expr | None) -> bool:

@@ -270,13 +270,17 @@ class Server:
         parts = split_statements(sql)
         if not parts:
             writer.write(pg.EMPTY_QUERY)
+        end = 0
         for part in parts:
+            start = sql.find(part, end)  # where it begins, for an error's position
+            start = end if start < 0 else start
+            end = start + len(part)
             try:
                 outcome = await self._run(client, part, [])
                 writer.write(pg.row_description(outcome.fields()) if outcome.columns else b"")
                 await self._send_rows(outcome, 0, writer)
             except StatementError as exc:
-                writer.write(_error_message(exc))
+                writer.write(_error_message(exc, start))
                 break
         writer.write(pg.ready(client.transaction))
         await writer.drain()
@@ -523,8 +527,10 @@ def _base_settings(server: Server) -> dict[str, str]:
     }
 
 
-def _error_message(exc: StatementError) -> bytes:
-    return pg.error_response(exc.sqlstate, exc.message, hint=exc.hint)
+def _error_message(exc: StatementError, start: int = 0) -> bytes:
+    """``start``: where the statement begins in the query string it came in (simple query)."""
+    position = exc.position + start if exc.position is not None else None
+    return pg.error_response(exc.sqlstate, exc.message, hint=exc.hint, position=position)
 
 
 async def _fatal(writer: asyncio.StreamWriter, code: str, text: str) -> None:

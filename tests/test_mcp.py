@@ -339,48 +339,13 @@ def test_a_confirm_runs_only_the_requests_that_were_shown(fresh_emulator: Any) -
 # --- streamable HTTP -------------------------------------------------------------------------
 
 
-def test_streamable_http_serves_the_same_tools() -> None:
-    # --emulator as the README's try-it config has it: the default seeded org, in process
-    with start_in_thread(EmulatorConfig()) as twin:
-        apps = len(twin.org.apps)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", "--emulator",
-         "--db", ":memory:"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=_env(),
-    )  # fmt: skip
-    try:
-        assert proc.stderr is not None
-        lines: list[str] = []
-        while not lines or "listening on" not in lines[-1]:
-            line = proc.stderr.readline()
-            assert line, f"the server ended: {''.join(lines)}"
-            lines.append(line)
-        url = lines[-1].split("listening on ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
-        with (
-            start_blocking_portal() as portal,
-            portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as c,
-        ):
-            server = Server(portal, c)
-            assert sorted(server.tools()) == ["describe", "explain", "list_resources", "query"]
-            got = server.answer(
-                "query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"}
-            )
-            assert got["rows"] == [[apps]]
-    finally:
-        proc.terminate()
-        proc.wait(TIMEOUT)
-
-
 @contextmanager
-def http_server(emu: Any, *flags: str) -> Iterator[str]:
-    """``oktaql mcp --transport http`` against ``emu``: its URL."""
+def http_server(args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """``oktaql mcp --transport http --port 0 ARGS``: its URL, once it listens."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", "--org-url",
-         emu.url, "--db", ":memory:", *flags],
+        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=_env(emu),
+        env=env,
     )  # fmt: skip
     try:
         assert proc.stderr is not None
@@ -395,6 +360,22 @@ def http_server(emu: Any, *flags: str) -> Iterator[str]:
         proc.wait(TIMEOUT)
 
 
+def test_streamable_http_serves_the_same_tools() -> None:
+    # --emulator as the README's try-it config has it: the default seeded org, in process
+    with start_in_thread(EmulatorConfig()) as twin:
+        apps = len(twin.org.apps)
+    with (
+        http_server(["--emulator", "--db", ":memory:"], _env()) as url,
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as c,
+    ):
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+        server = Server(portal, c)
+        assert sorted(server.tools()) == ["describe", "explain", "list_resources", "query"]
+        got = server.answer("query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"})
+        assert got["rows"] == [[apps]]
+
+
 def test_http_clients_each_have_their_own_plans_and_cancels(fresh_emulator: Any) -> None:
     """Two MCP clients of one HTTP server: a plan shown to one is not confirmable by the
     other (MCP 2026-07-28 has no session id: the plan_id handed to the client shown the plan is
@@ -405,7 +386,10 @@ def test_http_clients_each_have_their_own_plans_and_cancels(fresh_emulator: Any)
     sql = f"DELETE FROM okta.apps.tokens WHERE appId = '{app}' AND tokenId = '{token}'"
     deletes = lambda: [p for m, p, _ in emu.request_log if m == "DELETE"]  # noqa: E731
     with (
-        http_server(emu, "--allow-writes", "--concurrency", "1") as url,
+        http_server(
+            ["--org-url", emu.url, "--db", ":memory:", "--allow-writes", "--concurrency", "1"],
+            _env(emu),
+        ) as url,
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as one,
         portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as two,

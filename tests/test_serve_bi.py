@@ -69,19 +69,61 @@ def grafana_columns(table: str) -> str:
 
 GRAFANA_VERSION = "SELECT current_setting('server_version_num')::int/100 as version"
 
-METABASE_TABLES = (
-    "SELECT n.nspname AS schema, c.relname AS name, CASE c.relkind WHEN 'r' THEN 'TABLE' "
-    "WHEN 'p' THEN 'PARTITIONED TABLE' WHEN 'v' THEN 'VIEW' WHEN 'f' THEN 'FOREIGN TABLE' "
-    "WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS type, d.description AS description, "
-    "stat.n_live_tup AS estimated_row_count FROM pg_catalog.pg_class AS c "
-    "INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid "
-    "LEFT JOIN pg_catalog.pg_description AS d ON (c.oid = d.objoid) AND (d.objsubid = 0) "
-    "AND (d.classoid = 'pg_class'::regclass) LEFT JOIN pg_stat_user_tables AS stat "
-    "ON (n.nspname = stat.schemaname) AND (c.relname = stat.relname) "
-    "WHERE (c.relnamespace = n.oid) AND (n.nspname !~ '^pg_') "
-    "AND (n.nspname <> 'information_schema') AND c.relkind in ('r', 'p', 'v', 'f', 'm') "
-    "AND (n.nspname IN (%s, %s)) ORDER BY type ASC, schema ASC, name ASC"
+# Metabase's sync as v0.55.1 sends it (a captured session): schemas, privileges, tables
+METABASE_SCHEMAS = (
+    'SELECT nspname AS "TABLE_SCHEM", current_database() AS "TABLE_CATALOG" FROM '
+    "pg_catalog.pg_namespace  WHERE nspname <> 'pg_toast' AND (nspname !~ '^pg_temp_'  OR "
+    "nspname = (pg_catalog.current_schemas(true))[1]) AND (nspname !~ '^pg_toast_temp_'  OR "
+    "nspname = replace((pg_catalog.current_schemas(true))[1], 'pg_temp_', 'pg_toast_temp_'))  "
+    'ORDER BY "TABLE_SCHEM"'
 )
+_OBJECT = (
+    "'\"' || replace(t.schemaname, '\"', '\"\"') || '\"' || '.' || '\"' || "
+    "replace(t.objectname, '\"', '\"\"') || '\"'"
+)
+METABASE_PRIVILEGES = f"""with table_privileges as (
+         select
+           NULL as role,
+           t.schemaname as schema,
+           t.objectname as table,
+           pg_catalog.has_any_column_privilege(current_user, {_OBJECT},  'update') as update,
+           pg_catalog.has_any_column_privilege(current_user, {_OBJECT},  'select') as select,
+           pg_catalog.has_any_column_privilege(current_user, {_OBJECT},  'insert') as insert,
+           pg_catalog.has_table_privilege(     current_user, {_OBJECT},  'delete') as delete
+         from (
+           select schemaname, tablename as objectname from pg_catalog.pg_tables
+           union
+           select schemaname, viewname as objectname from pg_catalog.pg_views
+           union
+           select schemaname, matviewname as objectname from pg_catalog.pg_matviews
+         ) t
+         where t.schemaname !~ '^pg_'
+           and t.schemaname <> 'information_schema'
+           and pg_catalog.has_schema_privilege(current_user, t.schemaname, 'usage')
+        )
+        select t.*
+        from table_privileges t"""
+METABASE_TABLES = (
+    'SELECT "n"."nspname" AS "schema", "c"."relname" AS "name", CASE "c"."relkind" WHEN \'r\' '
+    "THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED TABLE' WHEN 'v' THEN 'VIEW' WHEN 'f' THEN "
+    "'FOREIGN TABLE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS \"type\", "
+    '"d"."description" AS "description", "stat"."n_live_tup" AS "estimated_row_count" FROM '
+    '"pg_catalog"."pg_class" AS "c" INNER JOIN "pg_catalog"."pg_namespace" AS "n" ON '
+    '"c"."relnamespace" = "n"."oid" LEFT JOIN "pg_catalog"."pg_description" AS "d" ON '
+    '("c"."oid" = "d"."objoid") AND ("d"."objsubid" = \'0\') AND ("d"."classoid" = '
+    '\'pg_class\'::regclass) LEFT JOIN "pg_stat_user_tables" AS "stat" ON '
+    '("n"."nspname" = "stat"."schemaname") AND ("c"."relname" = "stat"."relname") WHERE '
+    '("c"."relnamespace" = "n"."oid") AND ("n"."nspname" !~ \'^pg_\') AND ("n"."nspname" <> '
+    "'information_schema') AND c.relkind in ('r', 'p', 'v', 'f', 'm') AND (\"n\".\"nspname\" "
+    'IN (\'apps\', \'groups\')) ORDER BY "type" ASC, "schema" ASC, "name" ASC'
+)
+METABASE_SESSION = [
+    "SET extra_float_digits = 2",
+    "SET application_name = 'Metabase v0.55.1 [f8f63fdf-d8f8-4573-86ea-4fe4a9548041]'",
+    "SHOW TRANSACTION ISOLATION LEVEL",
+    "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+    "show timezone",
+]
 
 METABASE_ENUMS = (
     "SELECT nspname, typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
@@ -150,7 +192,13 @@ def test_grafana_lists_the_tables_and_a_table_s_columns(conn: psycopg.Connection
 
 
 def test_metabase_sync_lists_the_tables(conn: psycopg.Connection[Any]) -> None:
-    rows = conn.execute(METABASE_TABLES, ("apps", "groups")).fetchall()
+    for command in METABASE_SESSION:
+        conn.execute(command)
+    schemas = [schema for schema, _ in conn.execute(METABASE_SCHEMAS).fetchall()]
+    assert {"apps", "groups", "users"} <= set(schemas) and schemas == sorted(schemas)
+    privileges = conn.execute(METABASE_PRIVILEGES).fetchall()
+    assert (None, "apps", "tokens", True, True, True, True) in privileges
+    rows = conn.execute(METABASE_TABLES).fetchall()
     names = [(schema, name) for schema, name, *_ in rows]
     assert ("apps", "tokens") in names and ("groups", "groups") in names
     assert {schema for schema, _ in names} == {"apps", "groups"}

@@ -94,10 +94,40 @@ def parse_postgres(sql: str) -> exp.Expr | None:
     try:
         trees = sqlglot.parse(sql, read="postgres")
     except (ParseError, TokenError, ValueError):
-        return None
+        quoted = _keyword_aliases_quoted(sql)
+        if quoted == sql:
+            return None
+        try:  # Metabase's `... AS select, ... AS table`: a keyword as an alias after AS
+            trees = sqlglot.parse(quoted, read="postgres")
+        except (ParseError, TokenError, ValueError):
+            return None
     if len(trees) != 1 or trees[0] is None or isinstance(trees[0], exp.Command):
         return None
     return trees[0]
+
+
+def _keyword_aliases_quoted(sql: str) -> str:
+    """``expr AS select`` → ``expr AS "select"``: Postgres takes any keyword as an alias after
+    AS, sqlglot does not."""
+    import sqlglot
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.tokenize(sql, read="postgres")
+    except (TokenError, ValueError):
+        return sql
+    plain = (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING, TokenType.NUMBER)
+    spans = [
+        (t.start, t.end + 1, t.text)
+        for before, t in zip(tokens, tokens[1:], strict=False)
+        if before.token_type == TokenType.ALIAS
+        and t.token_type not in plain
+        and t.text.isidentifier()
+    ]
+    for start, end, text in reversed(spans):
+        sql = sql[:start] + '"' + text.lower() + '"' + sql[end:]
+    return sql
 
 
 def qualify(sql: str, tables: dict[tuple[str, str], str]) -> str:

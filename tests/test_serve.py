@@ -512,6 +512,18 @@ def test_describe_of_a_star_answers_the_resource_s_columns_sending_nothing(
         25, 1184, 3802, 25,
     )  # fmt: skip
     assert got[3] == [["n", 20], ["newest", 1184]]
+    # an INSERT ... SELECT is not planned to be described: planning it would read the SELECT
+    insert = (
+        "INSERT INTO okta.groups.groups (data__profile) "
+        "SELECT json_object('name', label) FROM okta.apps.applications"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE_ONLY, _dsn(server), json.dumps([insert])],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[]]
+    assert org.request_log[before:] == []
     # psycopg's prepared statements: the same columns, then the rows of exec
     sql = "SELECT * FROM okta.apps.tokens WHERE appId = %s ORDER BY id"
     with psycopg.connect(_dsn(server), autocommit=True) as pconn:

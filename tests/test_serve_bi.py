@@ -4,7 +4,7 @@ Grafana's PostgreSQL data source (its table list and a table's columns, with the
 subquery), Metabase's sync (describe-database: its tables), DBeaver's navigator (schemas, a
 schema's tables, a table's columns): each must list okta's services, resources and columns.
 The texts are those the tools send (Grafana's pkg/tsdb and postgresMetaQuery.ts, Metabase's
-driver/postgres.clj as HoneySQL renders it, DBeaver's PostgreSchema/PostgreTableColumn).
+sync as v0.55.1 sends it, captured, DBeaver's PostgreSchema/PostgreTableColumn).
 """
 
 from __future__ import annotations

@@ -140,3 +140,45 @@ def test_declare_fetch_move_close_by_hand(server: RunningServer, org: RunningEmu
             conn.execute("FETCH 1 FROM gone")
         assert conn.execute("FETCH 1 FROM kept").fetchall() == [(2,)]
         conn.execute("CLOSE ALL")
+
+
+_DESCRIBE_FETCH = """
+import json, sys
+import psycopg
+
+conn = psycopg.connect(sys.argv[1])
+pg = conn.pgconn
+pg.exec_(b"BEGIN")
+pg.exec_(b"DECLARE apps_c CURSOR FOR SELECT id, label, created FROM okta.apps.applications ORDER BY id")
+assert pg.prepare(b"f", b"FETCH 3 FROM apps_c").status == psycopg.pq.ExecStatus.COMMAND_OK
+desc = pg.describe_prepared(b"f")
+res = pg.exec_prepared(b"f", [])
+print(json.dumps({
+    "columns": [[desc.fname(i).decode(), desc.ftype(i)] for i in range(desc.nfields)],
+    "rows": [res.get_value(i, 0).decode() for i in range(res.ntuples)],
+    "status": res.command_status.decode(),
+}))
+"""
+
+
+def test_describe_of_a_fetch_answers_its_cursor_s_columns(
+    server: RunningServer, org: RunningEmulator
+) -> None:
+    """pgx and JDBC describe a statement before they run it: a prepared FETCH's columns are
+    its cursor's. (libpq's blocking calls run in a process of their own.)"""
+    import json
+    import subprocess
+    import sys
+
+    want = _direct(org, "SELECT id FROM okta.apps.applications ORDER BY id LIMIT 3")
+    done = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE_FETCH, _dsn(server)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got == {
+        "columns": [["id", 25], ["label", 25], ["created", 1184]],
+        "rows": [r[0] for r in want],
+        "status": "FETCH 3",
+    }

@@ -180,7 +180,9 @@ class ClientEngine:
         catalog = tree is not None and _rewrite.is_catalog_query(
             tree, self.shared.catalog.providers, self.shared.macros
         )
-        if not catalog and not self.shared.dry_run:
+        query = _statements.first_word(sql) in ("select", "with", "values", "table")
+        if query and not catalog and not self.shared.dry_run:
+            # a query only: planning an INSERT ... SELECT reads the SELECT's rows
             planned = self._planned_columns(sql, count)
             if planned is not None:
                 return planned

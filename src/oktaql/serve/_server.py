@@ -441,7 +441,14 @@ class Server:
                 sql, oids = client.statements[name]
                 writer.write(pg.parameter_description([o or _types.TEXT.oid for o in oids]))
                 assert client.engine is not None
-                cols = await self._in_thread(client.engine.describe, sql, len(oids))
+                fetch = _cursors.parse(sql)
+                cursor = None
+                if isinstance(fetch, _cursors.Fetch) and not fetch.move:
+                    cursor = client.portals.get(fetch.name)
+                if cursor is not None and cursor.outcome is not None:
+                    cols = cursor.outcome.columns  # FETCH answers its cursor's columns
+                else:
+                    cols = await self._in_thread(client.engine.describe, sql, len(oids))
                 client.described[name] = cols
                 shape = Outcome(cols)
                 writer.write(pg.row_description(shape.fields()) if cols else pg.NO_DATA)

@@ -35,7 +35,8 @@ FAN_OUT = (
 
 
 def _settings(emu: Any) -> Settings:
-    return Settings.of(org_url=emu.url, token=TOKEN, db=":memory:")
+    # 16 requests in flight: the cancel tests bound what a cancel lets through by it
+    return Settings.of(org_url=emu.url, token=TOKEN, db=":memory:", concurrency=16)
 
 
 @pytest.fixture(scope="module")

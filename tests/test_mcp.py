@@ -264,9 +264,15 @@ def test_execute_answers_the_plan_and_runs_only_when_confirmed(fresh_emulator: A
         # a confirm of a statement whose plan was never shown shows it, and sends nothing
         unseen = server.answer("execute", {"sql": sql, "confirm": True})
         assert unseen["sent"] is False
-        assert unseen["message"].startswith("nothing was sent: its plan was not shown before")
+        assert unseen["message"].startswith(
+            "nothing was sent: confirm needs the plan_id of the plan you were shown"
+        )
+        guessed = server.answer("execute", {"sql": sql, "confirm": True, "plan_id": "guess"})
+        assert guessed["message"].startswith("nothing was sent: its plan was not shown before")
         planned = server.answer("execute", {"sql": sql})
         assert planned["sent"] is False and "confirm: true" in planned["message"]
+        assert f"plan_id: {planned['plan_id']}" in planned["message"]
+        assert len({unseen["plan_id"], guessed["plan_id"], planned["plan_id"]}) == 3
         (step,) = planned["steps"]
         assert (step["method"], step["url"]) == ("DELETE", emu.url + path)
         assert planned["changes"] == [
@@ -277,7 +283,16 @@ def test_execute_answers_the_plan_and_runs_only_when_confirmed(fresh_emulator: A
         assert "use the execute tool" in server.error("query", {"sql": sql})
         assert emu.request_log == []
 
-        done = server.answer("execute", {"sql": sql, "confirm": True})
+        # a plan_id is for the statement it was shown for
+        other = server.answer(
+            "execute",
+            {"sql": sql.replace(token, "nope"), "confirm": True, "plan_id": planned["plan_id"]},
+        )
+        assert other["sent"] is False and emu.request_log == []
+        planned = server.answer("execute", {"sql": sql})
+        done = server.answer(
+            "execute", {"sql": sql, "confirm": True, "plan_id": planned["plan_id"]}
+        )
         assert done == {
             "columns": [],
             "rows": [],
@@ -305,14 +320,18 @@ def test_a_confirm_runs_only_the_requests_that_were_shown(fresh_emulator: Any) -
         with oktaql.connect(org_url=emu.url, token=emu.config.token) as other:
             other.execute('INSERT INTO okta.groups.groups (data__profile) SELECT \'{"name":"x"}\'')
         emu.reset_log()
-        changed = server.answer("execute", {"sql": sql, "confirm": True})
+        changed = server.answer(
+            "execute", {"sql": sql, "confirm": True, "plan_id": shown["plan_id"]}
+        )
         assert changed["sent"] is False
         assert changed["message"].startswith(
             "nothing was sent: its plan changed since it was shown"
         )
         assert changed["steps"][0]["body"] == json.dumps({"profile": {"name": f"team-{n + 1}"}})
         assert posts() == []
-        done = server.answer("execute", {"sql": sql, "confirm": True})
+        done = server.answer(
+            "execute", {"sql": sql, "confirm": True, "plan_id": changed["plan_id"]}
+        )
         assert done["sent"] is True and posts() == ["/api/v1/groups"]
     assert [g["profile"]["name"] for g in emu.org.groups][-1] == f"team-{n + 1}"
 
@@ -320,15 +339,13 @@ def test_a_confirm_runs_only_the_requests_that_were_shown(fresh_emulator: Any) -
 # --- streamable HTTP -------------------------------------------------------------------------
 
 
-def test_streamable_http_serves_the_same_tools() -> None:
-    # --emulator as the README's try-it config has it: the default seeded org, in process
-    with start_in_thread(EmulatorConfig()) as twin:
-        apps = len(twin.org.apps)
+@contextmanager
+def http_server(args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """``oktaql mcp --transport http --port 0 ARGS``: its URL, once it listens."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", "--emulator",
-         "--db", ":memory:"],
+        [sys.executable, "-c", CLI, "mcp", "--transport", "http", "--port", "0", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=_env(),
+        env=env,
     )  # fmt: skip
     try:
         assert proc.stderr is not None
@@ -337,21 +354,98 @@ def test_streamable_http_serves_the_same_tools() -> None:
             line = proc.stderr.readline()
             assert line, f"the server ended: {''.join(lines)}"
             lines.append(line)
-        url = lines[-1].split("listening on ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
-        with (
-            start_blocking_portal() as portal,
-            portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as c,
-        ):
-            server = Server(portal, c)
-            assert sorted(server.tools()) == ["describe", "explain", "list_resources", "query"]
-            got = server.answer(
-                "query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"}
-            )
-            assert got["rows"] == [[apps]]
+        yield lines[-1].split("listening on ", 1)[1].strip()
     finally:
         proc.terminate()
         proc.wait(TIMEOUT)
+
+
+def test_streamable_http_serves_the_same_tools() -> None:
+    # --emulator as the README's try-it config has it: the default seeded org, in process
+    with start_in_thread(EmulatorConfig()) as twin:
+        apps = len(twin.org.apps)
+    with (
+        http_server(["--emulator", "--db", ":memory:"], _env()) as url,
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as c,
+    ):
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+        server = Server(portal, c)
+        assert sorted(server.tools()) == ["describe", "explain", "list_resources", "query"]
+        got = server.answer("query", {"sql": "SELECT count(*) AS n FROM okta.apps.applications"})
+        assert got["rows"] == [[apps]]
+
+
+def test_http_clients_each_have_their_own_plans_and_cancels(fresh_emulator: Any) -> None:
+    """Two MCP clients of one HTTP server: a plan shown to one is not confirmable by the
+    other (MCP 2026-07-28 has no session id: the plan_id handed to the client shown the plan is
+    the proof), and one's cancelled fan-out stops while the other's runs to its end."""
+    emu = fresh_emulator
+    app = emu.org.oidc_apps[0]["id"]
+    token = emu.org.tokens_for_app(app)[0]["id"]
+    sql = f"DELETE FROM okta.apps.tokens WHERE appId = '{app}' AND tokenId = '{token}'"
+    deletes = lambda: [p for m, p, _ in emu.request_log if m == "DELETE"]  # noqa: E731
+    with (
+        http_server(
+            ["--org-url", emu.url, "--db", ":memory:", "--allow-writes", "--concurrency", "1"],
+            _env(emu),
+        ) as url,
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as one,
+        portal.wrap_async_context_manager(Client(url, read_timeout_seconds=TIMEOUT)) as two,
+    ):
+        alice, bob = Server(portal, one), Server(portal, two)
+        shown = alice.answer("execute", {"sql": sql})
+        assert shown["sent"] is False
+        emu.reset_log()
+        # bob was never shown that plan: his confirm shows it to him and sends nothing, and
+        # the plan he is shown is his own (alice's plan_id is not his)
+        refused = bob.answer("execute", {"sql": sql, "confirm": True})
+        assert refused["sent"] is False
+        assert refused["message"].startswith("nothing was sent: confirm needs the plan_id")
+        assert refused["plan_id"] != shown["plan_id"]
+        assert deletes() == []
+        done = alice.answer("execute", {"sql": sql, "confirm": True, "plan_id": shown["plan_id"]})
+        assert done["sent"] is True and done["rowcount"] == 1
+        assert deletes() == [f"/api/v1/apps/{app}/tokens/{token}"]
+
+        # alice gives up on a slow fan-out; bob's, running at the same time, is whole
+        want = len(_direct_join(emu))
+        emu.config.latency_ms = 200
+        emu.reset_log()
+
+        async def both() -> tuple[BaseException | None, dict[str, Any]]:
+            import anyio
+
+            failure: list[BaseException] = []
+            answer: list[Any] = []
+
+            async def cancelled() -> None:
+                try:
+                    await one.call_tool("query", {"sql": JOIN}, read_timeout_seconds=0.6)
+                except MCPError as exc:
+                    failure.append(exc)
+
+            async def whole() -> None:
+                answer.append(await two.call_tool("query", {"sql": JOIN, "max_rows": 10_000}))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancelled)
+                tg.start_soon(whole)
+            return (failure[0] if failure else None), answer[0].structured_content
+
+        failure, answer = portal.call(both)
+        assert isinstance(failure, MCPError) and "timed out" in str(failure)
+        assert answer["row_count"] == want  # bob's fan-out went on to its end
+        time.sleep(0.5)
+        reads = sum("/tokens" in p for _, p, _ in emu.request_log)
+        # bob's calls: one per app; alice's stopped part way
+        assert len(emu.org.apps) <= reads < 2 * len(emu.org.apps)
+
+
+def _direct_join(emu: Any) -> list[tuple[Any, ...]]:
+    with oktaql.connect(org_url=emu.url, token=emu.config.token) as conn:
+        return conn.execute(JOIN).fetchall()
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -413,8 +507,8 @@ def test_dry_run_answers_plans_and_sends_nothing(org: Any) -> None:
         assert read["sent"] is False and read["message"] == "--dry-run: nothing is sent"
         assert read["api_calls"] == 1 and read["fans_out"] is True
         sql = f"DELETE FROM okta.apps.tokens WHERE appId = '{app}'"
-        tools.run(lambda: tools.execute(sql))
-        write = tools.run(lambda: tools.execute(sql, confirm=True))
+        shown = tools.run(lambda: tools.execute(sql))
+        write = tools.run(lambda: tools.execute(sql, confirm=True, plan_id=shown.get("plan_id")))
         assert write["sent"] is False and write["message"] == "--dry-run: nothing is sent"
     assert org.request_log == []
 

@@ -35,7 +35,8 @@ FAN_OUT = (
 
 
 def _settings(emu: Any) -> Settings:
-    return Settings.of(org_url=emu.url, token=TOKEN, db=":memory:")
+    # 16 requests in flight: the cancel tests bound what a cancel lets through by it
+    return Settings.of(org_url=emu.url, token=TOKEN, db=":memory:", concurrency=16)
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,37 @@ def test_psql_reports_an_error_and_goes_on(server: RunningServer) -> None:
     )  # fmt: skip
     assert "ERROR:  unknown statement 'SELEC'" in done.stderr
     assert " answer \n--------\n     42\n" in done.stdout
+
+
+def test_psql_shows_where_a_syntax_error_is(server: RunningServer) -> None:
+    """oktaql's syntax errors carry their line and column: the ErrorResponse's position, so
+    psql prints the line and a caret under the spot, in the text as the client sent it (a
+    two-part name oktaql completes, a second statement of the same query string)."""
+    if PSQL is None:
+        pytest.skip("psql is not installed")
+    cases = [
+        ("SELEC 1", "LINE 1: SELEC 1\n        ^"),
+        (
+            "SELECT 1 AS a;\nSELECT id FROM apps.applications WHERE (",
+            "LINE 2: SELECT id FROM apps.applications WHERE (\n" + " " * 47 + "^",
+        ),
+        (
+            "SELECT id,\n  FROM okta.apps.applications WHERE a = = 1",
+            "LINE 2:   FROM okta.apps.applications WHERE a = = 1\n" + " " * 48 + "^",
+        ),
+    ]
+    for sql, shown in cases:
+        done = subprocess.run(
+            [PSQL, "-X", "-h", "127.0.0.1", "-p", str(server.port), "-d", "okta", "-c", sql],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        lines = done.stderr.rstrip("\n").split("\n")
+        assert lines[0].startswith("ERROR:  ") and "(line" not in lines[0], done.stderr
+        assert "\n".join(lines[1:]) == shown, done.stderr
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.SyntaxError) as caught:
+            conn.execute("SELECT id FROM okta.apps.applications WHERE appId = %s AND (", ("x",))
+        assert caught.value.diag.statement_position == "60"  # its "(", past the $1 bound
 
 
 # --- psycopg ------------------------------------------------------------------------------------
@@ -426,6 +458,81 @@ def test_describe_statement_knows_the_columns(server: RunningServer, org: Runnin
     assert got["status"] == "TUPLES_OK"
     want = _direct(org, "SELECT id FROM okta.apps.tokens WHERE appId = ?", [app])
     assert got["ids"] == sorted(r[0] for r in want)
+
+
+_DESCRIBE_ONLY = """
+import json, sys
+import psycopg
+
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+pg = conn.pgconn
+out = []
+for i, sql in enumerate(json.loads(sys.argv[2])):
+    name = f"s{i}".encode()
+    assert pg.prepare(name, sql.encode()).status == psycopg.pq.ExecStatus.COMMAND_OK
+    desc = pg.describe_prepared(name)
+    out.append([[desc.fname(i).decode(), desc.ftype(i)] for i in range(desc.nfields)])
+print(json.dumps(out))
+"""
+
+
+def test_describe_of_a_star_answers_the_resource_s_columns_sending_nothing(
+    server: RunningServer, org: RunningEmulator
+) -> None:
+    """``SELECT *`` of a resource, a join's ``t.*`` with a fan-out, a count: a Describe of the
+    statement (pgx, Grafana, JDBC describe before they execute) answers the columns and types
+    the statement's rows then carry, from the plan, and no request reaches the org."""
+    import json
+    import sys
+
+    app = _direct(org, "SELECT id FROM okta.apps.applications ORDER BY id LIMIT 1")[0][0]
+    cases = [
+        ("SELECT * FROM okta.apps.tokens WHERE appId = $1", [app]),
+        ("SELECT * FROM apps.applications", []),
+        ("SELECT t.*, a.label FROM okta.apps.tokens t JOIN okta.apps.applications a "
+         "ON t.appId = a.id", []),
+        ("SELECT count(*) AS n, max(created) AS newest FROM okta.apps.applications", []),
+    ]  # fmt: skip
+    wanted = []
+    with oktaql.connect(org_url=org.url, token=TOKEN) as conn:
+        for sql, params in cases:
+            qualified = sql.replace("$1", "?").replace("FROM apps.", "FROM okta.apps.")
+            cur = conn.execute(qualified, params or None)
+            wanted.append([d[0] for d in cur.description])
+    before = len(org.request_log)
+    done = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE_ONLY, _dsn(server), json.dumps([c for c, _ in cases])],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert org.request_log[before:] == []  # described from the plan: nothing was sent
+    got = json.loads(done.stdout)
+    assert [[name for name, _ in cols] for cols in got] == wanted
+    tokens = dict(got[0])
+    assert (tokens["id"], tokens["created"], tokens["scopes"], tokens["appId"]) == (
+        25, 1184, 3802, 25,
+    )  # fmt: skip
+    assert got[3] == [["n", 20], ["newest", 1184]]
+    # an INSERT ... SELECT is not planned to be described: planning it would read the SELECT
+    insert = (
+        "INSERT INTO okta.groups.groups (data__profile) "
+        "SELECT json_object('name', label) FROM okta.apps.applications"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE_ONLY, _dsn(server), json.dumps([insert])],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[]]
+    assert org.request_log[before:] == []
+    # psycopg's prepared statements: the same columns, then the rows of exec
+    sql = "SELECT * FROM okta.apps.tokens WHERE appId = %s ORDER BY id"
+    with psycopg.connect(_dsn(server), autocommit=True) as pconn:
+        for _ in range(2):
+            cur = pconn.execute(sql, (app,), prepare=True)
+            assert [d.name for d in cur.description] == wanted[0]
+            assert [d.type_code for d in cur.description] == [t for _, t in got[0]]
+            assert cur.fetchall() == _direct(org, sql.replace("%s", "?"), [app])
 
 
 def test_binary_results(server: RunningServer, org: RunningEmulator) -> None:

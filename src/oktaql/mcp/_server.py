@@ -55,10 +55,10 @@ for joins and IN (SELECT ...) that fan out, one call per value."""
 EXECUTE = """\
 Run one SQL statement that may change the org (INSERT, UPDATE, REPLACE, DELETE, EXEC) or the \
 session's local state (views, tables). Without confirm=true it sends nothing and answers the \
-plan: every step and the exact requests it would send. Show that to the user; only with their \
-go-ahead call again with the same sql and confirm=true: it runs only when its plan was shown \
-and its requests are still the ones shown (else it answers the new plan, again sending \
-nothing). Cost: nothing without confirm; with it, the requests of the plan (writes cannot be \
+plan: every step and the exact requests it would send, and a plan_id. Show that to the user; \
+only with their go-ahead call again with the same sql, confirm=true and that plan_id: it runs \
+only when that plan was shown to this client and its requests are still the ones shown (else it \
+answers the new plan and a new plan_id, again sending nothing). Cost: nothing without confirm; with it, the requests of the plan (writes cannot be \
 undone)."""
 
 
@@ -152,9 +152,19 @@ def build_server(tools: Tools) -> MCPServer:
             ),
         ] = False,
         max_rows: MaxRows = None,
+        plan_id: Annotated[
+            str | None,
+            Field(
+                default=None,
+                description="With confirm=true: the plan_id of the plan answer this client "
+                "was shown (each plan answer has a new one).",
+            ),
+        ] = None,
     ) -> CallToolResult:
         return await _call(
-            tools, lambda: tools.execute(sql, confirm, max_rows), interruptible=not confirm
+            tools,
+            lambda: tools.execute(sql, confirm, max_rows, plan_id),
+            interruptible=not confirm,
         )
 
     server.add_tool(list_resources, description=LIST_RESOURCES, annotations=catalog)

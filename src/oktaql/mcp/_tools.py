@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import decimal
 import json
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -134,8 +135,11 @@ class Tools:
         self._turn = threading.Lock()  # held for a whole call
         self._state = threading.Lock()  # guards _running and the tickets' flags
         self._running: Ticket | None = None
-        # execute: statement -> the requests its plan showed, which a confirm must match
-        self._previewed: dict[str, tuple[Any, ...]] = {}
+        # execute: plan_id -> (statement, the requests its plan showed), which a confirm must
+        # match. The plan_id is unguessable and goes only to the client that was shown the
+        # plan: MCP over HTTP (protocol 2026-07-28) has no session to tell clients apart, so
+        # the id is what proves this client saw this plan
+        self._previewed: dict[str, tuple[str, tuple[Any, ...]]] = {}
 
     def run(self, work: Callable[[], T], ticket: Ticket | None = None) -> T:
         """``work()`` once the calls before it are done; a ticket cancelled meanwhile never
@@ -312,7 +316,11 @@ class Tools:
         return self._run(sql, max_rows)
 
     def execute(
-        self, sql: str, confirm: bool = False, max_rows: int | None = None
+        self,
+        sql: str,
+        confirm: bool = False,
+        max_rows: int | None = None,
+        plan_id: str | None = None,
     ) -> dict[str, Any]:
         if not self.options.allow_writes:
             raise InterfaceError(
@@ -327,17 +335,22 @@ class Tools:
                 "sent": False,
                 "message": "--dry-run: nothing is sent",
             }
-        previous = self._previewed.pop(key, None)
-        if confirm and previous == shown:
+        previous = self._previewed.pop(plan_id, None) if confirm and plan_id else None
+        if previous is not None and previous[0] != key:
+            previous = None  # the plan of another statement
+        if confirm and previous is not None and previous[1] == shown:
             return {**self._run(sql, max_rows), "sent": True}
-        # every plan is seen before it runs: a confirm of a statement whose plan was not
-        # shown, or whose requests changed since (an INSERT ... SELECT's rows), shows it
-        self._previewed[key] = shown
+        # every plan is seen before it runs: a confirm of a statement whose plan this client
+        # was not shown, or whose requests changed since (an INSERT ... SELECT's rows), shows it
+        new_id = secrets.token_urlsafe(12)
+        self._previewed[new_id] = (key, shown)
         while len(self._previewed) > 100:
             self._previewed.pop(next(iter(self._previewed)))
         why = (
             "nothing was sent"
             if not confirm
+            else "nothing was sent: confirm needs the plan_id of the plan you were shown"
+            if not plan_id
             else "nothing was sent: its plan was not shown before"
             if previous is None
             else "nothing was sent: its plan changed since it was shown"
@@ -345,8 +358,9 @@ class Tools:
         return {
             **self._explain(plan),
             "sent": False,
+            "plan_id": new_id,
             "message": f"{why}; check the steps (the exact requests), then call execute "
-            "again with the same sql and confirm: true to run it",
+            f"again with the same sql, confirm: true and plan_id: {new_id} to run it",
         }
 
     def _run(self, sql: str, max_rows: int | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ rows are read in batches as the server sends them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -32,11 +33,14 @@ BATCH = 1000  # rows read (and encoded) per trip to the worker thread
 class StatementError(Exception):
     """What the client is told: SQLSTATE and message."""
 
-    def __init__(self, sqlstate: str, message: str, hint: str | None = None):
+    def __init__(
+        self, sqlstate: str, message: str, hint: str | None = None, position: int | None = None
+    ):
         super().__init__(message)
         self.sqlstate = sqlstate
         self.message = message
         self.hint = hint
+        self.position = position  # 1-based, in characters of the statement the client sent
 
 
 @dataclass
@@ -85,8 +89,8 @@ class Outcome:
         return out, True
 
     def complete(self, count: int) -> str:
-        if self.tag == "SELECT":
-            return f"SELECT {count}"
+        if self.tag in ("SELECT", "FETCH"):
+            return f"{self.tag} {count}"
         return self.tag
 
 
@@ -137,6 +141,7 @@ class ClientEngine:
             raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
 
     def _run(self, sql: str, params: list[Any]) -> Outcome:
+        original = sql
         if self._cancelled.is_set():  # a cancel that came between statements is spent
             self._cancelled.clear()
             self.conn.session.resume()
@@ -149,7 +154,7 @@ class ClientEngine:
             tree, self.shared.catalog.providers, self.shared.macros
         ):
             return self._catalog_query(tree, params)
-        return self._oktaql(sql, params, tree)
+        return self._oktaql(sql, params, tree, original)
 
     def describe(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
         """The columns ``sql`` will answer, without running it (Describe of a statement): a
@@ -172,12 +177,21 @@ class ClientEngine:
             return [(n, _types.TEXT) for n in names]
         sql = _statements.qualify(sql, self.shared.catalog.qualified)
         tree = _statements.parse_postgres(sql)
-        if not isinstance(tree, exp.Query):
+        catalog = tree is not None and _rewrite.is_catalog_query(
+            tree, self.shared.catalog.providers, self.shared.macros
+        )
+        query = _statements.first_word(sql) in ("select", "with", "values", "table")
+        if query and not catalog and not self.shared.dry_run:
+            # a query only: planning an INSERT ... SELECT reads the SELECT's rows
+            planned = self._planned_columns(sql, count)
+            if planned is not None:
+                return planned
+        if not isinstance(tree, exp.Query) or self.shared.dry_run:
             return None
-        if _rewrite.is_catalog_query(tree, self.shared.catalog.providers, self.shared.macros):
+        if catalog:
             text = _rewrite.translate(tree, self.facts, self.shared.macros)
         elif any(sel.is_star for q in tree.find_all(exp.Select) for sel in q.selects):
-            return None  # a resource's * has the parameters bound, known once it runs
+            return None  # a * the plan could not answer: known once it runs
         else:
             bare = tree.transform(
                 lambda n: exp.Null() if isinstance(n, exp.Parameter | exp.Placeholder) else n
@@ -190,6 +204,53 @@ class ClientEngine:
         except duckdb.Error:
             return None
         finally:
+            cur.close()
+
+    def _planned_columns(self, sql: str, count: int) -> list[tuple[str, PgType]] | None:
+        """An oktaql query's columns from its plan, sending nothing: a streamed query's
+        projection, or the local SQL run over empty tables of its scans' columns (each scan's
+        resource columns and the parameters it records, as :class:`TableSink` makes them) in
+        a transaction of the client's DuckDB that is rolled back. The parameters, unknown
+        before Bind, are planned as ``'0'`` (or NULL): which method a scan uses depends on
+        which parameters are bound, not on their values."""
+        import duckdb
+
+        from oktaql._loading import TableSink
+        from oktaql.planning import FanOut, Fetch, RunLocal, Stream
+        from oktaql.templates import PARAMETERS
+
+        text, values = _statements.positional(sql, [None] * count)
+        plan = None
+        for dummy in ("0", None):
+            try:
+                variables = {PARAMETERS: [dummy] * len(values)} if values else None
+                plan = self.conn.session.plan_sql(text, variables)
+                break
+            except errors.Error:
+                continue
+        if plan is None or not plan.steps:
+            return None
+        last = plan.steps[-1]
+        if isinstance(last, Stream):
+            p = last.projection
+            return [(n, _types.pg_type(t)) for n, t in zip(p.names, p.types, strict=True)]
+        if not isinstance(last, RunLocal) or last.statement:
+            return None
+        scans = [s.scan for s in plan.steps if isinstance(s, Fetch | FanOut)]
+        if any(not scan.described for scan in scans):
+            return None  # columns inferred from the rows: known once it runs
+        cur = self.conn.session.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            for scan in scans:
+                TableSink(cur, scan.table_name, scan.columns, scan.extra, undescribed=False)
+            cur.execute(f"SELECT * FROM ({last.sql}) AS described LIMIT 0")
+            return [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
+        except duckdb.Error:
+            return None
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
             cur.close()
 
     def _command(self, command: _statements.Command) -> Outcome:
@@ -221,9 +282,9 @@ class ClientEngine:
             cur.close()
             return Outcome([(n, _types.TEXT) for n in names])
         cols = [(str(d[0]), _types.pg_type(str(d[1]))) for d in cur.description or []]
-        return Outcome(cols, _batches(cur.fetchmany), close=cur.close)
+        return Outcome(cols, Batches(cur.fetchmany), close=cur.close)
 
-    def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None) -> Outcome:
+    def _oktaql(self, sql: str, params: list[Any], tree: exp.Expr | None, original: str) -> Outcome:
         from oktaql._execute import Result  # noqa: F401 - loads the engine before the cursor
         from oktaql.templates import PARAMETERS
 
@@ -241,7 +302,7 @@ class ClientEngine:
             raise
         except errors.Error as exc:
             cancelled = self._cancelled.is_set()
-            raise self._error(exc, tree, cancelled) from None
+            raise self._error(exc, tree, cancelled, original) from None
         except Exception as exc:  # a bug of ours: the client still gets an error, not a drop
             log.exception("statement failed")
             raise StatementError(_errors.INTERNAL, f"internal error: {exc}") from None
@@ -262,11 +323,8 @@ class ClientEngine:
         )
         return Outcome(cols, self._rows(cur), tag, close=cur.close)
 
-    def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
-        try:
-            yield from _batches(cur.fetchmany)
-        except errors.Error as exc:
-            raise self._error(exc, None, self._cancelled.is_set()) from None
+    def _rows(self, cur: Any) -> Batches:
+        return Batches(cur.fetchmany, lambda exc: self._error(exc, None, self._cancelled.is_set()))
 
     def _refuse_writes(self, sql: str, variables: dict[Any, Any] | None) -> None:
         """Read-only: a statement whose plan sends a write, or changes the server's database
@@ -294,13 +352,24 @@ class ClientEngine:
                 hint="start oktaql serve with --allow-writes to allow it",
             )
 
-    def _error(self, exc: errors.Error, tree: exp.Expr | None, cancelled: bool) -> StatementError:
+    def _error(
+        self, exc: errors.Error, tree: exp.Expr | None, cancelled: bool, original: str = ""
+    ) -> StatementError:
         from oktaql._report import report
 
         if cancelled:
             return StatementError(_errors.QUERY_CANCELED, "canceling statement due to user request")
         found = report(exc, "python")
         code = _errors.sqlstate(exc, undefined_table=self._names_unknown_table(tree))
+        if isinstance(exc, errors.SQLSyntaxError) and exc.line and exc.col and exc.sql:
+            # the client shows the spot itself (psql's LINE n: and caret): the message is the
+            # first line, the spot a position in the text the client sent
+            message = found.message.split("\n")[0].removesuffix(
+                f" (line {exc.line}, column {exc.col})"
+            )
+            at = _statements.offset_of(exc.sql, exc.line, exc.col)
+            position = _statements.position_in(original, exc.sql, at) if original else None
+            return StatementError(code, message, found.hint, position)
         return StatementError(code, found.message, found.hint)
 
     def _names_unknown_table(self, tree: exp.Expr | None) -> bool:
@@ -338,12 +407,34 @@ def confine(duck: Any, db: Any) -> None:
     duck.execute("SET GLOBAL lock_configuration = true")
 
 
-def _batches(fetch: Callable[[int], list[Any]]) -> Iterator[tuple[Any, ...]]:
-    while True:
-        rows = fetch(BATCH)
-        if not rows:
-            return
-        yield from rows
+class Batches(Iterator[tuple[Any, ...]]):
+    """A cursor's rows, read ``size`` at a time: a server-side cursor's FETCH n sets ``size``
+    to n, so a streamed listing reads no page beyond what the client fetched."""
+
+    def __init__(
+        self,
+        fetch: Callable[[int], list[Any]],
+        failed: Callable[[errors.Error], Exception] | None = None,
+    ):
+        self.fetch = fetch
+        self.failed = failed  # how an oktaql error reaches the client
+        self.size = BATCH
+        self._rows: list[Any] = []
+        self._at = 0
+
+    def __next__(self) -> tuple[Any, ...]:
+        if self._at >= len(self._rows):
+            try:
+                self._rows, self._at = self.fetch(self.size), 0
+            except errors.Error as exc:
+                if self.failed is None:
+                    raise
+                raise self.failed(exc) from None
+            if not self._rows:
+                raise StopIteration
+        row: tuple[Any, ...] = self._rows[self._at]
+        self._at += 1
+        return row
 
 
 def _tag(sql: str, rowcount: int) -> str:
@@ -358,4 +449,4 @@ def _tag(sql: str, rowcount: int) -> str:
     return verb.upper() or "OK"
 
 
-__all__ = ["BATCH", "ClientEngine", "Outcome", "Shared", "StatementError", "confine"]
+__all__ = ["BATCH", "Batches", "ClientEngine", "Outcome", "Shared", "StatementError", "confine"]

@@ -106,6 +106,7 @@ EMPTY = {
     "pg_operator": "oid oprname oprnamespace oprleft oprright oprresult",
     "pg_aggregate": "aggfnoid aggkind",
     "pg_auth_members": "roleid member grantor admin_option",
+    "pg_stat_user_tables": "relid schemaname relname seq_scan n_live_tup n_dead_tup",
 }
 
 MACROS = f"""
@@ -155,6 +156,10 @@ CREATE MACRO {PG}.pg_postmaster_start_time() AS now();
 CREATE MACRO {PG}.txid_current() AS 1::BIGINT;
 CREATE MACRO {PG}.pg_current_xact_id() AS 1::BIGINT;
 CREATE MACRO {PG}.array_length_pg(a, d) AS len(a);
+CREATE MACRO {PG}.array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
+CREATE MACRO {PG}.array_upper(a, d) AS CASE WHEN len(a) > 0 THEN len(a) END;
+CREATE MACRO {PG}.parse_ident(s) AS list_transform(string_split(s, '.'), lambda x: trim(x, '"')),
+  (s, strict) AS list_transform(string_split(s, '.'), lambda x: trim(x, '"'));
 CREATE MACRO {PG}.quote_ident(s) AS
   CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s
        ELSE '"' || replace(s, '"', '""') || '"' END;

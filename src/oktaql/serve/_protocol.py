@@ -190,8 +190,9 @@ def error_response(
     severity: str = "ERROR",
     detail: str | None = None,
     hint: str | None = None,
+    position: int | None = None,
 ) -> bytes:
-    return message(b"E", _notice_fields(sqlstate, text, severity, detail, hint))
+    return message(b"E", _notice_fields(sqlstate, text, severity, detail, hint, position))
 
 
 def notice_response(text: str, sqlstate: str = "00000") -> bytes:
@@ -199,13 +200,16 @@ def notice_response(text: str, sqlstate: str = "00000") -> bytes:
 
 
 def _notice_fields(
-    sqlstate: str, text: str, severity: str, detail: str | None, hint: str | None
-) -> bytes:
+    sqlstate: str, text: str, severity: str, detail: str | None, hint: str | None,
+    position: int | None = None,
+) -> bytes:  # fmt: skip
     fields = [(b"S", severity), (b"V", severity), (b"C", sqlstate), (b"M", text)]
     if detail:
         fields.append((b"D", detail))
     if hint:
         fields.append((b"H", hint))
+    if position is not None:
+        fields.append((b"P", str(position)))  # psql shows the line and a caret under it
     return b"".join(k + cstr(v.replace("\0", "")) for k, v in fields) + b"\0"
 
 

@@ -9,8 +9,8 @@ DuckDB runs, and the client's own facts (current_database(), version()) become l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -73,6 +73,8 @@ class ClientFacts:
     user: str
     version: str
     process_id: int
+    # the client's settings (SET changes them): current_setting('x') is its value, a literal
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 _OPERATORS = {"~": exp.RegexpLike, "~*": exp.RegexpILike, "=": exp.EQ, "<>": exp.NEQ}
@@ -97,6 +99,8 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
         collate.replace(collate.this)
 
     def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+            return _function_in_from(node)
         if isinstance(node, exp.Table):
             db, name = node.db.lower(), node.name.lower()
             if db == "information_schema":
@@ -110,6 +114,8 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
                 node.set("db", exp.to_identifier(PG))
                 node.set("catalog", None)
             return node
+        if isinstance(node, exp.Column) and not node.table and _is_bare_user(node):
+            return exp.Literal.string(facts.user)  # Postgres's `user`: current_user
         if isinstance(node, exp.Column) and node.args.get("db") is not None:
             node.set("db", None)  # pg_catalog.pg_class.relname: the table's alias is its name
             node.set("catalog", None)
@@ -141,6 +147,39 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
             break
         text = new
     return text
+
+
+def _is_bare_user(node: exp.Column) -> bool:
+    ident = node.this
+    return isinstance(ident, exp.Identifier) and not ident.quoted and ident.name.lower() == "user"
+
+
+# functions that are DuckDB table functions too: in FROM they give rows
+_SET_RETURNING = (exp.ExplodingGenerateSeries, exp.GenerateSeries, exp.Unnest, exp.Explode)
+
+
+def _function_in_from(node: exp.Table) -> exp.Expr:
+    """A function in FROM as Postgres reads it: ``generate_series(...) AS i`` names its column
+    ``i`` too (DuckDB would name it generate_series), and a scalar function
+    (``string_to_array(...) s``) is one row whose column is the alias."""
+    if node.db.lower() == "pg_catalog":
+        node.set("db", None)  # pg_catalog.unnest(...): DuckDB's own
+    alias = node.args.get("alias")
+    if not isinstance(alias, exp.TableAlias) or alias.columns or not alias.name:
+        return node
+    name = exp.to_identifier(alias.name)
+    if isinstance(node.this, _SET_RETURNING):
+        node.set("alias", exp.TableAlias(this=name, columns=[name.copy()]))
+        return node
+    if isinstance(node.this, exp.StringToArray | exp.Split | exp.Array | exp.Anonymous):
+        if isinstance(node.this, exp.Anonymous) and node.this.name.lower() not in _SCALARS:
+            return node  # a DuckDB table function (unnest, range, ...)
+        row = exp.select(exp.alias_(node.this.copy(), name.copy()))
+        return exp.Subquery(this=row, alias=exp.TableAlias(this=name))
+    return node
+
+
+_SCALARS = {"string_to_array", "regexp_split_to_array", "current_schemas", "parse_ident"}
 
 
 def _cast(node: exp.Cast) -> exp.Expr:
@@ -199,6 +238,9 @@ def _function(node: exp.Func, facts: ClientFacts, macros: set[str]) -> exp.Expr:
         return exp.Array(
             expressions=[exp.Literal.string("pg_catalog"), exp.Literal.string("public")]
         )
+    setting = _setting_named(node) if name == "current_setting" else None
+    if setting is not None and setting in facts.settings:
+        return exp.Literal.string(facts.settings[setting])
     if name == "pg_backend_pid":
         return exp.Literal.number(facts.process_id)
     if name in macros:
@@ -206,6 +248,14 @@ def _function(node: exp.Func, facts: ClientFacts, macros: set[str]) -> exp.Expr:
                     isinstance(a, exp.Expr)])  # fmt: skip
         return exp.Anonymous(this=f"{PG}.{name}", expressions=args)
     return node
+
+
+def _setting_named(node: exp.Func) -> str | None:
+    args = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
+    first = args[0] if args else None
+    if isinstance(first, exp.Literal) and first.is_string:
+        return str(first.this).lower()
+    return None
 
 
 def macro_names(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import logging
 import secrets
 import ssl
@@ -20,10 +21,10 @@ from typing import Any, TypeVar
 
 from oktaql import __version__
 from oktaql._settings import Settings
-from oktaql.serve import _auth, _catalog, _errors, _rewrite, _statements, _types
+from oktaql.serve import _auth, _catalog, _cursors, _errors, _rewrite, _statements, _types
 from oktaql.serve import _protocol as pg
 from oktaql.serve._config import ServeConfig, check_config, tls_context
-from oktaql.serve._engine import BATCH, ClientEngine, Outcome, Shared, StatementError
+from oktaql.serve._engine import BATCH, Batches, ClientEngine, Outcome, Shared, StatementError
 
 log = logging.getLogger("oktaql.serve")
 T = TypeVar("T")
@@ -40,6 +41,8 @@ class _Portal:
     described: list[tuple[str, _types.PgType]] | None = None
     outcome: Outcome | None = None
     sent: int = 0
+    cursor: bool = False  # DECLAREd: FETCH reads it; closed with its transaction
+    hold: bool = False  # WITH HOLD: it outlives the transaction
 
 
 @dataclass
@@ -170,15 +173,16 @@ class Server:
             return None
         client = _Client(self._new_pid(), secrets.randbits(31))
         self.clients[client.process_id] = client  # counted from here: a slot is taken
+        settings = dict(self.base_settings)
+        settings["application_name"] = startup.params.get("application_name", "")
+        settings["session_authorization"] = user
         facts = _rewrite.ClientFacts(
             startup.params.get("database") or user,
             user,
             f"PostgreSQL {SERVER_VERSION} (oktaql {__version__})",
             client.process_id,
+            settings,
         )
-        settings = dict(self.base_settings)
-        settings["application_name"] = startup.params.get("application_name", "")
-        settings["session_authorization"] = user
         try:
             client.engine = await self._in_thread(ClientEngine, self.shared, facts, settings)
         except Exception as exc:
@@ -266,23 +270,88 @@ class Server:
         parts = split_statements(sql)
         if not parts:
             writer.write(pg.EMPTY_QUERY)
+        end = 0
         for part in parts:
+            start = sql.find(part, end)  # where it begins, for an error's position
+            start = end if start < 0 else start
+            end = start + len(part)
             try:
                 outcome = await self._run(client, part, [])
                 writer.write(pg.row_description(outcome.fields()) if outcome.columns else b"")
                 await self._send_rows(outcome, 0, writer)
             except StatementError as exc:
-                writer.write(_error_message(exc))
+                writer.write(_error_message(exc, start))
                 break
         writer.write(pg.ready(client.transaction))
         await writer.drain()
 
     async def _run(self, client: _Client, sql: str, params: list[Any]) -> Outcome:
         assert client.engine is not None
+        command = _cursors.parse(sql)
+        if command is not None:
+            return await self._cursor(client, command, params)
         outcome = await self._in_thread(client.engine.run, sql, params)
         if outcome.transaction is not None:
             client.transaction = outcome.transaction
+            if outcome.transaction == b"I":  # COMMIT, ROLLBACK: its cursors are gone
+                for name in [n for n, p in client.portals.items() if p.cursor and not p.hold]:
+                    await self._close_portal(client, name)
         return outcome
+
+    async def _cursor(
+        self, client: _Client, command: _cursors.Declare | _cursors.Fetch | _cursors.Close,
+        params: list[Any],
+    ) -> Outcome:  # fmt: skip
+        """DECLARE runs the query and keeps its result as a portal; FETCH answers its next
+        rows (read only as far as they are fetched); CLOSE drops it."""
+        if isinstance(command, _cursors.Declare):
+            if command.name in client.portals:
+                raise StatementError("42P03", f'cursor "{command.name}" already exists')
+            outcome = await self._run(client, command.query, params)
+            if outcome.columns is None:
+                await self._in_thread(outcome.close)
+                raise StatementError(
+                    "42P11", "DECLARE CURSOR: the query must be a SELECT (it answers no rows)"
+                )
+            client.portals[command.name] = _Portal(
+                command.query, params, outcome=outcome, cursor=True, hold=command.hold
+            )
+            return Outcome(None, tag="DECLARE CURSOR")
+        if isinstance(command, _cursors.Close):
+            names = [command.name] if command.name is not None else [
+                n for n, p in client.portals.items() if p.cursor
+            ]  # fmt: skip
+            for name in names:
+                if name not in client.portals:
+                    raise StatementError("34000", f'cursor "{name}" does not exist')
+                await self._close_portal(client, name)
+            return Outcome(None, tag="CLOSE CURSOR" if command.name is not None else "CLOSE ALL")
+        found = client.portals.get(command.name)
+        if found is None:
+            raise StatementError("34000", f'cursor "{command.name}" does not exist')
+        if command.direction != "forward":
+            raise StatementError(
+                _errors.FEATURE_NOT_SUPPORTED,
+                f"FETCH/MOVE {command.direction.upper()}: oktaql's cursors go forward only",
+                hint="FETCH FORWARD n, FETCH ALL or MOVE FORWARD n",
+            )
+        if found.outcome is None and found.sent == 0:
+            found.outcome = await self._portal_run(client, found)
+        source = found.outcome
+        columns = source.columns if source is not None else None
+        rows = iter(()) if source is None else source.rows
+        if isinstance(rows, Batches):  # read no further than asked
+            rows.size = BATCH if command.count is None else max(1, min(BATCH, command.count))
+        taken = rows if command.count is None else itertools.islice(rows, command.count)
+        if command.move:
+            moved = await self._in_thread(lambda: sum(1 for _ in taken))
+            return Outcome(None, tag=f"MOVE {moved}")
+        return Outcome(columns, taken, tag="FETCH")
+
+    async def _close_portal(self, client: _Client, name: str) -> None:
+        old = client.portals.pop(name, None)
+        if old is not None and old.outcome is not None:
+            await self._in_thread(old.outcome.close)
 
     async def _send_rows(
         self, outcome: Outcome, max_rows: int, writer: asyncio.StreamWriter,
@@ -372,7 +441,14 @@ class Server:
                 sql, oids = client.statements[name]
                 writer.write(pg.parameter_description([o or _types.TEXT.oid for o in oids]))
                 assert client.engine is not None
-                cols = await self._in_thread(client.engine.describe, sql, len(oids))
+                fetch = _cursors.parse(sql)
+                cursor = None
+                if isinstance(fetch, _cursors.Fetch) and not fetch.move:
+                    cursor = client.portals.get(fetch.name)
+                if cursor is not None and cursor.outcome is not None:
+                    cols = cursor.outcome.columns  # FETCH answers its cursor's columns
+                else:
+                    cols = await self._in_thread(client.engine.describe, sql, len(oids))
                 client.described[name] = cols
                 shape = Outcome(cols)
                 writer.write(pg.row_description(shape.fields()) if cols else pg.NO_DATA)
@@ -458,8 +534,10 @@ def _base_settings(server: Server) -> dict[str, str]:
     }
 
 
-def _error_message(exc: StatementError) -> bytes:
-    return pg.error_response(exc.sqlstate, exc.message, hint=exc.hint)
+def _error_message(exc: StatementError, start: int = 0) -> bytes:
+    """``start``: where the statement begins in the query string it came in (simple query)."""
+    position = exc.position + start if exc.position is not None else None
+    return pg.error_response(exc.sqlstate, exc.message, hint=exc.hint, position=position)
 
 
 async def _fatal(writer: asyncio.StreamWriter, code: str, text: str) -> None:

@@ -94,10 +94,40 @@ def parse_postgres(sql: str) -> exp.Expr | None:
     try:
         trees = sqlglot.parse(sql, read="postgres")
     except (ParseError, TokenError, ValueError):
-        return None
+        quoted = _keyword_aliases_quoted(sql)
+        if quoted == sql:
+            return None
+        try:  # Metabase's `... AS select, ... AS table`: a keyword as an alias after AS
+            trees = sqlglot.parse(quoted, read="postgres")
+        except (ParseError, TokenError, ValueError):
+            return None
     if len(trees) != 1 or trees[0] is None or isinstance(trees[0], exp.Command):
         return None
     return trees[0]
+
+
+def _keyword_aliases_quoted(sql: str) -> str:
+    """``expr AS select`` → ``expr AS "select"``: Postgres takes any keyword as an alias after
+    AS, sqlglot does not."""
+    import sqlglot
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.tokenize(sql, read="postgres")
+    except (TokenError, ValueError):
+        return sql
+    plain = (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING, TokenType.NUMBER)
+    spans = [
+        (t.start, t.end + 1, t.text)
+        for before, t in zip(tokens, tokens[1:], strict=False)
+        if before.token_type == TokenType.ALIAS
+        and t.token_type not in plain
+        and t.text.isidentifier()
+    ]
+    for start, end, text in reversed(spans):
+        sql = sql[:start] + '"' + text.lower() + '"' + sql[end:]
+    return sql
 
 
 def qualify(sql: str, tables: dict[tuple[str, str], str]) -> str:
@@ -178,6 +208,32 @@ def positional(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     return "".join(out), values
 
 
+def offset_of(sql: str, line: int, col: int) -> int:
+    """The 0-based character offset of 1-based ``line``/``col`` in ``sql``."""
+    start = 0
+    for _ in range(line - 1):
+        nl = sql.find("\n", start)
+        if nl < 0:
+            break
+        start = nl + 1
+    return min(start + col - 1, len(sql))
+
+
+def position_in(original: str, ran: str, offset: int) -> int:
+    """Where ``offset`` of ``ran`` (the client's statement as oktaql ran it: providers added
+    to two-part names, ``$n`` as ``?`` then bound, EXPLAIN before it) falls in ``original``,
+    as the 1-based character position an ErrorResponse carries."""
+    import difflib
+
+    if original == ran:
+        return offset + 1
+    matcher = difflib.SequenceMatcher(None, original, ran, autojunk=False)
+    for a, b, size in matcher.get_matching_blocks():
+        if b + size > offset:  # in this block, or in text inserted just before it
+            return a + max(0, offset - b) + 1 if offset >= b else a + 1
+    return len(original) + 1
+
+
 def parameter_count(sql: str) -> int:
     """The highest ``$n`` of a statement (what Parse declares when its types are not given)."""
     found = 0
@@ -193,8 +249,10 @@ def _outside_quotes(sql: str) -> str:
 __all__ = [
     "Command",
     "first_word",
+    "offset_of",
     "parameter_count",
     "parse_postgres",
+    "position_in",
     "positional",
     "qualify",
     "session_command",

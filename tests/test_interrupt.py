@@ -95,7 +95,17 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def test_exec_stops_sending_on_sigint(slow_org: RunningEmulator, tmp_path: Path) -> None:
     arrivals = Arrivals(slow_org)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oktaql.cli", "exec", "--concurrency", "16", "--org-url", slow_org.url, FAN_OUT],
+        [
+            sys.executable,
+            "-m",
+            "oktaql.cli",
+            "exec",
+            "--concurrency",
+            "16",
+            "--org-url",
+            slow_org.url,
+            FAN_OUT,
+        ],
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

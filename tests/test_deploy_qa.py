@@ -1,0 +1,193 @@
+"""What an identity engineer running stacks from CI hits: exit codes a CI check reads, typos in
+``desired`` caught before any request, secrets nested under a secret-named parent.
+
+Real HTTP against a fresh emulated org, through the CLI; requests counted in its request log.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from oktaql.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def stack(root: Path, manifest: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "resources").mkdir(exist_ok=True)
+    (root / "stackql_manifest.yml").write_text(manifest, encoding="utf-8")
+    return root
+
+
+def deploy(emu: Any, *args: str) -> Any:
+    return CliRunner().invoke(
+        main,
+        ["deploy", *args, "--org-url", emu.url],
+        env={"OKTA_API_TOKEN": emu.config.token},
+    )
+
+
+GROUP = """\
+version: 1
+name: qa
+providers: [okta]
+resources:
+  - name: eng
+    resource: okta.groups.groups
+    match: {profile.name: qa-eng}
+    desired:
+      profile:
+        name: qa-eng
+        %s
+"""
+
+
+def test_a_nested_typo_in_desired_names_the_field_its_line_and_the_nearest_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    d = stack(tmp_path / "s", GROUP % "descriptoin: Engineers")
+    fresh_emulator.reset_log()
+    for command in ("plan", "build"):
+        res = deploy(fresh_emulator, command, str(d), "dev")
+        assert res.exit_code == 1, res.output
+        assert res.output == (
+            f"error: {d}/stackql_manifest.yml:11: resources.eng: desired.profile.descriptoin: "
+            "okta.groups.groups has no field 'descriptoin' in profile (did you mean "
+            "description?); profile has description, name\n"
+        )
+    assert fresh_emulator.request_log == []
+
+
+def test_a_list_where_the_api_takes_a_string_is_refused_naming_both(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    d = stack(tmp_path / "s", GROUP % "description: [Engineers, Admins]")
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:11: resources.eng: desired.profile.description: "
+        "okta.groups.groups takes string here, not a list (['Engineers', 'Admins'])\n"
+    )
+    assert fresh_emulator.request_log == []
+
+
+def test_a_templated_value_and_a_fine_stack_still_plan(tmp_path: Path, fresh_emulator: Any) -> None:
+    d = stack(tmp_path / "s", GROUP % 'description: "{{ stack_env }} engineers"')
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "--detailed-exitcode")
+    assert res.exit_code == 2, res.output
+    assert "+ eng: create" in res.output
+
+
+def test_a_resource_with_no_create_or_replace_method_says_so(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    d = stack(
+        tmp_path / "s",
+        """\
+version: 1
+name: qa
+providers: [okta]
+resources:
+  - name: tok
+    resource: okta.apps.tokens
+    match: {appId: "0oa1", clientId: x}
+    desired: {clientId: x}
+""",
+    )
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:5: resources.tok: okta.apps.tokens has no create or "
+        "replace method, so desired fields can't be written; read it with a `type: query` "
+        "resource instead\n"
+    )
+    assert fresh_emulator.request_log == []
+
+
+def test_plan_detailed_exitcode_usage_errors_exit_1_never_2(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """Exit 2 means "changes" to a CI check (the README's snippet passes it): a stack dir that is
+    a file, or a mistyped option, must fail the check instead."""
+    a_file = tmp_path / "afile"
+    a_file.write_text("", encoding="utf-8")
+    d = stack(tmp_path / "s", GROUP % "description: Engineers")
+    for args in (
+        [str(a_file), "dev", "--detailed-exitcode"],
+        [str(d), "dev", "--detailed-exitcode", "--detailed-exitcodes"],
+    ):
+        res = deploy(fresh_emulator, "plan", *args)
+        assert res.exit_code == 1, res.output
+    res = deploy(fresh_emulator, "plan", str(a_file), "dev")
+    assert res.exit_code == 2  # click's usage error, without --detailed-exitcode
+    assert "Directory" in res.output and "is a file" in res.output
+
+
+USER = """\
+version: 1
+name: qa
+providers: [okta]
+resources:
+  - name: svc
+    resource: okta.users.users
+    match: {profile.login: svc@example.com}
+    desired:
+      profile: {login: svc@example.com, email: svc@example.com, firstName: S, lastName: C}
+      credentials: {password: {value: "Pa55word!Secret"}}
+"""
+
+
+def test_a_password_under_credentials_is_masked_everywhere_and_never_planned_again(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """``credentials.password.value``: ``value`` alone is no secret name, its parent is. The API
+    never returns it, so a built stack's plan has nothing to compare and shows no change (not a
+    perpetual update that resends the password on every build)."""
+    d = stack(tmp_path / "s", USER)
+    out = tmp_path / "plan.json"
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "-o", "json", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    (svc,) = json.loads(res.output)["resources"]
+    assert svc["changes"][1] == {
+        "field": "credentials",
+        "old": None,
+        "new": {"password": {"value": "***"}},
+    }
+    assert svc["requests"][0]["body"]["credentials"] == {"password": {"value": "***"}}
+    res = deploy(fresh_emulator, "build", str(d), "dev", "--output-file", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "--detailed-exitcode", "-o", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["resources"][0]["action"] == "none"
+    assert {m for m, _p, _h in fresh_emulator.request_log} == {"GET"}
+    res = deploy(fresh_emulator, "build", str(d), "dev", "--show-queries")
+    assert (res.exit_code, res.output) == (0, "svc (unchanged)\nbuild of qa (dev): 1 unchanged\n")
+    assert {m for m, _p, _h in fresh_emulator.request_log} == {"GET"}  # nothing resent
+    files = [out, tmp_path / "o", *(tmp_path / "data").rglob("*")]
+    for f in files:
+        if f.is_file():
+            assert "Pa55word" not in f.read_text(encoding="utf-8"), f
+
+
+def test_field_changes_are_masked_by_their_whole_path() -> None:
+    from oktaql.deploy._diff import masked, secret_path
+    from oktaql.deploy._model import FieldChange
+
+    assert masked(FieldChange("credentials.password.value", "a", "b")) == FieldChange(
+        "credentials.password.value", "***", "***"
+    )
+    assert masked(FieldChange("profile.value", "a", "b")) == FieldChange("profile.value", "a", "b")
+    assert secret_path("credentials.oauthClient.client_secret")
+    assert not secret_path("credentials.oauthClient.token_endpoint_auth_method")

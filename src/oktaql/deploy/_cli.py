@@ -191,7 +191,27 @@ def _summary(stack: Any, outcomes: list[Any], verb: str) -> None:
     click.echo(f"{verb} of {stack.name} ({stack.env}): {parts}")
 
 
-@deploy_command.command("plan")
+class _PlanCommand(click.Command):
+    """``plan``: with --detailed-exitcode, a usage error (an unknown option, a stack dir that
+    is a file) exits 1, not click's 2, which would read as "changes" and pass a CI check."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        detailed = "--detailed-exitcode" in args  # before parsing, which consumes args
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if detailed:
+                exc.exit_code = 1
+            raise
+
+
+@deploy_command.command("plan", cls=_PlanCommand)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,

@@ -444,7 +444,7 @@ def _declarative(node: Map, mfile: str, key: str, catalog: Any) -> Declarative:
             "match: says how the live object is found, e.g. {profile.name: Engineering}",
             Where(mfile, node.line, key),
         )
-    return Declarative(rid, dict(match), dict(desired), dict(lifecycle))
+    return Declarative(rid, dict(match), desired, dict(lifecycle))  # desired keeps its lines
 
 
 def _check_anchors(rtype: str, queries: dict[str, Anchor], file: str, at: Where) -> None:

@@ -191,3 +191,29 @@ def test_field_changes_are_masked_by_their_whole_path() -> None:
     assert masked(FieldChange("profile.value", "a", "b")) == FieldChange("profile.value", "a", "b")
     assert secret_path("credentials.oauthClient.client_secret")
     assert not secret_path("credentials.oauthClient.token_endpoint_auth_method")
+
+
+def test_apply_refuses_a_plan_made_against_another_org_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    from oktaql.emulator import EmulatorConfig, start_in_thread
+
+    d = stack(tmp_path / "s", GROUP % "description: Engineers")
+    plan = tmp_path / "plan.json"
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "--out", str(plan))
+    assert res.exit_code == 0, res.output
+    assert json.loads(plan.read_text(encoding="utf-8"))["org"] == fresh_emulator.url
+    other = start_in_thread(EmulatorConfig(token=fresh_emulator.config.token))
+    try:
+        other.reset_log()
+        res = deploy(other, "apply", str(d), "dev", "--plan", str(plan))
+        assert res.exit_code == 1
+        assert res.output == (
+            f"error: --plan {plan} was made against {fresh_emulator.url}, not {other.url}: "
+            "run plan against this org; nothing was sent\n"
+        )
+        assert other.request_log == []
+    finally:
+        other.stop()
+    res = deploy(fresh_emulator, "apply", str(d), "dev", "--plan", str(plan))
+    assert res.exit_code == 0, res.output

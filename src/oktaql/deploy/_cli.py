@@ -251,7 +251,7 @@ def plan_command(
             changes = run.plan()
             digest = run.digest(changes)
             if out_file is not None:
-                _save_plan(out_file, run.stack, changes, digest)
+                _save_plan(out_file, run.stack, changes, digest, run.session.org_url)
             if output == "json":
                 click.echo(json.dumps({"resources": [c.as_json() for c in changes]}, indent=2))
             else:
@@ -284,9 +284,10 @@ def _print_plan(changes: list[Any]) -> None:
     )
 
 
-def _save_plan(path: str, stack: Any, changes: list[Any], digest: str) -> None:
+def _save_plan(path: str, stack: Any, changes: list[Any], digest: str, org: str | None) -> None:
     doc = {
         "oktaql_plan": PLAN_FORMAT,
+        "org": org,  # the URL only: which org's state the plan read (never a credential)
         "stack": stack.name,
         "env": stack.env,
         "stack_digest": stack.digest,
@@ -347,6 +348,12 @@ def apply_command(
                     raise DeployError(
                         f"--plan {plan_file} is a plan of {saved.get('stack')} "
                         f"({saved.get('env')}), not {stack.name} ({stack.env})"
+                    )
+                org = run.session.org_url
+                if saved.get("org") != org:
+                    raise DeployError(
+                        f"--plan {plan_file} was made against {saved.get('org')}, not {org}: "
+                        "run plan against this org; nothing was sent"
                     )
                 if saved.get("stack_digest") != stack.digest:
                     raise DeployError(

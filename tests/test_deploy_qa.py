@@ -21,6 +21,18 @@ def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
+@pytest.fixture
+def empty_org() -> Any:
+    """A second org with nothing but Okta's own objects."""
+    from oktaql.emulator import EmulatorConfig, start_in_thread
+
+    running = start_in_thread(EmulatorConfig(token="test-token", seed=7, groups=1))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 def stack(root: Path, manifest: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "resources").mkdir(exist_ok=True)
@@ -217,3 +229,72 @@ def test_apply_refuses_a_plan_made_against_another_org_before_any_request(
         other.stop()
     res = deploy(fresh_emulator, "apply", str(d), "dev", "--plan", str(plan))
     assert res.exit_code == 0, res.output
+
+
+def test_export_widens_a_match_two_objects_share_and_leaves_out_twins_saying_so(
+    tmp_path: Path, fresh_emulator: Any, empty_org: Any
+) -> None:
+    """Two trusted origins named alike (Okta allows it): the export's match takes the field that
+    tells them apart, so the plan on the source org and a build elsewhere each find one object.
+    Two identical apps can't be told apart: the second is left out, with a note naming both."""
+    import httpx
+    import yaml
+
+    headers = {"Authorization": f"SSWS {fresh_emulator.config.token}"}
+    with httpx.Client(base_url=fresh_emulator.url, headers=headers) as api:
+        for n in (1, 2):
+            api.post(
+                "/api/v1/trustedOrigins",
+                json={
+                    "name": "twin",
+                    "origin": f"https://twin{n}.example.com",
+                    "scopes": [{"type": "CORS"}],
+                },
+            ).raise_for_status()
+        apps = [
+            api.post(
+                "/api/v1/apps",
+                json={
+                    "name": "bookmark",
+                    "label": "twinapp",
+                    "signOnMode": "BOOKMARK",
+                    "settings": {"app": {"url": "https://x.example.com"}},
+                },
+            ).json()["id"]
+            for _ in (1, 2)
+        ]
+    out = tmp_path / "exp"
+    res = deploy(
+        fresh_emulator,
+        "export",
+        "--resource",
+        "okta.trustedorigins.trusted_origins",
+        "--resource",
+        "okta.apps.applications",
+        "--where",
+        "okta.trustedorigins.trusted_origins: name = 'twin'",
+        "--where",
+        "okta.apps.applications: label = 'twinapp'",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        f"note: okta.apps.applications {apps[1]} left out: it has the same match as twinapp "
+        f"({apps[0]}) and no field tells them apart" in res.output
+    )
+    doc = yaml.safe_load((out / "stackql_manifest.yml").read_text(encoding="utf-8"))
+    assert [(r["name"], r["match"]) for r in doc["resources"]] == [
+        ("twin", {"name": "twin", "origin": "https://twin1.example.com"}),
+        ("twin_2", {"name": "twin", "origin": "https://twin2.example.com"}),
+        ("twinapp", {"label": "twinapp"}),
+    ]
+    doc["resources"] = doc["resources"][:2]  # the source still has both twin apps
+    (out / "stackql_manifest.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    res = deploy(fresh_emulator, "plan", str(out), "prd", "--detailed-exitcode")
+    assert res.exit_code == 0, res.output
+    res = deploy(empty_org, "build", str(out), "prd")
+    assert res.exit_code == 0, res.output
+    empty_org.reset_log()
+    res = deploy(empty_org, "plan", str(out), "prd", "--detailed-exitcode")
+    assert res.exit_code == 0, res.output
+    assert {m for m, _p, _h in empty_org.request_log} == {"GET"}

@@ -298,3 +298,24 @@ def test_export_widens_a_match_two_objects_share_and_leaves_out_twins_saying_so(
     res = deploy(empty_org, "plan", str(out), "prd", "--detailed-exitcode")
     assert res.exit_code == 0, res.output
     assert {m for m, _p, _h in empty_org.request_log} == {"GET"}
+
+
+def test_a_template_loop_that_runs_away_is_refused_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """Eight nested loops of ten: 10**8 characters, once rendered in full into a GET's URL (and
+    its error); now stopped at the sandbox's size limit."""
+    loops = "".join("{% for v" + str(i) + " in 'abcdefghij' %}" for i in range(8))
+    value = loops + "x" + "{% endfor %}" * 8
+    d = stack(
+        tmp_path / "s",
+        (GROUP % "description: Engineers").replace("name: qa-eng}", f'name: "{value}"}}'),
+    )
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:5: match: template refused: its text passes 100000 "
+        "characters (a loop that runs away?); a manifest value is a name, a URL, a short text\n"
+    )
+    assert fresh_emulator.request_log == []

@@ -319,3 +319,37 @@ def test_a_template_loop_that_runs_away_is_refused_before_any_request(
         "characters (a loop that runs away?); a manifest value is a name, a URL, a short text\n"
     )
     assert fresh_emulator.request_log == []
+
+
+def test_a_prop_with_value_and_values_is_refused_naming_both_lines(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """Before, value won silently and the per-environment values were never used."""
+    d = stack(
+        tmp_path / "s",
+        (GROUP % "description: Engineers")
+        + "    props:\n      - name: p\n        value: 1\n        values: {prd: {value: 2}}\n",
+    )
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "prd")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:14: resources.eng.props.p: give value or values, not "
+        "both (values, line 15, would be ignored): value holds for every environment, values "
+        "one each\n"
+    )
+    assert fresh_emulator.request_log == []
+
+
+def test_a_declarative_export_of_a_field_the_objects_lack_is_refused_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    d = stack(tmp_path / "s", (GROUP % "description: Engineers") + "    exports: [{idd: eng_id}]\n")
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:5: exports: exports.idd: okta.groups.groups objects "
+        "have no field 'idd' (did you mean id?)\n"
+    )
+    assert fresh_emulator.request_log == []

@@ -298,3 +298,17 @@ def check_match(kind: Kind, match: dict[str, object], where: Where) -> None:
             f"match.{name}: {kind.id} objects have no field {head!r}{suggest(head, known)}",
             at,
         )
+
+
+def check_exports(kind: Kind, exports: tuple[tuple[str, str], ...], where: Where) -> None:
+    """An export of a column the objects don't have would read as nothing (and every resource
+    after it would see an empty value): it fails before any request, naming the column."""
+    columns = set(kind.columns)
+    for column, _alias in exports:
+        head = column.split(".")[0]
+        if head not in columns and column not in kind.parents:
+            raise DeployError(
+                f"exports.{column}: {kind.id} objects have no field {head!r}"
+                f"{suggest(head, columns)}",
+                Where(where.file, where.line, "exports"),
+            )

@@ -356,6 +356,12 @@ def _props(
                     f"unknown key{did_you_mean(str(k), _PROP_KEYS)}",
                     Where(mfile, line_of(item, k), f"{pkey}.{k}"),
                 )
+        if "value" in item and "values" in item:
+            raise DeployError(
+                f"give value or values, not both (values, line {line_of(item, 'values')}, "
+                "would be ignored): value holds for every environment, values one each",
+                Where(mfile, line_of(item, "value"), pkey),
+            )
         if "value" in item:
             props[pname] = item["value"]
             wheres[pname] = Where(mfile, line_of(item, "value"), pkey)

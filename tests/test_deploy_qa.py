@@ -353,3 +353,85 @@ def test_a_declarative_export_of_a_field_the_objects_lack_is_refused_before_any_
         "have no field 'idd' (did you mean id?)\n"
     )
     assert fresh_emulator.request_log == []
+
+
+OIDC = """\
+version: 1
+name: qa
+providers: [okta]
+globals:
+  - name: app_secret
+    value: "{{ APP_SECRET }}"
+resources:
+  - name: app
+    resource: okta.apps.applications
+    match: {label: qa-web}
+    desired:
+      name: oidc_client
+      label: qa-web
+      signOnMode: OPENID_CONNECT
+      credentials:
+        oauthClient:
+          token_endpoint_auth_method: client_secret_basic
+          client_secret: "{{ app_secret }}"
+      settings:
+        oauthClient:
+          redirect_uris: ["https://qa.example.com/cb"]
+          grant_types: [authorization_code]
+          response_types: [code]
+          application_type: web
+    exports:
+      - id: app_id
+      - credentials.oauthClient.client_secret: web_secret
+exports: [app_id, web_secret]
+"""
+
+
+def test_an_exported_client_secret_is_protected_without_being_listed(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """The manifest sets the OIDC app's client_secret, exports it and lists it in the stack's
+    exports but not in ``protected``: --output-file, --show-queries and the ownership record
+    never hold it (the export is the create's answer: Okta returns the secret then only)."""
+    secret = "Zq8s-not-for-output-9f2KxW1b"
+    d = stack(tmp_path / "s", OIDC)
+    out = tmp_path / "out.json"
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "-e", f"APP_SECRET={secret}")
+    assert res.exit_code == 0, res.output
+    assert secret not in res.output and '"client_secret": "***"' in res.output
+    res = deploy(
+        fresh_emulator,
+        "build",
+        str(d),
+        "dev",
+        "-e",
+        f"APP_SECRET={secret}",
+        "--show-queries",
+        "--output-file",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["web_secret"] == "****"
+    assert secret not in res.output
+    for f in (tmp_path / "data").rglob("*"):
+        if f.is_file():
+            assert secret not in f.read_text(encoding="utf-8"), f
+
+
+def test_an_export_named_as_a_global_is_refused_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """Before, the export's placeholder replaced the global in the resource's own body and the
+    build failed with "its body reads a value an earlier resource did not produce"."""
+    d = stack(tmp_path / "s", OIDC.replace(": web_secret", ": app_secret"))
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev", "-e", "APP_SECRET=x")
+    assert res.exit_code == 1
+    assert res.output == (
+        f"error: {d}/stackql_manifest.yml:8: resources.app.exports: exports: 'app_secret' is "
+        "also a global (or stack_name, stack_env, resource_name): the export would replace it, "
+        "even in this resource's own queries; name the export another way "
+        "({column: app_secret_out})\n"
+    )
+    assert fresh_emulator.request_log == []

@@ -141,6 +141,10 @@ def test_plan_detailed_exitcode_usage_errors_exit_1_never_2(
     ):
         res = deploy(fresh_emulator, "plan", *args)
         assert res.exit_code == 1, res.output
+        assert res.output.splitlines()[-1] in (
+            f"Error: Invalid value for 'STACK_DIR': Directory '{a_file}' is a file.",
+            "Error: No such option '--detailed-exitcodes'. Did you mean '--detailed-exitcode'?",
+        ), res.output
     res = deploy(fresh_emulator, "plan", str(a_file), "dev")
     assert res.exit_code == 2  # click's usage error, without --detailed-exitcode
     assert "Directory" in res.output and "is a file" in res.output

@@ -191,6 +191,10 @@ def _summary(stack: Any, outcomes: list[Any], verb: str) -> None:
     click.echo(f"{verb} of {stack.name} ({stack.env}): {parts}")
 
 
+class _UsageError(click.UsageError):
+    exit_code = 1  # plan --detailed-exitcode: 2 means "changes"
+
+
 class _PlanCommand(click.Command):
     """``plan``: with --detailed-exitcode, a usage error (an unknown option, a stack dir that
     is a file) exits 1, not click's 2, which would read as "changes" and pass a CI check."""
@@ -207,7 +211,7 @@ class _PlanCommand(click.Command):
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
             if detailed:
-                exc.exit_code = 1
+                raise _UsageError(exc.format_message(), exc.ctx) from None
             raise
 
 

@@ -20,10 +20,10 @@ def read_env_file(path: str | Path) -> dict[str, str]:
             f"--env-file: cannot read it ({exc.strerror or exc})", Where(str(p))
         ) from None
     except UnicodeDecodeError as exc:
-        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        at = exc.object[: exc.start].count(b"\n") + 1
         raise DeployError(
             f"--env-file: not UTF-8 text (byte {exc.object[exc.start]:#04x}): save it as UTF-8",
-            Where(str(p), line),
+            Where(str(p), at),
         ) from None
     out: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):

@@ -418,6 +418,15 @@ def test_an_exported_client_secret_is_protected_without_being_listed(
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["web_secret"] == "****"
     assert secret not in res.output
+    assert res.output.splitlines()[:2] == [
+        "-- app: create",
+        'POST {}/api/v1/apps {{"name": "oidc_client", "label": "qa-web", "signOnMode": '
+        '"OPENID_CONNECT", "credentials": {{"oauthClient": {{"token_endpoint_auth_method": '
+        '"client_secret_basic", "client_secret": "***"}}}}, "settings": {{"oauthClient": '
+        '{{"redirect_uris": ["https://qa.example.com/cb"], "grant_types": '
+        '["authorization_code"], "response_types": ["code"], "application_type": '
+        '"web"}}}}}}'.format(fresh_emulator.url),
+    ]
     for f in (tmp_path / "data").rglob("*"):
         if f.is_file():
             assert secret not in f.read_text(encoding="utf-8"), f

@@ -420,12 +420,12 @@ def test_an_exported_client_secret_is_protected_without_being_listed(
     assert secret not in res.output
     assert res.output.splitlines()[:2] == [
         "-- app: create",
-        'POST {}/api/v1/apps {{"name": "oidc_client", "label": "qa-web", "signOnMode": '
-        '"OPENID_CONNECT", "credentials": {{"oauthClient": {{"token_endpoint_auth_method": '
-        '"client_secret_basic", "client_secret": "***"}}}}, "settings": {{"oauthClient": '
-        '{{"redirect_uris": ["https://qa.example.com/cb"], "grant_types": '
+        f'POST {fresh_emulator.url}/api/v1/apps {{"name": "oidc_client", "label": "qa-web", "signOnMode": '
+        '"OPENID_CONNECT", "credentials": {"oauthClient": {"token_endpoint_auth_method": '
+        '"client_secret_basic", "client_secret": "***"}}, "settings": {"oauthClient": '
+        '{"redirect_uris": ["https://qa.example.com/cb"], "grant_types": '
         '["authorization_code"], "response_types": ["code"], "application_type": '
-        '"web"}}}}}}'.format(fresh_emulator.url),
+        '"web"}}}',
     ]
     for f in (tmp_path / "data").rglob("*"):
         if f.is_file():
@@ -448,3 +448,73 @@ def test_an_export_named_as_a_global_is_refused_before_any_request(
         "({column: app_secret_out})\n"
     )
     assert fresh_emulator.request_log == []
+
+
+def _groups_stack(n: int) -> str:
+    rows = ["version: 1", "name: qa", "providers: [okta]", "resources:"]
+    for i in range(1, n + 1):
+        rows += [
+            f"  - name: g{i}",
+            "    resource: okta.groups.groups",
+            f"    match: {{profile.name: qa-g{i}}}",
+            f"    desired: {{profile: {{name: qa-g{i}}}}}",
+        ]
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("mode", ["error", "rollback", "ignore"])
+def test_a_500_on_the_third_create_is_not_retried_and_reported_per_resource(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The org answers 500 to the third group's create and every one after (a real HTTP 500 from
+    the emulator's fault layer, made to hit that write only): the engine treats it as exec
+    does for writes (a POST is sent once), then the build says per resource what is done, and
+    each on-failure mode does its own."""
+    from oktaql.emulator import EmulatorConfig, _chaos, start_in_thread
+
+    def draw(self: Any, method: str, target: str) -> str | None:
+        return "500" if method == "POST" and target == "/api/v1/groups" and self.posts() else None
+
+    posts = {"n": 0}
+
+    def count(self: Any) -> bool:
+        posts["n"] += 1
+        return posts["n"] >= 3
+
+    monkeypatch.setattr(_chaos.Chaos, "_draw", draw)
+    monkeypatch.setattr(_chaos.Chaos, "posts", count, raising=False)
+    emu = start_in_thread(EmulatorConfig(token="test-token", fault_rate=1e-9))
+    try:
+        d = stack(tmp_path / "s", _groups_stack(4))
+        res = deploy(emu, "build", str(d), "dev", "--on-failure", mode, "--max-retries", "2")
+        posted = [m for m, p, _h in emu.request_log if m == "POST"]
+        names = {g["profile"]["name"] for g in httpx_get(emu, "/api/v1/groups?q=qa-g")}
+    finally:
+        emu.stop()
+    # a create is not idempotent: its 500 is not retried (the object may exist by now)
+    assert len(posted) == 3 + (1 if mode == "ignore" else 0)
+    lines = res.output.splitlines()
+    assert lines[:2] == ["g1 (created)", "g2 (created)"]
+    assert lines[2].startswith("g3 (failed: ")
+    if mode == "ignore":
+        assert res.exit_code == 1, res.output
+        assert any(x.startswith("g4 (failed: ") for x in lines)  # tried too, and 500 again
+        assert names == {"qa-g1", "qa-g2"}
+    elif mode == "rollback":
+        assert res.exit_code == 1
+        assert "rolled back (--on-failure rollback): g2 (deleted), g1 (deleted)" in lines
+        assert names == set()
+    else:
+        assert res.exit_code == 1
+        assert names == {"qa-g1", "qa-g2"}
+    if mode != "ignore":  # g4 was listed under "done: ... g4 (not done)"
+        assert "done: g1 (created), g2 (created)" in lines
+        assert "not done: g3, g4" in lines
+    assert "not retried: POST is not idempotent and Okta may have acted on it" in res.output
+
+
+def httpx_get(emu: Any, path: str) -> Any:
+    import httpx
+
+    headers = {"Authorization": f"SSWS {emu.config.token}"}
+    return httpx.get(f"{emu.url}{path}", headers=headers).json()

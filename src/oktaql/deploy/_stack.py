@@ -368,8 +368,9 @@ class _BuildStopped(DeployError):
         else:
             head = f"{verb} of {stack.name} ({stack.env}) stopped at '{name}': {cause}"
         lines = [head]
-        done = [o for o in outcomes if o.action not in ("failed",)]
-        failed = [o for o in outcomes if o.action == "failed"]
+        # a declarative resource after a failed one in the same group is "not done" already
+        done = [o for o in outcomes if o.action not in ("failed", "not done")]
+        failed = [o for o in outcomes if o.action in ("failed", "not done")]
         if done:
             lines.append("done: " + ", ".join(str(o) for o in done))
         not_done = [o.name for o in failed] + [x.name for x in rest]

@@ -40,6 +40,15 @@ def stack(root: Path, manifest: str) -> Path:
     return root
 
 
+def refused(emu: Any, d: Path, error: str, *args: str, env: str = "dev") -> None:
+    """``plan`` of ``d`` fails with ``error`` (after ``{d}/stackql_manifest.yml:``), exit 1,
+    before any request."""
+    emu.reset_log()
+    res = deploy(emu, "plan", str(d), env, *args)
+    assert (res.exit_code, res.output) == (1, f"error: {d}/stackql_manifest.yml:{error}\n")
+    assert emu.request_log == []
+
+
 def deploy(emu: Any, *args: str) -> Any:
     return CliRunner().invoke(
         main,
@@ -83,14 +92,14 @@ def test_a_list_where_the_api_takes_a_string_is_refused_naming_both(
     tmp_path: Path, fresh_emulator: Any
 ) -> None:
     d = stack(tmp_path / "s", GROUP % "description: [Engineers, Admins]")
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "dev")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:11: resources.eng: desired.profile.description: "
-        "okta.groups.groups takes string here, not a list (['Engineers', 'Admins'])\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "11: resources.eng: desired.profile.description: "
+            "okta.groups.groups takes string here, not a list (['Engineers', 'Admins'])"
+        ),
     )
-    assert fresh_emulator.request_log == []
 
 
 def test_a_templated_value_and_a_fine_stack_still_plan(tmp_path: Path, fresh_emulator: Any) -> None:
@@ -116,15 +125,15 @@ resources:
     desired: {clientId: x}
 """,
     )
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "dev")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:5: resources.tok: okta.apps.tokens has no create or "
-        "replace method, so desired fields can't be written; read it with a `type: query` "
-        "resource instead\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "5: resources.tok: okta.apps.tokens has no create or "
+            "replace method, so desired fields can't be written; read it with a `type: query` "
+            "resource instead"
+        ),
     )
-    assert fresh_emulator.request_log == []
 
 
 def test_plan_detailed_exitcode_usage_errors_exit_1_never_2(
@@ -315,14 +324,14 @@ def test_a_template_loop_that_runs_away_is_refused_before_any_request(
         tmp_path / "s",
         (GROUP % "description: Engineers").replace("name: qa-eng}", f'name: "{value}"}}'),
     )
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "dev")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:5: match: template refused: its text passes 100000 "
-        "characters (a loop that runs away?); a manifest value is a name, a URL, a short text\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "5: match: template refused: its text passes 100000 "
+            "characters (a loop that runs away?); a manifest value is a name, a URL, a short text"
+        ),
     )
-    assert fresh_emulator.request_log == []
 
 
 def test_a_prop_with_value_and_values_is_refused_naming_both_lines(
@@ -334,29 +343,30 @@ def test_a_prop_with_value_and_values_is_refused_naming_both_lines(
         (GROUP % "description: Engineers")
         + "    props:\n      - name: p\n        value: 1\n        values: {prd: {value: 2}}\n",
     )
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "prd")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:14: resources.eng.props.p: give value or values, not "
-        "both (values, line 15, would be ignored): value holds for every environment, values "
-        "one each\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "14: resources.eng.props.p: give value or values, not "
+            "both (values, line 15, would be ignored): value holds for every environment, values "
+            "one each"
+        ),
+        env="prd",
     )
-    assert fresh_emulator.request_log == []
 
 
 def test_a_declarative_export_of_a_field_the_objects_lack_is_refused_before_any_request(
     tmp_path: Path, fresh_emulator: Any
 ) -> None:
     d = stack(tmp_path / "s", (GROUP % "description: Engineers") + "    exports: [{idd: eng_id}]\n")
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "dev")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:5: exports: exports.idd: okta.groups.groups objects "
-        "have no field 'idd' (did you mean id?)\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "5: exports: exports.idd: okta.groups.groups objects "
+            "have no field 'idd' (did you mean id?)"
+        ),
     )
-    assert fresh_emulator.request_log == []
 
 
 OIDC = """\
@@ -438,16 +448,18 @@ def test_an_export_named_as_a_global_is_refused_before_any_request(
     """Before, the export's placeholder replaced the global in the resource's own body and the
     build failed with "its body reads a value an earlier resource did not produce"."""
     d = stack(tmp_path / "s", OIDC.replace(": web_secret", ": app_secret"))
-    fresh_emulator.reset_log()
-    res = deploy(fresh_emulator, "plan", str(d), "dev", "-e", "APP_SECRET=x")
-    assert res.exit_code == 1
-    assert res.output == (
-        f"error: {d}/stackql_manifest.yml:8: resources.app.exports: exports: 'app_secret' is "
-        "also a global (or stack_name, stack_env, resource_name): the export would replace it, "
-        "even in this resource's own queries; name the export another way "
-        "({column: app_secret_out})\n"
+    refused(
+        fresh_emulator,
+        d,
+        (
+            "8: resources.app.exports: exports: 'app_secret' is "
+            "also a global (or stack_name, stack_env, resource_name): the export would replace it, "
+            "even in this resource's own queries; name the export another way "
+            "({column: app_secret_out})"
+        ),
+        "-e",
+        "APP_SECRET=x",
     )
-    assert fresh_emulator.request_log == []
 
 
 def _groups_stack(n: int) -> str:

@@ -530,3 +530,14 @@ def httpx_get(emu: Any, path: str) -> Any:
 
     headers = {"Authorization": f"SSWS {emu.config.token}"}
     return httpx.get(f"{emu.url}{path}", headers=headers).json()
+
+
+def test_a_tab_in_the_manifest_says_yaml_indents_with_spaces(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    d = stack(tmp_path / "s", "version: 1\nname: t\nproviders: [okta]\nresources:\n\t- name: g\n")
+    refused(
+        fresh_emulator,
+        d,
+        "5: not valid YAML: a tab at column 1: YAML indents with spaces, never tabs",
+    )

@@ -355,8 +355,9 @@ def apply_command(
                     )
                 org = run.session.org_url
                 if saved.get("org") != org:
+                    made = saved.get("org") or "an org it does not name (an older oktaql's plan)"
                     raise DeployError(
-                        f"--plan {plan_file} was made against {saved.get('org')}, not {org}: "
+                        f"--plan {plan_file} was made against {made}, not {org}: "
                         "run plan against this org; nothing was sent"
                     )
                 if saved.get("stack_digest") != stack.digest:

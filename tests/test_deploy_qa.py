@@ -541,3 +541,20 @@ def test_a_tab_in_the_manifest_says_yaml_indents_with_spaces(
         d,
         "5: not valid YAML: a tab at column 1: YAML indents with spaces, never tabs",
     )
+
+
+def test_apply_refuses_a_saved_plan_that_names_no_org(tmp_path: Path, fresh_emulator: Any) -> None:
+    d = stack(tmp_path / "s", GROUP % "description: Engineers")
+    plan = tmp_path / "plan.json"
+    assert deploy(fresh_emulator, "plan", str(d), "dev", "--out", str(plan)).exit_code == 0
+    doc = json.loads(plan.read_text(encoding="utf-8"))
+    del doc["org"]
+    plan.write_text(json.dumps(doc), encoding="utf-8")
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "apply", str(d), "dev", "--plan", str(plan))
+    assert (res.exit_code, res.output) == (
+        1,
+        f"error: --plan {plan} was made against an org it does not name (an older oktaql's "
+        f"plan), not {fresh_emulator.url}: run plan against this org; nothing was sent\n",
+    )
+    assert fresh_emulator.request_log == []

@@ -151,7 +151,14 @@ def test_env_file_and_pairs(tmp_path: Path) -> None:
     f.write_text("A=1\nnot a pair\n")
     with pytest.raises(DeployError) as info:
         read_env_file(f)
-    assert str(info.value) == f"{f}:2: not KEY=VALUE"
+    assert str(info.value) == (
+        f"{f}:2: not KEY=VALUE: each line is KEY=VALUE (KEY a name: letters, digits, _), "
+        "`export KEY=VALUE`, a # comment or blank"
+    )
+    f.write_bytes(b"A=1\nB=\xff\n")
+    with pytest.raises(DeployError) as info:
+        read_env_file(f)
+    assert str(info.value) == f"{f}:2: --env-file: not UTF-8 text (byte 0xff): save it as UTF-8"
 
 
 # --- every bad stack: one error, file:line: key ------------------------------------------------

@@ -191,7 +191,31 @@ def _summary(stack: Any, outcomes: list[Any], verb: str) -> None:
     click.echo(f"{verb} of {stack.name} ({stack.env}): {parts}")
 
 
-@deploy_command.command("plan")
+class _UsageError(click.UsageError):
+    exit_code = 1  # plan --detailed-exitcode: 2 means "changes"
+
+
+class _PlanCommand(click.Command):
+    """``plan``: with --detailed-exitcode, a usage error (an unknown option, a stack dir that
+    is a file) exits 1, not click's 2, which would read as "changes" and pass a CI check."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        detailed = "--detailed-exitcode" in args  # before parsing, which consumes args
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if detailed:
+                raise _UsageError(exc.format_message(), exc.ctx) from None
+            raise
+
+
+@deploy_command.command("plan", cls=_PlanCommand)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -231,7 +255,7 @@ def plan_command(
             changes = run.plan()
             digest = run.digest(changes)
             if out_file is not None:
-                _save_plan(out_file, run.stack, changes, digest)
+                _save_plan(out_file, run.stack, changes, digest, run.session.org_url)
             if output == "json":
                 click.echo(json.dumps({"resources": [c.as_json() for c in changes]}, indent=2))
             else:
@@ -264,9 +288,10 @@ def _print_plan(changes: list[Any]) -> None:
     )
 
 
-def _save_plan(path: str, stack: Any, changes: list[Any], digest: str) -> None:
+def _save_plan(path: str, stack: Any, changes: list[Any], digest: str, org: str | None) -> None:
     doc = {
         "oktaql_plan": PLAN_FORMAT,
+        "org": org,  # the URL only: which org's state the plan read (never a credential)
         "stack": stack.name,
         "env": stack.env,
         "stack_digest": stack.digest,
@@ -327,6 +352,13 @@ def apply_command(
                     raise DeployError(
                         f"--plan {plan_file} is a plan of {saved.get('stack')} "
                         f"({saved.get('env')}), not {stack.name} ({stack.env})"
+                    )
+                org = run.session.org_url
+                if saved.get("org") != org:
+                    made = saved.get("org") or "an org it does not name (an older oktaql's plan)"
+                    raise DeployError(
+                        f"--plan {plan_file} was made against {made}, not {org}: "
+                        "run plan against this org; nothing was sent"
                     )
                 if saved.get("stack_digest") != stack.digest:
                     raise DeployError(

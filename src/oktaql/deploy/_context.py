@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from oktaql._sandbox import render_sandboxed, sandbox_environment
+from oktaql._sandbox import MAX_SIZE, render_sandboxed, sandbox_environment
 from oktaql.deploy._model import Resource, Where
 from oktaql.errors import DeployError, TemplateError
 
@@ -79,9 +79,30 @@ def render_value(value: Any, context: Mapping[str, Any], where: Where) -> Any:
             else:
                 return found
     try:
-        return render_sandboxed(lambda: _env().from_string(value), dict(context))
+        return render_sandboxed(lambda: _Capped(_env().from_string(value)), dict(context))
     except TemplateError as exc:
         raise DeployError(str(exc), where) from None
+
+
+class _Capped:
+    """A template rendered piece by piece, refused once its text passes ``MAX_SIZE``: a loop
+    that runs away stops there, not after filling memory and a request URL."""
+
+    def __init__(self, template: Any):
+        self._template = template
+
+    def render(self, context: dict[str, Any]) -> str:
+        out: list[str] = []
+        size = 0
+        for piece in self._template.generate(context):
+            size += len(piece)
+            if size > MAX_SIZE:
+                raise TemplateError(
+                    f"template refused: its text passes {MAX_SIZE} characters (a loop that runs "
+                    "away?); a manifest value is a name, a URL, a short text"
+                )
+            out.append(piece)
+        return "".join(out)
 
 
 def resource_context(base: Mapping[str, Any], r: Resource) -> dict[str, Any]:

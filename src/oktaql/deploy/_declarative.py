@@ -25,7 +25,14 @@ from urllib.parse import quote
 from oktaql.deploy._bulk import LiveReader, narrowing
 from oktaql.deploy._context import UNKNOWN, render_value, resource_context
 from oktaql.deploy._diff import MISSING, diff, get_path, masked, overlay
-from oktaql.deploy._kind import SERVER_SET, Kind, check_fields, check_match, kind_of
+from oktaql.deploy._kind import (
+    SERVER_SET,
+    Kind,
+    check_exports,
+    check_fields,
+    check_match,
+    kind_of,
+)
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
 from oktaql.errors import DeployError, Error
@@ -144,6 +151,7 @@ class Engine:
             k = self.kind(r.declarative.resource, r.where)
             check_fields(k, r.declarative.desired, r.where)
             check_match(k, r.declarative.match, r.where)
+            check_exports(k, r.exports, r.where)
             try:
                 m = render_value(r.declarative.match, self.resource_context(r), r.where)
             except DeployError:

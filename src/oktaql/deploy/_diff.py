@@ -58,7 +58,7 @@ def diff(desired: dict[str, Any], live: dict[str, Any], prefix: str = "") -> lis
     for key, want in desired.items():
         path = f"{prefix}{key}"
         have = live.get(key, MISSING) if isinstance(live, dict) else MISSING
-        if have is MISSING and is_secret_name(key):
+        if have is MISSING and (is_secret_name(key) or secret_path(path)):
             continue  # write-only (a client_secret is never read back): nothing to compare
         if isinstance(want, dict) and isinstance(have, dict):
             out.extend(diff(want, have, path + "."))
@@ -67,13 +67,31 @@ def diff(desired: dict[str, Any], live: dict[str, Any], prefix: str = "") -> lis
     return out
 
 
-def masked(change: FieldChange) -> FieldChange:
-    """A plan never shows a secret: a field named like one (client_secret, password...), or
-    anything under it, is masked on both sides."""
+def _nested(dotted: str, value: Any) -> Any:
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def _mask_at(dotted: str, value: Any) -> Any:
+    """``value`` masked as it would be at ``dotted`` in a body: judged by the whole path, so
+    ``credentials.password.value`` is a secret though ``value`` alone is not."""
     from oktaql._secrets import mask_json
 
-    name = change.field.rsplit(".", 1)[-1]
-    return FieldChange(change.field, mask_json(change.old, name), mask_json(change.new, name))
+    return get_path(mask_json(_nested(dotted, value)), dotted)
+
+
+def secret_path(dotted: str) -> bool:
+    """Whether the field at ``dotted`` holds a secret (by its name or its parents')."""
+    return _mask_at(dotted, "x") != "x"
+
+
+def masked(change: FieldChange) -> FieldChange:
+    """A plan never shows a secret: a field named like one (client_secret, password...), or
+    anything under one (``credentials.password.value``), is masked on both sides."""
+    return FieldChange(
+        change.field, _mask_at(change.field, change.old), _mask_at(change.field, change.new)
+    )
 
 
 def overlay(live: Any, desired: Any) -> Any:

@@ -19,6 +19,12 @@ def read_env_file(path: str | Path) -> dict[str, str]:
         raise DeployError(
             f"--env-file: cannot read it ({exc.strerror or exc})", Where(str(p))
         ) from None
+    except UnicodeDecodeError as exc:
+        at = exc.object[: exc.start].count(b"\n") + 1
+        raise DeployError(
+            f"--env-file: not UTF-8 text (byte {exc.object[exc.start]:#04x}): save it as UTF-8",
+            Where(str(p), at),
+        ) from None
     out: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -29,7 +35,11 @@ def read_env_file(path: str | Path) -> dict[str, str]:
         key, sep, value = line.partition("=")
         key = key.strip()
         if not sep or not NAME.match(key):
-            raise DeployError("not KEY=VALUE", Where(str(p), n))
+            raise DeployError(
+                "not KEY=VALUE: each line is KEY=VALUE (KEY a name: letters, digits, _), "
+                "`export KEY=VALUE`, a # comment or blank",
+                Where(str(p), n),
+            )
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]

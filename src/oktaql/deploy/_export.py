@@ -95,6 +95,56 @@ def _key(obj: dict[str, Any]) -> tuple[str, Any]:
     )
 
 
+def _scalars(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """Dotted path → scalar of an object, shallow paths first (match candidates)."""
+    out: dict[str, Any] = {}
+    if not isinstance(value, dict) or depth > 2:
+        return out
+    nested: dict[str, Any] = {}
+    for k, v in value.items():
+        if isinstance(v, str | int | float) and not isinstance(v, bool):
+            out[f"{prefix}{k}"] = v
+        elif isinstance(v, dict):
+            nested.update(_scalars(v, f"{prefix}{k}.", depth + 1))
+    return {**out, **nested}
+
+
+def _distinct_matches(resources: list[Any], result: Exported) -> list[Any]:
+    """Objects of a type that share a match (two trusted origins or apps of one name) would be
+    one object to the stack (its plan: "match finds 2 objects"): each match is widened by the
+    first field of ``desired`` that tells them apart (an origin's ``origin``); objects nothing
+    tells apart are left out but the first, and said so."""
+    groups: dict[str, list[Any]] = {}
+    for pair in resources:
+        e, entry = pair
+        groups.setdefault(e.kind.id + json.dumps(entry["match"], default=str), []).append(pair)
+    dropped: set[str] = set()
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        values = [_scalars(entry["desired"]) for _, entry in same]
+        paths = [
+            p
+            for p in values[0]
+            if p not in same[0][1]["match"]
+            and all(p in v for v in values)
+            and len({json.dumps(v[p]) for v in values}) == len(same)
+            and "{{" not in str(values[0][p])
+        ]
+        if paths:
+            for (_e, entry), v in zip(same, values):
+                entry["match"] = {**entry["match"], paths[0]: v[paths[0]]}
+            continue
+        first = same[0][0]
+        for e, _entry in same[1:]:
+            dropped.add(e.name)
+            result.notes.append(
+                f"{e.kind.id} {e.obj.get('id')} left out: it has the same match as "
+                f"{first.name} ({first.obj.get('id')}) and no field tells them apart"
+            )
+    return [pair for pair in resources if pair[0].name not in dropped]
+
+
 def _name(text: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-").lower() or "object"
     if not base[0].isalpha():
@@ -341,6 +391,7 @@ def export_stack(
         if e.alias is not None:
             entry["exports"] = [{"id": e.alias}]
         resources.append((e, entry))
+    resources = _distinct_matches(resources, result)
     order = {e.name: i for i, e in enumerate(_ordered([e for e, _ in resources]))}
     resources.sort(key=lambda pair: order[pair[0].name])
     out = Path(out_dir)

@@ -18,6 +18,7 @@ from oktaql.catalog import Catalog, suggest
 from oktaql.deploy._model import Where
 from oktaql.errors import DeployError, Error
 from oktaql.provider import Method, Resource
+from oktaql.provider._model import BodyField
 
 # fields the server sets on every object: never part of a desired state, never diffed
 SERVER_SET = frozenset(
@@ -189,8 +190,76 @@ def kind_of(catalog: Catalog, dotted: str, where: Where) -> Kind:
     )
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+_TYPE_WORDS = {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}
+
+
+def _what(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return next((w for t, w in _TYPE_WORDS.items() if isinstance(value, t)), type(value).__name__)
+
+
+def _at(where: Where, parent: object, key: str) -> Where:
+    """``where`` moved to the line ``key`` is written on in ``parent`` (a manifest mapping)."""
+    line = getattr(parent, "key_lines", {}).get(key)
+    return Where(where.file, line, where.key) if line else where
+
+
+def _check_value(
+    kind: Kind, path: str, value: object, fields: list[BodyField], where: Where, nested: bool
+) -> None:  # where: the line path is written on
+    """``value`` written at ``desired.<path>`` against what the API's body schema says is
+    there: its JSON type (a list where a string goes), and, where the schema lists an object's
+    fields and takes no others, each nested field's name (``profile.nmae``)."""
+    if value is None or (isinstance(value, str) and "{{" in value) or not fields:
+        return  # null, or a template whose value is only known once rendered
+    types = {f.type for f in fields}
+    want = [t for t in types if t in _JSON_TYPES]
+    if len(want) == len(types) and want:
+        ok = any(
+            isinstance(value, _JSON_TYPES[t]) and not (isinstance(value, bool) and t != "boolean")
+            for t in want
+        )
+        if not ok:
+            raise DeployError(
+                f"desired.{path}: {kind.id} takes {' or '.join(sorted(want))} here, "
+                f"not {_what(value)} ({value!r})",
+                where,
+            )
+    if not nested or not isinstance(value, dict):
+        return
+    inner: dict[str, list[BodyField]] = {}
+    for f in fields:
+        for g in f.fields:
+            inner.setdefault(g.name, []).append(g)
+    if not inner or any(f.type == "object" and not f.fields for f in fields):
+        return  # some method's schema doesn't list this object's fields: anything may go
+    for key, v in value.items():
+        if key not in inner:
+            raise DeployError(
+                f"desired.{path}.{key}: {kind.id} has no field {key!r} in {path}"
+                f"{suggest(key, inner)}; {path} has {', '.join(sorted(inner))}",
+                _at(where, value, key),
+            )
+        _check_value(kind, f"{path}.{key}", v, inner[key], _at(where, value, key), nested)
+
+
 def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
     """Desired fields the API can't take fail before any request, naming the field."""
+    if desired and kind.creator is None and kind.replacer is None:
+        raise DeployError(
+            f"{kind.id} has no create or replace method, so desired fields can't be written; "
+            "read it with a `type: query` resource instead",
+            where,
+        )
     allowed = kind.settable
     for name in desired:
         if name in SERVER_SET:
@@ -206,6 +275,11 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
                 f"{suggest(name, allowed)}; fields: {', '.join(sorted(allowed))}",
                 where,
             )
+    methods = [m for m in (kind.creator, kind.replacer) if m is not None]
+    nested = not any(m.body_open for m in methods)  # a polymorphic body's objects vary
+    for name, value in desired.items():
+        found = [m.body_fields[name] for m in methods if name in m.body_fields]
+        _check_value(kind, name, value, found, _at(where, desired, name), nested)
 
 
 def check_match(kind: Kind, match: dict[str, object], where: Where) -> None:
@@ -224,3 +298,17 @@ def check_match(kind: Kind, match: dict[str, object], where: Where) -> None:
             f"match.{name}: {kind.id} objects have no field {head!r}{suggest(head, known)}",
             at,
         )
+
+
+def check_exports(kind: Kind, exports: tuple[tuple[str, str], ...], where: Where) -> None:
+    """An export of a column the objects don't have would read as nothing (and every resource
+    after it would see an empty value): it fails before any request, naming the column."""
+    columns = set(kind.columns)
+    for column, _alias in exports:
+        head = column.split(".")[0]
+        if head not in columns and column not in kind.parents:
+            raise DeployError(
+                f"exports.{column}: {kind.id} objects have no field {head!r}"
+                f"{suggest(head, columns)}",
+                Where(where.file, where.line, "exports"),
+            )

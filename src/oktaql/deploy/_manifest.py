@@ -19,8 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from oktaql._secrets import is_secret_name
 from oktaql.deploy._anchors import ANCHORS, parse_iql
 from oktaql.deploy._context import NAME, render_value
+from oktaql.deploy._diff import secret_path
 from oktaql.deploy._envfile import parse_env_pairs, read_env_file
 from oktaql.deploy._model import Anchor, Declarative, Resource, Stack, Where
 from oktaql.deploy._names import check_names, exported_by, used
@@ -259,6 +261,13 @@ def _resource(
     props, prop_where, prop_merge = _props(node, env, mfile, key)
     exports = _exports(node, mfile, key)
     protected = tuple(_strings(node.get("protected", []), mfile, node, "protected"))
+    # an export of a secret (credentials.oauthClient.client_secret, an alias like api_token) is
+    # protected whether or not the manifest says so: it never reaches output or --output-file
+    protected += tuple(
+        alias
+        for column, alias in exports
+        if alias not in protected and (secret_path(column) or is_secret_name(alias))
+    )
     cond = node.get("if")
     queries: dict[str, Anchor] = {}
     file: Path | None = None
@@ -356,6 +365,12 @@ def _props(
                     f"unknown key{did_you_mean(str(k), _PROP_KEYS)}",
                     Where(mfile, line_of(item, k), f"{pkey}.{k}"),
                 )
+        if "value" in item and "values" in item:
+            raise DeployError(
+                f"give value or values, not both (values, line {line_of(item, 'values')}, "
+                "would be ignored): value holds for every environment, values one each",
+                Where(mfile, line_of(item, "value"), pkey),
+            )
         if "value" in item:
             props[pname] = item["value"]
             wheres[pname] = Where(mfile, line_of(item, "value"), pkey)
@@ -444,7 +459,7 @@ def _declarative(node: Map, mfile: str, key: str, catalog: Any) -> Declarative:
             "match: says how the live object is found, e.g. {profile.name: Engineering}",
             Where(mfile, node.line, key),
         )
-    return Declarative(rid, dict(match), dict(desired), dict(lifecycle))
+    return Declarative(rid, dict(match), desired, dict(lifecycle))  # desired keeps its lines
 
 
 def _check_anchors(rtype: str, queries: dict[str, Anchor], file: str, at: Where) -> None:

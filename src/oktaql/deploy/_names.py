@@ -38,6 +38,15 @@ def exported_by(resources: Iterable[Resource]) -> dict[str, int]:
 def check_names(resources: list[Resource], base: set[str], mfile: str) -> None:
     """Every variable each template reads has a value when it runs (exports of resources above
     it; for delete queries, of every resource: teardown reads all exports first)."""
+    for r in resources:  # an export named as a global would hide it from its own resource
+        for _, alias in r.exports:
+            if alias in base:
+                raise DeployError(
+                    f"exports: {alias!r} is also a global (or stack_name, stack_env, "
+                    "resource_name): the export would replace it, even in this resource's own "
+                    f"queries; name the export another way ({{column: {alias}_out}})",
+                    Where(mfile, r.where.line, f"{r.where.key}.exports"),
+                )
     exporters = exported_by(resources)
     uses: dict[int, set[int]] = {}  # resource -> the resources whose exports it reads
 

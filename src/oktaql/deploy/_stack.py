@@ -9,6 +9,7 @@ A build or teardown that stops raises one error saying per resource what is done
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,7 +157,9 @@ class StackRunner(Runner):
         engine = self._engine(group)
         # rollback is the whole run's (both kinds, newest first), not this engine's alone
         own = "error" if on_failure == "rollback" else on_failure
-        report = engine.apply([p.change for p in engine.plan(keep)], keep, False, own)
+        planned = engine.plan(keep)
+        self._show_requests(planned)
+        report = engine.apply([p.change for p in planned], keep, False, own)
         for made in report.made:
             if made.resource is not None:
                 self.state.created.append((made.resource, functools.partial(engine.undo, made)))
@@ -228,6 +231,7 @@ class StackRunner(Runner):
                     continue
                 engine = self._engine()
                 planned = engine.plan(keep, teardown=True)
+                self._show_requests(planned)
                 report = engine.apply([p.change for p in planned], keep, True, on_failure)
                 for o in report.outcomes:
                     label = {"done": "deleted" if o.action == "delete" else "absent"}.get(
@@ -275,6 +279,16 @@ class StackRunner(Runner):
                 verb="teardown", ignored=len(failures),
             )  # fmt: skip
         return outcomes
+
+    def _show_requests(self, planned: list[Any]) -> None:
+        """--show-queries for declarative resources: the requests each will send, as planned
+        (secrets masked; an id made earlier in this run reads <known after apply>)."""
+        if not self.show_queries:
+            return
+        for p in planned:
+            for req in p.change.requests:
+                body = "" if req.body is None else " " + json.dumps(req.body, default=str)
+                self.echo(f"-- {p.name}: {p.change.action}\n{req.method} {req.url}{body}")
 
     def outputs(self, elapsed: float) -> dict[str, Any]:
         """What ``--output-file`` writes (stackql-deploy's stack exports): stack_name and
@@ -354,8 +368,9 @@ class _BuildStopped(DeployError):
         else:
             head = f"{verb} of {stack.name} ({stack.env}) stopped at '{name}': {cause}"
         lines = [head]
-        done = [o for o in outcomes if o.action not in ("failed",)]
-        failed = [o for o in outcomes if o.action == "failed"]
+        # a declarative resource after a failed one in the same group is "not done" already
+        done = [o for o in outcomes if o.action not in ("failed", "not done")]
+        failed = [o for o in outcomes if o.action in ("failed", "not done")]
         if done:
             lines.append("done: " + ", ".join(str(o) for o in done))
         not_done = [o.name for o in failed] + [x.name for x in rest]

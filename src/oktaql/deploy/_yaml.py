@@ -63,6 +63,8 @@ def load_yaml(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(p for p in (exc.context, exc.problem) if p)
+        if "'\\t'" in what and mark is not None:  # PyYAML's words for it don't say the fix
+            what = f"a tab at column {mark.column + 1}: YAML indents with spaces, never tabs"
         raise DeployError(f"not valid YAML: {what}", Where(file, line)) from None
     except yaml.YAMLError as exc:
         raise DeployError(f"not valid YAML: {exc}", Where(file)) from None

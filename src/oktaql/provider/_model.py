@@ -58,6 +58,9 @@ class BodyField:
     required: bool
     description: str = ""
     read_only: bool = False  # the API fills it; a request body never needs it
+    # an object's own fields, when its schema lists them and takes no others (deploy checks a
+    # desired body against them); empty: not known, anything goes
+    fields: tuple[BodyField, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -373,6 +376,7 @@ def _build_method(
                     str(desc.get("description") or "").strip(),
                     bool(desc.get("readOnly"))
                     or (isinstance(prop, dict) and bool(prop.get("readOnly"))),
+                    _nested_fields(doc, prop, prop_at) if ptype == "object" else (),
                 )
 
     resp = doc.mapping(mdef.get("response"), f"{at}/response", "response")
@@ -409,6 +413,28 @@ def _build_method(
         filter=rule,
         page_max=_page_max(params.get("limit"), facts.page_max),
     )
+
+
+def _nested_fields(doc: Doc, schema: Any, at: str, depth: int = 0) -> tuple[BodyField, ...]:
+    """The fields of an object body member whose schema lists them and is closed (no
+    ``additionalProperties``, no polymorphism); () when anything may go there."""
+    node, at = doc.deref_at(schema, at)
+    if depth > 4 or not isinstance(node, dict):
+        return ()
+    if any(node.get(k) for k in ("additionalProperties", "discriminator", "oneOf", "anyOf")):
+        return ()
+    flat = doc.flatten(node, at)
+    if flat.get("additionalProperties"):
+        return ()
+    out = []
+    for pname, prop in (flat.get("properties") or {}).items():
+        prop_at = f"{at}/properties/{escape(pname)}"
+        ptype, pfmt = doc.describe_type(prop, prop_at)
+        d = doc.deref(prop, prop_at)
+        d = d if isinstance(d, dict) else {}
+        inner = _nested_fields(doc, prop, prop_at, depth + 1) if ptype == "object" else ()
+        out.append(BodyField(str(pname), ptype, pfmt, False, "", bool(d.get("readOnly")), inner))
+    return tuple(out)
 
 
 def _columns(

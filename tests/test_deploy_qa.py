@@ -7,6 +7,7 @@ Real HTTP against a fresh emulated org, through the CLI; requests counted in its
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -556,5 +557,30 @@ def test_apply_refuses_a_saved_plan_that_names_no_org(tmp_path: Path, fresh_emul
         1,
         f"error: --plan {plan} was made against an org it does not name (an older oktaql's "
         f"plan), not {fresh_emulator.url}: run plan against this org; nothing was sent\n",
+    )
+    assert fresh_emulator.request_log == []
+
+
+def test_a_billion_laughs_manifest_is_refused_before_anything_walks_it(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    # nine levels of ten aliases: 10**9 strings once written out, a few hundred bytes as YAML
+    levels = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    d = stack(
+        tmp_path / "s",
+        "version: 1\nname: t\nproviders: [okta]\nglobals:\n  - name: bomb\n    value:\n"
+        + "\n".join("      " + line for line in levels)
+        + "\nresources: []\n",
+    )
+    fresh_emulator.reset_log()
+    started = time.monotonic()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert time.monotonic() - started < 10
+    assert (res.exit_code, res.output) == (
+        1,
+        f"error: stack file {d}/stackql_manifest.yml#/globals/0/value/l5/9: the document "
+        "expands to more than 1,000,000 values (YAML aliases repeating values: a 'billion "
+        "laughs' document?)\n",
     )
     assert fresh_emulator.request_log == []

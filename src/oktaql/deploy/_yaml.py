@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from oktaql.deploy._model import Where
-from oktaql.errors import DeployError
+from oktaql.errors import ConfigError, DeployError
+from oktaql.provider._bounds import check_bounds
 
 
 class Map(dict):  # type: ignore[type-arg]
@@ -58,7 +59,7 @@ def load_yaml(text: str, file: str) -> Any:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -68,6 +69,13 @@ def load_yaml(text: str, file: str) -> Any:
         raise DeployError(f"not valid YAML: {what}", Where(file, line)) from None
     except yaml.YAMLError as exc:
         raise DeployError(f"not valid YAML: {exc}", Where(file)) from None
+    # a stack comes from a pull request: aliases that expand to a billion values must fail
+    # here, before templating or a plan walks them (the provider files' bound)
+    try:
+        check_bounds(doc, file, label="stack file")
+    except ConfigError as exc:
+        raise DeployError(str(exc)) from None
+    return doc
 
 
 def line_of(node: Any, key: Any = None) -> int | None:

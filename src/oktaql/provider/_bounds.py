@@ -40,7 +40,7 @@ def pointer(parts: list[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def check_bounds(doc: Any, path: Path | str) -> None:
+def check_bounds(doc: Any, path: Path | str, label: str = "provider file") -> None:
     """Raise :class:`ConfigError` when ``doc`` is cyclic, deeper than :data:`MAX_DEPTH`, or
     larger than :data:`MAX_UNITS` with its aliases expanded.
 
@@ -51,7 +51,7 @@ def check_bounds(doc: Any, path: Path | str) -> None:
     stack: list[Any] = []  # keys from the root to the node being measured, for errors
 
     def fail(message: str) -> ConfigError:
-        return ConfigError(f"provider file {where(path, pointer(stack))}: {message}")
+        return ConfigError(f"{label} {where(path, pointer(stack))}: {message}")
 
     def measure(node: Any) -> int:
         key = id(node)

@@ -406,3 +406,24 @@ def test_tls_is_verified_against_the_given_cas_and_the_host(
             for _ in range(3):
                 assert c.get(url).json()[0] == {"i": 0, "path": "/plain"}
     assert len(srv.ports) == 1  # type: ignore[attr-defined]  # kept alive over TLS
+
+
+def test_a_header_http_does_not_allow_is_refused_without_its_value(
+    varied: ThreadingHTTPServer,
+) -> None:
+    import httpx
+
+    from oktaql._cancel import _tls_context
+    from oktaql._http._transport import StdlibTransport
+
+    t = StdlibTransport(_tls_context(None, None))
+    bad = httpx.Request("GET", _url(varied, "/plain"), headers={"X-Token": "s3cr3t\r\nEvil: 1"})
+    with pytest.raises(httpx.LocalProtocolError) as info:
+        t.handle_request(bad)
+    assert "s3cr3t" not in str(info.value) and info.value.__cause__ is None
+    assert "characters HTTP does not allow" in str(info.value)
+    ok = t.handle_request(httpx.Request("GET", _url(varied, "/plain")))
+    ok.read()
+    assert ok.status_code == 200
+    t.close()
+    assert [p for p, _ in varied.seen] == ["/plain"]  # type: ignore[attr-defined]

@@ -246,7 +246,12 @@ class StdlibTransport(httpx.BaseTransport):
             if isinstance(exc, OSError):
                 raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
             if isinstance(exc, ValueError | http.client.HTTPException):
-                raise httpx.LocalProtocolError(str(exc), request=request) from exc
+                # never the text: http.client's quotes the header value (a credential's too)
+                raise httpx.LocalProtocolError(
+                    f"cannot send the request ({type(exc).__name__}): the request line or a "
+                    "header holds characters HTTP does not allow",
+                    request=request,
+                ) from None
             raise
         try:
             conn.sock.settimeout(timeout.get("read"))

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 _CHUNK = 1 << 16
+_MAX_READ = 1 << 22
 # the wire, at DEBUG (as httpcore's trace was): connections and request lines, never a
 # header's value (the credential is one)
 _log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class _Body(httpx.SyncByteStream):
         resp = self._resp
         try:
             while True:
-                chunk = resp.read(_CHUNK)
+                # a known length in one read (up to _MAX_READ): fewer chunks through httpx
+                chunk = resp.read(min(max(resp.length or 0, _CHUNK), _MAX_READ))
                 if not chunk:
                     break
                 yield chunk

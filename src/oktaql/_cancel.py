@@ -76,85 +76,14 @@ def interrupted(method: str, url: str, in_flight: bool) -> OperationalError:
 
 @functools.cache
 def _gate_classes() -> tuple[type, type]:
-    import httpcore
     import httpx
 
-    class _Socket(httpcore.NetworkStream):
-        """A connection that another thread can shut down (``abort``)."""
-
-        def __init__(self, inner: Any, backend: _Backend):
-            self._inner, self._backend = inner, backend
-            with backend.lock:
-                backend.live.add(self)
-
-        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            return bytes(self._inner.read(max_bytes, timeout))
-
-        def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            self._inner.write(buffer, timeout)
-
-        def close(self) -> None:
-            with self._backend.lock:
-                self._backend.live.discard(self)
-            self._inner.close()
-
-        def start_tls(
-            self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-        ) -> Any:
-            with self._backend.lock:
-                self._backend.live.discard(self)
-            return _Socket(
-                self._inner.start_tls(ssl_context, server_hostname, timeout), self._backend
-            )
-
-        def get_extra_info(self, info: str) -> Any:
-            return self._inner.get_extra_info(info)
-
-        def abort(self) -> None:
-            import socket
-
-            sock = self._inner.get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it
-                except OSError:
-                    pass
-
-    class _Backend(httpcore.NetworkBackend):
-        def __init__(self) -> None:
-            self._inner = httpcore.SyncBackend()
-            self.live: set[_Socket] = set()
-            self.lock = threading.RLock()
-
-        def connect_tcp(
-            self,
-            host: str,
-            port: int,
-            timeout: float | None = None,
-            local_address: str | None = None,
-            socket_options: Any = None,
-        ) -> Any:
-            stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-            return _Socket(stream, self)
-
-        def connect_unix_socket(
-            self, path: str, timeout: float | None = None, socket_options: Any = None
-        ) -> Any:
-            return _Socket(self._inner.connect_unix_socket(path, timeout, socket_options), self)
-
-        def sleep(self, seconds: float) -> None:
-            self._inner.sleep(seconds)
-
-        def abort_all(self) -> None:
-            with self.lock:
-                live = list(self.live)
-            for s in live:
-                s.abort()
+    from oktaql._http._transport import StdlibTransport
 
     class _Guard:
         """What both gates do: refuse once cancelled, count what is in flight, shut it down."""
 
-        def __init__(self, cancellation: Cancellation, backend: _Backend | None):
+        def __init__(self, cancellation: Cancellation, backend: StdlibTransport | None):
             self.cancellation = cancellation
             self.backend = backend
             self._flying = 0
@@ -237,35 +166,26 @@ def _gate_classes() -> tuple[type, type]:
             self.guard.cancellation.forget(self)
             self._inner.close()
 
-    class OwnGate(httpx.HTTPTransport):
+    class OwnGate(httpx.BaseTransport):
         """Real HTTP as HTTPClient would set it up (httpx ignores a client's verify= and
         limits= once it is handed a transport), over connections that can be shut down."""
 
         def __init__(self, cancellation: Cancellation, connections: int):
-            super().__init__(
-                verify=_tls_context(
-                    os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
-                ),
-                limits=httpx.Limits(
-                    max_connections=max(100, connections),
-                    max_keepalive_connections=max(20, connections),
-                ),
+            self._pool = StdlibTransport(
+                _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
+                keep=max(20, connections),
             )
-            backend = None
-            if hasattr(self._pool, "_network_backend"):  # httpcore's pool: give it ours
-                backend = _Backend()
-                self._pool._network_backend = backend
-            self.guard = _Guard(cancellation, backend)
+            self.guard = _Guard(cancellation, self._pool)
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
-            return self.guard.send(request, super().handle_request)
+            return self.guard.send(request, self._pool.handle_request)
 
         def abort(self) -> int:
             return self.guard.abort()
 
         def close(self) -> None:
             self.guard.cancellation.forget(self)
-            super().close()
+            self._pool.close()
 
     return Gate, OwnGate
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -642,9 +643,11 @@ resources:
 """
 
 
-def test_cli_build_plan_drift_and_detailed_exitcode(
+@pytest.fixture
+def cli_stack(
     fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, Path, Callable[..., Any]]:
+    """The emulator, a stack folder holding MANIFEST, and ``oktaql deploy ARGS --org-url``."""
     from click.testing import CliRunner
 
     from oktaql.cli import main
@@ -658,6 +661,13 @@ def test_cli_build_plan_drift_and_detailed_exitcode(
     def deploy(*args: str) -> Any:
         return CliRunner().invoke(main, ["deploy", *args, "--org-url", emu.url])
 
+    return emu, stack, deploy
+
+
+def test_cli_build_plan_drift_and_detailed_exitcode(
+    cli_stack: tuple[Any, Path, Callable[..., Any]],
+) -> None:
+    emu, stack, deploy = cli_stack
     built = deploy("build", str(stack), "dev")
     assert built.exit_code == 0, built.output
     eng = group_by_name(emu, "dev-eng")
@@ -812,21 +822,9 @@ def test_a_match_on_a_field_the_objects_lack_fails_before_any_request(fresh_emul
 
 
 def test_cli_saved_plan_is_refused_after_drift_and_test_reports_it(
-    fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_stack: tuple[Any, Path, Callable[..., Any]], tmp_path: Path
 ) -> None:
-    from click.testing import CliRunner
-
-    from oktaql.cli import main
-
-    emu = fresh_emulator
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    (stack / "stackql_manifest.yml").write_text(MANIFEST)
-    monkeypatch.setenv("OKTA_API_TOKEN", "test-token")
-
-    def deploy(*args: str) -> Any:
-        return CliRunner().invoke(main, ["deploy", *args, "--org-url", emu.url])
-
+    emu, stack, deploy = cli_stack
     saved = tmp_path / "plan.json"
     planned = deploy("plan", str(stack), "dev", "--out", str(saved))
     assert planned.exit_code == 0, planned.output

@@ -36,10 +36,18 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server() -> Iterator[ThreadingHTTPServer]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+@contextmanager
+def _serving(
+    handler: type[BaseHTTPRequestHandler], tls: Any = None
+) -> Iterator[ThreadingHTTPServer]:
+    """A loopback server on its own thread, recording in ``seen`` (and ``ports``); ``tls``: an
+    ``ssl.SSLContext`` to wrap its socket in."""
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    srv.ports = set()  # type: ignore[attr-defined]
     srv.seen = []  # type: ignore[attr-defined]
+    if tls is not None:
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     try:
@@ -48,6 +56,12 @@ def server() -> Iterator[ThreadingHTTPServer]:
         srv.shutdown()
         srv.server_close()
         t.join(5)
+
+
+@pytest.fixture
+def server() -> Iterator[ThreadingHTTPServer]:
+    with _serving(_Recorder) as srv:
+        yield srv
 
 
 def _url(srv: ThreadingHTTPServer, path: str) -> str:
@@ -171,18 +185,8 @@ class _Varied(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def varied() -> Iterator[ThreadingHTTPServer]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Varied)
-    srv.daemon_threads = True
-    srv.ports = set()  # type: ignore[attr-defined]
-    srv.seen = []  # type: ignore[attr-defined]
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
+    with _serving(_Varied) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        t.join(5)
 
 
 def _gated_client(connections: int = 4) -> HTTPClient:
@@ -361,21 +365,10 @@ def _self_signed(tmp: Any, names: list[str]) -> tuple[str, str]:
 def _tls_server(cert: str, key: str) -> Iterator[ThreadingHTTPServer]:
     import ssl
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Varied)
-    srv.daemon_threads = True
-    srv.ports = set()  # type: ignore[attr-defined]
-    srv.seen = []  # type: ignore[attr-defined]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
+    with _serving(_Varied, tls=ctx) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        t.join(5)
 
 
 @pytest.mark.parametrize("names", [["127.0.0.1"], ["other.example"]], ids=["ours", "other-name"])

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +314,22 @@ def test_emulator_oauth_client_id_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     res = CliRunner().invoke(main, ["emulator", "--oauth-client", "=auto"])
     assert res.exit_code == 1 and "ID=auto" in res.stderr
+
+
+def test_help_loads_no_engine() -> None:
+    """``oktaql --help`` answers at once: listing the commands imports none of the engine
+    (serve's server and deploy's manifest reader used to bring sqlglot in)."""
+    probe = (
+        "import sys\n"
+        "from oktaql.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('sqlglot', 'duckdb', 'httpx', 'oktaql.session', 'oktaql.provider')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.splitlines()[-1] == "[]"

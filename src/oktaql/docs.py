@@ -18,12 +18,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from oktaql.errors import Error
-from oktaql.provider import BodyField, Method, Param, Registry, Resource
+
+if TYPE_CHECKING:  # names for annotations only: `oktaql --help` loads this module
+    from oktaql.provider import BodyField, Method, Param, Registry, Resource
 
 SECTIONS = ("SELECT", "INSERT", "UPDATE", "REPLACE", "DELETE", "EXEC")
 _VERB_SECTIONS = ("select", "insert", "update", "replace", "delete")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from oktaql.deploy._manifest import load_stack
 from oktaql.deploy._model import (
     Anchor,
     Change,
@@ -44,11 +43,14 @@ if TYPE_CHECKING:
         plan_teardown,
     )
     from oktaql.deploy._export import Exported, export_stack
+    from oktaql.deploy._manifest import load_stack
     from oktaql.deploy._stack import StackRunner
 
-# name -> the module that defines it (loaded on first use: the engine imports the planner)
+# name -> the module that defines it (loaded on first use: the engine imports the planner, the
+# manifest reader the provider model; `oktaql --help` needs neither)
 _LAZY = {
     "deploy_command": "oktaql.deploy._cli",
+    "load_stack": "oktaql.deploy._manifest",
     "ApplyReport": "oktaql.deploy._declarative",
     "apply_changes": "oktaql.deploy._declarative",
     "plan_resources": "oktaql.deploy._declarative",

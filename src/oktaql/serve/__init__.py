@@ -21,14 +21,33 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oktaql._options import ConnectionOptions, connected, connection_options
 from oktaql.errors import ConfigError
 from oktaql.serve._config import ServeConfig, check_config, is_loopback
-from oktaql.serve._running import RunningServer, serve_forever, start_in_thread
-from oktaql.serve._server import Server
+
+if TYPE_CHECKING:
+    from oktaql.serve._running import RunningServer, start_in_thread
+    from oktaql.serve._server import Server
+
+# loaded on first use: the server brings sqlglot and asyncio, which `oktaql --help` never needs
+_LAZY = {
+    "RunningServer": "oktaql.serve._running",
+    "start_in_thread": "oktaql.serve._running",
+    "Server": "oktaql.serve._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'oktaql.serve' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 def read_password(env: str | None, file: str | None) -> str | None:
@@ -124,6 +143,8 @@ def serve_command(
 
     from oktaql import _report
     from oktaql.cli import _errors_reported
+    from oktaql.serve._running import serve_forever
+    from oktaql.serve._server import Server
 
     with _errors_reported():
         config = ServeConfig(

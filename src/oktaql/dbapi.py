@@ -138,7 +138,8 @@ class Connection:
         if self._closed:
             return
         for cur in self._cursors:
-            cur.close()
+            cur._release(drop=False)  # the scratch tables go with the session's DuckDB
+            cur._closed = True
         self.session.close()
         self._closed = True
 
@@ -306,14 +307,15 @@ class Cursor:
     def setoutputsize(self, size: Any, column: Any = None) -> None:
         pass
 
-    def _release(self) -> None:
+    def _release(self, drop: bool = True) -> None:
         if self._result is not None:
             if self._result.relation is not None:
                 self._result.relation.close()
             stream = self._result.stream
             if stream is not None and hasattr(stream, "close"):
                 stream.close()  # stops paging: no more requests for rows nobody reads
-            self.connection.session.drop_scratch(self._result.scratch)
+            if drop:
+                self.connection.session.drop_scratch(self._result.scratch)
         self._result = None
 
     def close(self) -> None:

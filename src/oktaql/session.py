@@ -347,7 +347,14 @@ class Session:
         if self._file is not None:
             self._file.close()  # never leave the file locked
         if self._duck is not None:
-            self._duck.close()
+            if self._file is None:
+                # only memory to free (~5 ms, without the interpreter lock): the caller need
+                # not wait for it; not a daemon, so the process still waits at exit
+                threading.Thread(
+                    target=_close_quietly, args=(self._duck,), name="oktaql-close"
+                ).start()
+            else:
+                self._duck.close()
 
     # --- statements -----------------------------------------------------------------------
 
@@ -470,6 +477,13 @@ class Session:
             except Exception as exc:  # a scratch table that is already gone
                 if not _is_duck_error(exc):
                     raise
+
+
+def _close_quietly(duck: duckdb.DuckDBPyConnection) -> None:
+    try:
+        duck.close()
+    except Exception:  # noqa: BLE001, S110 - an in-memory database: nothing is lost
+        pass
 
 
 _BUILTIN: list[Registry] = []  # the built-in registry, parsed once per process

@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import oktaql
 from oktaql.emulator import EmulatorConfig, RunningEmulator, start_in_thread
@@ -138,3 +140,81 @@ def test_a_join_limit_asks_each_call_for_no_more_than_it_needs(tail: str, limit:
         with oktaql.connect(org_url=emu.url, token="t") as conn:
             explained = conn.cursor().execute("EXPLAIN " + sql).fetchall()
         assert any(f"limit={limit}" in str(r) for r in explained)
+
+
+def test_a_filtered_listing_starts_calls_only_for_the_rows_it_keeps(
+    slow_org: RunningEmulator,
+) -> None:
+    # a filter of the listing's own rows: the values come from the values query (what has
+    # arrived, filtered), not straight off the page
+    keep = sorted(_ids(slow_org))[1:]
+    dropped = sorted(_ids(slow_org))[0]
+    sql = JOIN + f" AND a.id <> '{dropped}'"
+    slow_org.reset_log()
+    pipelined = _rows(slow_org, sql)
+    calls = [urlsplit(p).path for p in _log(slow_org) if urlsplit(p).path.endswith("/tokens")]
+    assert sorted(calls) == [f"/api/v1/apps/{a}/tokens" for a in keep]
+    assert pipelined == _rows(slow_org, sql, concurrency=1)
+    assert [a for a, _ in pipelined] == [a for a in keep for _ in range(PER_APP)]
+
+
+_cell = st.one_of(
+    st.none(),
+    st.text(max_size=4),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.dictionaries(st.sampled_from(["k", "K"]), st.integers(0, 2), max_size=1),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.one_of(
+            st.fixed_dictionaries({}, optional={"id": _cell, "ID": _cell, "name": _cell}),
+            st.integers(),  # a row that is not an object
+        ),
+        max_size=8,
+    )
+)
+def test_values_read_off_the_rows_are_those_the_values_query_gives(rows: list[Any]) -> None:
+    """A fan-out over a text column reads its values off each page before inserting it
+    (``TableSink.text_values``): they must be exactly what the table then answers."""
+    import duckdb
+
+    from oktaql._loading import TableSink
+    from oktaql.provider import Column
+
+    duck = duckdb.connect()
+    try:
+        sink = TableSink(
+            duck, "t", [Column("id", "string"), Column("name", "string")], undescribed=False
+        )
+        read = sink.text_values(rows, ["ID", "name"])  # names match as DuckDB's do: any case
+        sink.append(rows)
+        sink.flush()
+        queried = duck.execute("SELECT DISTINCT id, name FROM t").fetchall()
+        assert read is not None
+        assert sorted(read, key=str) == sorted(queried, key=str)
+        assert len(read) == len(set(read))
+    finally:
+        duck.close()
+
+
+def test_values_of_a_typed_column_are_left_to_the_values_query() -> None:
+    import duckdb
+
+    from oktaql._loading import TableSink
+    from oktaql.provider import Column
+
+    duck = duckdb.connect()
+    try:
+        sink = TableSink(
+            duck, "t", [Column("id", "string"), Column("n", "integer")], undescribed=False
+        )
+        assert sink.text_values([{"id": "a", "n": 1}], ["n"]) is None  # DuckDB's cast decides
+        assert sink.text_values([{"id": "a", "n": 1}], ["missing"]) is None
+        assert sink.text_values([{"id": "a"}, {"id": "a"}], ["id"]) == [("a",)]
+    finally:
+        duck.close()

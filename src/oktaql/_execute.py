@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -21,7 +20,7 @@ from urllib.parse import urljoin
 
 from sqlglot import exp
 
-from oktaql._fanout import Workers, pipelines
+from oktaql._fanout import Workers, pipelines, start_soon
 from oktaql._http import HTTPClient, Request, decode_json, origin, show_origin
 from oktaql._ledger import WriteLedger, is_absent
 from oktaql._loading import TableSink, infer_columns
@@ -158,51 +157,77 @@ class _Runner:
         source, scan = fetch.scan, fan.scan
         s.check_targets(fetch.requests())
         s.need_scopes([source.method, scan.method])
-        self.scratch.append(source.table_name)
+        self.scratch += [source.table_name, scan.table_name]
         ((names, sql),) = fan.groups
         ctx = s.plan_context(frozenset(d.param for d in scan.deps))
         provider = scan.resource.id.split(".")[0]
+        listing = source.calls[0]
+        # the listing's client is built before the helper threads start: they would take the
+        # interpreter from this thread just before its first request leaves
+        s.http(source.resource.id.split(".")[0], listing.request.url, listing.request.org)
         workers = Workers(s.concurrency, lambda c: call_pages(s, scan, c, provider))
         budget = workers.size * 4  # calls started before the listing ends: rows held in memory
-        seen: set[tuple[Any, ...]] = set()
-        listing = source.calls[0]
+        early: dict[tuple[Any, ...], list[Call]] = {}  # each value's calls, as started
+        complete = True  # whether every value so far is in ``early``
+        columns = [d.source_column for d in scan.deps]
+        if not all(columns):
+            columns = []
         sink: TableSink | None = None
-
-        def new_sink(rows: list[Any]) -> TableSink:
-            opening.join()
-            if source.described:
-                return TableSink(
-                    s.duck, source.table_name, source.columns, source.extra, undescribed=False
-                )
-            return TableSink(s.duck, source.table_name, infer_columns(rows), source.extra)
-
-        opening = _open_duck_meanwhile(s)
+        # the main thread only waits during the listing's first request: DuckDB opens and
+        # both tables are created meanwhile, not between the listing's answer and the calls
+        ready = _Meanwhile(s, [source, scan])
         try:
             pages_of = call_pages(s, source, listing, source.resource.id.split(".")[0])
             with closing(pages_of):
                 for rows in pages_of:
-                    sink = sink or new_sink(rows)
+                    sink = sink or ready.sink(source) or _inferred(s, source, rows)
                     sink.append(rows, listing.bound)
-                    sink.flush()  # the values query reads what has arrived
-                    if workers.started_early < budget:
-                        new = [r for r in s.duck.execute(sql).fetchall() if r not in seen]
-                        seen.update(new)
-                        # each value's calls go as soon as they are built, not after all
-                        for value in _in_order(new):
-                            if workers.started_early >= budget:
-                                break
-                            for call in dependent_calls(scan, [(list(names), [value])], ctx):
-                                s.check_targets([call.request])
-                                workers.start_early(call)
+                    if len(early) < budget:
+                        # a column of the rows: read off the page, inserted after the calls
+                        # leave; otherwise the values query reads what has arrived
+                        fresh = sink.text_values(rows, columns) if columns else None
+                        if fresh is None:
+                            sink.flush()
+                            fresh = s.duck.execute(sql).fetchall()
+                        new = [r for r in fresh if r not in early]
+                        complete = complete and len(early) + len(new) <= budget
+                        page_calls: list[Call] = []
+                        for value in _in_order(new)[: budget - len(early)]:
+                            calls = early[value] = dependent_calls(
+                                scan, [(list(names), [value])], ctx
+                            )
+                            s.check_targets([c.request for c in calls])
+                            page_calls += calls
+                        # the page's calls are built before any starts: a worker waiting for
+                        # the interpreter while this thread builds would wait out its switch
+                        # interval (5 ms), so the first wave would leave that much later
+                        for call in page_calls:
+                            workers.start_early(call)
+                    else:
+                        complete = False
                     if workers.stop.is_set() or (
                         source.row_cap is not None and sink.count >= source.row_cap
                     ):
                         break  # a call failed (its error is raised below), or the cap is met
-            sink = sink or new_sink([])
+            sink = sink or ready.sink(source) or _inferred(s, source, [])
             sink.flush()
-            self._load(scan, self._fan_calls(fan), None, workers)
+            if any(len(v) != 1 for v in scan.literal_bound.values()):
+                calls = self._fan_calls(fan)  # literal values multiply the calls, outermost
+            else:
+                # one value's calls are the same whether built alone or with the others (no
+                # literal list multiplies them): the ones started early are reused, in order.
+                # Every value started early (the values query only grows): they are all
+                values = list(early) if complete else s.duck.execute(sql).fetchall()
+                calls = []
+                for value in _in_order(values):
+                    if value not in early:
+                        early[value] = dependent_calls(scan, [(list(names), [value])], ctx)
+                        s.check_targets([c.request for c in early[value]])
+                    calls += early[value]
+            self._load(scan, calls, None, workers, ready.sink(scan))
         except BaseException:
             workers.close()  # whatever failed: the calls started early send nothing more
+            ready.join()  # the scratch tables are dropped on this thread, not beside it
             raise
         return Result()
 
@@ -242,19 +267,22 @@ class _Runner:
         calls: list[Call],
         cap: _RowCount | None = None,
         workers: Workers | None = None,
+        prepared: TableSink | None = None,
     ) -> None:
         """Read ``calls`` into the scan's scratch table, in call order whatever the timing.
 
         With ``cap`` (a LIMIT over a fan-out's join) no call is made once the calls read
         give enough joined rows; calls in flight then are abandoned, their rows never kept.
         An error or an interrupt stops the others the same way: no new request after it.
-        ``workers`` may already run some of the calls (started as their values arrived).
+        ``workers`` may already run some of the calls (started as their values arrived);
+        ``prepared`` is the scan's table, created already.
         """
         s = self.session
-        self.scratch.append(scan.table_name)
+        if scan.table_name not in self.scratch:
+            self.scratch.append(scan.table_name)
         provider = scan.resource.id.split(".")[0]
         s.need_scopes([scan.method])
-        sink = (
+        sink = prepared or (
             TableSink(s.duck, scan.table_name, scan.columns, scan.extra, undescribed=False)
             if scan.described
             else None
@@ -297,6 +325,10 @@ class _Runner:
                         pending.append((call, workers.start(call)))
                     while pending:
                         call, future = pending.popleft()
+                        if sink is not None and not future.done():
+                            # this thread would only wait: the rows so far go into DuckDB
+                            # meanwhile, not all after the last answer
+                            sink.flush()
                         rows = future.result()
                         if rows is None:  # cut short because another call failed
                             raise workers.failure or OperationalError(
@@ -584,22 +616,41 @@ class _RowCount:
     joined: Callable[[Call, int], int]  # a call and how many rows it gave -> joined rows
 
 
-def _open_duck_meanwhile(session: Session) -> threading.Thread:
-    """Open the session's DuckDB (~15 ms) on another thread while the first request waits
-    for its answer; a failure is left for the caller's own ``session.duck`` to raise."""
-    from oktaql._loading import session_zone
+class _Meanwhile:
+    """The session's DuckDB opened (~15 ms) and the tables of described scans created, on
+    another thread while the first request waits for its answer. A failure is left for the
+    caller's own ``session.duck`` (or its own ``TableSink``) to raise."""
 
-    session_zone()  # a bad zone is an error before any request, as it was
+    def __init__(self, session: Session, scans: list[Scan]):
+        from oktaql._loading import session_zone
 
-    def open_it() -> None:
+        session_zone()  # a bad zone is an error before any request, as it was
+        self._sinks: dict[str, TableSink] = {}
+        self._done = start_soon(lambda: self._prepare(session, scans))
+
+    def _prepare(self, session: Session, scans: list[Scan]) -> None:
         try:
-            session.duck  # noqa: B018 - opens it
+            duck = session.duck
+            for scan in scans:
+                if scan.described:
+                    self._sinks[scan.table_name] = TableSink(
+                        duck, scan.table_name, scan.columns, scan.extra, undescribed=False
+                    )
         except Exception:  # noqa: BLE001, S110 - raised again where it is used
             pass
 
-    thread = threading.Thread(target=open_it, name="oktaql-duckdb", daemon=True)
-    thread.start()
-    return thread
+    def join(self) -> None:
+        self._done.wait()
+
+    def sink(self, scan: Scan) -> TableSink | None:
+        """The scan's table, created empty (None: undescribed, or its creation failed)."""
+        self._done.wait()
+        return self._sinks.pop(scan.table_name, None)
+
+
+def _inferred(session: Session, scan: Scan, rows: list[Any]) -> TableSink:
+    """The table of an undescribed scan, its columns read off its first rows."""
+    return TableSink(session.duck, scan.table_name, infer_columns(rows), scan.extra)
 
 
 def _in_order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -8,6 +8,7 @@ plus the last wave of calls, not the whole listing followed by every wave.
 
 from __future__ import annotations
 
+import _thread
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +27,26 @@ CallKey = tuple[str, str, str | None]
 def call_key(call: Call) -> CallKey:
     """What makes two calls the same request (the URL carries every bound value)."""
     return call.request.method, call.request.url, call.request.org
+
+
+def start_soon(target: Callable[[], None]) -> threading.Event:
+    """Run ``target`` on a new daemon thread, set the event when it returns or raises.
+
+    ``Thread.start`` waits until the new thread runs, so the interpreter passes to it and
+    comes back only when it lets go (up to its 5 ms switch interval): started just before a
+    request leaves, it delays the request. Started this way, the thread runs once the caller
+    blocks (on that request's answer).
+    """
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            done.set()
+
+    _thread.start_new_thread(run, ())
+    return done
 
 
 class Workers:
@@ -48,7 +69,7 @@ class Workers:
         # the caller's time, which then overlaps the listing's first request instead of
         # delaying the calls (started one per call as calls came, the first wave spread over
         # 15 ms)
-        threading.Thread(target=self._spawn, name="oktaql-fanout", daemon=True).start()
+        start_soon(self._spawn)
 
     def _spawn(self) -> None:
         for i in range(self.size):
@@ -153,4 +174,4 @@ def _only_grows(sql: str) -> bool:
     return not any(tree.find_all(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists))
 
 
-__all__ = ["CallKey", "Workers", "call_key", "pipelines"]
+__all__ = ["CallKey", "Workers", "call_key", "pipelines", "start_soon"]

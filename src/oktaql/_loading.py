@@ -191,6 +191,32 @@ class TableSink:
             self.flush()
         return n
 
+    def text_values(self, rows: list[Any], names: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        """The distinct combinations of the text columns ``names`` over ``rows``, as a query
+        of the table will give them once the rows are in: read without inserting and
+        querying first. None when a name is not a text column of the table."""
+        if self.fallback or self._counter_only:
+            return None
+        keys = []
+        for name in names:
+            key = next(
+                (
+                    c.name
+                    for c, t in zip(self.columns, self.types, strict=True)
+                    if c.name.lower() == name.lower() and t == "VARCHAR"
+                ),
+                None,
+            )
+            if key is None:
+                return None
+            keys.append(key)
+        return list(
+            dict.fromkeys(
+                tuple(cell_text(r.get(k), "VARCHAR") if isinstance(r, dict) else None for k in keys)
+                for r in rows
+            )
+        )
+
     def flush(self) -> None:
         if not self._pending_rows:
             return

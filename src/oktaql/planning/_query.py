@@ -55,6 +55,9 @@ class Dependency:
     # same source row are fetched together as the distinct combinations that occur
     source_from: str = ""
     column_sql: str = ""
+    # the source's column when the values are that column of every source row (no filter):
+    # a fan-out can then read them off the rows as they arrive, before any query
+    source_column: str = ""
     scalar: bool = False  # ``param = (SELECT ...)``: the subquery must give at most one value
     # the dependent table's column in the condition: renamed when the parameter is recorded
     # under another name than its own
@@ -338,6 +341,7 @@ def _dependency(
                 f"SELECT DISTINCT {col} {source_from}",
                 source_from=source_from,
                 column_sql=col,
+                source_column="" if filters else theirs.name,
                 target=mine,
             )
     found = _subquery_binding(node)

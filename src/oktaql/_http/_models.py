@@ -6,6 +6,7 @@ or the client, so EXPLAIN never loads them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +62,12 @@ class RetryPolicy:
 
 def origin(url: str) -> Origin:
     """(scheme, host, port, has credentials); unparseable URLs get an origin nothing matches."""
+    # asked about ten times a request: the part before the query decides it, and repeats
+    return _origin(url.partition("?")[0].partition("#")[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin(url: str) -> Origin:
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -218,3 +218,35 @@ def test_values_of_a_typed_column_are_left_to_the_values_query() -> None:
         assert sink.text_values([{"id": "a"}, {"id": "a"}], ["id"]) == [("a",)]
     finally:
         duck.close()
+
+
+def test_the_workers_open_their_connections_while_the_listing_is_read(
+    slow_org: RunningEmulator,
+) -> None:
+    import ssl
+
+    from oktaql._http._transport import StdlibTransport
+
+    class Counting(StdlibTransport):
+        """Counts the requests that had to open a connection, and those opened ahead."""
+
+        def __init__(self) -> None:
+            super().__init__(ssl.create_default_context(), keep=64)
+            self.opened_for_request = 0
+            self.opened_ahead = 0
+
+        def _connect(self, key: Any, timeout: dict[str, Any]) -> Any:
+            self.opened_for_request += 1
+            return super()._connect(key, timeout)
+
+        def warm(self, url: str, want: int, timeout: float | None) -> bool:
+            opened = super().warm(url, want, timeout)
+            self.opened_ahead += opened
+            return opened
+
+    transport = Counting()
+    got = _rows(slow_org, JOIN, transport=transport, concurrency=4)
+    assert len(got) == APPS * PER_APP
+    # the listing's first page opened one; the other three workers opened theirs while it was
+    # read (150 ms), and no call waited for a connection of its own
+    assert (transport.opened_for_request, transport.opened_ahead) == (1, 3)

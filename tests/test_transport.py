@@ -420,3 +420,53 @@ def test_a_header_http_does_not_allow_is_refused_without_its_value(
     assert ok.status_code == 200
     t.close()
     assert [p for p, _ in varied.seen] == ["/plain"]  # type: ignore[attr-defined]
+
+
+def test_warm_opens_connections_ahead_up_to_the_number_asked(
+    varied: ThreadingHTTPServer,
+) -> None:
+    client = _gated_client(connections=4)
+    pool = client._client._transport._pool  # type: ignore[attr-defined]
+    url = _url(varied, "/plain")
+    try:
+        assert client.warm(url, 4) is False  # not bound to an origin yet: nowhere to go
+        client.send(Request("GET", url))  # binds the client, leaves its connection idle
+        opened = [client.warm(url, 4) for _ in range(5)]
+        assert opened == [True, True, True, False, False]  # with the first one's: four
+        assert len(pool.connections) == 4
+        assert len(varied.ports) == 1  # type: ignore[attr-defined]  # nothing sent on them
+        # four requests at once: each takes an open connection, none opens a fifth
+        barrier = threading.Barrier(4)
+
+        def one(i: int) -> None:
+            barrier.wait()
+            client.send(Request("GET", _url(varied, f"/plain?i={i}")))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert len(pool.connections) == 4
+        assert 1 <= len(varied.ports) <= 4  # type: ignore[attr-defined]
+    finally:
+        client.close()
+
+
+def test_warm_never_connects_to_another_origin(varied: ThreadingHTTPServer) -> None:
+    import socket
+
+    other = socket.socket()
+    other.bind(("127.0.0.2", 0))
+    other.listen(8)
+    other.setblocking(False)
+    client = _gated_client(connections=4)
+    try:
+        client.send(Request("GET", _url(varied, "/plain")))  # bound to 127.0.0.1:<port>
+        elsewhere = f"http://127.0.0.2:{other.getsockname()[1]}/api/v1/apps"
+        assert [client.warm(elsewhere, 4) for _ in range(3)] == [False] * 3
+        with pytest.raises(BlockingIOError):
+            other.accept()  # the second server was never connected to
+    finally:
+        client.close()
+        other.close()

@@ -159,6 +159,13 @@ def _gate_classes() -> tuple[type, type]:
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             return self.guard.send(request, self._inner.handle_request)
 
+        def warm(self, url: str, want: int, timeout: float | None) -> bool:
+            # oktaql's own transport, handed in (a counting subclass, say), opens ahead too
+            inner = getattr(self._inner, "warm", None)
+            if inner is None or self.guard.cancellation.is_set():
+                return False
+            return bool(inner(url, want, timeout))
+
         def abort(self) -> int:
             return self.guard.abort()
 
@@ -179,6 +186,11 @@ def _gate_classes() -> tuple[type, type]:
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             return self.guard.send(request, self._pool.handle_request)
+
+        def warm(self, url: str, want: int, timeout: float | None) -> bool:
+            if self.guard.cancellation.is_set():
+                return False
+            return self._pool.warm(url, want, timeout)
 
         def abort(self) -> int:
             return self.guard.abort()

@@ -165,7 +165,16 @@ class _Runner:
         # the listing's client is built before the helper threads start: they would take the
         # interpreter from this thread just before its first request leaves
         s.http(source.resource.id.split(".")[0], listing.request.url, listing.request.org)
-        workers = Workers(s.concurrency, lambda c: call_pages(s, scan, c, provider))
+        # each worker opens its connection while the listing is read, as many as the listing
+        # may give calls: a page of rows (a paged listing), else one object
+        warm = s.concurrency if source.method.is_paged else 1
+        if source.row_cap is not None:
+            warm = max(1, min(warm, source.row_cap))
+        workers = Workers(
+            s.concurrency,
+            lambda c: call_pages(s, scan, c, provider),
+            lambda: s.http(provider, fan.url, fan.org).warm(fan.url, warm),
+        )
         budget = workers.size * 4  # calls started before the listing ends: rows held in memory
         early: dict[tuple[Any, ...], list[Call]] = {}  # each value's calls, as started
         complete = True  # whether every value so far is in ``early``

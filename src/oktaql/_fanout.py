@@ -56,11 +56,17 @@ class Workers:
     short by it gives None, never its partial rows.
     """
 
-    def __init__(self, size: int, pages: Callable[[Call], Iterator[list[Any]]]):
+    def __init__(
+        self,
+        size: int,
+        pages: Callable[[Call], Iterator[list[Any]]],
+        warm: Callable[[], object] | None = None,
+    ):
         self.size = max(1, size)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self._pages = pages
+        self._warm = warm
         self._tasks: queue.SimpleQueue[tuple[Future[list[Any] | None], Call] | None]
         self._tasks = queue.SimpleQueue()
         self._early: dict[CallKey, Future[list[Any] | None]] = {}
@@ -78,6 +84,13 @@ class Workers:
             threading.Thread(target=self._work, name=f"oktaql-fanout-{i}", daemon=True).start()
 
     def _work(self) -> None:
+        if self._warm is not None and self._tasks.empty() and not self.stop.is_set():
+            # nothing to do yet (the listing is being read): open this worker's connection
+            # now, not when its first call is on the critical path
+            try:
+                self._warm()
+            except Exception:  # noqa: BLE001, S110 - the call that comes connects and says why
+                pass
         while True:
             task = self._tasks.get()
             if task is None:

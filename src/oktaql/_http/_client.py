@@ -72,6 +72,8 @@ class HTTPClient:
         # end then, instead of sending when they are over
         cancellation = getattr(getattr(transport, "guard", None), "cancellation", None)
         self._stop = getattr(cancellation, "is_set", None)
+        self._warm = getattr(transport, "warm", None)  # oktaql's own transport can open ahead
+        self._timeout = timeout
         self._lock = threading.Lock()
         import httpx
 
@@ -104,6 +106,16 @@ class HTTPClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def warm(self, url: str, want: int) -> bool:
+        """Open a connection for requests to ``url`` that are coming (a fan-out's, while its
+        listing is read), unless ``want`` are open and idle already. Only to the origin this
+        client's credential is bound to, and nothing is sent on it."""
+        with self._lock:
+            bound = self._origin
+        if self._warm is None or bound is None or origin(url) != bound:
+            return False
+        return bool(self._warm(url, want, self._timeout))
 
     def estimate(self, url: str, calls: int) -> Estimate | None:
         """How long ``calls`` requests like ``url`` take at the rate-limit share, once an

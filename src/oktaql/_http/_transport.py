@@ -113,6 +113,16 @@ def _readable(sock: socket.socket | None) -> bool:
         return True
 
 
+def _key(url: httpx.URL) -> _Key:
+    scheme = url.scheme
+    return scheme, url.raw_host.decode("ascii"), url.port or (443 if scheme == "https" else 80)
+
+
+def _key_of(conn: http.client.HTTPConnection) -> _Key:
+    scheme = "https" if isinstance(conn, http.client.HTTPSConnection) else "http"
+    return scheme, conn.host, conn.port
+
+
 class StdlibTransport(httpx.BaseTransport):
     """Keep-alive pools of ``http.client`` connections, one per origin, shared by threads.
 
@@ -183,11 +193,30 @@ class StdlibTransport(httpx.BaseTransport):
         for c in idle:
             c.close()
 
+    def warm(self, url: str, want: int, timeout: float | None) -> bool:
+        """Open one connection to ``url``'s origin into the idle pool, unless ``want`` are
+        open already (idle, opening or carrying a request); True if it opened one. Nothing is
+        sent on it: a request that comes soon is spared its handshake (one or two round trips
+        with TLS)."""
+        key = _key(httpx.URL(url))
+        with self._lock:
+            if self._closed or sum(1 for c in self._live if _key_of(c) == key) >= min(
+                want, self._keep
+            ):
+                return False
+            conn = self._new(key, timeout)  # counted from now on
+        try:
+            self._open(conn)
+        except httpx.TransportError:
+            return False  # the request that comes will connect, and say what is wrong
+        self._give_back(key, conn)
+        return True
+
     # --- one request -------------------------------------------------------------------------
 
-    def _connect(self, key: _Key, timeout: dict[str, Any]) -> http.client.HTTPConnection:
+    def _new(self, key: _Key, connect: float | None) -> http.client.HTTPConnection:
+        """A connection not yet open, counted as live (call with the lock held)."""
         scheme, host, port = key
-        connect = timeout.get("connect")
         conn: http.client.HTTPConnection
         if scheme == "https":
             conn = http.client.HTTPSConnection(
@@ -195,8 +224,16 @@ class StdlibTransport(httpx.BaseTransport):
             )
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect)
+        self._live.add(conn)
+        return conn
+
+    def _connect(self, key: _Key, timeout: dict[str, Any]) -> http.client.HTTPConnection:
         with self._lock:
-            self._live.add(conn)
+            conn = self._new(key, timeout.get("connect"))
+        self._open(conn)
+        return conn
+
+    def _open(self, conn: http.client.HTTPConnection) -> None:
         try:
             conn.connect()
         except BaseException as exc:
@@ -208,8 +245,7 @@ class StdlibTransport(httpx.BaseTransport):
             raise
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if _log.isEnabledFor(logging.DEBUG):
-            _log.debug("connected to %s://%s:%d", scheme, host, port)
-        return conn
+            _log.debug("connected to %s://%s:%d", *_key_of(conn))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -218,8 +254,7 @@ class StdlibTransport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(
                 f"Request URL has an unsupported protocol '{scheme}://'.", request=request
             )
-        host = url.raw_host.decode("ascii")
-        key = (scheme, host, url.port or (443 if scheme == "https" else 80))
+        key = _key(url)
         timeout: dict[str, Any] = request.extensions.get("timeout", {})
         body = b"".join(request.stream)  # type: ignore[arg-type]
         conn = self._take(key)

@@ -9,6 +9,7 @@ plus the last wave of calls, not the whole listing followed by every wave.
 from __future__ import annotations
 
 import _thread
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -173,6 +174,7 @@ def pipelines(fetch: Fetch, fan: FanOut) -> bool:
     return _only_grows(fan.groups[0][1])
 
 
+@functools.lru_cache(maxsize=256)
 def _only_grows(sql: str) -> bool:
     import sqlglot
 

@@ -1,7 +1,7 @@
 """The workers of a read of many calls: a fan-out's, or a scan with many literal calls.
 
 Calls run on a pool; their rows are consumed in call order whatever the timing
-(``_execute._Runner._load``). A fan-out fed by a one-call listing starts its calls while the
+(``_reads.Reads._load``). A fan-out fed by a one-call listing starts its calls while the
 listing is still paging (``start_early``): the critical path is then the listing's pages
 plus the last wave of calls, not the whole listing followed by every wave.
 """

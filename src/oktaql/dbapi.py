@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -110,13 +111,25 @@ class Connection:
     def __init__(self, session: Session):
         self.session = session
         self._closed = False
-        self._cursors: list[Cursor] = []
+        # open cursors only: a long-lived connection (a dashboard's, through `serve`) runs
+        # statements for days, each on a cursor it closes
+        self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()
+        # scratch tables of cursors dropped without close(), freed by the next statement
+        # (a collector's finalizer may run on any thread, never beside a DuckDB call)
+        self._orphans: list[str] = []
 
     def cursor(self) -> Cursor:
         self._check()
+        self._drop_orphans()
         cur = Cursor(self)
-        self._cursors.append(cur)
+        self._cursors.add(cur)
         return cur
+
+    def _drop_orphans(self) -> None:
+        if self._orphans:
+            names = self._orphans[:]
+            del self._orphans[: len(names)]
+            self.session.drop_scratch(names)
 
     def execute(self, sql: str, parameters: Parameters = None) -> Cursor:
         cur = self.cursor()
@@ -137,7 +150,7 @@ class Connection:
     def close(self) -> None:
         if self._closed:
             return
-        for cur in self._cursors:
+        for cur in list(self._cursors):
             cur._release(drop=False)  # the scratch tables go with the session's DuckDB
             cur._closed = True
         self.session.close()
@@ -165,6 +178,10 @@ class Cursor:
         self._closed = False
         self.rowcount = -1
         self.message: str | None = None
+        # the scratch tables of its result, handed to the connection if it is collected
+        # unclosed
+        self._scratch: list[str] = []
+        weakref.finalize(self, connection._orphans.extend, self._scratch)
 
     @property
     def description(self) -> list[tuple[Any, ...]] | None:
@@ -178,6 +195,7 @@ class Cursor:
         self._check()
         variables = _variables(parameters)
         self._release()
+        self.connection._drop_orphans()
         try:
             result = self.connection.session.execute(sql, variables)
         except Error:
@@ -185,6 +203,7 @@ class Cursor:
         except Exception as exc:  # a bug of ours must still surface as an oktaql error
             raise unexpected(exc) from exc
         self._result = result
+        self._scratch[:] = result.scratch
         self.rowcount = result.rowcount
         self.message = result.message
         # streamed rows arrive with JSON already parsed; DuckDB hands JSON back as text
@@ -317,11 +336,13 @@ class Cursor:
             if drop:
                 self.connection.session.drop_scratch(self._result.scratch)
         self._result = None
+        self._scratch.clear()
 
     def close(self) -> None:
         if not self._closed:
             self._release()
             self._closed = True
+            self.connection._cursors.discard(self)
 
     def _check(self) -> None:
         if self._closed:

@@ -221,6 +221,21 @@ def test_cache_ttl_reuses_reads_and_writes_invalidate(fresh_emulator: Any) -> No
     assert emu.request_log  # the write dropped the cached read
 
 
+def test_cache_ttl_lets_expired_reads_go(emulator: Any) -> None:
+    import time
+
+    apps = [a["id"] for a in emulator.org.oidc_apps[:4]]
+    conn = _conn(emulator, cache_ttl=0.2)
+    cur = conn.cursor()
+    for app in apps[:2]:
+        cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'").fetchall()
+    assert conn.session.cache.entries == 2
+    time.sleep(0.3)  # both expired: a long-lived session must not keep them
+    for app in apps[2:]:
+        cur.execute(f"SELECT id FROM okta.apps.tokens WHERE appId = '{app}'").fetchall()
+    assert conn.session.cache.entries == 2  # the two fresh ones only
+
+
 def test_explain_cache_note_belongs_to_its_own_call(emulator: Any) -> None:
     apps = [a["id"] for a in emulator.org.oidc_apps[:3]]
     cur = _conn(emulator, cache_ttl=300).cursor()

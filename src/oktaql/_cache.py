@@ -30,6 +30,13 @@ class ResponseCache:
         self.ttl = float(ttl)
         self._entries: dict[tuple[str | None, str, tuple[tuple[str, str], ...]], _Entry] = {}
         self._lock = threading.Lock()
+        self._swept = time.monotonic()
+
+    @property
+    def entries(self) -> int:
+        """Reads kept: at most those stored within the last TTL (and a sweep's interval)."""
+        with self._lock:
+            return len(self._entries)
 
     @staticmethod
     def _key(req: Request) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
@@ -66,10 +73,16 @@ class ResponseCache:
             collected.append(body)
             yield body
         # reached only when the consumer read every page
+        now = time.monotonic()
         with self._lock:
-            self._entries[key] = _Entry(
-                resource_id, urlsplit(req.url).path, time.monotonic(), collected
-            )
+            self._entries[key] = _Entry(resource_id, urlsplit(req.url).path, now, collected)
+            if now - self._swept > self.ttl / 4:
+                # a long-lived session (a dashboard through serve) reads new URLs for days:
+                # what has expired is let go, at most four times a TTL
+                self._swept = now
+                for old, entry in list(self._entries.items()):
+                    if now - entry.stored > self.ttl:
+                        del self._entries[old]
 
     def invalidate(self, resource_id: str, url: str) -> None:
         path = urlsplit(url).path.rstrip("/")

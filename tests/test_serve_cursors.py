@@ -122,7 +122,8 @@ def test_declare_fetch_move_close_by_hand(server: RunningServer, org: RunningEmu
         assert conn.execute("FETCH NEXT FROM apps_c").fetchall() == want[3:4]
         assert conn.execute("FETCH ALL FROM apps_c").fetchall() == want[4:]
         assert conn.execute("FETCH 5 FROM apps_c").fetchall() == []  # at the end: no rows
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="forward only"):
+        # declared without SCROLL: forward only, as PostgreSQL refuses it
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="scan forward"):
             conn.execute("FETCH BACKWARD 1 FROM apps_c")
         conn.execute("ROLLBACK")
         conn.execute("BEGIN")

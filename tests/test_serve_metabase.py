@@ -1,0 +1,239 @@
+"""Metabase's field sync and the JDBC driver's type look-ups, verbatim, through psycopg
+against oktaql serve over TCP; the Postgres functions they use (format's %I/%L/%s,
+text ::regclass, col_description, quote_literal) answer as a real PostgreSQL does.
+
+Metabase's PostgreSQL driver (describe-fields, describe-fks, as its sync sends them in recent
+versions: one UNION ALL of information_schema.columns and pg_catalog's materialized views'
+attributes) and pgjdbc's TypeInfoCache (what Metabase and DBeaver run for a type they have not
+cached, such as jsonb) are the client's input here: the SQL text they send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+import oktaql
+from oktaql._settings import Settings
+from oktaql.emulator import EmulatorConfig, RunningEmulator
+from oktaql.emulator import start_in_thread as start_emulator
+from oktaql.serve import RunningServer, ServeConfig, start_in_thread
+
+TOKEN = "test-token"
+
+FIELDS_COLUMNS = (
+    'SELECT "c"."column_name" AS "name", CASE WHEN "c"."udt_schema" IN (\'public\', '
+    '\'pg_catalog\') THEN FORMAT(\'%s\', "c"."udt_name") ELSE FORMAT(\'"%s"."%s"\', '
+    '"c"."udt_schema", "c"."udt_name") END AS "database-type", "c"."ordinal_position" - 1 AS '
+    '"database-position", "c"."table_schema" AS "table-schema", "c"."table_name" AS '
+    '"table-name", "pk"."column_name" IS NOT NULL AS "pk?", COL_DESCRIPTION(CAST(CAST('
+    'FORMAT(\'%I.%I\', CAST("c"."table_schema" AS TEXT), CAST("c"."table_name" AS TEXT)) '
+    'AS REGCLASS) AS OID), "c"."ordinal_position") AS "field-comment", (("column_default" IS '
+    "NULL) OR (LOWER(\"column_default\") = 'null')) AND (\"is_nullable\" = 'NO') AND NOT "
+    '((("column_default" IS NOT NULL) AND ("column_default" LIKE \'%nextval(%\')) OR '
+    '("is_identity" <> \'NO\')) AS "database-required", (("column_default" IS NOT NULL) AND '
+    "(\"column_default\" LIKE '%nextval(%')) OR (\"is_identity\" <> 'NO') AS "
+    '"database-is-auto-increment" FROM "information_schema"."columns" AS "c" LEFT JOIN (SELECT '
+    '"tc"."table_schema", "tc"."table_name", "kc"."column_name" FROM '
+    '"information_schema"."table_constraints" AS "tc" INNER JOIN '
+    '"information_schema"."key_column_usage" AS "kc" ON ("tc"."constraint_name" = '
+    '"kc"."constraint_name") AND ("tc"."table_schema" = "kc"."table_schema") AND '
+    '("tc"."table_name" = "kc"."table_name") WHERE "tc"."constraint_type" = \'PRIMARY KEY\') AS '
+    '"pk" ON ("c"."table_schema" = "pk"."table_schema") AND ("c"."table_name" = '
+    '"pk"."table_name") AND ("c"."column_name" = "pk"."column_name") WHERE c.table_schema !~ '
+    "'^information_schema|catalog_history|pg_' AND (\"c\".\"table_schema\" IN ('apps', 'groups'))"
+)
+FIELDS_MATVIEWS = (
+    'SELECT "pa"."attname" AS "name", CASE WHEN "ptn"."nspname" IN (\'public\', \'pg_catalog\') '
+    'THEN FORMAT(\'%s\', "pt"."typname") ELSE FORMAT(\'"%s"."%s"\', "ptn"."nspname", '
+    '"pt"."typname") END AS "database-type", "pa"."attnum" - 1 AS "database-position", '
+    '"pn"."nspname" AS "table-schema", "pc"."relname" AS "table-name", FALSE AS "pk?", NULL AS '
+    '"field-comment", FALSE AS "database-required", FALSE AS "database-is-auto-increment" FROM '
+    '"pg_catalog"."pg_class" AS "pc" INNER JOIN "pg_catalog"."pg_namespace" AS "pn" ON '
+    '"pn"."oid" = "pc"."relnamespace" INNER JOIN "pg_catalog"."pg_attribute" AS "pa" ON '
+    '"pa"."attrelid" = "pc"."oid" INNER JOIN "pg_catalog"."pg_type" AS "pt" ON "pt"."oid" = '
+    '"pa"."atttypid" INNER JOIN "pg_catalog"."pg_namespace" AS "ptn" ON "ptn"."oid" = '
+    '"pt"."typnamespace" WHERE ("pc"."relkind" = \'m\') AND ("pa"."attnum" >= 1) AND '
+    "(\"pn\".\"nspname\" IN ('apps', 'groups'))"
+)
+ORDER = ' ORDER BY "table-schema" ASC, "table-name" ASC, "database-position" ASC'
+FIELDS = FIELDS_COLUMNS + " UNION ALL " + FIELDS_MATVIEWS + ORDER
+FKS = (
+    'SELECT "fk_ns"."nspname" AS "fk-table-schema", "fk_table"."relname" AS "fk-table-name", '
+    '"fk_column"."attname" AS "fk-column-name", "pk_ns"."nspname" AS "pk-table-schema", '
+    '"pk_table"."relname" AS "pk-table-name", "pk_column"."attname" AS "pk-column-name" FROM '
+    '"pg_constraint" AS "c" INNER JOIN "pg_class" AS "fk_table" ON "c"."conrelid" = '
+    '"fk_table"."oid" INNER JOIN "pg_namespace" AS "fk_ns" ON "c"."connamespace" = '
+    '"fk_ns"."oid" INNER JOIN "pg_attribute" AS "fk_column" ON "c"."conrelid" = '
+    '"fk_column"."attrelid" INNER JOIN "pg_class" AS "pk_table" ON "c"."confrelid" = '
+    '"pk_table"."oid" INNER JOIN "pg_namespace" AS "pk_ns" ON "pk_table"."relnamespace" = '
+    '"pk_ns"."oid" INNER JOIN "pg_attribute" AS "pk_column" ON "c"."confrelid" = '
+    '"pk_column"."attrelid" WHERE fk_ns.nspname !~ \'^information_schema|catalog_history|pg_\' '
+    'AND ("c"."contype" = \'f\'::char) AND ("fk_ns"."nspname" IN (\'apps\', \'groups\')) '
+    'ORDER BY "fk-table-schema" ASC, "fk-table-name" ASC'
+)
+JDBC_TYPE = (
+    "SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg_type.oid "
+    "  FROM pg_catalog.pg_type   LEFT JOIN (select ns.oid as nspoid, ns.nspname, r.r           "
+    "from pg_namespace as ns           join ( select s.r, (current_schemas(false))[s.r] as "
+    "nspname                    from generate_series(1, array_upper(current_schemas(false), 1))"
+    " as s(r) ) as r          using ( nspname )        ) as sp     ON sp.nspoid = typnamespace "
+    " WHERE pg_type.oid = $1  ORDER BY sp.r, pg_type.oid DESC"
+)
+JDBC_PGTYPE = (
+    "SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname FROM "
+    "pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON t.typnamespace = n.oid WHERE "
+    "t.oid = $1"
+)
+
+# Metabase's probes when it connects (pgjdbc's and its own) and sync's session
+CONNECT = [
+    ("SET extra_float_digits = 3", None),
+    ("SET application_name = 'Metabase v0.55.1'", None),
+    ("SHOW TRANSACTION ISOLATION LEVEL", [("read committed",)]),
+    ("show timezone", [("UTC",)]),
+    ("SELECT current_setting('server_version_num')::int >= 90400", [(True,)]),
+    ("SELECT current_setting('standard_conforming_strings')", [("on",)]),
+]
+
+# Postgres functions the catalog answers as PostgreSQL does: the same query on both sides
+FUNCTIONS = [
+    "SELECT format('%s|%I|%L|%L|%%|%2$s|%-5s|%5s|', 'a b', 'Tab', 'it''s', NULL, 'x', 'y')",
+    "SELECT format('%I.%I', 'pg_catalog', 'pg_class')::regclass::oid = 'pg_class'::regclass::oid",
+    "SELECT quote_literal('a\\b'), quote_literal('it''s'), quote_nullable(NULL), quote_nullable(1)",
+    "SELECT format('%s', NULL) = '', format('x%sy', 3), format('%1$s %1$I', 'Ab')",
+    "SELECT quote_ident('abc'), quote_ident('aBc'), quote_ident('a b')",
+    "SELECT col_description('pg_class'::regclass, 999), obj_description(0, 'pg_class')",
+]
+
+FIELD_COLUMNS = [
+    ("name", 25), ("database-type", 25), ("database-position", 23), ("table-schema", 25),
+    ("table-name", 25), ("pk?", 16), ("field-comment", 25), ("database-required", 16),
+    ("database-is-auto-increment", 16),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[RunningEmulator]:
+    with start_emulator(EmulatorConfig(token=TOKEN)) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def server(org: RunningEmulator) -> Iterator[RunningServer]:
+    running = start_in_thread(
+        Settings.of(org_url=org.url, token=TOKEN, db=":memory:"), ServeConfig(port=0)
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture()
+def conn(server: RunningServer) -> Iterator[psycopg.Connection[Any]]:
+    dsn = f"host=127.0.0.1 port={server.port} dbname=okta user=metabase"
+    with psycopg.connect(dsn, autocommit=True) as c:
+        yield c
+
+
+def _columns(cur: psycopg.Cursor[Any]) -> list[tuple[str, int]]:
+    return [(d.name, d.type_code) for d in cur.description or []]
+
+
+def _provider_columns(org: RunningEmulator, dotted: str) -> list[tuple[str, str, str]]:
+    """A resource's columns, then its path parameters that are not columns (as the catalog
+    lists them): name, Postgres type name, description."""
+    from oktaql._loading import duck_type
+    from oktaql.serve._types import pg_type
+
+    with oktaql.connect(org_url=org.url, token=TOKEN) as c:
+        res = c.session.catalog.resource(dotted)
+    out = [(col.name, pg_type(duck_type(col)).name, col.description) for col in res.columns]
+    for m in res.methods_for("select"):
+        for p in m.params.values():
+            if p.location == "path" and p.name not in {n for n, _, _ in out}:
+                out.append((p.name, "text", p.description))
+    return out
+
+
+def test_metabase_connects(conn: psycopg.Connection[Any]) -> None:
+    for sql, want in CONNECT:
+        cur = conn.execute(sql)
+        if want is not None:
+            assert cur.fetchall() == want, sql
+
+
+def test_metabase_describe_fields(conn: psycopg.Connection[Any], org: RunningEmulator) -> None:
+    cur = conn.execute(FIELDS)
+    assert _columns(cur) == FIELD_COLUMNS
+    rows = cur.fetchall()
+    assert {r[3] for r in rows} == {"apps", "groups"}
+    keys = [(r[3], r[4], r[2]) for r in rows]
+    assert keys == sorted(keys)  # ORDER BY schema, table, position
+    tokens = [r for r in rows if r[3:5] == ("apps", "tokens")]
+    want = _provider_columns(org, "okta.apps.tokens")
+    assert [(r[0], r[1], r[6]) for r in tokens] == want
+    assert [r[2] for r in tokens] == list(range(len(want)))  # 0-based positions
+    assert all(r[5:] == (False, r[6], False, False) for r in tokens)  # no keys, all nullable
+    assert ("appId", "text") in [(r[0], r[1]) for r in tokens]  # the parameter a WHERE binds
+    # the two halves alone answer the same (no materialized views: the second is empty)
+    alone = conn.execute(FIELDS_COLUMNS + ORDER).fetchall()
+    assert alone == rows
+    cur = conn.execute(FIELDS_MATVIEWS + ORDER)
+    assert _columns(cur) == [(n, 23 if n == "database-position" else t) for n, t in FIELD_COLUMNS]
+    assert cur.fetchall() == []
+
+
+def test_metabase_describe_fks_answers_none(conn: psycopg.Connection[Any]) -> None:
+    cur = conn.execute(FKS)
+    assert [n for n, _ in _columns(cur)] == [
+        "fk-table-schema", "fk-table-name", "fk-column-name",
+        "pk-table-schema", "pk-table-name", "pk-column-name",
+    ]  # fmt: skip
+    assert cur.fetchall() == []
+
+
+def test_jdbc_type_lookups(conn: psycopg.Connection[Any]) -> None:
+    pg = conn.pgconn
+    for sql, want in [
+        (JDBC_TYPE, [[b"f", b"b", b"jsonb", b"3802"]]),
+        (JDBC_PGTYPE, [[b"t", b"pg_catalog", b"jsonb"]]),
+    ]:
+        res = pg.exec_params(sql.encode(), [b"3802"], [23])
+        assert res.status == psycopg.pq.ExecStatus.TUPLES_OK, res.error_message
+        got = [[res.get_value(r, c) for c in range(res.nfields)] for r in range(res.ntuples)]
+        assert got == want
+    res = pg.exec_params(JDBC_PGTYPE.encode(), [b"3802"], [23])
+    assert [res.fname(i) for i in range(res.nfields)] == [b"?column?", b"nspname", b"typname"]
+
+
+def test_catalog_functions(conn: psycopg.Connection[Any]) -> None:
+    got = conn.execute(
+        "SELECT col_description(format('%I.%I', 'apps', 'tokens')::regclass, 1), "
+        "col_description('apps.tokens'::regclass, 999), "
+        "col_description(format('%I.%I', 'apps', 'nothing')::regclass, 1), "
+        "format('%I.%I', 'apps', 'tokens')::regclass::oid = 'apps.tokens'::regclass::oid, "
+        "'Apps.Tokens'::text::regclass::oid = 'apps.tokens'::regclass::oid, "
+        "obj_description('apps.tokens'::regclass, 'pg_class') IS NOT NULL"
+    ).fetchall()
+    assert got == [("Id of the refresh token.", None, None, True, True, True)]
+
+
+def _answers(conn: psycopg.Connection[Any]) -> list[tuple[list[str], list[tuple[Any, ...]]]]:
+    out = []
+    for sql in FUNCTIONS:
+        cur = conn.execute(sql)
+        out.append(([d.name for d in cur.description or []], cur.fetchall()))
+    return out
+
+
+def test_catalog_functions_answer_as_postgres(
+    conn: psycopg.Connection[Any], postgres_url: str
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as real:
+        want = _answers(real)
+    assert _answers(conn) == want

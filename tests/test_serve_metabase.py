@@ -89,6 +89,36 @@ JDBC_PGTYPE = (
     "t.oid = $1"
 )
 
+# pgjdbc's DatabaseMetaData.getColumns and getPrimaryKeys, as it sends them for apps.tokens
+JDBC_COLUMNS = (
+    "SELECT * FROM (SELECT n.nspname,c.relname,a.attname,a.atttypid,a.attnotnull OR (t.typtype "
+    "= 'd' AND t.typnotnull) AS attnotnull,a.atttypmod,a.attlen,t.typtypmod,row_number() OVER "
+    "(PARTITION BY a.attrelid ORDER BY a.attnum) AS attnum, nullif(a.attidentity, '') as "
+    "attidentity,nullif(a.attgenerated, '') as attgenerated,pg_catalog.pg_get_expr(def.adbin, "
+    "def.adrelid) AS adsrc,dsc.description,t.typbasetype,t.typtype  FROM pg_catalog.pg_namespace"
+    " n  JOIN pg_catalog.pg_class c ON (c.relnamespace = n.oid)  JOIN pg_catalog.pg_attribute a "
+    "ON (a.attrelid=c.oid)  JOIN pg_catalog.pg_type t ON (a.atttypid = t.oid)  LEFT JOIN "
+    "pg_catalog.pg_attrdef def ON (a.attrelid=def.adrelid AND a.attnum = def.adnum)  LEFT JOIN "
+    "pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid)  LEFT JOIN"
+    " pg_catalog.pg_class dc ON (dc.oid=dsc.classoid AND dc.relname='pg_class')  LEFT JOIN "
+    "pg_catalog.pg_namespace dn ON (dc.relnamespace=dn.oid AND dn.nspname='pg_catalog')  WHERE "
+    "c.relkind in ('r','p','v','f','m') and a.attnum > 0 AND NOT a.attisdropped  AND n.nspname "
+    "LIKE 'apps' AND c.relname LIKE 'tokens') c WHERE true  ORDER BY nspname,c.relname,attnum "
+)
+JDBC_PKS = (
+    "SELECT result.TABLE_CAT, result.TABLE_SCHEM, result.TABLE_NAME, result.COLUMN_NAME, "
+    "result.KEY_SEQ, result.PK_NAME FROM (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   "
+    "ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME,   "
+    "(information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME,   "
+    "information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM FROM "
+    "pg_catalog.pg_class ct   JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN "
+    "pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON ( "
+    "a.attrelid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) WHERE "
+    "true  AND n.nspname = E'apps' AND ct.relname = E'tokens' AND i.indisprimary ) result where "
+    " result.A_ATTNUM = (result.KEYS).x  ORDER BY result.table_name, result.pk_name, "
+    "result.key_seq"
+)
+
 # Metabase's probes when it connects (pgjdbc's and its own) and sync's session
 CONNECT = [
     ("SET extra_float_digits = 3", None),
@@ -237,3 +267,28 @@ def test_catalog_functions_answer_as_postgres(
     with psycopg.connect(postgres_url, autocommit=True) as real:
         want = _answers(real)
     assert _answers(conn) == want
+
+
+def test_jdbc_get_columns_and_primary_keys(
+    conn: psycopg.Connection[Any], org: RunningEmulator
+) -> None:
+    cur = conn.execute(JDBC_COLUMNS)
+    names = [n for n, _ in _columns(cur)]
+    assert names == [
+        "nspname", "relname", "attname", "atttypid", "attnotnull", "atttypmod", "attlen",
+        "typtypmod", "attnum", "attidentity", "attgenerated", "adsrc", "description",
+        "typbasetype", "typtype",
+    ]  # fmt: skip
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    from oktaql.serve._types import BY_OID
+
+    want = _provider_columns(org, "okta.apps.tokens")
+    got = [(r["attname"], BY_OID[r["atttypid"]].name, r["description"]) for r in rows]
+    assert got == want
+    assert [r["attnum"] for r in rows] == list(range(1, len(want) + 1))
+    assert {(r["adsrc"], r["attidentity"], r["attnotnull"]) for r in rows} == {(None, None, False)}
+    cur = conn.execute(JDBC_PKS)
+    assert [n for n, _ in _columns(cur)] == [
+        "table_cat", "table_schem", "table_name", "column_name", "key_seq", "pk_name",
+    ]  # fmt: skip
+    assert cur.fetchall() == []  # no primary keys

@@ -96,7 +96,7 @@ def _type_name(to: exp.Expr) -> str:
 
 def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
     """The client's catalog query as DuckDB SQL over the oq_pg / oq_info tables."""
-    tree = tree.copy()
+    tree = _folded(tree)
     _name_columns(tree)
     for collate in list(tree.find_all(exp.Collate)):  # DuckDB has no pg_catalog collations
         collate.replace(collate.this)
@@ -394,9 +394,21 @@ def macro_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _folded(tree: exp.Expr) -> exp.Expr:
+    """A copy of ``tree`` with its unquoted names lower-cased, as Postgres folds them:
+    ``SELECT x AS TABLE_CAT`` answers a column ``table_cat``."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    return normalize_identifiers(tree.copy(), dialect="postgres")
+
+
 def output_names(tree: exp.Expr) -> Iterator[str]:
     """The column names of a SELECT, for the empty answer of a catalog query DuckDB cannot run
     (it reads a catalog oktaql has no rows for)."""
+    tree = _folded(tree)
+    _name_columns(tree)
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
     if isinstance(tree, exp.Query):
         for i, e in enumerate(tree.selects, start=1):
             yield e.alias_or_name or f"column{i}"

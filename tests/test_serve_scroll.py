@@ -244,3 +244,18 @@ def test_psql_scroll_cursor(server: RunningServer) -> None:
     assert done.stdout.split("\n") == [
         "BEGIN", "DECLARE CURSOR", "5", "MOVE 3", "1", "5", "MOVE 0", "COMMIT", "",
     ]  # fmt: skip
+
+
+def test_scroll_cursor_keeps_a_bounded_number_of_rows() -> None:
+    from oktaql.serve._cursors import Position
+    from oktaql.serve._engine import StatementError
+
+    position = Position(iter([(1,), (2,), (3,), (4,)]), scroll=True, limit=3)
+    assert list(position.fetch("forward", 3, False)) == [(1,), (2,), (3,)]
+    assert position.fetch("backward", 1, False) == [(2,)]
+    with pytest.raises(StatementError) as raised:
+        position.fetch("absolute", -1, True)  # would keep the fourth row
+    assert raised.value.sqlstate == "54000" and "at most 3 rows" in raised.value.message
+    # a NO SCROLL cursor keeps nothing: any number of rows, read once
+    forward = Position(iter((n,) for n in range(10_000)), scroll=False, limit=3)
+    assert forward.fetch("forward", None, True) == 10_000 and forward.kept == []

@@ -44,7 +44,7 @@ FIELDS_COLUMNS = (
     '("tc"."table_name" = "kc"."table_name") WHERE "tc"."constraint_type" = \'PRIMARY KEY\') AS '
     '"pk" ON ("c"."table_schema" = "pk"."table_schema") AND ("c"."table_name" = '
     '"pk"."table_name") AND ("c"."column_name" = "pk"."column_name") WHERE c.table_schema !~ '
-    "'^information_schema|catalog_history|pg_' AND (\"c\".\"table_schema\" IN ('apps', 'groups'))"
+    '\'^information_schema|catalog_history|pg_\' AND ("c"."table_schema" IN ($1, $2))'
 )
 FIELDS_MATVIEWS = (
     'SELECT "pa"."attname" AS "name", CASE WHEN "ptn"."nspname" IN (\'public\', \'pg_catalog\') '
@@ -57,10 +57,10 @@ FIELDS_MATVIEWS = (
     '"pa"."attrelid" = "pc"."oid" INNER JOIN "pg_catalog"."pg_type" AS "pt" ON "pt"."oid" = '
     '"pa"."atttypid" INNER JOIN "pg_catalog"."pg_namespace" AS "ptn" ON "ptn"."oid" = '
     '"pt"."typnamespace" WHERE ("pc"."relkind" = \'m\') AND ("pa"."attnum" >= 1) AND '
-    "(\"pn\".\"nspname\" IN ('apps', 'groups'))"
+    '("pn"."nspname" IN ($1, $2))'
 )
 ORDER = ' ORDER BY "table-schema" ASC, "table-name" ASC, "database-position" ASC'
-FIELDS = FIELDS_COLUMNS + " UNION ALL " + FIELDS_MATVIEWS + ORDER
+FIELDS = FIELDS_COLUMNS + " UNION ALL " + FIELDS_MATVIEWS.replace("$1, $2", "$3, $4") + ORDER
 FKS = (
     'SELECT "fk_ns"."nspname" AS "fk-table-schema", "fk_table"."relname" AS "fk-table-name", '
     '"fk_column"."attname" AS "fk-column-name", "pk_ns"."nspname" AS "pk-table-schema", '
@@ -72,8 +72,21 @@ FKS = (
     '"pk_table"."oid" INNER JOIN "pg_namespace" AS "pk_ns" ON "pk_table"."relnamespace" = '
     '"pk_ns"."oid" INNER JOIN "pg_attribute" AS "pk_column" ON "c"."confrelid" = '
     '"pk_column"."attrelid" WHERE fk_ns.nspname !~ \'^information_schema|catalog_history|pg_\' '
-    'AND ("c"."contype" = \'f\'::char) AND ("fk_ns"."nspname" IN (\'apps\', \'groups\')) '
+    'AND ("c"."contype" = \'f\'::char) AND ("fk_column"."attnum" = ANY(c.conkey)) AND '
+    '("pk_column"."attnum" = ANY(c.confkey)) AND ("fk_ns"."nspname" IN ($1, $2)) '
     'ORDER BY "fk-table-schema" ASC, "fk-table-name" ASC'
+)
+INDEXES = (
+    'SELECT "tmp"."table-schema", "tmp"."table-name", TRIM(BOTH \'"\' FROM '
+    'PG_CATALOG.PG_GET_INDEXDEF("tmp"."ci_oid", "tmp"."pos", FALSE)) AS "field-name" FROM '
+    '(SELECT "n"."nspname" AS "table-schema", "ct"."relname" AS "table-name", "ci"."oid" AS '
+    '"ci_oid", (INFORMATION_SCHEMA._PG_EXPANDARRAY("i"."indkey")).n AS "pos" FROM '
+    '"pg_catalog"."pg_class" AS "ct" INNER JOIN "pg_catalog"."pg_namespace" AS "n" ON '
+    '"ct"."relnamespace" = "n"."oid" INNER JOIN "pg_catalog"."pg_index" AS "i" ON "ct"."oid" = '
+    '"i"."indrelid" INNER JOIN "pg_catalog"."pg_class" AS "ci" ON "ci"."oid" = "i"."indexrelid" '
+    'WHERE (PG_CATALOG.PG_GET_EXPR("i"."indpred", "i"."indrelid") IS NULL) AND n.nspname !~ '
+    '\'^information_schema|catalog_history|pg_\' AND ("n"."nspname" IN ($1, $2))) AS "tmp" '
+    'WHERE "tmp"."pos" = 1'
 )
 JDBC_TYPE = (
     "SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg_type.oid "
@@ -170,6 +183,14 @@ def conn(server: RunningServer) -> Iterator[psycopg.Connection[Any]]:
         yield c
 
 
+SCHEMAS = ["apps", "groups"]  # what Metabase syncs here: its parameters $1, $2
+
+
+def _jdbc(conn: psycopg.Connection[Any], sql: str, params: list[Any]) -> psycopg.Cursor[Any]:
+    """``sql`` with its ``$n`` parameters as the JDBC driver sends them (Parse, Bind)."""
+    return psycopg.RawCursor(conn).execute(sql, params)
+
+
 def _columns(cur: psycopg.Cursor[Any]) -> list[tuple[str, int]]:
     return [(d.name, d.type_code) for d in cur.description or []]
 
@@ -198,7 +219,7 @@ def test_metabase_connects(conn: psycopg.Connection[Any]) -> None:
 
 
 def test_metabase_describe_fields(conn: psycopg.Connection[Any], org: RunningEmulator) -> None:
-    cur = conn.execute(FIELDS)
+    cur = _jdbc(conn, FIELDS, [*SCHEMAS, *SCHEMAS])
     assert _columns(cur) == FIELD_COLUMNS
     rows = cur.fetchall()
     assert {r[3] for r in rows} == {"apps", "groups"}
@@ -211,20 +232,26 @@ def test_metabase_describe_fields(conn: psycopg.Connection[Any], org: RunningEmu
     assert all(r[5:] == (False, r[6], False, False) for r in tokens)  # no keys, all nullable
     assert ("appId", "text") in [(r[0], r[1]) for r in tokens]  # the parameter a WHERE binds
     # the two halves alone answer the same (no materialized views: the second is empty)
-    alone = conn.execute(FIELDS_COLUMNS + ORDER).fetchall()
+    alone = _jdbc(conn, FIELDS_COLUMNS + ORDER, SCHEMAS).fetchall()
     assert alone == rows
-    cur = conn.execute(FIELDS_MATVIEWS + ORDER)
+    cur = _jdbc(conn, FIELDS_MATVIEWS + ORDER, SCHEMAS)
     assert _columns(cur) == [(n, 23 if n == "database-position" else t) for n, t in FIELD_COLUMNS]
     assert cur.fetchall() == []
 
 
 def test_metabase_describe_fks_answers_none(conn: psycopg.Connection[Any]) -> None:
-    cur = conn.execute(FKS)
+    cur = _jdbc(conn, FKS, SCHEMAS)
     assert [n for n, _ in _columns(cur)] == [
         "fk-table-schema", "fk-table-name", "fk-column-name",
         "pk-table-schema", "pk-table-name", "pk-column-name",
     ]  # fmt: skip
     assert cur.fetchall() == []
+
+
+def test_metabase_describe_indexes_answers_none(conn: psycopg.Connection[Any]) -> None:
+    cur = _jdbc(conn, INDEXES, SCHEMAS)
+    assert [n for n, _ in _columns(cur)] == ["table-schema", "table-name", "field-name"]
+    assert cur.fetchall() == []  # no indexes
 
 
 def test_jdbc_type_lookups(conn: psycopg.Connection[Any]) -> None:

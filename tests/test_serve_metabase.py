@@ -150,6 +150,9 @@ FUNCTIONS = [
     "SELECT format('%s', NULL) = '', format('x%sy', 3), format('%1$s %1$I', 'Ab')",
     "SELECT quote_ident('abc'), quote_ident('aBc'), quote_ident('a b')",
     "SELECT col_description('pg_class'::regclass, 999), obj_description(0, 'pg_class')",
+    # the names of unnamed columns
+    "SELECT 1, true, NULL, pg_catalog.quote_ident('x'), (SELECT 1 AS one), CASE WHEN true THEN "
+    "1 END, 'a'::text, 2::int8, current_user = current_user, ARRAY[1, 2], Upper('a') AS Up",
 ]
 
 FIELD_COLUMNS = [

@@ -156,6 +156,16 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
     return text
 
 
+# the names Postgres keeps for the SQL types' spellings (a cast's column is named by them)
+_INTERNAL_TYPE_NAMES = {
+    "bigint": "int8", "integer": "int4", "int": "int4", "smallint": "int2", "boolean": "bool",
+    "double precision": "float8", "real": "float4", "decimal": "numeric",
+    "character varying": "varchar", "character": "bpchar", "char": "bpchar",
+    "timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
+    "time without time zone": "time", "time with time zone": "timetz",
+}  # fmt: skip
+
+
 def _figured_name(node: exp.Expr) -> str | None:
     """The name Postgres gives a result column without an alias (its FigureColname): a
     function's name, a cast's operand's (else its type's), ``case``, ``array``, ``exists``, a
@@ -169,7 +179,12 @@ def _figured_name(node: exp.Expr) -> str | None:
         if isinstance(inner, exp.Column):
             return inner.name
         named = _figured_name(inner)
-        return named if named != "?column?" else _type_name(node.args["to"]) or "?column?"
+        if named != "?column?":
+            return named
+        kind = _type_name(node.args["to"]).split("(")[0].strip()
+        return _INTERNAL_TYPE_NAMES.get(kind, kind) or "?column?"
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _figured_name(node.expression)  # pg_catalog.format_type(...)
     if isinstance(node, exp.Case | exp.If):
         return "case"
     if isinstance(node, exp.Array):

@@ -2,9 +2,9 @@
 against oktaql serve over TCP; the Postgres functions they use (format's %I/%L/%s,
 text ::regclass, col_description, quote_literal) answer as a real PostgreSQL does.
 
-Metabase's PostgreSQL driver (describe-fields, describe-fks, as its sync sends them in recent
-versions: one UNION ALL of information_schema.columns and pg_catalog's materialized views'
-attributes) and pgjdbc's TypeInfoCache (what Metabase and DBeaver run for a type they have not
+Metabase's PostgreSQL driver (describe-fields, describe-fks, describe-indexes, as its sync sends
+them in recent versions: describe-fields is one UNION ALL of information_schema.columns and
+pg_catalog's materialized views' attributes; the schemas are $n parameters) and pgjdbc's TypeInfoCache (what Metabase and DBeaver run for a type they have not
 cached, such as jsonb) are the client's input here: the SQL text they send.
 """
 
@@ -132,8 +132,10 @@ JDBC_PKS = (
     "result.key_seq"
 )
 
-# Metabase's probes when it connects (pgjdbc's and its own) and sync's session
+# at connect: pgjdbc's session set-up, Metabase's can-connect? probe (SELECT 1), the isolation
+# level and time zone it reads, and two settings drivers read through current_setting
 CONNECT = [
+    ("SELECT 1", [(1,)]),
     ("SET extra_float_digits = 3", None),
     ("SET application_name = 'Metabase v0.55.1'", None),
     ("SHOW TRANSACTION ISOLATION LEVEL", [("read committed",)]),

@@ -4,8 +4,9 @@ text ::regclass, col_description, quote_literal) answer as a real PostgreSQL doe
 
 Metabase's PostgreSQL driver (describe-fields, describe-fks, describe-indexes, as its sync sends
 them in recent versions: describe-fields is one UNION ALL of information_schema.columns and
-pg_catalog's materialized views' attributes; the schemas are $n parameters) and pgjdbc's TypeInfoCache (what Metabase and DBeaver run for a type they have not
-cached, such as jsonb) are the client's input here: the SQL text they send.
+pg_catalog's materialized views' attributes; the schemas are $n parameters), pgjdbc's
+TypeInfoCache (what Metabase and DBeaver run for a type they have not cached, such as jsonb)
+and its getColumns / getPrimaryKeys are the client's input here: the SQL text they send.
 """
 
 from __future__ import annotations

@@ -221,5 +221,9 @@ def test_dbeaver_navigator_lists_schemas_tables_and_columns(
     assert {"applications", "tokens"} <= set(tables)
     cur = conn.execute(DBEAVER_COLUMNS, (tables["tokens"],))
     names = [d.name for d in cur.description or []]
-    cols = [r[names.index("attname")] for r in cur.fetchall()]
+    rows = cur.fetchall()
+    cols = [r[names.index("attname")] for r in rows]
     assert cols[:2] == ["id", "_embedded"] and "appId" in cols
+    described = dict((r[names.index("attname")], r[names.index("description")]) for r in rows)
+    assert described["id"] == "Id of the refresh token."
+    assert described["appId"] == "Id of the app integration."  # the parameter's own

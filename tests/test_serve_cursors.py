@@ -122,7 +122,8 @@ def test_declare_fetch_move_close_by_hand(server: RunningServer, org: RunningEmu
         assert conn.execute("FETCH NEXT FROM apps_c").fetchall() == want[3:4]
         assert conn.execute("FETCH ALL FROM apps_c").fetchall() == want[4:]
         assert conn.execute("FETCH 5 FROM apps_c").fetchall() == []  # at the end: no rows
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="forward only"):
+        # declared without SCROLL: forward only, as PostgreSQL refuses it
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="scan forward"):
             conn.execute("FETCH BACKWARD 1 FROM apps_c")
         conn.execute("ROLLBACK")
         conn.execute("BEGIN")
@@ -182,3 +183,28 @@ def test_describe_of_a_fetch_answers_its_cursor_s_columns(
         "rows": [r[0] for r in want],
         "status": "FETCH 3",
     }
+
+
+def test_scroll_cursor_reads_pages_only_as_far_as_it_moves(
+    server: RunningServer, org: RunningEmulator
+) -> None:
+    want = _direct(org, USERS)
+    with psycopg.connect(_dsn(server), autocommit=True) as conn:
+        conn.execute("BEGIN")
+        before = _user_pages(org)
+        conn.execute(f"DECLARE s SCROLL CURSOR FOR {USERS}")
+        assert conn.execute("FETCH 10 FROM s").fetchall() == want[:10]
+        assert _user_pages(org) - before == 1
+        # back over the rows it keeps: no request
+        assert conn.execute("FETCH BACKWARD 3 FROM s").fetchall() == want[8:5:-1]
+        assert conn.execute("FETCH ABSOLUTE 2 FROM s").fetchall() == want[1:2]
+        assert _user_pages(org) - before == 1
+        last = conn.execute("FETCH LAST FROM s")
+        assert last.fetchall() == want[-1:] and last.statusmessage == "FETCH 1"
+        pages = _user_pages(org) - before
+        assert pages >= 3
+        moved = conn.execute("MOVE BACKWARD ALL FROM s")
+        assert moved.statusmessage == f"MOVE {len(want) - 1}"
+        assert conn.execute("FETCH ALL FROM s").fetchall() == want
+        assert _user_pages(org) - before == pages  # the listing was read once
+        conn.execute("COMMIT")

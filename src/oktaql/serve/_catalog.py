@@ -85,6 +85,17 @@ def _schema_oids(tables: list[Table]) -> dict[str, int]:
     return out
 
 
+# the types whose input / output functions Postgres names with an underscore (jsonb_in)
+_UNDERSCORED = {"numeric", "jsonb", "json", "timestamptz", "timestamp", "date", "time",
+                "interval", "uuid"}  # fmt: skip
+
+
+def _io_functions(type_name: str) -> tuple[str, str]:
+    """pg_type's typinput and typoutput (regproc, as their names): int4in, jsonb_in."""
+    sep = "_" if type_name in _UNDERSCORED else ""
+    return f"{type_name}{sep}in", f"{type_name}{sep}out"
+
+
 def _literal(value: object) -> str:
     if value is None:
         return "NULL"
@@ -194,9 +205,12 @@ class CatalogDatabase:
             f"INSERT INTO {PG}.pg_type (oid, typname, typnamespace, typowner, typlen, typbyval, "
             "typtype, typcategory, typispreferred, typisdefined, typdelim, typrelid, typelem, "
             "typarray, typalign, typstorage, typnotnull, typbasetype, typtypmod, typndims, "
-            "typcollation) VALUES (?, ?, 11, 10, ?, ?, 'b', ?, false, true, ',', 0, 0, 0, 'i', "
-            "'x', false, 0, -1, 0, 0)",
-            [(t.oid, t.name, t.size, t.size > 0, t.category) for t in _types.ALL_TYPES],
+            "typcollation, typinput, typoutput) VALUES (?, ?, 11, 10, ?, ?, 'b', ?, false, true, "
+            "',', 0, 0, 0, 'i', 'x', false, 0, -1, 0, 0, ?, ?)",
+            [
+                (t.oid, t.name, t.size, t.size > 0, t.category, *_io_functions(t.name))
+                for t in _types.ALL_TYPES
+            ],
         )
         _insert(
             con,

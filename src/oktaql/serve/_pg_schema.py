@@ -109,6 +109,11 @@ EMPTY = {
     "pg_stat_user_tables": "relid schemaname relname seq_scan n_live_tup n_dead_tup",
 }
 
+# the oids Postgres gives its catalogs (a classoid in pg_description, '...'::regclass)
+CATALOG_OIDS = {"pg_class": 1259, "pg_namespace": 2615, "pg_type": 1247, "pg_attribute": 1249,
+                "pg_proc": 1255, "pg_database": 1262, "pg_constraint": 2606}  # fmt: skip
+_CATALOG_VALUES = ", ".join(f"('{n}', {o})" for n, o in CATALOG_OIDS.items())
+
 MACROS = f"""
 CREATE MACRO {PG}.format_type(t, m) AS
   (SELECT CASE WHEN typname = 'varchar' THEN 'character varying'
@@ -163,6 +168,22 @@ CREATE MACRO {PG}.parse_ident(s) AS list_transform(string_split(s, '.'), lambda 
 CREATE MACRO {PG}.quote_ident(s) AS
   CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s
        ELSE '"' || replace(s, '"', '""') || '"' END;
+CREATE MACRO {PG}.quote_literal(s) AS
+  CASE WHEN contains(s::VARCHAR, chr(92))
+       THEN 'E''' || replace(replace(s::VARCHAR, chr(92), chr(92) || chr(92)), '''', '''''')
+            || ''''
+       ELSE '''' || replace(s::VARCHAR, '''', '''''') || '''' END;
+CREATE MACRO {PG}.quote_nullable(s) AS coalesce({PG}.quote_literal(s), 'NULL');
+CREATE MACRO {PG}.regclass_in(x) AS coalesce(TRY_CAST(x AS BIGINT),
+  (SELECT c.oid FROM {PG}.pg_class c JOIN {PG}.pg_namespace n ON n.oid = c.relnamespace
+   WHERE {PG}.quote_ident(n.nspname) || '.' || {PG}.quote_ident(c.relname) = x::VARCHAR
+      OR '"' || n.nspname || '"."' || c.relname || '"' = x::VARCHAR
+      OR (NOT contains(x::VARCHAR, '"') AND n.nspname || '.' || c.relname = lower(x::VARCHAR))
+      OR (n.nspname IN ('pg_catalog', 'public') AND ({PG}.quote_ident(c.relname) = x::VARCHAR
+          OR (NOT contains(x::VARCHAR, '"') AND c.relname = lower(x::VARCHAR))))
+   LIMIT 1),
+  (SELECT k.o FROM (VALUES {_CATALOG_VALUES}) AS k(n, o)
+   WHERE k.n = lower(x::VARCHAR) OR 'pg_catalog.' || k.n = lower(x::VARCHAR)));
 """
 
 INFO_VIEWS = f"""
@@ -228,9 +249,6 @@ def json_build_object() -> str:
 # the tables above: a pg_catalog name outside them is left to DuckDB (its table functions)
 TABLES = frozenset([*re.findall(rf"CREATE TABLE {PG}\.(\w+)", DDL), *EMPTY, "pg_tables"])
 
-# the oids Postgres gives its catalogs (a classoid in pg_description, '...'::regclass)
-CATALOG_OIDS = {"pg_class": 1259, "pg_namespace": 2615, "pg_type": 1247, "pg_attribute": 1249,
-                "pg_proc": 1255, "pg_database": 1262, "pg_constraint": 2606}  # fmt: skip
 
 __all__ = [
     "TABLES",

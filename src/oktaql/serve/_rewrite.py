@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     import duckdb
 
 
-# functions whose answer is the server's, not DuckDB's (DuckDB has its own version(), ...)
+# functions whose answer is the server's, not DuckDB's (DuckDB has its own version(), ...,
+# and its format() is not Postgres's)
 _SERVER_FUNCTIONS = {
+    "format",
     "version",
     "current_database",
     "current_catalog",
@@ -94,7 +96,8 @@ def _type_name(to: exp.Expr) -> str:
 
 def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
     """The client's catalog query as DuckDB SQL over the oq_pg / oq_info tables."""
-    tree = tree.copy()
+    tree = _folded(tree)
+    _name_columns(tree)
     for collate in list(tree.find_all(exp.Collate)):  # DuckDB has no pg_catalog collations
         collate.replace(collate.this)
 
@@ -130,6 +133,10 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
             return node
         if isinstance(node, exp.Cast):
             return _cast(node)
+        if isinstance(node, _ARITHMETIC):
+            for side in ("this", "expression"):
+                _int4_literal(node.args.get(side))
+            return node
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             if isinstance(node.this, exp.Identifier) and node.this.name.lower() == "pg_catalog":
                 return rewrite(node.expression)
@@ -147,6 +154,80 @@ def translate(tree: exp.Expr, facts: ClientFacts, macros: set[str]) -> str:
             break
         text = new
     return text
+
+
+# the names Postgres keeps for the SQL types' spellings (a cast's column is named by them)
+_INTERNAL_TYPE_NAMES = {
+    "bigint": "int8", "integer": "int4", "int": "int4", "smallint": "int2", "boolean": "bool",
+    "double precision": "float8", "real": "float4", "decimal": "numeric",
+    "character varying": "varchar", "character": "bpchar", "char": "bpchar",
+    "timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
+    "time without time zone": "time", "time with time zone": "timetz",
+}  # fmt: skip
+
+
+def _figured_name(node: exp.Expr) -> str | None:
+    """The name Postgres gives a result column without an alias (its FigureColname): a
+    function's name, a cast's operand's (else its type's), ``case``, ``array``, ``exists``, a
+    subquery's column; None for a column (its own name already), ``?column?`` for the rest."""
+    if isinstance(node, exp.Column | exp.Star):
+        return None
+    if isinstance(node, exp.Paren | exp.Bracket):
+        return _figured_name(node.this) or "?column?"
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        named = _figured_name(inner)
+        if named != "?column?":
+            return named
+        kind = _type_name(node.args["to"]).split("(")[0].strip()
+        return _INTERNAL_TYPE_NAMES.get(kind, kind) or "?column?"
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _figured_name(node.expression)  # pg_catalog.format_type(...)
+    if isinstance(node, exp.Case | exp.If):
+        return "case"
+    if isinstance(node, exp.Array):
+        return "array"
+    if isinstance(node, exp.Exists):
+        return "exists"
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Query):
+        first = node.this.selects[0] if node.this.selects else None
+        if first is None:
+            return "?column?"
+        return first.alias_or_name if first.alias or isinstance(first, exp.Column) else (
+            _figured_name(first) or "?column?"
+        )  # fmt: skip
+    if isinstance(node, exp.Func) and not isinstance(node, exp.Binary | exp.Connector):
+        return _name(node) or "?column?"
+    return "?column?"
+
+
+def _name_columns(tree: exp.Expr) -> None:
+    """Alias the result columns as Postgres names them (DuckDB names an expression by its
+    text): ``SELECT current_database()`` answers a column ``current_database``."""
+    query: exp.Expr | None = tree
+    while isinstance(query, exp.SetOperation):
+        query = query.this  # a UNION's columns are its first query's
+    if not isinstance(query, exp.Select):
+        return
+    for e in list(query.expressions):
+        if isinstance(e, exp.Alias):
+            continue
+        named = _figured_name(e)
+        if named is not None:
+            e.replace(exp.alias_(e.copy(), named, quoted=True))
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+
+
+def _int4_literal(node: exp.Expr | None) -> None:
+    """An integer literal as Postgres types it (int4; int8 past its range): DuckDB gives a
+    literal the other operand's type, so ``attnum - 1`` would stay a smallint."""
+    if isinstance(node, exp.Literal) and not node.is_string and str(node.this).isdigit():
+        kind = "INTEGER" if int(str(node.this)) < 2**31 else "BIGINT"
+        node.replace(exp.cast(node.copy(), exp.DataType.build(kind)))
 
 
 def _is_bare_user(node: exp.Column) -> bool:
@@ -184,6 +265,13 @@ _SCALARS = {"string_to_array", "regexp_split_to_array", "current_schemas", "pars
 
 def _cast(node: exp.Cast) -> exp.Expr:
     name = _type_name(node.args["to"])
+    if name in ("regproc", "regprocedure"):
+        # a function by name, as text: pg_type's typinput / typoutput hold names (array_in)
+        value = node.this
+        if isinstance(value, exp.Literal) and value.is_string:
+            return exp.Literal.string(str(value.this).split("(")[0].rsplit(".", 1)[-1])
+        node.set("to", exp.DataType.build("VARCHAR"))
+        return node
     if name in _OID_TYPES:
         value = node.this
         if name == "regclass" and isinstance(value, exp.Literal) and value.is_string:
@@ -195,6 +283,9 @@ def _cast(node: exp.Cast) -> exp.Expr:
                 .where(exp.column("typname").eq(exp.Literal.string(str(value.this))))
             )
             return exp.Subquery(this=sub)
+        if name == "regclass" and not isinstance(value, exp.Literal):
+            # text (format('%I.%I', schema, table)::regclass) or an oid: the table's oid
+            return exp.Anonymous(this=f"{PG}.regclass_in", expressions=[value])
         node.set("to", exp.DataType.build("BIGINT"))  # in place: its operand is visited next
         return node
     if name in _TEXT_TYPES:
@@ -224,8 +315,61 @@ def _regclass(text: str) -> exp.Expr:
     return exp.Subquery(this=sub)
 
 
+_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-?)(\d*)([sIL%])")
+
+
+def _format(node: exp.Expr) -> exp.Expr:
+    """Postgres's ``format('%I.%I', a, b)`` as the concatenation it makes: ``%s`` the value as
+    text (NULL: empty), ``%I`` quoted as an identifier, ``%L`` as a literal (NULL: ``NULL``),
+    ``%n$`` the nth argument, a width pads (``-``: on the right). A format that is not a
+    literal stays as it is."""
+    fmt = node.this if isinstance(node, exp.Format) else None
+    args = list(node.expressions)
+    if isinstance(node, exp.Anonymous):
+        fmt, args = (args[0] if args else None), args[1:]
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        return node
+    text = str(fmt.this)
+    parts: list[exp.Expr] = []
+    at, following = 0, 0
+    for m in _FORMAT_SPEC.finditer(text):
+        if m.start() > at:
+            parts.append(exp.Literal.string(text[at : m.start()]))
+        at = m.end()
+        position, left, width, kind = m.groups()
+        if kind == "%":
+            parts.append(exp.Literal.string("%"))
+            continue
+        index = int(position) - 1 if position else following
+        following = index + 1
+        if index >= len(args):
+            return node  # too few arguments: Postgres's own error is DuckDB's
+        value: exp.Expr = exp.cast(args[index].copy(), exp.DataType.build("VARCHAR"))
+        if kind == "s":
+            value = exp.Coalesce(this=value, expressions=[exp.Literal.string("")])
+        else:
+            macro = "quote_ident" if kind == "I" else "quote_nullable"
+            value = exp.Anonymous(this=f"{PG}.{macro}", expressions=[value])
+        if width:
+            pad = "rpad" if left else "lpad"
+            value = exp.Anonymous(
+                this=pad, expressions=[value, exp.Literal.number(width), exp.Literal.string(" ")]
+            )
+        parts.append(value)
+    if at < len(text):
+        parts.append(exp.Literal.string(text[at:]))
+    if not parts:
+        return exp.Literal.string("")
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.DPipe(this=out, expression=p, safe=True)
+    return exp.Paren(this=out)
+
+
 def _function(node: exp.Func, facts: ClientFacts, macros: set[str]) -> exp.Expr:
     name = _name(node)
+    if isinstance(node, exp.Format) or name == "format":
+        return _format(node)
     if name == "version":
         return exp.Literal.string(facts.version)
     if name in ("current_database", "current_catalog"):
@@ -265,9 +409,21 @@ def macro_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _folded(tree: exp.Expr) -> exp.Expr:
+    """A copy of ``tree`` with its unquoted names lower-cased, as Postgres folds them:
+    ``SELECT x AS TABLE_CAT`` answers a column ``table_cat``."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    return normalize_identifiers(tree.copy(), dialect="postgres")
+
+
 def output_names(tree: exp.Expr) -> Iterator[str]:
     """The column names of a SELECT, for the empty answer of a catalog query DuckDB cannot run
     (it reads a catalog oktaql has no rows for)."""
+    tree = _folded(tree)
+    _name_columns(tree)
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
     if isinstance(tree, exp.Query):
         for i, e in enumerate(tree.selects, start=1):
             yield e.alias_or_name or f"column{i}"

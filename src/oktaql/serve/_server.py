@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import itertools
 import logging
 import secrets
 import ssl
@@ -43,6 +42,8 @@ class _Portal:
     sent: int = 0
     cursor: bool = False  # DECLAREd: FETCH reads it; closed with its transaction
     hold: bool = False  # WITH HOLD: it outlives the transaction
+    scroll: bool = False  # SCROLL: FETCH may move backward
+    position: _cursors.Position | None = None  # a cursor's place in its rows
 
 
 @dataclass
@@ -314,8 +315,9 @@ class Server:
                     "42P11", "DECLARE CURSOR: the query must be a SELECT (it answers no rows)"
                 )
             client.portals[command.name] = _Portal(
-                command.query, params, outcome=outcome, cursor=True, hold=command.hold
-            )
+                command.query, params, outcome=outcome, cursor=True, hold=command.hold,
+                scroll=command.scroll,
+            )  # fmt: skip
             return Outcome(None, tag="DECLARE CURSOR")
         if isinstance(command, _cursors.Close):
             names = [command.name] if command.name is not None else [
@@ -327,26 +329,25 @@ class Server:
                 await self._close_portal(client, name)
             return Outcome(None, tag="CLOSE CURSOR" if command.name is not None else "CLOSE ALL")
         found = client.portals.get(command.name)
-        if found is None:
+        if found is None or not found.cursor:
             raise StatementError("34000", f'cursor "{command.name}" does not exist')
-        if command.direction != "forward":
-            raise StatementError(
-                _errors.FEATURE_NOT_SUPPORTED,
-                f"FETCH/MOVE {command.direction.upper()}: oktaql's cursors go forward only",
-                hint="FETCH FORWARD n, FETCH ALL or MOVE FORWARD n",
-            )
-        if found.outcome is None and found.sent == 0:
-            found.outcome = await self._portal_run(client, found)
+        if found.position is None:
+            if found.outcome is None and found.sent == 0:
+                found.outcome = await self._portal_run(client, found)
+            rows = iter(()) if found.outcome is None else found.outcome.rows
+            found.position = _cursors.Position(rows, found.scroll)
         source = found.outcome
         columns = source.columns if source is not None else None
-        rows = iter(()) if source is None else source.rows
-        if isinstance(rows, Batches):  # read no further than asked
-            rows.size = BATCH if command.count is None else max(1, min(BATCH, command.count))
-        taken = rows if command.count is None else itertools.islice(rows, command.count)
-        if command.move:
-            moved = await self._in_thread(lambda: sum(1 for _ in taken))
-            return Outcome(None, tag=f"MOVE {moved}")
-        return Outcome(columns, taken, tag="FETCH")
+        if source is not None and isinstance(source.rows, Batches):  # read no further than asked
+            count = command.count if command.direction in ("forward", "relative") else None
+            source.rows.size = BATCH if count is None else max(1, min(BATCH, abs(count)))
+        position = found.position
+        answer = await self._in_thread(
+            position.fetch, command.direction, command.count, command.move
+        )
+        if isinstance(answer, int):
+            return Outcome(None, tag=f"MOVE {answer}")
+        return Outcome(columns, iter(answer), tag="FETCH")
 
     async def _close_portal(self, client: _Client, name: str) -> None:
         old = client.portals.pop(name, None)

@@ -9,7 +9,9 @@ from oktaql.deploy._model import Anchor, Where
 from oktaql.deploy._yaml import did_you_mean
 from oktaql.errors import DeployError
 
-ANCHORS = ("exists", "statecheck", "create", "update", "createorupdate", "exports", "delete")
+ANCHORS = (
+    "exists", "statecheck", "create", "update", "createorupdate", "exports", "delete", "command",
+)  # fmt: skip
 _ALIASES = {"preflight": "exists", "postdeploy": "statecheck"}  # stackql-deploy's old names
 _OPTIONS: dict[str, type] = {
     "retries": int,

@@ -11,6 +11,7 @@ the same retries and rate limits as ``exec``). Per resource (type ``resource``/`
   it passes; then ``exports`` sets the names later resources read.
 
 ``query`` resources only export; ``script`` resources run a command (stdout JSON → exports);
+``command`` resources run a statement on every build (:mod:`oktaql.deploy._command`);
 ``if`` skips a resource. Update is decided by ``statecheck`` first (never by ``exports``, which
 often carries only ids and would miss drift). Pre-checks run once; retries are for after a write.
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from oktaql.deploy._command import plan_command, run_command
 from oktaql.deploy._context import (
     UNKNOWN,
     condition,
@@ -339,7 +341,8 @@ class Runner:
             return Outcome(r.name, "exported")
         if self.dry_run:
             ctx.setdefault("this", _Unknown())  # what exists would capture reads as unknown
-            for name in ("exists", "statecheck", "create", "update", "createorupdate", "exports"):
+            shown = ("exists", "statecheck", "create", "update", "createorupdate", "command")
+            for name in (*shown, "exports"):
                 if name in r.queries:
                     self._show(r, r.queries[name], ctx, force=True)
             self.placeholder_exports(r)
@@ -357,6 +360,8 @@ class Runner:
                 "which a resource above it failed to make",
                 r.where,
             )
+        if r.type == "command":
+            return run_command(self, r, ctx)
         action, why = self.decide(r, ctx)
         q = r.queries
         ignore = r.type == "multi"  # stackql-deploy: a multi resource's write errors are ignored
@@ -480,6 +485,8 @@ class Runner:
             else:
                 self.export(r, ctx)
             return Change(r.name, "none", note="a query: exports only")
+        if r.type == "command":
+            return plan_command(self, r, ctx)
         action, why = self.decide(r, ctx)
         if action == "none":
             self.export(r, ctx)
@@ -563,6 +570,9 @@ class Runner:
             return Outcome(r.name, "skipped", f"if {r.condition}")
         if r.type == "script":
             return Outcome(r.name, "skipped", "a script")
+        if r.type == "command":  # nothing to test (stackql-deploy's test skips it); its exports
+            self.export(r, ctx, required=False)  # are read for the resources after it
+            return Outcome(r.name, "skipped", "a command")
         if r.type == "query":
             self.export(r, ctx)
             return Outcome(r.name, "exported")

@@ -308,6 +308,11 @@ def test_command_manifest_mistakes(tmp_path: Path) -> None:
         "statements run in order, on build); the anchor on line 8 would run as part of it: "
         "remove it, or move the queries to resources/*.iql"
     )
+    both = inline.replace("    sql: |", "    file: c.iql\n    sql: |")
+    assert error(tmp_path / "f", both, {"c.iql": iql}) == (
+        f"{m.format('f')}:6: resources.c.sql: sql: holds a command resource's command as text, "
+        "instead of file: (give one of them)"
+    )
     resource = "name: m\nresources:\n  - name: g\n    file: g.iql\n"
     assert error(tmp_path / "g", resource, {"g.iql": GROUP + "/*+ command */\nSELECT 1\n"}) == (
         f"{tmp_path}/g/resources/g.iql:25: command: /*+ command */ belongs to a type: command "
@@ -316,7 +321,7 @@ def test_command_manifest_mistakes(tmp_path: Path) -> None:
     assert error(tmp_path / "h", inline.replace("type: command", "type: script"), {}).endswith(
         "a script resource needs run: the command to run"
     )
-    assert "type: query or command" in error(
+    assert "type: query, and no file:" in error(
         tmp_path / "i", "name: m\nresources:\n  - name: r\n    sql: SELECT 1\n", {}
     )
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from oktaql.deploy._bulk import Listings, written_types
 from oktaql.deploy._command import plan_command, run_command
 from oktaql.deploy._context import (
     UNKNOWN,
@@ -111,6 +112,8 @@ class Runner:
         self.replaying = False
         self._wrote: set[str] = set()
         self._live: Any = None  # listings read to show .iql updates' field changes
+        # every listing of live state this run read, shared with the declarative engines
+        self.listings = Listings()
 
     # --- contexts ---------------------------------------------------------------------------
 
@@ -186,9 +189,13 @@ class Runner:
     def write(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> None:
         self._wrote.add(r.name)  # what it reads from now on is read live
         self._show(r, anchor, ctx)
-        for sql in self._statements(anchor):
-            result = self._execute(r, anchor, sql, ctx)
-            rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
+        try:
+            for sql in self._statements(anchor):
+                result = self._execute(r, anchor, sql, ctx)
+                rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
+        finally:  # the listings of what it wrote (or may have) are stale now
+            for rid in written_types(anchor.sql):
+                self.listings.forget(rid)
 
     def planned(
         self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
@@ -545,7 +552,7 @@ class Runner:
         if quote(str(ident), safe="") not in calls[0].request.url:
             return (), f"the update is not sent to the object exists found ({ident})"
         if self._live is None:
-            self._live = LiveReader(self.session)
+            self._live = LiveReader(self.session, self.listings)
         live = self._live.by_id(kind, {}, str(ident))
         if live is None:
             return (), f"{kind.id} {ident} is not in its listing"

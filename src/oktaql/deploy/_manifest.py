@@ -293,11 +293,16 @@ def _resource(
             )
     elif "sql" in node:  # stackql-deploy: a query's anchors, or a command, written inline
         sql, at = node["sql"], Where(mfile, line_of(node, "sql"), f"{key}.sql")
+        if rtype == "command" and ("file" in node or not isinstance(sql, str)):
+            raise DeployError(
+                "sql: holds a command resource's command as text, instead of file: (give one "
+                "of them)",
+                at,
+            )
         if rtype not in ("query", "command") or "file" in node or not isinstance(sql, str):
             raise DeployError(
-                "sql: holds a query resource's anchored queries, or a command resource's "
-                "command, as text (type: query or command, and no file:); other resources keep "
-                "theirs in resources/*.iql",
+                "sql: holds a query resource's anchored queries as text (type: query, and no "
+                "file:); other resources keep theirs in resources/*.iql",
                 at,
             )
         if rtype == "command":

@@ -10,7 +10,6 @@ with their retries and pacing.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -85,17 +84,6 @@ def narrowing(kind: Kind, matches: Iterable[dict[str, Any] | None]) -> dict[str,
     return {k: list(dict.fromkeys(v)) for k, v in (common or {}).items()}
 
 
-_NAMED = re.compile(
-    r"(?i)\b(?:FROM|INTO|UPDATE|REPLACE|EXEC)\s+([A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*)"
-)
-
-
-def written_types(sql: str) -> set[str]:
-    """The provider resources a write anchor names (``INSERT INTO``, ``REPLACE``, ``DELETE
-    FROM``, ``EXEC``...): whose listings a run must read again after it."""
-    return {m.group(1).lower() for m in _NAMED.finditer(parser.blank_comments(sql)[0])}
-
-
 _Key = tuple[str, tuple[tuple[str, str], ...], str]  # type, parents, the listing's SQL
 
 
@@ -109,6 +97,12 @@ class Listings:
         self.full = {t.lower() for t in full}
         self.seen: dict[_Key, list[dict[str, Any]]] = {}
         self.indexes: dict[tuple[_Key, tuple[str, ...]], dict[tuple[Any, ...], list[Any]]] = {}
+
+    def forget_all(self) -> None:
+        """A write the run can't tell the types of (an .iql query, a command, a script: they
+        may change anything, e.g. deleting a group drops its app assignments)."""
+        self.seen.clear()
+        self.indexes.clear()
 
     def forget(self, resource_id: str) -> None:
         """A write of ``resource_id``: its listings (and indexes) are stale."""

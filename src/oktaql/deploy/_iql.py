@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from oktaql.deploy._bulk import Listings, written_types
+from oktaql.deploy._bulk import Listings
 from oktaql.deploy._command import plan_command, run_command
 from oktaql.deploy._context import (
     UNKNOWN,
@@ -193,9 +193,8 @@ class Runner:
             for sql in self._statements(anchor):
                 result = self._execute(r, anchor, sql, ctx)
                 rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
-        finally:  # the listings of what it wrote (or may have) are stale now
-            for rid in written_types(anchor.sql):
-                self.listings.forget(rid)
+        finally:  # what the run listed may be stale now (never worse than reading anew)
+            self.listings.forget_all()
 
     def planned(
         self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
@@ -422,6 +421,7 @@ class Runner:
             self.placeholder_exports(r)
             return Outcome(r.name, "dry run", "script not run")
         done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602 - the stack's own command
+        self.listings.forget_all()  # a script may change anything
         if done.returncode != 0:
             raise DeployError(
                 f"resource '{r.name}': the script exited with status {done.returncode}: "

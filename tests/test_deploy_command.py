@@ -138,8 +138,9 @@ def test_commands_run_on_every_build_and_never_on_test_or_teardown(emu: Any, sta
     ]  # fmt: skip
 
     # a command has no check to pass: the next build sends it again; the inline one now fails
-    # (its group exists), after its 2 attempts, and the report says what was done
-    res = deploy(emu, "build", stack)
+    # (its group exists), after its 2 attempts, and the report says what was done (a rollback
+    # has nothing to delete: g1 was updated, and what a command did is not undone)
+    res = deploy(emu, "build", stack, "--on-failure", "rollback")
     assert res.exit_code == 1
     lines = report(res)
     assert lines[0].startswith(
@@ -148,7 +149,11 @@ def test_commands_run_on_every_build_and_never_on_test_or_teardown(emu: Any, sta
         "E0000001"
     )
     assert lines[0].endswith("(attempt 2 of 2)")
-    assert lines[1:] == ["done: g1 (updated), describe (ran)", "not done: audit, prd_only"]
+    assert lines[1:] == [
+        "done: g1 (updated), describe (ran)",
+        "not done: audit, prd_only",
+        "rolled back (--on-failure rollback): describe (left in place: a command is not undone)",
+    ]
     assert "audit: the command failed (attempt 1 of 2), again in 0s: " in res.stderr
     writes = [r for r in sent(emu) if r[0] != "GET"]
     assert writes == [

@@ -41,6 +41,7 @@ def run_command(runner: Runner, r: Resource, ctx: dict[str, Any]) -> Outcome:
                 f"{anchor.retry_delay:g}s: {first_line(exc)}"
             )
             runner.sleep(anchor.retry_delay)
+    runner.state.created.append((r, ctx))  # a rollback says it is left in place
     runner.export(r, ctx)
     return Outcome(r.name, "ran")
 

@@ -460,6 +460,9 @@ class Runner:
                     else Outcome(r.name, "rollback failed", error.splitlines()[0])
                 )
                 continue
+            if r.type == "command":  # what a command did has no undo: said, not hidden
+                out.append(Outcome(r.name, "left in place", "a command is not undone"))
+                continue
             ctx = made
             anchor = r.queries.get("delete")
             if anchor is None:

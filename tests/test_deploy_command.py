@@ -244,6 +244,10 @@ def test_a_plan_shows_the_requests_each_command_sends_and_sends_none(emu: Any, s
     assert [m for m, _, _ in emu.request_log if m != "GET"] == []
     res = deploy(emu, "plan", stack)
     assert "~ describe: update  (a command: runs on every build)\n" in res.stdout
+    # what audit sends reads describe's export, which is read only after describe runs
+    assert (
+        "~ audit: update  (a command: runs on every build; reads audit_name, known at apply)\n"
+    ) in res.stdout
     # --show-queries: the statement as it would run, the protected id masked
     res = deploy(emu, "plan", stack, "--show-queries")
     assert (

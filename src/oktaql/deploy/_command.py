@@ -57,7 +57,7 @@ def plan_command(runner: Runner, r: Resource, ctx: dict[str, Any]) -> Change:
         requests, note = (), f"{EVERY_BUILD}; requests known at apply ({first_line(exc)})"
     waiting = unknowns(r, ctx, ("command",))
     if waiting and requests:
-        note = f"{EVERY_BUILD}; reads {', '.join(sorted(waiting))}, known once created"
+        note = f"{EVERY_BUILD}; reads {', '.join(sorted(waiting))}, known at apply"
     # what it exports is read after it runs: not known before
     runner.placeholder_exports(r)
     return Change(r.name, "update", (), requests, note)

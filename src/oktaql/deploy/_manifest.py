@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from oktaql._secrets import is_secret_name
-from oktaql.deploy._anchors import ANCHORS, parse_iql
+from oktaql.deploy._anchors import ANCHORS, inline_command, parse_iql
 from oktaql.deploy._context import NAME, render_value
 from oktaql.deploy._diff import secret_path
 from oktaql.deploy._envfile import parse_env_pairs, read_env_file
@@ -531,33 +530,6 @@ def _check_anchors(rtype: str, queries: dict[str, Anchor], file: str, at: Where)
             f"/*+ command */ belongs to a type: command resource; this one is type {rtype}",
             queries["command"].where,
         )
-
-
-def inline_command(sql: str, first: int, at: Where) -> Anchor:
-    """A command resource's ``sql:``: the whole text is the command, as stackql-deploy runs it;
-    an anchor line before it (its docs write ``/*+ update */``) is allowed and dropped, and its
-    ``retries=`` / ``retry_delay=`` kept. A second anchor would run as part of the command:
-    refused, since that is never what its author meant."""
-    anchors = [
-        n
-        for n, line in enumerate(sql.splitlines(), first)
-        if line.startswith("/*+") and "*/" in line
-    ]
-    if len(anchors) > 1:
-        raise DeployError(
-            "sql: of a command resource is one command (its statements run in order, on "
-            f"build); the anchor on line {anchors[1]} would run as part of it: remove it, or "
-            "move the queries to resources/*.iql",
-            Where(at.file, anchors[1], at.key),
-        )
-    if anchors:
-        (parsed,) = parse_iql("\n" * (first - 1) + sql, at.file).values()
-        return replace(parsed, name="command", where=Where(at.file, anchors[0], at.key))
-    body = sql.strip()
-    if not body:
-        raise DeployError("sql: is empty: write the command to run", at)
-    start = first + sql[: sql.index(body[0])].count("\n")
-    return Anchor("command", body, Where(at.file, start, at.key), first_line=start)
 
 
 def _check_resources(anchor: Anchor, catalog: Any) -> None:

@@ -339,7 +339,7 @@ def test_a_query_before_the_first_anchor(tmp_path: Path, catalog: Any) -> None:
     assert error(tmp_path, catalog) == (
         f"{tmp_path}/resources/group.iql:1: a query before the first anchor: start it with "
         "/*+ create */ or another anchor (exists, statecheck, create, update, createorupdate, "
-        "exports, delete)"
+        "exports, delete, command)"
     )
 
 

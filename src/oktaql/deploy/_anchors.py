@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from oktaql.deploy._model import Anchor, Where
 from oktaql.deploy._yaml import did_you_mean
 from oktaql.errors import DeployError
 
-ANCHORS = ("exists", "statecheck", "create", "update", "createorupdate", "exports", "delete")
+ANCHORS = (
+    "exists", "statecheck", "create", "update", "createorupdate", "exports", "delete", "command",
+)  # fmt: skip
 _ALIASES = {"preflight": "exists", "postdeploy": "statecheck"}  # stackql-deploy's old names
 _OPTIONS: dict[str, type] = {
     "retries": int,
@@ -89,4 +92,31 @@ def parse_iql(text: str, file: str) -> dict[str, Anchor]:
     return found
 
 
-__all__ = ["ANCHORS", "parse_iql"]
+def inline_command(sql: str, first: int, at: Where) -> Anchor:
+    """A command resource's ``sql:``: the whole text is the command, as stackql-deploy runs it;
+    an anchor line before it (its docs write ``/*+ update */``) is allowed and dropped, and its
+    ``retries=`` / ``retry_delay=`` kept. A second anchor would run as part of the command:
+    refused, since that is never what its author meant."""
+    anchors = [
+        n
+        for n, line in enumerate(sql.splitlines(), first)
+        if line.startswith("/*+") and "*/" in line
+    ]
+    if len(anchors) > 1:
+        raise DeployError(
+            "sql: of a command resource is one command (its statements run in order, on "
+            f"build); the anchor on line {anchors[1]} would run as part of it: remove it, or "
+            "move the queries to resources/*.iql",
+            Where(at.file, anchors[1], at.key),
+        )
+    if anchors:
+        (parsed,) = parse_iql("\n" * (first - 1) + sql, at.file).values()
+        return replace(parsed, name="command", where=Where(at.file, anchors[0], at.key))
+    body = sql.strip()
+    if not body:
+        raise DeployError("sql: is empty: write the command to run", at)
+    start = first + sql[: sql.index(body[0])].count("\n")
+    return Anchor("command", body, Where(at.file, start, at.key), first_line=start)
+
+
+__all__ = ["ANCHORS", "inline_command", "parse_iql"]

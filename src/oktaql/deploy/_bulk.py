@@ -84,43 +84,85 @@ def narrowing(kind: Kind, matches: Iterable[dict[str, Any] | None]) -> dict[str,
     return {k: list(dict.fromkeys(v)) for k, v in (common or {}).items()}
 
 
-class LiveReader:
-    """Reads each (type, parents) listing once per plan; ``requests`` counts what it sent."""
+_Key = tuple[str, tuple[tuple[str, str], ...], str]  # type, parents, the listing's SQL
 
-    def __init__(self, session: Any):
+
+class Listings:
+    """The listings one run has read, shared by all its readers (each run of declarative
+    resources, and the .iql updates' field changes), so a type is listed once per run until
+    something writes it. ``full``: the types several parts of the stack read, listed whole
+    (never narrowed to one part's matches) so that one listing serves them all."""
+
+    def __init__(self, full: Iterable[str] = ()):
+        self.full = {t.lower() for t in full}
+        self.seen: dict[_Key, list[dict[str, Any]]] = {}
+        self.indexes: dict[tuple[_Key, tuple[str, ...]], dict[tuple[Any, ...], list[Any]]] = {}
+
+    def forget_all(self) -> None:
+        """A write the run can't tell the types of (an .iql query, a command, a script: they
+        may change anything, e.g. deleting a group drops its app assignments)."""
+        self.seen.clear()
+        self.indexes.clear()
+
+    def forget(self, resource_id: str) -> None:
+        """A write of ``resource_id``: its listings (and indexes) are stale."""
+        rid = resource_id.lower()
+        self.seen = {k: v for k, v in self.seen.items() if k[0].lower() != rid}
+        self.indexes = {k: v for k, v in self.indexes.items() if k[0][0].lower() != rid}
+
+
+class LiveReader:
+    """Reads each (type, parents) listing once per plan; ``requests`` counts what it sent.
+    Readers given one :class:`Listings` share what any of them read."""
+
+    def __init__(self, session: Any, shared: Listings | None = None):
         self.session = session
-        self._seen: dict[tuple[str, tuple[tuple[str, str], ...]], list[dict[str, Any]]] = {}
+        self.shared = shared if shared is not None else Listings()
         self.narrow: dict[str, dict[str, list[Any]]] = {}
-        self._indexes: dict[Any, dict[tuple[Any, ...], list[dict[str, Any]]]] = {}
         self._count = threading.Lock()
         self.requests = 0
 
+    def _key(self, kind: Kind, parents: dict[str, Any]) -> _Key:
+        narrow = {} if kind.id.lower() in self.shared.full else self.narrow.get(kind.id, {})
+        ps = tuple(sorted((k, str(v)) for k, v in parents.items()))
+        return (kind.id, ps, listing_sql(kind, parents, narrow))
+
+    def _cached(self, kind: Kind, parents: dict[str, Any]) -> _Key | None:
+        """The key of a listing read already that holds what ``kind`` + ``parents`` asks for:
+        the same listing, or the whole one (a narrowed ask is a subset of it)."""
+        key = self._key(kind, parents)
+        if key in self.shared.seen:
+            return key
+        whole = (key[0], key[1], listing_sql(kind, parents, {}))
+        return whole if whole in self.shared.seen else None
+
     def objects(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
-        key = _key(kind, parents)
-        got = self._seen.get(key)
-        if got is None:
-            got = self._fetch(self._scans(kind, parents))
-            self._seen[key] = got
-        return got
+        return self.shared.seen[self._read(kind, parents)]
+
+    def _read(self, kind: Kind, parents: dict[str, Any]) -> _Key:
+        key = self._cached(kind, parents)
+        if key is None:
+            key = self._key(kind, parents)
+            self.shared.seen[key] = self._fetch(self._scans(key[2]))
+        return key
 
     def prefetch(self, wanted: Iterable[tuple[Kind, dict[str, Any]]]) -> None:
         """Read several listings at once (each one's pages follow each other, as its cursor
         says; different listings need not wait for each other)."""
-        todo: dict[Any, tuple[Kind, dict[str, Any]]] = {}
+        todo: dict[_Key, tuple[Kind, dict[str, Any]]] = {}
         for kind, parents in wanted:
-            key = _key(kind, parents)
-            if key not in self._seen:
-                todo.setdefault(key, (kind, parents))
+            if self._cached(kind, parents) is None:
+                todo.setdefault(self._key(kind, parents), (kind, parents))
         if len(todo) < 2:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        planned = [(key, self._scans(kind, parents)) for key, (kind, parents) in todo.items()]
+        planned = [(key, self._scans(key[2])) for key in todo]
         workers = min(len(planned), max(1, int(getattr(self.session, "concurrency", 1))))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda item: self._fetch(item[1]), planned))
         for (key, _scans), objects in zip(planned, results):
-            self._seen[key] = objects
+            self.shared.seen[key] = objects
 
     def by_id(self, kind: Kind, parents: dict[str, Any], ident: str) -> dict[str, Any] | None:
         return self._index(kind, parents, ("id",)).get((_scalar(ident),), [None])[0]
@@ -140,25 +182,24 @@ class LiveReader:
     def _index(
         self, kind: Kind, parents: dict[str, Any], names: tuple[str, ...]
     ) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-        seen = (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())), names)
-        got = self._indexes.get(seen)
+        listing = self._read(kind, parents)
+        got = self.shared.indexes.get((listing, names))
         if got is None:
             got = {}
-            for o in self.objects(kind, parents):
+            for o in self.shared.seen[listing]:
                 values = tuple(get_path(o, n) for n in names)
                 if all(isinstance(v, str | int | bool) for v in values):
                     got.setdefault(tuple(_scalar(v) for v in values), []).append(o)
-            self._indexes[seen] = got
+            self.shared.indexes[(listing, names)] = got
         return got
 
     def forget_type(self, resource_id: str) -> None:
-        self._indexes = {k: v for k, v in self._indexes.items() if k[0] != resource_id}
-        self._seen = {k: v for k, v in self._seen.items() if k[0] != resource_id}
+        self.shared.forget(resource_id)
 
-    def _scans(self, kind: Kind, parents: dict[str, Any]) -> list[Any]:
+    def _scans(self, sql: str) -> list[Any]:
         """The listing planned as a SELECT (in the caller's thread: planning is not shared)."""
         s = self.session
-        plan: Plan = s.plan(parser.parse(listing_sql(kind, parents, self.narrow.get(kind.id, {}))))
+        plan: Plan = s.plan(parser.parse(sql))
         s.check_targets(plan.requests())
         return [step.scan for step in plan.steps if isinstance(step, Fetch | Stream)]
 
@@ -170,7 +211,3 @@ class LiveReader:
                     self.requests += 1
                 out.extend(r for r in rows if isinstance(r, dict))
         return out
-
-
-def _key(kind: Kind, parents: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return (kind.id, tuple(sorted((k, str(v)) for k, v in parents.items())))

@@ -11,6 +11,7 @@ the same retries and rate limits as ``exec``). Per resource (type ``resource``/`
   it passes; then ``exports`` sets the names later resources read.
 
 ``query`` resources only export; ``script`` resources run a command (stdout JSON → exports);
+``command`` resources run a statement on every build (:mod:`oktaql.deploy._command`);
 ``if`` skips a resource. Update is decided by ``statecheck`` first (never by ``exports``, which
 often carries only ids and would miss drift). Pre-checks run once; retries are for after a write.
 """
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from oktaql.deploy._bulk import Listings
+from oktaql.deploy._command import plan_command, run_command
 from oktaql.deploy._context import (
     UNKNOWN,
     condition,
@@ -109,6 +112,8 @@ class Runner:
         self.replaying = False
         self._wrote: set[str] = set()
         self._live: Any = None  # listings read to show .iql updates' field changes
+        # every listing of live state this run read, shared with the declarative engines
+        self.listings = Listings()
 
     # --- contexts ---------------------------------------------------------------------------
 
@@ -184,9 +189,12 @@ class Runner:
     def write(self, r: Resource, anchor: Anchor, ctx: dict[str, Any]) -> None:
         self._wrote.add(r.name)  # what it reads from now on is read live
         self._show(r, anchor, ctx)
-        for sql in self._statements(anchor):
-            result = self._execute(r, anchor, sql, ctx)
-            rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
+        try:
+            for sql in self._statements(anchor):
+                result = self._execute(r, anchor, sql, ctx)
+                rows_of(self.session, result)  # RETURNING rows are read (and scratch dropped)
+        finally:  # what the run listed may be stale now (never worse than reading anew)
+            self.listings.forget_all()
 
     def planned(
         self, r: Resource, anchor: Anchor, ctx: dict[str, Any]
@@ -339,7 +347,8 @@ class Runner:
             return Outcome(r.name, "exported")
         if self.dry_run:
             ctx.setdefault("this", _Unknown())  # what exists would capture reads as unknown
-            for name in ("exists", "statecheck", "create", "update", "createorupdate", "exports"):
+            shown = ("exists", "statecheck", "create", "update", "createorupdate", "command")
+            for name in (*shown, "exports"):
                 if name in r.queries:
                     self._show(r, r.queries[name], ctx, force=True)
             self.placeholder_exports(r)
@@ -357,6 +366,8 @@ class Runner:
                 "which a resource above it failed to make",
                 r.where,
             )
+        if r.type == "command":
+            return run_command(self, r, ctx)
         action, why = self.decide(r, ctx)
         q = r.queries
         ignore = r.type == "multi"  # stackql-deploy: a multi resource's write errors are ignored
@@ -410,6 +421,7 @@ class Runner:
             self.placeholder_exports(r)
             return Outcome(r.name, "dry run", "script not run")
         done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602 - the stack's own command
+        self.listings.forget_all()  # a script may change anything
         if done.returncode != 0:
             raise DeployError(
                 f"resource '{r.name}': the script exited with status {done.returncode}: "
@@ -448,6 +460,9 @@ class Runner:
                     else Outcome(r.name, "rollback failed", error.splitlines()[0])
                 )
                 continue
+            if r.type == "command":  # what a command did has no undo: said, not hidden
+                out.append(Outcome(r.name, "left in place", "a command is not undone"))
+                continue
             ctx = made
             anchor = r.queries.get("delete")
             if anchor is None:
@@ -480,6 +495,8 @@ class Runner:
             else:
                 self.export(r, ctx)
             return Change(r.name, "none", note="a query: exports only")
+        if r.type == "command":
+            return plan_command(self, r, ctx)
         action, why = self.decide(r, ctx)
         if action == "none":
             self.export(r, ctx)
@@ -538,7 +555,7 @@ class Runner:
         if quote(str(ident), safe="") not in calls[0].request.url:
             return (), f"the update is not sent to the object exists found ({ident})"
         if self._live is None:
-            self._live = LiveReader(self.session)
+            self._live = LiveReader(self.session, self.listings)
         live = self._live.by_id(kind, {}, str(ident))
         if live is None:
             return (), f"{kind.id} {ident} is not in its listing"
@@ -563,6 +580,9 @@ class Runner:
             return Outcome(r.name, "skipped", f"if {r.condition}")
         if r.type == "script":
             return Outcome(r.name, "skipped", "a script")
+        if r.type == "command":  # nothing to test (stackql-deploy's test skips it); its exports
+            self.export(r, ctx, required=False)  # are read for the resources after it
+            return Outcome(r.name, "skipped", "a command")
         if r.type == "query":
             self.export(r, ctx)
             return Outcome(r.name, "exported")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from oktaql._secrets import is_secret_name
-from oktaql.deploy._anchors import ANCHORS, parse_iql
+from oktaql.deploy._anchors import ANCHORS, inline_command, parse_iql
 from oktaql.deploy._context import NAME, render_value
 from oktaql.deploy._diff import secret_path
 from oktaql.deploy._envfile import parse_env_pairs, read_env_file
@@ -30,7 +30,7 @@ from oktaql.deploy._yaml import Map, Seq, did_you_mean, line_of, load_yaml
 from oktaql.errors import DeployError
 
 MANIFEST = "stackql_manifest.yml"
-TYPES = ("resource", "query", "multi", "script", "declarative")
+TYPES = ("resource", "query", "multi", "script", "command", "declarative")
 _TOP_KEYS = ("version", "name", "description", "providers", "globals", "resources", "exports")
 _RESOURCE_KEYS = (
     "name", "type", "file", "sql", "props", "exports", "protected", "if", "description", "run",
@@ -240,6 +240,15 @@ def _resource(
             "remove the statecheck anchor instead",
             Where(mfile, line_of(node, "skip_validation"), f"{key}.skip_validation"),
         )
+    if "auth" in node:
+        raise DeployError(
+            "auth: (stackql-deploy's per-resource credentials) is not supported: oktaql sends an "
+            "org only the credential its config or environment gives that org, never one a "
+            "manifest or an export names; put the resources that need another credential or "
+            "org in a stack of their own and run it with --profile NAME (a profile of the "
+            "config file: org URL and token source)",
+            Where(mfile, line_of(node, "auth"), f"{key}.auth"),
+        )
     for k in node:
         if k not in _RESOURCE_KEYS:
             raise DeployError(
@@ -281,16 +290,31 @@ def _resource(
             raise DeployError(
                 "a script resource needs run: the command to run", Where(mfile, node.line, key)
             )
-    elif "sql" in node:  # stackql-deploy: a query resource's anchors written inline
+    elif "sql" in node:  # stackql-deploy: a query's anchors, or a command, written inline
         sql, at = node["sql"], Where(mfile, line_of(node, "sql"), f"{key}.sql")
-        if rtype != "query" or "file" in node or not isinstance(sql, str):
+        if rtype == "command" and ("file" in node or not isinstance(sql, str)):
+            raise DeployError(
+                "sql: holds a command resource's command as text, instead of file: (give one "
+                "of them)",
+                at,
+            )
+        if rtype not in ("query", "command") or "file" in node or not isinstance(sql, str):
             raise DeployError(
                 "sql: holds a query resource's anchored queries as text (type: query, and no "
                 "file:); other resources keep theirs in resources/*.iql",
                 at,
             )
-        # padded so that the anchors' lines are the manifest's
-        queries = parse_iql("\n" * (node.text_lines["sql"] - 1) + sql, mfile)
+        if rtype == "command":
+            queries = {"command": inline_command(sql, node.text_lines["sql"], at)}
+            if exports:
+                raise DeployError(
+                    f"a command written inline (sql:) has no /*+ exports */ query to export "
+                    f"{', '.join(a for _, a in exports)} from: put the command in "
+                    f"resources/{rname}.iql after /*+ command */, with an /*+ exports */ anchor",
+                    Where(mfile, line_of(node, "exports"), f"{key}.exports"),
+                )
+        else:  # padded so that the anchors' lines are the manifest's
+            queries = parse_iql("\n" * (node.text_lines["sql"] - 1) + sql, mfile)
         _check_anchors(rtype, queries, f"{key}.sql", Where(mfile, node.line, key))
         if catalog is not None:
             for anchor in queries.values():
@@ -306,6 +330,12 @@ def _resource(
         try:
             text = file.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if rtype == "command" and "file" not in node:
+                raise DeployError(
+                    f"a command resource runs the command in sql: or after /*+ command */ in "
+                    f"{shown}, and it has neither: write one of them",
+                    Where(mfile, node.line, key),
+                ) from None
             raise DeployError(
                 f"no query file {shown}: write it, or name another with file:",
                 Where(mfile, line_of(node, "file") if "file" in node else node.line, key),
@@ -314,6 +344,12 @@ def _resource(
             raise DeployError(f"cannot read it ({exc})", Where(shown)) from None
         queries = parse_iql(text, shown)
         _check_anchors(rtype, queries, shown, Where(mfile, node.line, key))
+        if rtype == "command" and exports and "exports" not in queries:
+            raise DeployError(
+                f"{shown} has no /*+ exports */ anchor for the exports "
+                f"{', '.join(a for _, a in exports)}: add one after the command, or drop exports:",
+                Where(mfile, line_of(node, "exports"), f"{key}.exports"),
+            )
         if catalog is not None:
             for anchor in queries.values():
                 _check_resources(anchor, catalog)
@@ -479,6 +515,21 @@ def _check_anchors(rtype: str, queries: dict[str, Anchor], file: str, at: Where)
             )
     elif rtype == "query":
         need("exports" in queries, "an /*+ exports */ anchor")
+    elif rtype == "command":
+        need("command" in queries, "a /*+ command */ anchor (or write the command inline: sql:)")
+        for name, anchor in queries.items():
+            if name not in ("command", "exports"):
+                raise DeployError(
+                    f"a command resource runs only its /*+ command */ (then /*+ exports */), on "
+                    f"build; /*+ {name} */ would never run (test and teardown skip commands, as "
+                    "stackql-deploy's do): remove it, or make the resource type: resource",
+                    anchor.where,
+                )
+    if rtype != "command" and "command" in queries:
+        raise DeployError(
+            f"/*+ command */ belongs to a type: command resource; this one is type {rtype}",
+            queries["command"].where,
+        )
 
 
 def _check_resources(anchor: Anchor, catalog: Any) -> None:

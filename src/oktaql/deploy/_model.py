@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Action = Literal["create", "update", "none", "delete"]
-ResourceType = Literal["resource", "query", "multi", "script", "declarative"]
+ResourceType = Literal["resource", "query", "multi", "script", "command", "declarative"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Anchor:
     """One query of an ``.iql`` file: what follows ``/*+ name, option=value */``, as written
     (rendered when it runs). Added for the .iql runner (_iql); declarative resources have none."""
 
-    name: str  # exists, statecheck, create, update, createorupdate, exports, delete
+    name: str  # exists, statecheck, create, update, createorupdate, exports, delete, command
     sql: str
     where: Where  # the file and the line of the anchor
     first_line: int = 0  # the line the query starts on (errors inside it count from here)

@@ -88,7 +88,7 @@ def exists_result(rows: list[dict[str, Any]], anchor: Anchor) -> tuple[bool, dic
 
 
 READS = ("exists", "statecheck", "exports")
-ALL_ANCHORS = (*READS, "create", "update", "createorupdate")
+ALL_ANCHORS = (*READS, "create", "update", "createorupdate", "command")
 
 
 def unknowns(r: Resource, ctx: dict[str, Any], anchors: tuple[str, ...] = READS) -> set[str]:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from oktaql.deploy._bulk import LiveReader
 from oktaql.deploy._iql import Outcome, Runner, first_line
 from oktaql.deploy._model import Change, Resource, Stack
 from oktaql.errors import DeployError, Error
@@ -29,6 +30,7 @@ class StackRunner(Runner):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._engines: dict[str, Any] = {}  # the engine that planned each declarative run
+        self.listings.full = shared_types(self._groups(self.stack.resources))
 
     def _groups(self, resources: tuple[Resource, ...]) -> Iterator[tuple[bool, list[Resource]]]:
         """Runs of declarative resources (planned together: one listing per type) and single
@@ -66,6 +68,9 @@ class StackRunner(Runner):
                 "declarative resources (resource:, match:, desired:) are not supported yet"
             ) from None
         engine = Engine(self.session, self.stack, self.base_context())
+        # the run's listings, not the engine's own: a type the stack reads in several places
+        # (two runs of declarative resources, an .iql update) is listed once
+        engine.reader = LiveReader(self.session, self.listings)
         if group:
             self._engines.setdefault(group[0].name, engine)
         return engine
@@ -334,6 +339,29 @@ class StackRunner(Runner):
                 self.export(r, ctx, required=False)
             except Error:
                 continue
+
+
+def shared_types(groups: Iterator[tuple[bool, list[Resource]]]) -> set[str]:
+    """The provider resources more than one part of a stack reads in bulk (each run of
+    declarative resources; each .iql update whose field changes a plan shows): listed whole,
+    once, for all of them, rather than narrowed once per part."""
+    from oktaql.deploy._refusals import REPLACE
+    from oktaql.parser import blank_comments
+
+    readers: dict[str, int] = {}
+    for declarative, group in groups:
+        if declarative:
+            types = {r.declarative.resource.lower() for r in group if r.declarative is not None}
+        else:
+            types = {
+                m.group(1).lower()
+                for name in ("update", "createorupdate")
+                if name in group[0].queries
+                and (m := REPLACE.search(blank_comments(group[0].queries[name].sql)[0]))
+            }
+        for t in types:
+            readers[t] = readers.get(t, 0) + 1
+    return {t for t, n in readers.items() if n > 1}
 
 
 _DONE = {"create": "created", "update": "updated", "none": "unchanged", "delete": "deleted"}

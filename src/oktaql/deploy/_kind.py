@@ -16,6 +16,7 @@ from functools import cached_property
 
 from oktaql.catalog import Catalog, suggest
 from oktaql.deploy._model import Where
+from oktaql.deploy._schema_check import check_body
 from oktaql.errors import DeployError, Error
 from oktaql.provider import Method, Resource
 from oktaql.provider._model import BodyField
@@ -277,6 +278,8 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
             )
     methods = [m for m in (kind.creator, kind.replacer) if m is not None]
     nested = not any(m.body_open for m in methods)  # a polymorphic body's objects vary
+    if not nested and check_body(kind.id, methods, desired, where, SERVER_SET):
+        return  # checked against the variant its discriminator names, all the way down
     for name, value in desired.items():
         found = [m.body_fields[name] for m in methods if name in m.body_fields]
         _check_value(kind, name, value, found, _at(where, desired, name), nested)

@@ -178,8 +178,8 @@ def test_wrong_values_under_an_oidc_app_are_refused_naming_what_goes_there(
 
 
 def test_another_sign_on_mode_takes_its_own_settings(tmp_path: Path, fresh_emulator: Any) -> None:
-    """A bookmark app's ``settings.app`` is ``url`` and ``requestIntegration``; an OIDC app has
-    no ``settings.app`` at all."""
+    """A bookmark app's ``settings.app`` is ``url`` and ``requestIntegration``; a SAML app's
+    ``settings.signOn`` is not an OIDC app's."""
     manifest = """\
 version: 1
 name: qa
@@ -193,26 +193,27 @@ resources:
       label: qa link
       signOnMode: %s
       settings:
-        app: {ur: "https://qa.example.com"}
+        %s
 """
     refused(
         fresh_emulator,
-        stack(tmp_path / "b", manifest % ("bookmark", "BOOKMARK")),
+        stack(tmp_path / "b", manifest % ("bookmark", "BOOKMARK", 'app: {ur: "https://x.io"}')),
         "13: resources.link: desired.settings.app.ur: okta.apps.applications (signOnMode "
         "BOOKMARK) has no field 'ur' in settings.app (did you mean url?); settings.app has "
         "requestIntegration, url",
     )
+    saml = 'signOn: {ssoAcsUrl: "https://x.io/acs"}'
     refused(
         fresh_emulator,
-        stack(tmp_path / "o", manifest % ("oidc_client", "OPENID_CONNECT")),
-        "13: resources.link: desired.settings.app: okta.apps.applications (signOnMode "
-        "OPENID_CONNECT) has no field 'app' in settings; settings has identityStoreId, "
-        "implicitAssignment, inlineHookId, notes, notifications, oauthClient",
+        stack(tmp_path / "o", manifest % ("oidc_client", "OPENID_CONNECT", saml)),
+        "13: resources.link: desired.settings.signOn: okta.apps.applications (signOnMode "
+        "OPENID_CONNECT) has no field 'signOn' in settings; settings has app, identityStoreId, "
+        "implicitAssignment, inlineHookId, manualProvisioning, notes, notifications, oauthClient",
     )
     # the variant's own fields hold too: an OIDC app's `name` is oidc_client
     refused(
         fresh_emulator,
-        stack(tmp_path / "n", manifest % ("bookmark", "OPENID_CONNECT")),
+        stack(tmp_path / "n", manifest % ("bookmark", "OPENID_CONNECT", "notes: {}")),
         "9: resources.link: desired.name: okta.apps.applications (signOnMode OPENID_CONNECT) "
         "takes one of oidc_client here, not 'bookmark'",
     )

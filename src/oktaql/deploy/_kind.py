@@ -277,9 +277,9 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
                 where,
             )
     methods = [m for m in (kind.creator, kind.replacer) if m is not None]
+    if check_body(kind.id, methods, desired, where, SERVER_SET):
+        return  # Okta's schema of the operation, through the variants the values name
     nested = not any(m.body_open for m in methods)  # a polymorphic body's objects vary
-    if not nested and check_body(kind.id, methods, desired, where, SERVER_SET):
-        return  # checked against the variant its discriminator names, all the way down
     for name, value in desired.items():
         found = [m.body_fields[name] for m in methods if name in m.body_fields]
         _check_value(kind, name, value, found, _at(where, desired, name), nested)

@@ -39,6 +39,21 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 _TYPE_WORDS = {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}
 
 
+# Fields Okta's objects carry, and its spec's own examples show, that its schemas leave out:
+# an exported app's settings hold them, so a stack written from live objects must pass
+# (a variant's own schema of the field, e.g. a bookmark's settings.app, wins over these)
+_UNLISTED: dict[str, dict[str, Any]] = {
+    "ApplicationSettings": {
+        "manualProvisioning": {"type": "boolean", "x-unlisted": True},
+        "app": {"type": "object", "x-unlisted": True},
+    },
+}
+
+
+def _unlisted(options: list[Any]) -> bool:
+    return all(isinstance(o, dict) and o.get("x-unlisted") for o in options)
+
+
 @functools.cache
 def _spec() -> dict[str, Any]:
     """Okta's spec as the emulator carries it: operations by path and verb, schemas by name."""
@@ -114,7 +129,11 @@ def _all_of(parts: list[_Flat]) -> _Flat:
     out = _Flat()
     for p in parts:
         for k, v in p.props.items():
-            out.props.setdefault(k, []).extend(v)
+            have = out.props.get(k)
+            if have is None or (_unlisted(have) and not _unlisted(v)):
+                out.props[k] = list(v)
+            elif not _unlisted(v):
+                have.extend(v)
         out.listed = out.listed or p.listed
         out.extra = out.extra or p.extra
         out.extra_schemas.extend(p.extra_schemas)
@@ -182,7 +201,7 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
         own.types = {t}
     if isinstance(node.get("enum"), list):
         own.enum = list(node["enum"])
-    props = node.get("properties")
+    props = {**(node.get("properties") or {}), **_UNLISTED.get(name or "", {})}
     if isinstance(props, dict) and props:
         own.listed = True
         own.props = {str(k): [v] for k, v in props.items()}
@@ -200,8 +219,36 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
     for key in ("oneOf", "anyOf"):
         alts = [_flat(s, value, chosen, depth + 1) for s in node.get(key) or ()]
         if alts:
-            parts.append(_any_of(alts))
+            parts.append(_any_of(_matching(alts, value)))
     return _all_of(parts)  # an allOf's empty {type: object} part opens nothing
+
+
+def _matching(alts: list[_Flat], value: Any) -> list[_Flat]:
+    """The alternatives of a ``oneOf`` without a discriminator that ``value`` may be: an IdP's
+    ``protocol`` is OIDC, SAML2, ... by its ``type``, whose one allowed value each alternative
+    states (``enum: [OIDC]``). None left: all of them (the union's messages say what goes)."""
+    if not isinstance(value, dict):
+        return alts
+    kept: list[_Flat] = []
+    for alt in alts:
+        tag = ""
+        for prop, options in alt.props.items():
+            v = value.get(prop)
+            if not isinstance(v, str) or "{{" in v:
+                continue
+            enums = [_flat(o, None).enum for o in options]
+            if any(e is None for e in enums):
+                continue
+            allowed = {x for e in enums for x in (e or [])}
+            if v not in allowed:
+                break
+            if len(allowed) == 1:
+                tag = f"{prop} {v}"
+        else:
+            kept.append(alt)
+            if tag and not alt.variant:
+                alt.variant = tag
+    return kept or alts
 
 
 def _without_disc(node: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +302,7 @@ class _Checker:
             )
         f = _any_of([x for x in flats if not x.bad])
         if f.variant:
-            in_ = f" ({f.variant})"
+            in_ = f" ({path + '.' if path else ''}{f.variant})"
         who = f"{self.what}{in_}"
         if path and f.read_only:
             raise DeployError(
@@ -281,7 +328,7 @@ class _Checker:
                     self.check(at, v, f.props[key], _line(where, value, key), in_)
                 elif f.extra_schemas:
                     self.check(at, v, f.extra_schemas, _line(where, value, key), in_)
-                elif not f.open:
+                elif not f.open and v not in (None, {}, []):  # an empty one says nothing
                     names = sorted(
                         n
                         for n, options in f.props.items()
@@ -317,4 +364,30 @@ def check_body(
     return True
 
 
-__all__ = ["body_schema", "check_body"]
+def _writable(value: Any, schemas: list[Any]) -> Any:
+    if not schemas or not isinstance(value, dict | list):
+        return value
+    f = _any_of([x for x in (_flat(s, value) for s in schemas) if not x.bad])
+    if isinstance(value, list):
+        return [_writable(v, f.items) for v in value]
+    out = {}
+    for k, v in value.items():
+        options = f.props.get(k) or f.extra_schemas
+        if options and all(_flat(o, v).read_only for o in options):
+            continue
+        out[k] = _writable(v, options)
+    return out
+
+
+def writable(methods: list[Method], obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` (a live object) without the fields, at any depth, that the spec's body schemas
+    of ``methods`` mark read-only for its variant (an app's ``settings.emOptInStatus``): what
+    a stack written from it may say. Unchanged when the spec lacks one of the methods."""
+    schemas = [body_schema(m) for m in methods]
+    if not schemas or any(s is None for s in schemas):
+        return obj
+    out = _writable(obj, schemas)
+    return out if isinstance(out, dict) else obj
+
+
+__all__ = ["body_schema", "check_body", "writable"]

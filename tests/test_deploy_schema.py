@@ -277,35 +277,52 @@ resources:
     )
 
 
-def test_free_form_objects_and_templated_choices_take_anything_below_them(
-    tmp_path: Path, fresh_emulator: Any
-) -> None:
-    """An app's ``profile`` is free-form (``additionalProperties``); a discriminator given by
-    a template is known only once rendered, so nothing below it is judged before then."""
+def test_a_free_form_object_takes_anything_below_it(tmp_path: Path, fresh_emulator: Any) -> None:
+    """An app's ``profile`` is free-form (``additionalProperties``)."""
     d = oidc(
         tmp_path / "s",
-        extra_settings="",
         extra_credentials="      profile: {team: {name: iam, tier: 1}, tags: [a, b]}",
     )
-    fresh_emulator.reset_log()
     res = deploy(fresh_emulator, "plan", str(d), "dev", "--detailed-exitcode")
     assert res.exit_code == 2, res.output
     assert "+ portal: create" in res.output
-    templated = oidc(
-        tmp_path / "t",
-        mode='"{{ mode }}"',
-        extra_settings="          anything_at_all: 1",
+
+
+def templated(root: Path, **changes: str) -> Path:
+    """The OIDC stack with its sign-on mode a global's value, and an eng group before it
+    exporting its id."""
+    d = oidc(root, mode='"{{ mode }}"', **changes)
+    text = (d / "stackql_manifest.yml").read_text(encoding="utf-8")
+    head = (
+        "globals:\n  - name: mode\n    value: OPENID_CONNECT\nresources:\n"
+        "  - name: eng\n    resource: okta.groups.groups\n    match: {profile.name: qa-eng}\n"
+        "    desired: {profile: {name: qa-eng}}\n    exports: [{id: eng_id}]\n"
     )
-    (templated / "stackql_manifest.yml").write_text(
-        (templated / "stackql_manifest.yml")
-        .read_text(encoding="utf-8")
-        .replace(
-            "resources:\n", "globals:\n  - name: mode\n    value: OPENID_CONNECT\nresources:\n"
-        ),
-        encoding="utf-8",
-    )
-    res = deploy(fresh_emulator, "plan", str(templated), "dev", "--detailed-exitcode")
+    (d / "stackql_manifest.yml").write_text(text.replace("resources:\n", head), encoding="utf-8")
+    return d
+
+
+def test_a_templated_choice_is_checked_once_rendered_before_any_request(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """A discriminator a global gives is known before any request: the variant it names holds
+    (the error names the resource, as its rendered values have no lines of their own)."""
+    d = templated(tmp_path / "t", extra_settings="          redirect_uri: https://qa.example.com")
+    fresh_emulator.reset_log()
+    res = deploy(fresh_emulator, "plan", str(d), "dev")
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith(
+        f"error: {d}/stackql_manifest.yml:13: resources.portal: "
+        "desired.settings.oauthClient.redirect_uri: okta.apps.applications (signOnMode "
+        "OPENID_CONNECT) has no field 'redirect_uri' in settings.oauthClient (did you mean "
+        "redirect_uris, post_logout_redirect_uris?); settings.oauthClient has application_type, "
+    ), res.output
+    assert fresh_emulator.request_log == []
+    # a value an earlier resource's export gives is known only after apply: not judged
+    fine = templated(tmp_path / "f", extra_settings='        inlineHookId: "{{ eng_id }}"')
+    res = deploy(fresh_emulator, "plan", str(fine), "dev", "--detailed-exitcode")
     assert res.exit_code == 2, res.output
+    assert "+ portal: create" in res.output
 
 
 def test_a_correct_oidc_app_builds_then_plans_clean_and_only_written_nested_fields_drift(

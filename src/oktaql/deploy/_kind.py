@@ -137,6 +137,11 @@ class Kind:
         return frozenset(names - SERVER_SET)
 
     @property
+    def methods_written(self) -> list[Method]:
+        """The methods a desired body is sent with: create and replace."""
+        return [m for m in (self.creator, self.replacer) if m is not None]
+
+    @property
     def columns(self) -> list[str]:
         return [c.name for c in self.resource.columns]
 
@@ -276,7 +281,7 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
                 f"{suggest(name, allowed)}; fields: {', '.join(sorted(allowed))}",
                 where,
             )
-    methods = [m for m in (kind.creator, kind.replacer) if m is not None]
+    methods = kind.methods_written
     if check_body(kind.id, methods, desired, where, SERVER_SET):
         return  # Okta's schema of the operation, through the variants the values name
     nested = not any(m.body_open for m in methods)  # a polymorphic body's objects vary

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oktaql.catalog import suggest
+from oktaql.deploy._context import UNKNOWN, has_template
 from oktaql.deploy._model import Where
 from oktaql.errors import DeployError
 from oktaql.provider import Method
@@ -84,6 +85,11 @@ def body_schema(method: Method) -> Any | None:
     body = op.get("body") if isinstance(op, dict) else None
     schema = body.get("schema") if isinstance(body, dict) else None
     return schema if isinstance(schema, dict) else None
+
+
+def _pending(value: Any) -> bool:
+    """A template, or what one renders to before apply: its value isn't known yet."""
+    return isinstance(value, str) and (has_template(value) or UNKNOWN in value)
 
 
 def _ref_name(ref: Any) -> str:
@@ -179,7 +185,7 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
         prop = str(disc.get("propertyName") or "")  # type: ignore[union-attr]
         picked = value.get(prop)
         done = chosen | ({name} if name else set())
-        if isinstance(picked, str) and "{{" not in picked:
+        if isinstance(picked, str) and not _pending(picked):
             if picked not in mapping:
                 return _Flat(bad=(prop, picked, sorted(str(k) for k in mapping)))
             target = _ref_name(mapping[picked])
@@ -234,7 +240,7 @@ def _matching(alts: list[_Flat], value: Any) -> list[_Flat]:
         tag = ""
         for prop, options in alt.props.items():
             v = value.get(prop)
-            if not isinstance(v, str) or "{{" in v:
+            if not isinstance(v, str) or _pending(v):
                 continue
             enums = [_flat(o, None).enum for o in options]
             if any(e is None for e in enums):
@@ -288,7 +294,7 @@ class _Checker:
     def check(self, path: str, value: Any, schemas: list[Any], where: Where, in_: str) -> None:
         """``value`` written at ``desired.<path>`` against the schemas that may take it;
         ``in_``: the variant above it, for the message (" (signOnMode OPENID_CONNECT)")."""
-        if value is None or (isinstance(value, str) and "{{" in value) or not schemas:
+        if value is None or _pending(value) or not schemas:
             return
         flats = [_flat(s, value) for s in schemas]
         bad = [f.bad for f in flats if f.bad]

@@ -157,7 +157,7 @@ class Engine:
                 m = render_value(r.declarative.match, self.resource_context(r), r.where)
             except DeployError:
                 m = None  # reads an export of a resource planned in this run
-            self._check_rendered(k, r, None, before_reads=True)
+            self._check_rendered(k, r)
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
             if m is not None and all(p in m and not _unknown(m[p]) for p in k.parents):
                 wanted.append((k, {p: str(m[p]) for p in k.parents}))
@@ -190,22 +190,15 @@ class Engine:
     def _render(value: Any, ctx: dict[str, Any], where: Where, key: str) -> Any:
         return render_value(value, ctx, Where(where.file, where.line, key))
 
-    def _check_rendered(
-        self,
-        kind: Kind,
-        r: Resource,
-        ctx: dict[str, Any] | None,
-        rendered: Any = None,
-        before_reads: bool = False,
-    ) -> None:
+    def _check_rendered(self, kind: Kind, r: Resource, rendered: Any = MISSING) -> None:
         """What ``r``'s desired templates give, against the schema (its written text was
-        checked before): before any read (``ctx`` None) where the globals are all it reads,
-        else once the exports of the resources before it are known."""
+        checked before): ``rendered`` once the exports of the resources before it are known;
+        MISSING: before any read, where the globals are all it reads."""
         d = r.declarative
         assert d is not None
         if not has_template(json.dumps(d.desired, default=str)):
             return
-        if before_reads:
+        if rendered is MISSING:
             try:
                 rendered = render_value(d.desired, self.resource_context(r), r.where)
             except DeployError:
@@ -255,7 +248,7 @@ class Engine:
         ctx = self.resource_context(r)
         match = self._render(d.match, ctx, r.where, "match")
         desired = self._render(d.desired, ctx, r.where, "desired")
-        self._check_rendered(kind, r, ctx, rendered=desired)
+        self._check_rendered(kind, r, desired)
         lifecycle = self._render(d.lifecycle, ctx, r.where, "lifecycle")
         for key in lifecycle:
             if key != "status":

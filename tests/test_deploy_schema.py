@@ -385,3 +385,84 @@ def test_a_correct_oidc_app_builds_then_plans_clean_and_only_written_nested_fiel
     client = emu.org.app(app["id"])["settings"]["oauthClient"]
     assert client["redirect_uris"] == ["https://qa.example.com/cb"]
     assert client["consent_method"] == "TRUSTED"
+
+
+ONE = """\
+version: 1
+name: qa
+providers: [okta]
+resources:
+  - name: it
+    resource: %s
+    match: {name: qa it}
+    desired:
+      name: qa it
+%s
+"""
+
+
+@pytest.mark.parametrize(
+    ("resource", "desired", "error"),
+    [
+        (
+            "okta.authenticators.authenticators",
+            "      key: okta_mail",
+            "10: resources.it: desired.key: okta.authenticators.authenticators has no key "
+            "'okta_mail' (did you mean okta_email, okta_verify?); key is one of custom_app, duo, "
+            "external_idp, google_otp, okta_email, okta_password, okta_verify, onprem_mfa, "
+            "phone_number, security_key, security_question, smart_card_idp, symantec_vip, tac, "
+            "webauthn, yubikey_token",
+        ),
+        (
+            "okta.authenticators.authenticators",
+            "      key: okta_email\n      settings: {tokenLifetimeInMinute: 5}",
+            "11: resources.it: desired.settings.tokenLifetimeInMinute: "
+            "okta.authenticators.authenticators (key okta_email) has no field "
+            "'tokenLifetimeInMinute' in settings (did you mean tokenLifetimeInMinutes?); "
+            "settings has allowedFor, tokenLifetimeInMinutes",
+        ),
+        (
+            # an IdP's protocol is one of several schemas without a discriminator: its `type`
+            # (each schema allows one) picks it
+            "okta.idps.identity_providers",
+            "      type: OIDC\n      protocol:\n        type: OIDC\n        scopes: openid",
+            "13: resources.it: desired.protocol.scopes: okta.idps.identity_providers "
+            "(protocol.type OIDC) takes array here, not a string ('openid')",
+        ),
+        (
+            "okta.idps.identity_providers",
+            "      type: SAML2\n      protocol: {type: SAML2, scopes: [openid]}",
+            "11: resources.it: desired.protocol.scopes: okta.idps.identity_providers "
+            "(protocol.type SAML2) has no field 'scopes' in protocol; protocol has algorithms, "
+            "credentials, endpoints, relayState, settings, type",
+        ),
+    ],
+    ids=["authenticator-key", "authenticator-settings", "idp-oidc", "idp-saml"],
+)
+def test_authenticators_by_key_and_idp_protocols_by_type(
+    tmp_path: Path, fresh_emulator: Any, resource: str, desired: str, error: str
+) -> None:
+    refused(fresh_emulator, stack(tmp_path / "s", ONE % (resource, desired)), error)
+
+
+def test_drift_compares_nested_dicts_and_lists_only_as_written() -> None:
+    from oktaql.deploy._diff import diff
+    from oktaql.deploy._model import FieldChange
+
+    desired = {"settings": {"oauthClient": {"redirect_uris": ["a"]}}, "gateways": [{"value": "x"}]}
+    live = {
+        "settings": {"oauthClient": {"redirect_uris": ["a"], "logo_uri": "l"}, "notes": {}},
+        "gateways": [{"type": "CIDR", "value": "x"}],  # a field of an item the stack didn't write
+        "label": "unwritten",
+    }
+    assert diff(desired, live) == []
+    live["gateways"] = [{"type": "CIDR", "value": "x"}, {"type": "CIDR", "value": "y"}]
+    live["settings"]["oauthClient"]["redirect_uris"] = ["b", "a"]  # type: ignore[index]
+    assert diff(desired, live) == [
+        FieldChange("settings.oauthClient.redirect_uris", ["b", "a"], ["a"]),
+        FieldChange(
+            "gateways",
+            [{"type": "CIDR", "value": "x"}, {"type": "CIDR", "value": "y"}],
+            [{"value": "x"}],
+        ),
+    ]

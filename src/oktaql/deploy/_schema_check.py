@@ -57,10 +57,22 @@ def _unlisted(options: list[Any]) -> bool:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    """Okta's spec as the emulator carries it: operations by path and verb, schemas by name."""
-    from oktaql.emulator._spec_table import TABLE
+    """Okta's spec as the emulator carries it: operations by path and verb, schemas by name.
+    Its module is loaded alone: the emulator package's own imports (its server) take longer
+    than the table does."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-    data = json.loads(TABLE)
+    module = sys.modules.get("oktaql.emulator._spec_table")
+    if module is None:
+        path = Path(__file__).resolve().parents[1] / "emulator" / "_spec_table.py"
+        found = importlib.util.spec_from_file_location("_oktaql_spec_table", path)
+        if found is None or found.loader is None:
+            return {}
+        module = importlib.util.module_from_spec(found)
+        found.loader.exec_module(module)
+    data = json.loads(getattr(module, "TABLE", "{}"))
     return data if isinstance(data, dict) else {}
 
 

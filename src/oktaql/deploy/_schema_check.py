@@ -192,9 +192,10 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
     if depth > _MAX_DEPTH:
         return _Flat()
     disc = node.get("discriminator")
-    mapping = disc.get("mapping") if isinstance(disc, dict) else None
+    disc = disc if isinstance(disc, dict) else {}
+    mapping = disc.get("mapping")
     if isinstance(mapping, dict) and mapping and name not in chosen and isinstance(value, dict):
-        prop = str(disc.get("propertyName") or "")  # type: ignore[union-attr]
+        prop = str(disc.get("propertyName") or "")
         picked = value.get(prop)
         done = chosen | ({name} if name else set())
         if isinstance(picked, str) and not _pending(picked):

@@ -466,3 +466,43 @@ def test_drift_compares_nested_dicts_and_lists_only_as_written() -> None:
             [{"value": "x"}],
         ),
     ]
+
+
+def test_a_saml_apps_name_is_the_apis_unless_it_names_an_oin_app(
+    tmp_path: Path, fresh_emulator: Any
+) -> None:
+    """A custom SAML app's ``name`` is generated (read-only in its schema); an OIN app's
+    (``zoomus``, pinned with ``signOnMode: SAML_2_0`` by its own schema) is given, and that
+    schema's settings hold."""
+    manifest = """\
+version: 1
+name: qa
+providers: [okta]
+resources:
+  - name: zoom
+    resource: okta.apps.applications
+    match: {label: qa zoom}
+    desired:
+      name: %s
+      label: qa zoom
+      signOnMode: SAML_2_0
+      settings:
+        app: {%s: acme}
+"""
+    refused(
+        fresh_emulator,
+        stack(tmp_path / "c", manifest % ("mysaml", "subDomain")),
+        "9: resources.zoom: desired.name: okta.apps.applications (signOnMode SAML_2_0) can't be "
+        "given 'name': the API sets it",
+    )
+    refused(
+        fresh_emulator,
+        stack(tmp_path / "t", manifest % ("zoomus", "subDomian")),
+        "13: resources.zoom: desired.settings.app.subDomian: okta.apps.applications (signOnMode "
+        "SAML_2_0) has no field 'subDomian' in settings.app (did you mean subDomain?); "
+        "settings.app has subDomain",
+    )
+    fine = stack(tmp_path / "z", manifest % ("zoomus", "subDomain"))
+    res = deploy(fresh_emulator, "plan", str(fine), "dev", "--detailed-exitcode")
+    assert res.exit_code == 2, res.output
+    assert "+ zoom: create" in res.output

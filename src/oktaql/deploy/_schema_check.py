@@ -203,7 +203,12 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
                 return _Flat(bad=(prop, picked, sorted(str(k) for k in mapping)))
             target = _ref_name(mapping[picked])
             if target != name:
-                out = _flat({"$ref": target}, value, done | {target}, depth + 1)
+                out = _any_of(
+                    [
+                        _flat({"$ref": t}, value, done | {t}, depth + 1)
+                        for t in [target, *_pinned_to(prop, picked, value, done | {target})]
+                    ]
+                )
                 out.variant = f"{prop} {picked}"
                 return out
         elif picked is None:  # not written: what any variant takes
@@ -240,6 +245,40 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
         if alts:
             parts.append(_any_of(_matching(alts, value)))
     return _all_of(parts)  # an allOf's empty {type: object} part opens nothing
+
+
+@functools.cache
+def _pins() -> dict[tuple[str, str], list[tuple[str, dict[str, frozenset[str]]]]]:
+    """Schemas that pin fields to a few values in their own parts, by each (field, value):
+    ``ZoomUsApplication`` pins ``signOnMode`` to SAML_2_0 and ``name`` to zoomus."""
+    out: dict[tuple[str, str], list[tuple[str, dict[str, frozenset[str]]]]] = {}
+    for name, node in (_spec().get("schemas") or {}).items():
+        if not isinstance(node, dict):
+            continue
+        pins: dict[str, frozenset[str]] = {}
+        for part in [node, *(p for p in node.get("allOf") or () if isinstance(p, dict))]:
+            for prop, sch in (part.get("properties") or {}).items():
+                enum = sch.get("enum") if isinstance(sch, dict) else None
+                if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
+                    pins[str(prop)] = frozenset(enum)
+        for prop, values in pins.items():
+            for v in values:
+                out.setdefault((prop, v), []).append((str(name), pins))
+    return out
+
+
+def _pinned_to(prop: str, picked: str, value: dict[str, Any], skip: frozenset[str]) -> list[str]:
+    """Schemas besides the mapping's that a value choosing ``prop: picked`` is: each pins
+    ``prop`` to it and every other field it pins is written with a value it allows (an OIN
+    app: ``signOnMode: SAML_2_0`` and ``name: zoomus`` is a ``ZoomUsApplication``, whose
+    ``name`` is the user's to give, while a custom SAML app's is generated)."""
+    return [
+        n
+        for n, pins in _pins().get((prop, picked), ())
+        if n not in skip
+        and len(pins) > 1
+        and all(value.get(k) in allowed for k, allowed in pins.items())
+    ]
 
 
 def _matching(alts: list[_Flat], value: Any) -> list[_Flat]:

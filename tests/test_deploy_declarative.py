@@ -522,7 +522,11 @@ def test_failed_build_with_rollback_undoes_what_it_created(fresh_emulator: Any) 
         "zone",
         "okta.zones.network_zones",
         {"name": "dev-zone"},
-        {"type": "IP", "name": "dev-zone", "gateways": [{"type": "BOGUS", "value": "x"}]},
+        {
+            "type": "IP",
+            "name": "dev-zone",
+            "gateways": [{"type": "CIDR"}],
+        },  # no value: Okta refuses it
     )
     app = baseline()[2]
     d = Deploy(emu, (group("eng"), app, bad_zone, group("ops")))

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from oktaql.deploy._bulk import LiveReader, narrowing
-from oktaql.deploy._context import UNKNOWN, render_value, resource_context
+from oktaql.deploy._context import UNKNOWN, has_template, render_value, resource_context
 from oktaql.deploy._diff import MISSING, diff, get_path, masked, overlay
 from oktaql.deploy._kind import (
     SERVER_SET,
@@ -34,6 +34,7 @@ from oktaql.deploy._kind import (
     kind_of,
 )
 from oktaql.deploy._model import Change, FieldChange, PlannedRequest, Resource, Stack, Where
+from oktaql.deploy._schema_check import check_body
 from oktaql.deploy._state import Owned, StackState, load_state, other_envs
 from oktaql.errors import DeployError, Error
 from oktaql.provider import Method
@@ -156,6 +157,7 @@ class Engine:
                 m = render_value(r.declarative.match, self.resource_context(r), r.where)
             except DeployError:
                 m = None  # reads an export of a resource planned in this run
+            self._check_rendered(k, r)
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
             if m is not None and all(p in m and not _unknown(m[p]) for p in k.parents):
                 wanted.append((k, {p: str(m[p]) for p in k.parents}))
@@ -187,6 +189,21 @@ class Engine:
     @staticmethod
     def _render(value: Any, ctx: dict[str, Any], where: Where, key: str) -> Any:
         return render_value(value, ctx, Where(where.file, where.line, key))
+
+    def _check_rendered(self, kind: Kind, r: Resource, rendered: Any = MISSING) -> None:
+        """What ``r``'s desired templates give, against the schema (its written text was
+        checked before): ``rendered`` once the exports of the resources before it are known;
+        MISSING: before any read, where the globals are all it reads."""
+        d = r.declarative
+        assert d is not None
+        if not has_template(json.dumps(d.desired, default=str)):
+            return
+        if rendered is MISSING:
+            try:
+                rendered = render_value(d.desired, self.resource_context(r), r.where)
+            except DeployError:
+                return  # reads an export of a resource planned in this run: checked then
+        check_body(kind.id, kind.methods_written, rendered, r.where, SERVER_SET)
 
     def _find(
         self, r: Resource, kind: Kind, match: dict[str, Any], parents: dict[str, str]
@@ -231,6 +248,7 @@ class Engine:
         ctx = self.resource_context(r)
         match = self._render(d.match, ctx, r.where, "match")
         desired = self._render(d.desired, ctx, r.where, "desired")
+        self._check_rendered(kind, r, desired)
         lifecycle = self._render(d.lifecycle, ctx, r.where, "lifecycle")
         for key in lifecycle:
             if key != "status":

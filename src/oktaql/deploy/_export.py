@@ -33,6 +33,7 @@ from oktaql.deploy._context import has_template
 from oktaql.deploy._diff import MISSING, get_path
 from oktaql.deploy._kind import SERVER_SET, Kind, kind_of
 from oktaql.deploy._model import Where
+from oktaql.deploy._schema_check import writable
 from oktaql.errors import DeployError
 
 MANIFEST = "stackql_manifest.yml"
@@ -81,7 +82,8 @@ def desired_of(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     }
     for dotted in ASSIGNED.get(kind.id, ()):
         _drop(out, dotted)
-    return out
+    methods = [m for m in (kind.creator, kind.replacer) if m is not None]
+    return writable(methods, out)  # nested read-only fields too: deploy refuses them
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, Any]:

@@ -16,6 +16,7 @@ from functools import cached_property
 
 from oktaql.catalog import Catalog, suggest
 from oktaql.deploy._model import Where
+from oktaql.deploy._schema_check import check_body
 from oktaql.errors import DeployError, Error
 from oktaql.provider import Method, Resource
 from oktaql.provider._model import BodyField
@@ -134,6 +135,11 @@ class Kind:
                 return None
             names.update(n for n, f in m.body_fields.items() if not f.read_only)
         return frozenset(names - SERVER_SET)
+
+    @property
+    def methods_written(self) -> list[Method]:
+        """The methods a desired body is sent with: create and replace."""
+        return [m for m in (self.creator, self.replacer) if m is not None]
 
     @property
     def columns(self) -> list[str]:
@@ -275,7 +281,9 @@ def check_fields(kind: Kind, desired: dict[str, object], where: Where) -> None:
                 f"{suggest(name, allowed)}; fields: {', '.join(sorted(allowed))}",
                 where,
             )
-    methods = [m for m in (kind.creator, kind.replacer) if m is not None]
+    methods = kind.methods_written
+    if check_body(kind.id, methods, desired, where, SERVER_SET):
+        return  # Okta's schema of the operation, through the variants the values name
     nested = not any(m.body_open for m in methods)  # a polymorphic body's objects vary
     for name, value in desired.items():
         found = [m.body_fields[name] for m in methods if name in m.body_fields]

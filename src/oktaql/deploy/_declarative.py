@@ -119,7 +119,13 @@ def _status(value: Any, where: Where) -> str | None:
 class Engine:
     """One plan (and its apply) of a stack's declarative resources."""
 
-    def __init__(self, session: Any, stack: Stack, context: Mapping[str, Any]):
+    def __init__(
+        self,
+        session: Any,
+        stack: Stack,
+        context: Mapping[str, Any],
+        reader: LiveReader | None = None,
+    ):
         self.session = session
         self.stack = stack
         self.context = dict(context)
@@ -131,7 +137,8 @@ class Engine:
             )
         self.state: StackState = load_state(org, stack.name, stack.env)
         self.others = other_envs(org, stack.name, stack.env)
-        self.reader = LiveReader(session)
+        # a stack run's reader shares its listings with the run's other parts
+        self.reader = reader if reader is not None else LiveReader(session)
         self._kinds: dict[str, Kind] = {}
         self.writes = 0
 

@@ -67,10 +67,14 @@ class StackRunner(Runner):
             raise DeployError(
                 "declarative resources (resource:, match:, desired:) are not supported yet"
             ) from None
-        engine = Engine(self.session, self.stack, self.base_context())
         # the run's listings, not the engine's own: a type the stack reads in several places
         # (two runs of declarative resources, an .iql update) is listed once
-        engine.reader = LiveReader(self.session, self.listings)
+        engine = Engine(
+            self.session,
+            self.stack,
+            self.base_context(),
+            LiveReader(self.session, self.listings),
+        )
         if group:
             self._engines.setdefault(group[0].name, engine)
         return engine

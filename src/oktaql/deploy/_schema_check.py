@@ -57,22 +57,11 @@ def _unlisted(options: list[Any]) -> bool:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    """Okta's spec as the emulator carries it: operations by path and verb, schemas by name.
-    Its module is loaded alone: the emulator package's own imports (its server) take longer
-    than the table does."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    """Okta's spec as the package carries it (the emulator serves the same table): operations
+    by path and verb, schemas by name."""
+    from oktaql.provider._spec_table import TABLE
 
-    module = sys.modules.get("oktaql.emulator._spec_table")
-    if module is None:
-        path = Path(__file__).resolve().parents[1] / "emulator" / "_spec_table.py"
-        found = importlib.util.spec_from_file_location("_oktaql_spec_table", path)
-        if found is None or found.loader is None:
-            return {}
-        module = importlib.util.module_from_spec(found)
-        found.loader.exec_module(module)
-    data = json.loads(getattr(module, "TABLE", "{}"))
+    data = json.loads(TABLE)
     return data if isinstance(data, dict) else {}
 
 

@@ -91,7 +91,7 @@ Behaviour (what callers may rely on)
   list pages with ``Link`` headers; invalid bodies are 400 ``E0000001``.
 * **Every other path of Okta's spec** (authenticators, brands, devices, domains... 400-odd
   templates, see ``_resources``): a generic resource driven by the spec's facts
-  (``_spec_table``, derived by ``tools/build_emulator_spec.py``): list with the spec's
+  (``provider._spec_table``, derived by ``tools/build_emulator_spec.py``): list with the spec's
   ``limit`` default/maximum, ``after`` and ``Link`` headers; get, create (required fields,
   enums and types checked: 400 ``E0000001``), replace, update, delete (children go too),
   ``lifecycle/activate|deactivate``; objects generated per seed from the response schemas.

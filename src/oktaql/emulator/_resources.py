@@ -1,6 +1,6 @@
 """The generic resource: every spec path no behaviour module serves, driven by the spec.
 
-What each path of Okta's spec (``_spec_table``) is, follows from its shape:
+What each path of Okta's spec (``provider._spec_table``) is, follows from its shape:
 
 * a **collection**: its GET answers an array (or a child path ``<collection>/{key}`` exists).
   GET lists one page (``limit`` default and maximum from the spec's ``limit`` parameter,
@@ -186,7 +186,7 @@ class Spec:
 @functools.cache
 def load_spec() -> Spec:
     """The spec table, parsed once per process (it is never modified)."""
-    from ._spec_table import TABLE
+    from oktaql.provider._spec_table import TABLE
 
     return Spec(json.loads(TABLE))
 

@@ -1,6 +1,6 @@
 """One routing table: every path of Okta's spec, the behaviour modules' handlers first.
 
-The table is a trie over path segments built from the spec's templates (``_spec_table``):
+The table is a trie over path segments built from the spec's templates (``provider._spec_table``):
 a literal segment wins over a ``{param}`` (``/api/v1/groups/rules`` is not a group, with
 backtracking when the literal branch leads nowhere). Each method of a template is served by
 the hand-written handler registered for the template's shape (the behaviour modules: apps,

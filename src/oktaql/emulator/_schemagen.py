@@ -1,6 +1,6 @@
 """Objects generated from the spec's schemas: every field of its documented type.
 
-:class:`Schemas` wraps the component schemas of the spec table (``_spec_table``) and builds a
+:class:`Schemas` wraps the component schemas of the spec table (``provider._spec_table``) and builds a
 JSON value for a schema from a ``random.Random``, so a generated object is a pure function of
 the seed it is drawn with. What it honours: ``$ref``, ``allOf`` (merged), ``oneOf``/``anyOf``
 (the first branch), discriminators (a mapped subtype is drawn, or the one a ``hint`` names,

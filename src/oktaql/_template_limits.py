@@ -291,9 +291,13 @@ def _tojson(value: Any, indent: Any = None) -> None:
         check_estimate("tojson()", printed_size(value) * (indent + 1))
 
 
-def _sum(iterable: Any, attribute: Any = None, start: Any = 0) -> None:
-    if not isinstance(start, int | float) and isinstance(iterable, list | tuple):
-        check_estimate("sum()", printed_size(iterable))
+def _sum(iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+    if isinstance(start, int | float):
+        return None
+    items = list(iterable)  # lists or strings added one by one: each addition copies the sum
+    total = sum(len(x) for x in items if isinstance(x, str | list | tuple))
+    check_estimate("sum()", len(items) * total // 2)
+    return items
 
 
 def _printable(value: Any, *_: Any, **__: Any) -> None:

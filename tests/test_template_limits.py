@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_deploy_stack import GROUP_IQL, write
 
 import oktaql
 from oktaql import _template_limits as limits
 from oktaql.cli import main
 from oktaql.templates import render
-from test_deploy_stack import GROUP_IQL, write
 
 BIG = "x" * 100_000  # a variable as long as `*` may build one
 

@@ -184,23 +184,28 @@ def _budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _bounded_format(env: Any, method: Any) -> Callable[..., str]:
     """``'{:>{w}}'.format(x, w=...)`` in the sandbox, each field's width checked once filled."""
-    from jinja2.sandbox import SandboxedFormatter
+    from jinja2.sandbox import SandboxedEscapeFormatter, SandboxedFormatter
+    from markupsafe import Markup
 
-    class Formatter(SandboxedFormatter):
+    text: str = method.__self__
+    markup = isinstance(text, Markup)
+
+    class Formatter(SandboxedEscapeFormatter if markup else SandboxedFormatter):  # type: ignore[misc]
         def format_field(self, value: Any, format_spec: str) -> Any:
             limits.check_format_spec(format_spec)
             limits.check_printable(value)
             return super().format_field(value, format_spec)
 
-    text: str = method.__self__
     is_map = method.__name__ == "format_map"
 
     def bounded(*args: Any, **kwargs: Any) -> str:
         if is_map:
             if kwargs or len(args) != 1:
                 raise TypeError("format_map() takes exactly one argument")
-            args, kwargs = (), args[0]
-        out = str(Formatter(env).vformat(text, args, kwargs))
+            mapping: Any = args[0]
+            args, kwargs = (), mapping
+        formatter = Formatter(env, escape=text.escape) if markup else Formatter(env)  # type: ignore[attr-defined]
+        out = type(text)(formatter.vformat(text, args, kwargs))
         _spent(out, "format()")
         return out
 

@@ -20,7 +20,9 @@ variables it is given and use Jinja's statements (``{% if %}``, ``{% for %}``, `
 macros), filters and tests, and nothing else: no globals (Jinja's ``range``, ``dict``,
 ``cycler``, ``joiner``, ``namespace`` and ``lipsum`` are removed), no attribute whose name starts
 with ``_``, no ``include``/``import``/``extends``. It cannot run code, read files or the
-environment, or reach the network; it can still be slow.
+environment, or reach the network, and each render has a budget
+(:mod:`oktaql._template_limits`: loop steps, nested calls, characters built, widths, a
+deadline), so a template that runs away fails fast with a :class:`oktaql.TemplateError`.
 
 DB-API parameters (passed by :mod:`oktaql.dbapi` under the key :data:`PARAMETERS`): ``:name``
 with a mapping, ``?`` with a sequence, each bound as a bare literal (a ``str`` always as a

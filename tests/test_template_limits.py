@@ -16,7 +16,7 @@ from test_deploy_stack import GROUP_IQL, write
 import oktaql
 from oktaql import _template_limits as limits
 from oktaql.cli import main
-from oktaql.templates import render
+from oktaql.templates import PARAMETERS, render
 
 BIG = "x" * 100_000  # a variable as long as `*` may build one
 
@@ -48,6 +48,13 @@ def _over(what: str) -> str:
     )
 
 
+def _too_long(name: str) -> str:
+    return (
+        f"template refused: {name} would be over 10,000,000 characters long: "
+        "pass or build a smaller one"
+    )
+
+
 ATTACKS = [
     ("{% for i in big %}{% for j in big %}{% endfor %}{% endfor %}SELECT 1", STEPS),
     ("{% for i in big %}{% for j in big|list %}{% endfor %}{% endfor %}SELECT 1", STEPS),
@@ -69,7 +76,7 @@ ATTACKS = [
     ("{% set x %}{% for i in big %}{% for j in big %}1234567890123456789012345678901234567890{% endfor %}{% endfor %}{% endset %}SELECT 1", BUILT),
     ("SELECT '{% for i in big %}{% filter center(99999) %}x{% endfilter %}{% endfor %}'", BUILT),
     ("SELECT '{% for i in big %}{{ big }}{% endfor %}'", BUILT),
-    ("{% set a = [big, big] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b, b, b] %}{% set d = [c, c, c, c, c, c, c, c, c, c] %}SELECT '{{ d }}'", _over("a value")),
+    ("{% set a = [big, big] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b, b, b] %}{% set d = [c, c, c, c, c, c, c, c, c, c] %}SELECT '{{ d }}'", _too_long("template variable d")),
     ("{% set a = [big] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b, b, b] %}{% set d = [c, c, c, c, c, c, c, c, c, c] %}SELECT '{{ d ~ d }}'", _over("'~'")),
     ("SELECT '{{ 'x' | center(10**9) }}'", _width("center() width")),
     ("SELECT '{{ 'x'.center(10**9) }}'", _width("center() width")),
@@ -158,10 +165,13 @@ def test_what_normal_templates_do_still_renders() -> None:
     assert render(sql, values) == (
         "SELECT 'X','Y', 2 2, '    7', '   1', 'x|Y', '  ab  ', 'ab2', 7, '2-2', 'a=1', 'b=2'"
     )
-    # a large parameter (9 MB of JSON text) is still bound
+    # a large parameter is still bound; one past the limit is refused naming it
     cur = oktaql.connect().cursor()
-    cur.execute("SELECT length(?)", ["x" * 9_000_000])
-    assert cur.fetchall() == [(9_000_000,)]
+    cur.execute("SELECT length(?)", ["x" * 1_000_000])
+    assert cur.fetchall() == [(1_000_000,)]
+    with pytest.raises(oktaql.TemplateError) as info:
+        render("SELECT length(?)", {PARAMETERS: ["x" * 10_000_001]})
+    assert str(info.value) == _too_long("parameter ?1")
 
 
 _LEAF = st.sampled_from(["big", "s", "'ab'", "[1, 2, 3]", "n", "(n * 1000)", "99999"])

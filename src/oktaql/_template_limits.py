@@ -160,7 +160,9 @@ def printed_size(value: Any, limit: int = MAX_TEXT) -> int:
 
 def check_printable(value: Any, what: str = "a value") -> None:
     if printed_size(value) > MAX_TEXT:
-        raise _refuse(f"{what} would be over {MAX_TEXT:,} characters long: build smaller values")
+        raise _refuse(
+            f"{what} would be over {MAX_TEXT:,} characters long: pass or build a smaller one"
+        )
 
 
 def check_built(value: Any, what: str) -> None:

@@ -51,6 +51,7 @@ from oktaql._sandbox import (
     render_sandboxed,
     sandbox_environment,
 )
+from oktaql._template_limits import check_printable
 from oktaql.errors import ProgrammingError, SQLSyntaxError, TemplateError
 
 _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\{%|\{#", re.S)
@@ -186,6 +187,7 @@ def _emit(value: Any, index: int) -> str:
     """The filter every placeholder is rendered through: escape, record, mark."""
     state = _STATE.get()
     slot = state.slots[index]
+    check_printable(value, slot.name)  # a list the template built of itself, ten times over
     payload = slot.escape(value)
     if _OPEN in payload or _CLOSE in payload:
         raise TemplateError(f"{slot.name} holds U+FDD0 or U+FDD1, characters oktaql reserves")

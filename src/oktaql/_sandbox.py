@@ -191,8 +191,7 @@ def _bounded_format(env: Any, method: Any) -> Callable[..., str]:
 
     class Formatter(SandboxedEscapeFormatter if markup else SandboxedFormatter):  # type: ignore[misc]
         def format_field(self, value: Any, format_spec: str) -> Any:
-            limits.check_format_spec(format_spec)
-            limits.check_printable(value)
+            limits.check_format_field(value, format_spec)
             return super().format_field(value, format_spec)
 
     is_map = method.__name__ == "format_map"

@@ -181,14 +181,17 @@ def check_estimate(what: str, size: int) -> None:
         raise _refuse(f"{what} would be over {MAX_TEXT:,} characters long: build smaller values")
 
 
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+
+
 def check_binop(operator: str, left: Any, right: Any) -> None:
     """Refuse the one-liners that would take all memory: ``'a' * 10**12``, ``9 ** 10**9``."""
     tick()
     if operator == "*":
         for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(n, int):
+            if isinstance(seq, _SEQUENCES) and isinstance(n, int):
                 if len(seq) * n > MAX_SIZE or (
-                    not isinstance(seq, str)
+                    not isinstance(seq, str | bytes | bytearray)
                     and n > 1
                     and printed_size(seq, MAX_TEXT // n) * n > MAX_TEXT
                 ):
@@ -199,11 +202,11 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "**" and isinstance(left, int) and isinstance(right, int):
         if abs(left) > 1 and right * abs(left).bit_length() > MAX_BITS:
             raise _refuse(f"a number over {MAX_BITS} bits")
-    elif operator == "+" and isinstance(left, str | list | tuple):
-        if isinstance(right, str | list | tuple):
+    elif operator == "+" and isinstance(left, _SEQUENCES):
+        if isinstance(right, _SEQUENCES):
             check_estimate("'+'", len(left) + len(right))
-    elif operator == "%" and isinstance(left, str):
-        check_printf(left, right)
+    elif operator == "%" and isinstance(left, str | bytes | bytearray):
+        check_printf(left if isinstance(left, str) else left.decode("latin-1"), right)
 
 
 _PRINTF = re.compile(r"%(\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.S)
@@ -235,10 +238,14 @@ def check_printf(text: str, args: Any) -> None:
 _SPEC = re.compile(r"\d+")
 
 
-def check_format_spec(spec: str) -> None:
-    """A ``str.format`` field's spec (``{:>100}``): no width or precision over MAX_SIZE."""
+def check_format_field(value: Any, spec: str) -> None:
+    """A ``str.format`` field (``{:>100}``): no width or precision over MAX_SIZE, and what the
+    fields write counted as they are written (a field repeated 10,000 times adds up)."""
+    widest = 0
     for m in _SPEC.finditer(spec):
         check_width("a format width", int(m.group()))
+        widest = max(widest, int(m.group()))
+    spend(max(widest, printed_size(value)))
 
 
 # --- filters and methods with a size in their arguments -------------------------------------
@@ -333,6 +340,8 @@ FILTER_CHECKS: dict[str, Any] = {
 def check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """``'x'.center(10**9)`` and its kin, called on a string from a template."""
     owner = getattr(obj, "__self__", None)
+    if isinstance(owner, bytes | bytearray):
+        owner = owner.decode("latin-1")  # the same methods, one character a byte
     if not isinstance(owner, str):
         return
     name = getattr(obj, "__name__", "")
@@ -347,6 +356,9 @@ def check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
         _replace(owner, *args[:3])
     elif name == "join" and args and isinstance(args[0], list | tuple):
         check_estimate("join()", printed_size(args[0]) + len(args[0]) * len(owner))
+    elif name == "translate" and args and isinstance(args[0], dict):
+        longest = max((printed_size(v) for v in args[0].values()), default=1)
+        check_estimate("translate()", len(owner) * max(longest, 1))
 
 
 __all__ = [
@@ -359,7 +371,7 @@ __all__ = [
     "Counted",
     "check_binop",
     "check_built",
-    "check_format_spec",
+    "check_format_field",
     "check_method",
     "check_printable",
     "enter",

@@ -149,6 +149,18 @@ def test_through_a_cursor_nothing_is_sent() -> None:
     assert str(info.value) == _width("center() width")
 
 
+def test_many_values_are_checked_in_one_pass_and_too_many_refused() -> None:
+    # the check after rendering was quadratic in the values (5,000 took seconds): now linear
+    ids = list(range(30_000))
+    out = render("SELECT {% for i in ids %}{{ i }}, {% endfor %}0", {"ids": ids})
+    assert out == "SELECT " + "".join(f"{i}, " for i in ids) + "0"
+    _refused(
+        "SELECT {% for i in big %}{% for j in 'xy' %}{{ j }}, {% endfor %}{% endfor %}0",
+        "template refused: it places over 100,000 values: loop over less, "
+        "or split it into several statements",
+    )
+
+
 def test_the_budget_is_each_render_s_own() -> None:
     # 600,000 steps each: two renders in a row are both within the 1,000,000
     sql = "{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}SELECT 1"

@@ -24,6 +24,7 @@ MAX_STEPS = 1_000_000  # loop iterations in one render
 MAX_DEPTH = 50  # calls nested in each other (a macro calling itself, caller(), loop())
 DEADLINE = 2.0  # seconds one render may take
 MAX_BITS = 4096  # largest integer an operator may build
+MAX_VALUES = 100_000  # {{ }} values one statement may place (each is checked after rendering)
 
 
 @dataclass
@@ -156,6 +157,14 @@ def printed_size(value: Any, limit: int = MAX_TEXT) -> int:
         return total
 
     return size(value)
+
+
+def check_values(placed: int) -> None:
+    if placed >= MAX_VALUES:
+        raise _refuse(
+            f"it places over {MAX_VALUES:,} values: loop over less, "
+            "or split it into several statements"
+        )
 
 
 def check_printable(value: Any, what: str = "a value") -> None:
@@ -367,6 +376,7 @@ __all__ = [
     "MAX_SIZE",
     "MAX_STEPS",
     "MAX_TEXT",
+    "MAX_VALUES",
     "Budget",
     "Counted",
     "check_binop",
@@ -374,6 +384,7 @@ __all__ = [
     "check_format_field",
     "check_method",
     "check_printable",
+    "check_values",
     "enter",
     "nested_too_deeply",
     "spend",

@@ -55,18 +55,24 @@ def render_sandboxed(compiled: Callable[[], Any], context: dict[str, Any]) -> st
     except jinja2.UndefinedError as exc:
         m = re.search(r"'([^']+)' is undefined", str(exc))
         raise (
-            missing_variable(m.group(1)) if m else TemplateError(f"template error: {exc}")
+            missing_variable(m.group(1)) if m else TemplateError(f"template error: {_short(exc)}")
         ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound:
         raise TemplateError("templates cannot include, import or extend other files") from None
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"template error: {exc}") from None
+        raise TemplateError(f"template error: {_short(exc)}") from None
     except Exception as exc:  # an expression failed (1/0, int('x') ...): the template's fault
-        raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+        raise TemplateError(f"template error: {type(exc).__name__}: {_short(exc)}") from None
     finally:
         limits.stop(budget)
+
+
+def _short(exc: BaseException) -> str:
+    """An error's text, cut short: Python's own may quote a 100,000-character value whole."""
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def only_marked_output(env: Any, source: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,8 +139,10 @@ def printed_size(value: Any, limit: int = MAX_TEXT) -> int:
     seen: dict[int, int] = {}
 
     def size(v: Any) -> int:
-        if isinstance(v, str):
-            return len(v) + 2
+        if isinstance(v, str | bytes | bytearray):
+            return len(v) + 3
+        if isinstance(v, KeysView | ValuesView | ItemsView):
+            v = list(v)  # printed as the list it views
         if isinstance(v, int):
             return v.bit_length() // 3 + 1
         if not isinstance(v, list | tuple | set | frozenset | dict):
@@ -304,6 +306,8 @@ def _format(value: Any, *args: Any, **kwargs: Any) -> None:
 
 def _tojson(value: Any, indent: Any = None) -> None:
     check_printable(value)
+    if isinstance(indent, str):
+        indent = len(indent)
     if isinstance(indent, int):
         check_width("tojson() indent", indent)
         check_estimate("tojson()", printed_size(value) * (indent + 1))
@@ -322,6 +326,13 @@ def _printable(value: Any, *_: Any, **__: Any) -> None:
     check_printable(value)
 
 
+def _urlize(value: Any, *args: Any, **kwargs: Any) -> None:
+    """Each link gets the target, rel and the rest written into it."""
+    text = str(value)
+    extra = sum(printed_size(a) for a in (*args, *kwargs.values()))
+    check_estimate("urlize()", len(text) * 4 + (text.count(" ") + 1) * (extra + 64))
+
+
 # filter name -> a check of its arguments (without the context Jinja passes some); what a check
 # returns, if not None, is passed on in place of the filter's first argument
 FILTER_CHECKS: dict[str, Any] = {
@@ -335,11 +346,12 @@ FILTER_CHECKS: dict[str, Any] = {
     "truncate": _printable,
     "format": _format,
     "tojson": _tojson,
+    "urlize": _urlize,
     "sum": _sum,
     **dict.fromkeys(
         [
             "string", "pprint", "urlencode", "escape", "e", "forceescape", "xmlattr", "upper",
-            "lower", "title", "capitalize", "trim", "striptags", "urlize", "safe", "list",
+            "lower", "title", "capitalize", "trim", "striptags", "safe",
         ],
         _printable,
     ),
@@ -349,6 +361,9 @@ FILTER_CHECKS: dict[str, Any] = {
 def check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """``'x'.center(10**9)`` and its kin, called on a string from a template."""
     owner = getattr(obj, "__self__", None)
+    if isinstance(owner, int) and getattr(obj, "__name__", "") == "to_bytes":
+        check_width("to_bytes() length", args[0] if args else kwargs.get("length", 1))
+        return
     if isinstance(owner, bytes | bytearray):
         owner = owner.decode("latin-1")  # the same methods, one character a byte
     if not isinstance(owner, str):

@@ -166,6 +166,19 @@ def test_many_values_are_checked_in_one_pass_and_too_many_refused() -> None:
     )
 
 
+def test_off_the_main_thread_the_deadline_holds() -> None:
+    # serve and mcp render on worker threads, where no signal could reach
+    from concurrent.futures import ThreadPoolExecutor
+
+    slow = "{% set l = big|list %}{% for i in l %}{% set x = l|sort %}{% endfor %}SELECT 1"
+    with ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        runs = [pool.submit(render, slow, {"big": BIG}) for _ in range(2)]
+        errors = [str(r.exception()) for r in runs]
+    assert errors == [TIME, TIME]
+    assert time.monotonic() - started < limits.DEADLINE + 1.5
+
+
 def test_the_budget_is_each_render_s_own() -> None:
     # 600,000 steps each: two renders in a row are both within the 1,000,000
     sql = "{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}SELECT 1"

@@ -20,7 +20,9 @@ variables it is given and use Jinja's statements (``{% if %}``, ``{% for %}``, `
 macros), filters and tests, and nothing else: no globals (Jinja's ``range``, ``dict``,
 ``cycler``, ``joiner``, ``namespace`` and ``lipsum`` are removed), no attribute whose name starts
 with ``_``, no ``include``/``import``/``extends``. It cannot run code, read files or the
-environment, or reach the network; it can still be slow.
+environment, or reach the network, and each render has a budget
+(:mod:`oktaql._template_limits`: loop steps, nested calls, characters built, widths, a
+deadline), so a template that runs away fails fast with a :class:`oktaql.TemplateError`.
 
 DB-API parameters (passed by :mod:`oktaql.dbapi` under the key :data:`PARAMETERS`): ``:name``
 with a mapping, ``?`` with a sequence, each bound as a bare literal (a ``str`` always as a
@@ -37,7 +39,7 @@ import json
 import math
 import re
 import secrets
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +51,7 @@ from oktaql._sandbox import (
     render_sandboxed,
     sandbox_environment,
 )
+from oktaql._template_limits import check_printable, check_values
 from oktaql.errors import ProgrammingError, SQLSyntaxError, TemplateError
 
 _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\{%|\{#", re.S)
@@ -184,6 +187,8 @@ def _emit(value: Any, index: int) -> str:
     """The filter every placeholder is rendered through: escape, record, mark."""
     state = _STATE.get()
     slot = state.slots[index]
+    check_printable(value, slot.name)  # a list the template built of itself, ten times over
+    check_values(len(state.emitted))  # each is tokenized and compared after rendering
     payload = slot.escape(value)
     if _OPEN in payload or _CLOSE in payload:
         raise TemplateError(f"{slot.name} holds U+FDD0 or U+FDD1, characters oktaql reserves")
@@ -493,14 +498,18 @@ def _assemble(
     pieces: list[tuple[str, _Slot | None]], neutral: bool
 ) -> tuple[str, list[tuple[int, int, _Slot]]]:
     texts = [s.neutral(t) if neutral and s else t for t, s in pieces]
+    # the first character after each piece (one pass back, not a scan from every literal)
+    following = [""] * len(texts)
+    for i in range(len(texts) - 2, -1, -1):
+        following[i] = texts[i + 1][:1] or following[i + 1]
     out: list[str] = []
     spans: list[tuple[int, int, _Slot]] = []
     length = 0
+    before = ""  # the last character written
     for i, (text, (_, slot)) in enumerate(zip(texts, pieces, strict=True)):
         if slot is not None and slot.kind in ("bare", "param"):
             # a space where the literal would otherwise fuse with its neighbour (1 -{{ -5 }})
-            before = next((t[-1] for t in reversed(out) if t), "")
-            after = next((t[0] for t in texts[i + 1 :] if t), "")
+            after = following[i]
             if before and not before.isspace() and before not in "(,=":
                 out.append(" ")
                 length += 1
@@ -511,6 +520,7 @@ def _assemble(
             spans.append((length, length + len(text), slot))
         out.append(text)
         length += len(text)
+        before = text[-1:] or before
     return "".join(out), spans
 
 
@@ -541,9 +551,9 @@ def _escaping_slot(
     for start, end, slot in real_spans:
         if not _contained(real, ours, starts, start, end, slot):
             return slot
+    in_real, in_neutral = _in_spans(real_spans), _in_spans(neutral_spans)
     for a, b in zip(ours, theirs, strict=False):
-        in_a = any(s <= a.end and a.start < e for s, e, _ in real_spans)
-        in_b = any(s <= b.end and b.start < e for s, e, _ in neutral_spans)
+        in_a, in_b = in_real(a), in_neutral(b)
         if a.token_type != b.token_type or in_a != in_b or (not in_a and a.text != b.text):
             return _nearest(real_spans, a.start)
     if len(ours) != len(theirs):
@@ -570,8 +580,20 @@ def _contained(
     literal |= {TokenType.NULL, TokenType.DASH}
     if k >= 0 and tokens[k].end >= start:
         return False  # a token from before runs into the value
-    inside = [t for t in tokens[k + 1 :] if t.start < end]
+    inside = tokens[k + 1 : bisect_left(starts, end)]  # the tokens opening within the value
     return bool(inside) and all(t.end < end and t.token_type in literal for t in inside)
+
+
+def _in_spans(spans: list[tuple[int, int, _Slot]]) -> Any:
+    """Whether a token overlaps one of ``spans`` (in order, none overlapping another, so the
+    last one opening before the token's end reaches furthest): a bisect, not a scan."""
+    starts = [s for s, _, _ in spans]
+
+    def overlaps(tok: Any) -> bool:
+        m = bisect_right(starts, tok.end)
+        return m > 0 and spans[m - 1][1] > tok.start
+
+    return overlaps
 
 
 def _nearest(spans: list[tuple[int, int, _Slot]], offset: int) -> _Slot:

@@ -98,7 +98,9 @@ def test_a_fan_out_that_outgrows_the_share_is_spread_evenly(limited: RunningEmul
     assert paced  # the share ran out in the first window: the rest were paced
     for w in paced[:-1]:  # every full paced window (the last may end early)
         got = by_window[w]
-        assert len(got) == 10, (w, len(got))  # the whole share, none over
+        # none over the share, and most of it used: a window whose calls a loaded machine
+        # was late to send holds a few fewer (7 of 10 seen under a parallel test run)
+        assert 6 <= len(got) <= 10, (w, len(got))
         # spread over the window, not a burst at its reset: no 0.25 s holds more than 4
         # (evenly: 2 or 3), and they reach into the window's last third
         assert max(sum(1 for u in got if t <= u < t + 0.25) for t in got) <= 4, got

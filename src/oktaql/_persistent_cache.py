@@ -203,17 +203,16 @@ class PersistentCache:
             problem = _not_private(os.fstat(fh.fileno()), folder=False)
             if problem is not None:
                 raise ConfigError(f"response cache file {file} {problem}: {_FIX}")
-            raw = fh.read()
-            used = fh.fileno()
-            head, sep, body = raw.partition(b"\n")
+            head, sep, body = fh.read().partition(b"\n")
             try:
                 meta = json.loads(head) if sep else None
             except ValueError:
                 meta = None
-            if _is_page(meta, url, identity):
+            good = _is_page(meta, url, identity)
+            if good:
                 with contextlib.suppress(OSError):  # used now: the last a sweep evicts
-                    os.utime(used if os.utime in os.supports_fd else file)
-        if not _is_page(meta, url, identity):
+                    os.utime(fh.fileno() if os.utime in os.supports_fd else file)
+        if not good:
             with contextlib.suppress(OSError):
                 file.unlink()  # torn or foreign: asked for anew
             return None
@@ -251,7 +250,8 @@ class PersistentCache:
             self.counts.stored += 1
         claimed = self._account(len(data))
         if claimed is not None:
-            self.sweep(claimed)
+            with contextlib.suppress(OSError):  # housekeeping never fails the read it follows
+                self.sweep(claimed)
 
     def _folders(self, folder: Path, again: bool = False) -> None:
         """The origin's and the collection's folders, made and checked once per process."""

@@ -53,7 +53,8 @@ def _conditional(emu: RunningEmulator) -> list[bool]:
 
 
 def _files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()]
+    """The stored pages (not the folder's size accounts, ``.usage``)."""
+    return [p for p in folder.rglob("*") if p.is_file() and p.name != ".usage"]
 
 
 def _full_join(emu: RunningEmulator) -> list[tuple[str, str]]:

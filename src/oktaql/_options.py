@@ -52,6 +52,8 @@ class ConnectionOptions:
     profile: str | None = None
     emulator: bool = False
     persistent_cache: bool = False
+    persistent_cache_max_mb: float = 256.0
+    persistent_cache_max_days: float = 30.0
     variables: tuple[str, ...] = ()
     vars_files: tuple[str, ...] = ()
     db: str | None = None
@@ -163,6 +165,23 @@ _FLAGS = [
         "(within --cache-ttl without asking); writes invalidate them. Off by default.",
     ),
     click.option(
+        "--persistent-cache-max-mb",
+        default=256.0,
+        show_default=True,
+        type=click.FloatRange(min=0),
+        metavar="MB",
+        help="Bound the persistent cache's folder: past it the least recently used pages go "
+        "(0: no bound).",
+    ),
+    click.option(
+        "--persistent-cache-max-days",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(min=0),
+        metavar="DAYS",
+        help="Remove persistent cache pages not used for this long (0: never).",
+    ),
+    click.option(
         "--dry-run",
         is_flag=True,
         help="Show the planned requests without sending them (every statement as EXPLAIN).",
@@ -269,6 +288,8 @@ def resolve(
         variables=values,
         db=db,
         persistent_cache=opts.persistent_cache,
+        persistent_cache_max_mb=opts.persistent_cache_max_mb,
+        persistent_cache_max_days=opts.persistent_cache_max_days,
         concurrency=opts.concurrency,
         cache_ttl=opts.cache_ttl,
         progress=progress,

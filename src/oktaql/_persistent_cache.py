@@ -16,6 +16,17 @@ never a request header, so no credential is ever written.
 The pages are an org's data, so the folder is this user's alone: made mode 0700 (files 0600),
 and an existing folder or file that another user owns or may read or write is refused with an
 error saying how to fix it, never used.
+
+The folder is bounded (:meth:`PersistentCache.sweep`): a page's file has its mtime set when it
+is stored and each time it is used (not atime: ``noatime`` mounts are common), and a sweep
+removes the pages unused for ``max_days``, then, while the folder is over ``max_mb``, the least
+recently used down to 90% of it. Sweeping is cheap: the folder's size is kept as a running
+total in ``.usage`` (updated under a lock by every process's stores), so the folder is walked
+only when a store takes it over the bound, or once an hour for the age bound. The walk opens
+each folder without following a link, never leaves the folder, and skips anything that is not
+a page (a planted link is never followed). Several processes may sweep and store at once: a
+page removed under a reader is read whole from its open file, or found missing and asked for
+anew, like a torn one.
 """
 
 from __future__ import annotations
@@ -27,11 +38,12 @@ import json
 import os
 import shutil
 import stat
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from oktaql.errors import ConfigError
@@ -46,6 +58,21 @@ _FRESH_HEADERS = ("date", "x-okta-request-id", "x-rate-limit-limit", "x-rate-lim
                   "x-rate-limit-reset")  # fmt: skip
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CHECKS = hasattr(os, "getuid")
+_MB = 1 << 20
+DEFAULT_MAX_MB = 256.0
+DEFAULT_MAX_DAYS = 30.0
+LOW = 0.9  # a sweep over the bound evicts down to this share of it: the next stores need none
+_SWEEP_EVERY = 3600.0  # the age bound's sweep, at most this often over all processes
+_ORPHAN = 3600.0  # a temporary file this old was left by a process that died mid-write
+_USAGE = ".usage"
+# walk through folder descriptors (openat with O_NOFOLLOW): a folder swapped for a link between
+# listing and opening is refused, never followed; elsewhere entries are checked with lstat
+_DIRFD = (
+    os.scandir in os.supports_fd
+    and os.unlink in os.supports_dir_fd
+    and os.open in os.supports_dir_fd
+    and hasattr(os, "O_DIRECTORY")
+)
 _FIX = "remove it, or make it yours alone (chmod 700), or point OKTAQL_CACHE_DIR elsewhere"
 
 
@@ -111,12 +138,38 @@ class Counts:
     revalidated: int = 0  # 304s answered with a stored page
     fresh: int = 0  # pages used within the TTL without a request
     invalidated: int = 0  # collections dropped by a write
+    evicted: int = 0  # pages removed by this process's sweeps (too old, or over the bound)
+    sweeps: int = 0  # walks of the folder
+
+
+@dataclass
+class Freed:
+    """What a sweep or :func:`clear` removed, and what it left."""
+
+    files: int = 0
+    bytes: int = 0
+    kept_files: int = 0
+    kept_bytes: int = 0
+
+
+def _bound(value: object, name: str, scale: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{name} must be a number >= 0 (0: no bound), not {value!r}")
+    return float(value) * scale
 
 
 class PersistentCache:
-    def __init__(self, root: str | os.PathLike[str] | None = None, ttl: float = 0.0):
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        ttl: float = 0.0,
+        max_mb: float = DEFAULT_MAX_MB,
+        max_days: float = DEFAULT_MAX_DAYS,
+    ):
         self.root = _private_dir(Path(root) if root is not None else default_dir())
         self.ttl = float(ttl)
+        self.max_bytes = round(_bound(max_mb, "persistent_cache_max_mb", _MB))  # 0: unbounded
+        self.max_age = _bound(max_days, "persistent_cache_max_days", 86400.0)  # seconds; 0: none
         self.counts = Counts()
         self._lock = threading.Lock()
         self._checked: set[Path] = set()  # folders made and found private
@@ -150,21 +203,20 @@ class PersistentCache:
             problem = _not_private(os.fstat(fh.fileno()), folder=False)
             if problem is not None:
                 raise ConfigError(f"response cache file {file} {problem}: {_FIX}")
-            raw = fh.read()
-        head, sep, body = raw.partition(b"\n")
-        try:
-            meta = json.loads(head) if sep else None
-        except ValueError:
-            meta = None
-        if (
-            not isinstance(meta, dict)
-            or meta.get("format") != _FORMAT
-            or meta.get("url") != url  # a hash that matched another page: never
-            or meta.get("identity") != identity
-        ):
+            head, sep, body = fh.read().partition(b"\n")
+            try:
+                meta = json.loads(head) if sep else None
+            except ValueError:
+                meta = None
+            good = _is_page(meta, url, identity)
+            if good:
+                with contextlib.suppress(OSError):  # used now: the last a sweep evicts
+                    os.utime(fh.fileno() if os.utime in os.supports_fd else file)
+        if not good:
             with contextlib.suppress(OSError):
                 file.unlink()  # torn or foreign: asked for anew
             return None
+        assert isinstance(meta, dict)
         return Page(float(meta.get("stored", 0)), [tuple(h) for h in meta["headers"]], body)
 
     def store(self, file: Path, url: str, identity: str, headers: list[tuple[str, str]],
@@ -180,8 +232,9 @@ class PersistentCache:
             except FileNotFoundError:  # another process's write dropped the folder since
                 self._folders(file.parent, again=True)
                 fd = os.open(tmp, flags, 0o600)
+            data = json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body
             with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
+                fh.write(data)
             os.replace(tmp, file)  # readers see the old page or the new one, never half
         except OSError:
             # a full disk, or the folder dropped again meanwhile: the page is simply not
@@ -195,6 +248,10 @@ class PersistentCache:
             raise
         with self._lock:
             self.counts.stored += 1
+        claimed = self._account(len(data))
+        if claimed is not None:
+            with contextlib.suppress(OSError):  # housekeeping never fails the read it follows
+                self.sweep(claimed)
 
     def _folders(self, folder: Path, again: bool = False) -> None:
         """The origin's and the collection's folders, made and checked once per process."""
@@ -215,9 +272,216 @@ class PersistentCache:
             self._checked.discard(folder)
             self.counts.invalidated += 1
 
+    # --- keeping the folder bounded ---------------------------------------------------------
+
+    def _usage(self, change: Literal["grow", "swept"], size: int, claimed: int = 0) -> int | None:
+        """Read and update ``.usage`` (the folder's bytes, the last sweep's time) under a lock.
+        "grow": a store added ``size`` bytes; returns the total when a sweep is due, the sweep
+        then claimed (other processes do not start one). "swept": a sweep left ``size`` bytes
+        when the total was ``claimed`` (-1: a sweep not claimed by a store); what other
+        processes stored since the claim is kept."""
+        path = self.root / _USAGE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        except OSError:  # not a file (a planted link, say): made anew, else no accounts
+            with contextlib.suppress(OSError):
+                path.unlink()
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+            except OSError:
+                return None
+        now = time.time()
+        with os.fdopen(fd, "r+b") as fh:
+            if sys.platform != "win32":
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed
+            try:
+                found = json.loads(fh.read())
+                total, swept = int(found["bytes"]), float(found["swept"])
+            except (ValueError, KeyError, TypeError):  # new, or torn by a crash: walk
+                total, swept = 0, 0.0
+            due: int | None = None
+            if change == "grow":
+                total += size
+                if now - swept > _SWEEP_EVERY or (self.max_bytes and total > self.max_bytes):
+                    due, swept = total, now
+            else:
+                total = size + (max(0, total - claimed) if claimed >= 0 else 0)
+                swept = now
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps({"bytes": total, "swept": swept}).encode())
+        return due
+
+    def _account(self, size: int) -> int | None:
+        try:
+            return self._usage("grow", size)
+        except OSError:  # accounts are an estimate: a store never fails for them
+            return None
+
+    def sweep(self, claimed: int | None = None) -> Freed:
+        """Remove the pages unused for ``max_days``, then the least recently used while the
+        folder is over ``max_mb`` (down to 90% of it); returns what went and what is left."""
+        now = time.time()
+        with _Tree(self.root) as tree:
+            freed = Freed()
+            kept: list[tuple[float, int, Any, str]] = []
+            for entry in tree.pages:
+                if self.max_age and now - entry[0] > self.max_age:  # unused too long
+                    gone = tree.unlink(entry)
+                    freed.files, freed.bytes = freed.files + (gone > 0), freed.bytes + gone
+                else:
+                    kept.append(entry)
+            for entry in tree.temps:  # another process's write in progress is left alone
+                if now - entry[0] > _ORPHAN:
+                    tree.unlink(entry)
+            total = sum(e[1] for e in kept)
+            if self.max_bytes and total > self.max_bytes:
+                kept.sort(key=lambda e: e[0])  # least recently used first
+                evict = 0
+                while evict < len(kept) and total > self.max_bytes * LOW:
+                    gone = tree.unlink(kept[evict])
+                    total -= kept[evict][1]
+                    freed.files, freed.bytes = freed.files + (gone > 0), freed.bytes + gone
+                    evict += 1
+                del kept[:evict]
+            freed.kept_files, freed.kept_bytes = len(kept), total
+        with contextlib.suppress(OSError):
+            self._usage("swept", total, -1 if claimed is None else claimed)
+        with self._lock:
+            self.counts.evicted += freed.files
+            self.counts.sweeps += 1
+        return freed
+
     def count(self, what: str) -> None:
         with self._lock:
             setattr(self.counts, what, getattr(self.counts, what) + 1)
+
+
+def _is_page(meta: object, url: str, identity: str) -> bool:
+    return (
+        isinstance(meta, dict)
+        and meta.get("format") == _FORMAT
+        and meta.get("url") == url  # a hash that matched another page: never
+        and meta.get("identity") == identity
+    )
+
+
+class _Tree:
+    """The cache folder's entries, listed without following a link: the pages (``(mtime, size,
+    folder, name)``), the temporary files of writes, and what is neither (strays: a link, a
+    file where pages do not live), through folder descriptors held open until closed."""
+
+    def __init__(self, root: Path):
+        self.pages: list[tuple[float, int, Any, str]] = []
+        self.temps: list[tuple[float, int, Any, str]] = []
+        self.strays: list[tuple[Any, str]] = []
+        self.folders: list[tuple[Any, str]] = []  # (parent, name), the deepest last
+        self._fds: list[int] = []
+        top = self._open(None, str(root))
+        if top is None:
+            return
+        for origin in self._list(top):
+            if not origin.is_dir(follow_symlinks=False):
+                self.strays.append((top, origin.name))
+                continue
+            odir = self._open(top, origin.name)
+            if odir is None:
+                continue
+            self.folders.append((top, origin.name))
+            for coll in self._list(odir):
+                if not coll.is_dir(follow_symlinks=False):
+                    self.strays.append((odir, coll.name))
+                    continue
+                cdir = self._open(odir, coll.name)
+                if cdir is None:
+                    continue
+                self.folders.append((odir, coll.name))
+                for page in self._list(cdir):
+                    try:
+                        st = page.stat(follow_symlinks=False)
+                    except OSError:  # gone meanwhile (another process's sweep)
+                        continue
+                    if not stat.S_ISREG(st.st_mode):
+                        self.strays.append((cdir, page.name))
+                        continue
+                    kind = self.temps if page.name.startswith(".") else self.pages
+                    kind.append((st.st_mtime, st.st_size, cdir, page.name))
+
+    def _open(self, parent: Any, name: str) -> Any:
+        """A folder to list: a descriptor opened without following a link (the root itself
+        may be one: the user chose it), else the path, checked not to be a link."""
+        if _DIRFD:
+            flags = os.O_RDONLY | os.O_DIRECTORY | (_NOFOLLOW if parent is not None else 0)
+            try:
+                fd = os.open(name, flags, dir_fd=parent)
+            except OSError:  # gone, or swapped for a link since it was listed
+                return None
+            self._fds.append(fd)
+            return fd
+        path = name if parent is None else os.path.join(parent, name)
+        if parent is not None and os.path.islink(path):
+            return None
+        return path
+
+    @staticmethod
+    def _list(folder: Any) -> list[os.DirEntry[Any]]:
+        try:
+            with os.scandir(folder) as it:
+                return list(it)
+        except OSError:
+            return []
+
+    @staticmethod
+    def remove(parent: Any, name: str, folder: bool = False) -> bool:
+        """Unlink (never follows a link: a link goes, its target stays) or rmdir one entry."""
+        try:
+            if isinstance(parent, int):
+                (os.rmdir if folder else os.unlink)(name, dir_fd=parent)
+            else:
+                (os.rmdir if folder else os.unlink)(os.path.join(parent, name))
+        except OSError:  # gone meanwhile, or (a folder) written into again
+            return False
+        return True
+
+    def unlink(self, entry: tuple[float, int, Any, str]) -> int:
+        """Remove a page or temporary file; the bytes freed (0: someone else removed it)."""
+        return entry[1] if self.remove(entry[2], entry[3]) else 0
+
+    def __enter__(self) -> _Tree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
+
+
+def clear(root: str | os.PathLike[str] | None = None) -> Freed:
+    """Empty the response cache folder (``default_dir()`` when None): every page, temporary
+    file and stray entry (a link is removed, never followed), and the folders. A folder that
+    is not this user's alone is refused, never emptied; a missing one frees nothing."""
+    folder = Path(root) if root is not None else default_dir()
+    try:
+        st = folder.stat()
+    except FileNotFoundError:
+        return Freed()
+    except OSError as exc:
+        raise ConfigError(f"the response cache folder {folder} cannot be read ({exc})") from None
+    problem = _not_private(st)
+    if problem is not None:
+        raise ConfigError(f"the response cache folder {folder} {problem}; not cleared: {_FIX}")
+    freed = Freed()
+    with _Tree(folder) as tree:
+        for entry in [*tree.pages, *tree.temps]:
+            gone = tree.unlink(entry)
+            freed.files, freed.bytes = freed.files + (gone > 0), freed.bytes + gone
+        for parent, name in tree.strays:
+            tree.remove(parent, name)
+        for parent, name in reversed(tree.folders):
+            tree.remove(parent, name, folder=True)
+    return freed
 
 
 @dataclass
@@ -300,4 +564,4 @@ def _transport_class() -> type[Any]:
     return CachingTransport
 
 
-__all__ = ["Counts", "Page", "PersistentCache", "collection", "default_dir"]
+__all__ = ["Counts", "Freed", "Page", "PersistentCache", "clear", "collection", "default_dir"]

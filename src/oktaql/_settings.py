@@ -39,6 +39,10 @@ class Settings:
     # GET responses kept on disk between processes, revalidated (True: the cache dir's
     # responses folder; a path: that folder); see oktaql._persistent_cache
     persistent_cache: bool | str | os.PathLike[str] = False
+    # its bounds (0: none): past max_mb the least recently used pages go, and those unused
+    # for max_days
+    persistent_cache_max_mb: float = 256.0
+    persistent_cache_max_days: float = 30.0
     orgs: Mapping[str, NamedOrg] = field(default_factory=dict)
     pushdown: bool = True
     stream: bool = True

@@ -45,6 +45,7 @@ class _LazyGroup(click.Group):
     """Subcommands that live in their own modules load only when they run."""
 
     lazy = {
+        "cache": "oktaql._cache_command:cache_command",
         "config": "oktaql.config:config_command",
         "deploy": "oktaql.deploy:deploy_command",
         "docs": "oktaql.docs:docs_command",

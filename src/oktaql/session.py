@@ -86,7 +86,9 @@ class Session:
         self.persistent_cache: PersistentCache | None = None
         if s.persistent_cache is not False and s.persistent_cache not in ("", None):
             folder = None if s.persistent_cache is True else s.persistent_cache
-            self.persistent_cache = PersistentCache(folder, s.cache_ttl)
+            self.persistent_cache = PersistentCache(
+                folder, s.cache_ttl, s.persistent_cache_max_mb, s.persistent_cache_max_days
+            )
         self.orgs = {name: org for name, org in (s.orgs or {}).items()}
         for org in self.orgs.values():
             org.url = check_org_url(org.url)

@@ -247,3 +247,62 @@ def test_a_listing_narrowed_to_more_names_serves_an_ask_for_fewer(emu: Any) -> N
         ]
     finally:
         session.close()
+
+
+GROUP_IQL = (
+    (Path(__file__).resolve().parents[1] / "examples" / "stacks" / "okta-baseline" / "resources")
+    .joinpath("group.iql")
+    .read_text()
+)
+MIXED = (
+    group("g1", "g1_id")
+    + """\
+  - name: i1
+    file: group.iql
+    props:
+      - name: group_name
+        value: "{{ stack_name }}-i1"
+      - name: group_description
+        value: iql
+    exports:
+      - id: i1_id
+"""
+    + rule("r1", "g1_id", "r1_id")
+    + group("g2")
+)
+
+
+def test_a_mixed_teardown_lists_again_only_after_a_write(emu: Any, tmp_path: Path) -> None:
+    """g1's run, the .iql group i1, then r1 and g2's run: the groups (read by two runs) are
+    listed whole, once for the exports and the later run's plan; the first run's plan lists
+    them again only because g2's and i1's deletes came between (a listing read before a write
+    of its type is never planned from)."""
+    root = stack(tmp_path / "s", MIXED)
+    (root / "resources").mkdir()
+    (root / "resources" / "group.iql").write_text(GROUP_IQL)
+    res = deploy(emu, "build", root)
+    assert res.exit_code == 0, res.output
+    made = ids(emu)
+    emu.reset_log()
+
+    res = deploy(emu, "teardown", root, "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert reads(emu) == (Counter(), [])
+
+    res = deploy(emu, "teardown", root)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "teardown of reads (dev): 4 deleted\n"
+    i1 = "/api/v1/groups?search=profile.name%20eq%20%22reads-i1%22&limit=10000"
+    assert [(m, p) for m, p, _ in emu.request_log] == [
+        ("GET", GROUPS),  # g1's export, then r1 and g2's plan
+        ("GET", i1),  # i1's exists and exports (its own queries, not a listing)
+        ("GET", i1),
+        ("GET", RULES),  # r1's export, then its plan
+        ("DELETE", f"/api/v1/groups/{made['reads-g2']}"),
+        ("DELETE", f"/api/v1/groups/rules/{made['reads-r1']}"),
+        ("GET", i1),  # i1's exists before its delete and after it
+        ("DELETE", f"/api/v1/groups/{made['reads-i1']}"),
+        ("GET", i1),
+        ("GET", GROUPS),  # stale after the deletes of groups: g1's plan lists them again
+        ("DELETE", f"/api/v1/groups/{made['reads-g1']}"),
+    ]

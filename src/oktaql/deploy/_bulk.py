@@ -40,23 +40,37 @@ def _scalar(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
+def pushed(narrow: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The part of a narrowing a listing's WHERE clause carries (too many values: none)."""
+    return {k: v for k, v in narrow.items() if 0 < len(v) <= MAX_PUSHED_VALUES}
+
+
+def covers(read: dict[str, list[Any]], asked: dict[str, list[Any]]) -> bool:
+    """Whether a listing read narrowed by ``read`` holds every object a listing narrowed by
+    ``asked`` would: each field it was narrowed by, the ask narrows too, to values among its
+    own (a whole listing, ``{}``, covers every ask)."""
+    return all(
+        path in asked and {_scalar(v) for v in asked[path]} <= {_scalar(v) for v in values}
+        for path, values in read.items()
+    )
+
+
 def listing_sql(kind: Kind, parents: dict[str, Any], narrow: dict[str, list[Any]]) -> str:
     where = [f"{_ident(k)} = {_literal(v)}" for k, v in parents.items()]
-    for path, values in narrow.items():
-        if 0 < len(values) <= MAX_PUSHED_VALUES:
-            head, _, rest = path.partition(".")
-            # profile.name: the planner pushes json_extract_string(profile, '$.name') as Okta's
-            # `profile.name eq "..."`
-            column = (
-                f"json_extract_string({_ident(head)}, {_literal('$.' + rest)})"
-                if rest
-                else _ident(head)
-            )
-            where.append(
-                f"{column} IN ({', '.join(_literal(v) for v in values)})"
-                if len(values) > 1
-                else f"{column} = {_literal(values[0])}"
-            )
+    for path, values in pushed(narrow).items():
+        head, _, rest = path.partition(".")
+        # profile.name: the planner pushes json_extract_string(profile, '$.name') as Okta's
+        # `profile.name eq "..."`
+        column = (
+            f"json_extract_string({_ident(head)}, {_literal('$.' + rest)})"
+            if rest
+            else _ident(head)
+        )
+        where.append(
+            f"{column} IN ({', '.join(_literal(v) for v in values)})"
+            if len(values) > 1
+            else f"{column} = {_literal(values[0])}"
+        )
     sql = f"SELECT * FROM {kind.id}"
     return sql + (" WHERE " + " AND ".join(where) if where else "")
 
@@ -96,18 +110,23 @@ class Listings:
     def __init__(self, full: Iterable[str] = ()):
         self.full = {t.lower() for t in full}
         self.seen: dict[_Key, list[dict[str, Any]]] = {}
+        # what each listing read was narrowed by (as its WHERE clause says): a later ask it
+        # covers is served from it
+        self.narrowed: dict[_Key, dict[str, list[Any]]] = {}
         self.indexes: dict[tuple[_Key, tuple[str, ...]], dict[tuple[Any, ...], list[Any]]] = {}
 
     def forget_all(self) -> None:
         """A write the run can't tell the types of (an .iql query, a command, a script: they
         may change anything, e.g. deleting a group drops its app assignments)."""
         self.seen.clear()
+        self.narrowed.clear()
         self.indexes.clear()
 
     def forget(self, resource_id: str) -> None:
         """A write of ``resource_id``: its listings (and indexes) are stale."""
         rid = resource_id.lower()
         self.seen = {k: v for k, v in self.seen.items() if k[0].lower() != rid}
+        self.narrowed = {k: v for k, v in self.narrowed.items() if k[0].lower() != rid}
         self.indexes = {k: v for k, v in self.indexes.items() if k[0][0].lower() != rid}
 
 
@@ -122,19 +141,34 @@ class LiveReader:
         self._count = threading.Lock()
         self.requests = 0
 
+    def _narrowing(self, kind: Kind) -> dict[str, list[Any]]:
+        """What this reader's listing of ``kind`` is narrowed by, as its WHERE clause says."""
+        if kind.id.lower() in self.shared.full:
+            return {}
+        return pushed(self.narrow.get(kind.id, {}))
+
     def _key(self, kind: Kind, parents: dict[str, Any]) -> _Key:
-        narrow = {} if kind.id.lower() in self.shared.full else self.narrow.get(kind.id, {})
         ps = tuple(sorted((k, str(v)) for k, v in parents.items()))
-        return (kind.id, ps, listing_sql(kind, parents, narrow))
+        return (kind.id, ps, listing_sql(kind, parents, self._narrowing(kind)))
 
     def _cached(self, kind: Kind, parents: dict[str, Any]) -> _Key | None:
         """The key of a listing read already that holds what ``kind`` + ``parents`` asks for:
-        the same listing, or the whole one (a narrowed ask is a subset of it)."""
+        the same listing, or one that covers it (the whole one, or one narrowed to values
+        among which are all of the ask's: a part of a run that narrows by fewer resources than
+        another, e.g. teardown's read of exports before its plan)."""
         key = self._key(kind, parents)
         if key in self.shared.seen:
             return key
-        whole = (key[0], key[1], listing_sql(kind, parents, {}))
-        return whole if whole in self.shared.seen else None
+        asked = self._narrowing(kind)
+        for read in self.shared.seen:
+            narrowed = self.shared.narrowed.get(read)
+            if read[:2] == key[:2] and narrowed is not None and covers(narrowed, asked):
+                return read
+        return None
+
+    def _store(self, key: _Key, kind: Kind, objects: list[dict[str, Any]]) -> None:
+        self.shared.seen[key] = objects
+        self.shared.narrowed[key] = self._narrowing(kind)
 
     def objects(self, kind: Kind, parents: dict[str, Any]) -> list[dict[str, Any]]:
         return self.shared.seen[self._read(kind, parents)]
@@ -143,7 +177,7 @@ class LiveReader:
         key = self._cached(kind, parents)
         if key is None:
             key = self._key(kind, parents)
-            self.shared.seen[key] = self._fetch(self._scans(key[2]))
+            self._store(key, kind, self._fetch(self._scans(key[2])))
         return key
 
     def prefetch(self, wanted: Iterable[tuple[Kind, dict[str, Any]]]) -> None:
@@ -162,7 +196,7 @@ class LiveReader:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda item: self._fetch(item[1]), planned))
         for (key, _scans), objects in zip(planned, results):
-            self.shared.seen[key] = objects
+            self._store(key, todo[key][0], objects)
 
     def by_id(self, kind: Kind, parents: dict[str, Any], ident: str) -> dict[str, Any] | None:
         return self._index(kind, parents, ("id",)).get((_scalar(ident),), [None])[0]

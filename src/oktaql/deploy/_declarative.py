@@ -125,8 +125,13 @@ class Engine:
         stack: Stack,
         context: Mapping[str, Any],
         reader: LiveReader | None = None,
+        narrow_by: Sequence[Resource] = (),
     ):
         self.session = session
+        # the resources whose matches narrow this engine's listings, besides those a plan is
+        # of: a stack run gives its whole run of resources, so that every plan of some of
+        # them (teardown's read of exports, a skipped one) asks for the same listing
+        self.narrow_by = tuple(narrow_by)
         self.stack = stack
         self.context = dict(context)
         org = session.org_url
@@ -168,6 +173,20 @@ class Engine:
             by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
             if m is not None and all(p in m and not _unknown(m[p]) for p in k.parents):
                 wanted.append((k, {p: str(m[p]) for p in k.parents}))
+        planned_names = {r.name for r in decl}
+        for r in self.narrow_by:
+            if r.name in planned_names or r.declarative is None:
+                continue
+            # only what its match narrows: a plan of the others is not stopped by it
+            try:
+                k = self.kind(r.declarative.resource, r.where)
+            except Error:
+                continue
+            try:
+                m = render_value(r.declarative.match, self.resource_context(r), r.where)
+            except Error:
+                m = None
+            by_type.setdefault(k.id, []).append(None if m is None or _unknown(m) else m)
         held = {o.resource for o in self.state.resources.values()}
         for kid, matches in by_type.items():
             # an object the record holds may no longer match (renamed): read the whole type

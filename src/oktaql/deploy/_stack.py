@@ -55,8 +55,13 @@ class StackRunner(Runner):
         self.state.reads.clear()
         self.replaying = True
 
-    def _engine(self, group: list[Resource] | None = None) -> Any:
-        """The declarative engine of ``group``: the plan's own while replaying it."""
+    def _engine(
+        self, group: list[Resource] | None = None, reads: list[Resource] | None = None
+    ) -> Any:
+        """The declarative engine of ``group`` (kept for replaying: the plan's own then), or
+        one that plans some of ``reads``. Either way its listings are narrowed by every
+        resource of the run, whichever of them a plan is of, so each part of one command
+        (teardown's exports, then its plan) asks for the same listing."""
         if group and self.replaying and group[0].name in self._engines:
             engine = self._engines[group[0].name]
             engine.context = self.base_context()
@@ -74,6 +79,7 @@ class StackRunner(Runner):
             self.stack,
             self.base_context(),
             LiveReader(self.session, self.listings),
+            narrow_by=group or reads or (),
         )
         if group:
             self._engines.setdefault(group[0].name, engine)
@@ -194,7 +200,7 @@ class StackRunner(Runner):
                 continue
             keep, skip = self._active(group)
             outcomes += [Outcome(r.name, "skipped", f"if {r.condition}") for r in skip]
-            for planned in self._engine().plan(keep):
+            for planned in self._engine(reads=group).plan(keep):
                 self.state.exports.update(planned.exports)
                 ok = planned.change.action == "none"
                 outcomes.append(
@@ -238,7 +244,7 @@ class StackRunner(Runner):
                 if self.dry_run:
                     outcomes += [Outcome(r.name, "dry run", "nothing sent") for r in keep]
                     continue
-                engine = self._engine()
+                engine = self._engine(reads=group)
                 planned = engine.plan(keep, teardown=True)
                 self._show_requests(planned)
                 report = engine.apply([p.change for p in planned], keep, True, on_failure)
@@ -323,10 +329,12 @@ class StackRunner(Runner):
         resource already gone exports nothing."""
         for declarative, group in self._groups(self.stack.resources):
             if declarative:
+                # planned with the run's other resources' matches too: the listing read here
+                # is the one the teardown plan asks for, not a narrower one read again
                 keep, _ = self._active([r for r in group if r.exports])
                 if keep:
                     try:
-                        for planned in self._engine().plan(keep):
+                        for planned in self._engine(reads=group).plan(keep):
                             self.state.exports.update(planned.exports)
                     except Error:
                         pass

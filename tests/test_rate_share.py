@@ -101,9 +101,10 @@ def test_a_fan_out_that_outgrows_the_share_is_spread_evenly(limited: RunningEmul
         # none over the share, and most of it used: a window whose calls a loaded machine
         # was late to send holds a few fewer (7 of 10 seen under a parallel test run)
         assert 6 <= len(got) <= 10, (w, len(got))
-        # spread over the window, not a burst at its reset: no 0.25 s holds more than 4
-        # (evenly: 2 or 3), and they reach into the window's last third
-        assert max(sum(1 for u in got if t <= u < t + 0.25) for t in got) <= 4, got
+        # spread over the window, not a burst at its reset: no 0.1 s holds more than 3
+        # (evenly: 1 or 2; a client that was late spreads the rest over what is left of the
+        # window, 0.06 s apart in a full-suite run: 2), and they reach into its last third
+        assert max(sum(1 for u in got if t <= u < t + 0.1) for t in got) <= 3, got
         assert max(got) - w * window > 0.6
 
 
@@ -320,9 +321,10 @@ def test_a_long_paced_fan_out_says_how_long_before_it_starts() -> None:
         before = len(emu.request_log)
         with pytest.raises(oktaql.OperationalError, match="interrupted"):
             rows(conn, JOIN)
-        # 20 calls at 3 a second (half of 6/s): about 6 s
+        # 20 calls at 3 a second (half of 6/s): about 6 s, up to 8 when this window's share
+        # is already spent (the rest of it, then 20 / 3 windows)
         assert len(notes) == 1 and re.fullmatch(
-            r"~20 calls; at 50% of 6/s this takes ~[67] s", notes[0]
+            r"~20 calls; at 50% of 6/s this takes ~[678] s", notes[0]
         ), notes
         # the note came up front: before anything waited for the budget (calls may start as
         # the listing's rows arrive, so a few of this window's share may have gone)
@@ -382,11 +384,11 @@ def test_burst_while_it_fits_then_even_slots_then_a_burst_again_after_a_pause(
     probe = pacer.acquire(key, policy)  # the share is used: wait for the reset, then alone
     assert clock.sleeps == [1.02] and probe is not None and probe.probe
     pacer.record(key, _answer(clock, 10, 9, reset + 1), probe)
-    # the work outgrew the share: from the probe (20 ms after the reset) to 20 ms before
-    # the next reset, the share's 5 are evenly spaced: 0.96 / 5
+    # the work outgrew the share: from the probe (20 ms after the reset) to 50 ms before
+    # the next reset, the share's 5 are evenly spaced: 0.93 / 5
     for _ in range(4):
         pacer.record(key, _answer(clock, 10, 5, reset + 1), pacer.acquire(key, policy))
-    assert clock.sleeps[1:] == [0.192] * 4
+    assert clock.sleeps[1:] == [0.186] * 4
     # nothing for a while after the next reset: the work had stopped, so it bursts again,
     # assuming the last window's limit until the first answer tells this one's
     clock.t = reset + 1 + 0.9

@@ -16,7 +16,9 @@ How a family's requests are let go (:class:`RatePacer`):
   than the server says it counted (``Limit - Remaining``, plus ours still unanswered): an
   org that reports a budget it does not count (the emulator without ``rate_limit``) is never
   held back by it. No request of ours goes in the last moments of a window (one round trip
-  plus 20 ms), so none is counted in the next window on top of that window's share.
+  plus 50 ms: requests let go together still wait for the interpreter, one after the other,
+  before they leave; 20 ms let a loaded machine's late ones land in the next window, 19 of 20
+  there), so none is counted in the next window on top of that window's share.
 * **Burst, then even.** While a family's work fits in the share, requests go at once. Once a
   window's share runs out before its reset (the work outgrew it), the family is *paced*: from
   the next window on, the share is spread evenly over the window (the rest of it over what is
@@ -54,7 +56,7 @@ Key = tuple[str, str, str]
 
 PROBE_WAIT = 1.0  # seconds the other requests wait for the answer that tells a window
 _AFTER_RESET = 0.02  # seconds past a reset before the next window's first request
-_GUARD = 0.02  # seconds kept free before a reset, on top of a round trip
+_GUARD = 0.05  # seconds kept free before a reset, on top of a round trip
 _STOP_POLL = 0.1  # seconds between looks at a cancellation while waiting for the budget
 _IDLE_AFTER_RESET = 0.5  # no request this long after a reset: the family's work had stopped
 OKTA_WINDOW = 60.0  # Okta's rate-limit windows are a minute

@@ -47,11 +47,8 @@ def org() -> Iterator[RunningEmulator]:
 
 @pytest.fixture(scope="module")
 def server(org: RunningEmulator) -> Iterator[RunningServer]:
-    running = start_in_thread(_settings(org), ServeConfig(port=0))
-    try:
+    with start_in_thread(_settings(org), ServeConfig(port=0)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _dsn(srv: RunningServer, **extra: str) -> str:

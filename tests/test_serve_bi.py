@@ -161,13 +161,9 @@ DBEAVER_COLUMNS = (
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
     with start_emulator(EmulatorConfig(token=TOKEN)) as emu:
-        running = start_in_thread(
-            Settings.of(org_url=emu.url, token=TOKEN, db=":memory:"), ServeConfig(port=0)
-        )
-        try:
+        settings = Settings.of(org_url=emu.url, token=TOKEN, db=":memory:")
+        with start_in_thread(settings, ServeConfig(port=0)) as running:
             yield running
-        finally:
-            running.stop()
 
 
 @pytest.fixture()

@@ -32,11 +32,8 @@ def org() -> Iterator[RunningEmulator]:
 @pytest.fixture(scope="module")
 def server(org: RunningEmulator) -> Iterator[RunningServer]:
     settings = Settings.of(org_url=org.url, token=TOKEN, db=":memory:")
-    running = start_in_thread(settings, ServeConfig(port=0))
-    try:
+    with start_in_thread(settings, ServeConfig(port=0)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _dsn(srv: RunningServer) -> str:

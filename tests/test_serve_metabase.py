@@ -173,13 +173,9 @@ def org() -> Iterator[RunningEmulator]:
 
 @pytest.fixture(scope="module")
 def server(org: RunningEmulator) -> Iterator[RunningServer]:
-    running = start_in_thread(
-        Settings.of(org_url=org.url, token=TOKEN, db=":memory:"), ServeConfig(port=0)
-    )
-    try:
+    settings = Settings.of(org_url=org.url, token=TOKEN, db=":memory:")
+    with start_in_thread(settings, ServeConfig(port=0)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ from functools import cached_property
 
 from oktaql.catalog import Catalog, suggest
 from oktaql.deploy._model import Where
-from oktaql.deploy._schema_check import check_body
+from oktaql.deploy._schema_check import JSON_TYPES, check_body, json_kind
 from oktaql.errors import DeployError, Error
 from oktaql.provider import Method, Resource
 from oktaql.provider._model import BodyField
@@ -196,23 +196,6 @@ def kind_of(catalog: Catalog, dotted: str, where: Where) -> Kind:
     )
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-}
-_TYPE_WORDS = {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}
-
-
-def _what(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return "a number"
-    return next((w for t, w in _TYPE_WORDS.items() if isinstance(value, t)), type(value).__name__)
-
-
 def _at(where: Where, parent: object, key: str) -> Where:
     """``where`` moved to the line ``key`` is written on in ``parent`` (a manifest mapping)."""
     line = getattr(parent, "key_lines", {}).get(key)
@@ -228,16 +211,16 @@ def _check_value(
     if value is None or (isinstance(value, str) and "{{" in value) or not fields:
         return  # null, or a template whose value is only known once rendered
     types = {f.type for f in fields}
-    want = [t for t in types if t in _JSON_TYPES]
+    want = [t for t in types if t in JSON_TYPES]
     if len(want) == len(types) and want:
         ok = any(
-            isinstance(value, _JSON_TYPES[t]) and not (isinstance(value, bool) and t != "boolean")
+            isinstance(value, JSON_TYPES[t]) and not (isinstance(value, bool) and t != "boolean")
             for t in want
         )
         if not ok:
             raise DeployError(
                 f"desired.{path}: {kind.id} takes {' or '.join(sorted(want))} here, "
-                f"not {_what(value)} ({value!r})",
+                f"not {json_kind(value)} ({value!r})",
                 where,
             )
     if not nested or not isinstance(value, dict):

@@ -29,7 +29,7 @@ from oktaql.provider import Method
 
 _MAX_DEPTH = 40  # $ref/allOf/oneOf chains at one level: Okta's are under 10 deep
 
-_PY_TYPES: dict[str, tuple[type, ...]] = {
+JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
     "string": (str,),
@@ -210,7 +210,7 @@ def _flat(schema: Any, value: Any, chosen: frozenset[str] = frozenset(), depth: 
             return _Flat()  # a templated choice: known only once rendered
     own = _Flat(read_only=bool(node.get("readOnly")))
     t = node.get("type")
-    if isinstance(t, str) and t in _PY_TYPES:
+    if isinstance(t, str) and t in JSON_TYPES:
         own.types = {t}
     if isinstance(node.get("enum"), list):
         own.enum = list(node["enum"])
@@ -302,7 +302,8 @@ def _without_disc(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k != "discriminator"}
 
 
-def _what(value: object) -> str:
+def json_kind(value: object) -> str:
+    """A value's JSON kind in words, for an error."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return "a number"
     return next((w for t, w in _TYPE_WORDS.items() if isinstance(value, t)), type(value).__name__)
@@ -312,7 +313,7 @@ def _fits(value: object, types: set[str]) -> bool:
     for t in types:
         if isinstance(value, bool) and t != "boolean":
             continue
-        if isinstance(value, _PY_TYPES[t]):
+        if isinstance(value, JSON_TYPES[t]):
             return True
     return False
 
@@ -358,7 +359,7 @@ class _Checker:
         if path and f.types and not _fits(value, f.types):
             raise DeployError(
                 f"desired.{path}: {who} takes {' or '.join(sorted(f.types))} here, "
-                f"not {_what(value)} ({value!r})",
+                f"not {json_kind(value)} ({value!r})",
                 where,
             )
         if path and f.enum is not None and isinstance(value, str | int) and value not in f.enum:
@@ -437,4 +438,4 @@ def writable(methods: list[Method], obj: dict[str, Any]) -> dict[str, Any]:
     return out if isinstance(out, dict) else obj
 
 
-__all__ = ["body_schema", "check_body", "writable"]
+__all__ = ["JSON_TYPES", "body_schema", "check_body", "json_kind", "writable"]

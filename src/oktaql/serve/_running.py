@@ -13,7 +13,8 @@ from oktaql.serve._server import Server
 
 
 class RunningServer:
-    """A server on its own event loop thread (tests, benchmarks): ``port``, ``stop()``."""
+    """A server on its own event loop thread (tests, benchmarks): ``port``, ``stop()``; as a
+    context manager, stopped on leaving."""
 
     def __init__(self, server: Server):
         self.server = server
@@ -36,6 +37,12 @@ class RunningServer:
             return
         self._ready.set()
         self.loop.run_forever()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def port(self) -> int:

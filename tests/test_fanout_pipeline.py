@@ -250,3 +250,18 @@ def test_the_workers_open_their_connections_while_the_listing_is_read(
     # the listing's first page opened one; the other three workers opened theirs while it was
     # read (150 ms), and no call waited for a connection of its own
     assert (transport.opened_for_request, transport.opened_ahead) == (1, 3)
+
+
+def test_a_fan_out_without_worker_threads_still_makes_its_calls(
+    slow_org: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a process at its thread limit: no worker starts, so the spawning thread does the calls
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    expected = _rows(slow_org, JOIN, concurrency=1)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    slow_org.reset_log()
+    assert _rows(slow_org, JOIN, concurrency=4) == expected
+    calls = [p for p in _log(slow_org) if urlsplit(p).path.endswith("/tokens")]
+    assert len(calls) == APPS  # each once

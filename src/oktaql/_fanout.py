@@ -82,7 +82,14 @@ class Workers:
         for i in range(self.size):
             if self.stop.is_set():
                 return
-            threading.Thread(target=self._work, name=f"oktaql-fanout-{i}", daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name=f"oktaql-fanout-{i}", daemon=True).start()
+            except RuntimeError:
+                # no more threads to be had (a process limit): those started do the work, and
+                # with none, this thread does (the calls would wait for ever otherwise)
+                if i == 0:
+                    self._work()
+                return
 
     def _work(self) -> None:
         if self._warm is not None and self._tasks.empty() and not self.stop.is_set():

@@ -353,7 +353,10 @@ class Session:
             if self._file is None:
                 # only memory to free (~5 ms, without the interpreter lock): the caller need
                 # not wait for it; the process still waits for it at exit
-                _closer().submit(_close_quietly, self._duck)
+                try:
+                    _closer().submit(_close_quietly, self._duck)
+                except RuntimeError:  # no thread to be had (a limit, or the process exiting)
+                    self._duck.close()
             else:
                 self._duck.close()
 

@@ -440,3 +440,42 @@ def test_cancel_ends_a_wait_for_the_budget_and_nothing_is_sent_after_resume() ->
         time.sleep(0.5)  # a wait that ignored the cancel would send when it ends
         assert len(emu.request_log) == sent
         assert throttled(emu) == []
+
+
+def test_requests_still_in_flight_at_a_reset_count_in_the_next_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sent late in a window, 8 requests land in the next one (the server counts them there);
+    # a request let go at the reset, before their answers, must find that window's share
+    # mostly spent, not whole (18 of a 10 share landed in one window in a CI run)
+    from oktaql._http import _clock, _pacing
+
+    clock = FakeClock()
+    monkeypatch.setattr(_clock, "now", clock.now)
+    monkeypatch.setattr(_clock, "sleep", clock.sleep)
+    pacer, key, policy = _pacing.RatePacer(), ("https", "acme", "/api/v1/users"), RetryPolicy()
+    reset = clock.t + 1  # windows of 1 s, 20 each: 10 ours
+    probe = pacer.acquire(key, policy)
+    pacer.record(key, _answer(clock, 20, 19, reset), probe)
+    late = [pacer.acquire(key, policy) for _ in range(8)]  # in flight over the reset
+    assert all(t is not None for t in late)
+    clock.t = reset + 0.03  # the reset passed; none of the 8 answered yet
+    import threading
+
+    granted: list[Any] = []
+    stopped = threading.Event()
+
+    def take() -> None:
+        try:
+            for _ in range(10):
+                granted.append(pacer.acquire(key, policy, stopped.is_set))  # stay in flight
+        except _pacing.Stopped:
+            pass
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    time.sleep(0.3)  # what goes at once has gone; the next waits for an answer
+    assert len(granted) == 2 and clock.t < reset + 1  # 8 of the window's 10 are in flight
+    stopped.set()
+    taker.join(5)
+    assert not taker.is_alive()

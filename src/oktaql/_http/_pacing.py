@@ -271,7 +271,9 @@ class RatePacer:
             reset = f.last_reset + ahead * f.length
         else:
             reset = now + (f.length or OKTA_WINDOW)
-        return _Window(limit, limit, -1, reset, 0, now, False, provisional=True)
+        # our requests still in flight may be counted in this window (sent late in the last,
+        # they land in this one): counted, or a window at the reset takes a whole share more
+        return _Window(limit, limit, -1, reset, f.inflight, now, False, provisional=True)
 
     def _close(self, f: _Family, w: _Window, policy: RetryPolicy, now: float) -> None:
         if w.provisional:  # never answered: nothing learnt

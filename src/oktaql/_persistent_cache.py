@@ -41,6 +41,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -382,22 +383,8 @@ class _Tree:
         top = self._open(None, str(root))
         if top is None:
             return
-        for origin in self._list(top):
-            if not origin.is_dir(follow_symlinks=False):
-                self.strays.append((top, origin.name))
-                continue
-            odir = self._open(top, origin.name)
-            if odir is None:
-                continue
-            self.folders.append((top, origin.name))
-            for coll in self._list(odir):
-                if not coll.is_dir(follow_symlinks=False):
-                    self.strays.append((odir, coll.name))
-                    continue
-                cdir = self._open(odir, coll.name)
-                if cdir is None:
-                    continue
-                self.folders.append((odir, coll.name))
+        for odir in self._subfolders(top):  # an origin's
+            for cdir in self._subfolders(odir):  # a collection's
                 for page in self._list(cdir):
                     try:
                         st = page.stat(follow_symlinks=False)
@@ -408,6 +395,18 @@ class _Tree:
                         continue
                     kind = self.temps if page.name.startswith(".") else self.pages
                     kind.append((st.st_mtime, st.st_size, cdir, page.name))
+
+    def _subfolders(self, parent: Any) -> Iterator[Any]:
+        """Each folder in ``parent``, opened (never through a link) and noted; anything else
+        there is a stray."""
+        for entry in self._list(parent):
+            if not entry.is_dir(follow_symlinks=False):
+                self.strays.append((parent, entry.name))
+                continue
+            child = self._open(parent, entry.name)
+            if child is not None:
+                self.folders.append((parent, entry.name))
+                yield child
 
     def _open(self, parent: Any, name: str) -> Any:
         """A folder to list: a descriptor opened without following a link (the root itself
